@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything swarmwall's build, demo and tests need on a fresh
+# Debian 12 machine (run as root). Idempotent: a second run only checks.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libnftables-dev
+  # the kernel tools swarmwall drives and the tests judge it by
+  iptables ipset nftables conntrack iproute2
+  # the lab: real dockerd nodes in namespaces, probes from outside
+  docker.io busybox-static socat curl nmap netcat-openbsd
+  # docs and checks
+  graphviz systemd firewalld time
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's docker.io package may try to start a system dockerd; the lab runs
+# its own daemons per namespace and must not share the host's.
+# Docker 28.5 (Debian unstable) for the lab, unpacked into a cache, never installed.
+"$(dirname "$0")/../tests/lab/fetch-docker-unstable.sh"
+echo "setup: ok"

@@ -1,0 +1,32 @@
+#include "cli/commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace swarmwall::cli {
+
+bool ReadInput(const std::string& file, std::string& text) {
+  if (file == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    text = ss.str();
+    return true;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "swarmwall: cannot read " << file << "\n";
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  text = ss.str();
+  return true;
+}
+
+void RegisterCommands(CLI::App& app, GlobalOptions& global) {
+  RegisterNormalize(app, global);
+  RegisterExplain(app, global);
+}
+
+}  // namespace swarmwall::cli

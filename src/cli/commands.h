@@ -1,0 +1,28 @@
+// The subcommands. Each Register* function adds one CLI11 subcommand whose
+// callback reads its input, calls the layers and prints the result.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace swarmwall::cli {
+
+// Exit codes, as documented in the README.
+enum ExitCode { kOk = 0, kError = 1, kPending = 2 };
+
+struct GlobalOptions {
+  std::string output = "text";
+  std::string state_dir = "/var/lib/swarmwall";
+  int exit_code = kOk;
+  bool json() const { return output == "json"; }
+};
+
+void RegisterCommands(CLI::App& app, GlobalOptions& global);
+void RegisterNormalize(CLI::App& app, GlobalOptions& global);
+void RegisterExplain(CLI::App& app, GlobalOptions& global);
+
+// Reads FILE ("-" = stdin) into TEXT; false with a message on stderr.
+bool ReadInput(const std::string& file, std::string& text);
+
+}  // namespace swarmwall::cli

@@ -1,0 +1,130 @@
+#include "netfilter/parser.h"
+
+#include <gtest/gtest.h>
+
+#include "netfilter/modules.h"
+#include "netfilter/printer.h"
+
+namespace swarmwall::netfilter {
+namespace {
+
+std::string Normalize(std::string_view text, Family family = Family::kIPv4) {
+  ParseOptions options;
+  options.family = family;
+  auto r = ParseRuleset(text, options);
+  if (!r.ruleset) return "ERROR " + r.error->ToString();
+  return PrintRuleset(*r.ruleset);
+}
+
+std::string R(std::string_view spec, std::string_view chain = "INPUT") {
+  std::string text = "*filter\n:FOO - [0:0]\n-A ";
+  text += chain;
+  text += ' ';
+  text += spec;
+  text += "\nCOMMIT\n";
+  auto r = ParseRuleset(text);
+  if (!r.ruleset) return "ERROR " + r.error->message;
+  return RuleSpec(r.ruleset->FindChain("filter", chain)->rules.at(0), Family::kIPv4);
+}
+
+TEST(Parser, DockerFixtureRoundTrips) {
+  const char* text =
+      "*filter\n"
+      ":INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      ":DOCKER - [0:0]\n:DOCKER-USER - [0:0]\n"
+      "-A FORWARD -j DOCKER-USER\n"
+      "-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+      "-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n"
+      "-A DOCKER-USER -j RETURN\n"
+      "COMMIT\n";
+  EXPECT_EQ(Normalize(text), text);
+}
+
+TEST(Parser, CanonicalForms) {
+  EXPECT_EQ(R("-p tcp --dport 22 --sport 1:2 -s 1.2.3.4 -j ACCEPT"),
+            "-s 1.2.3.4/32 -p tcp -m tcp --sport 1:2 --dport 22 -j ACCEPT");
+  EXPECT_EQ(R("-p 6 -m tcp --dport 1"), "-p tcp -m tcp --dport 1");
+  EXPECT_EQ(R("-p tcp -m tcp --sport :"), "-p tcp -m tcp");
+  EXPECT_EQ(R("-p tcp --syn -j DROP"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP");
+  EXPECT_EQ(R("-m state --state ESTABLISHED,RELATED,NEW -j ACCEPT"),
+            "-m state --state NEW,RELATED,ESTABLISHED -j ACCEPT");
+  EXPECT_EQ(R("-m limit -j ACCEPT"), "-m limit --limit 3/hour -j ACCEPT");
+  EXPECT_EQ(R("-m limit --limit 8/second --limit-burst 5"), "-m limit --limit 8/sec");
+  EXPECT_EQ(R("-j LOG --log-level warning --log-prefix \"a b\""), "-j LOG --log-prefix \"a b\"");
+  EXPECT_EQ(R("-j REJECT"), "-j REJECT --reject-with icmp-port-unreachable");
+  EXPECT_EQ(R("-p icmp --icmp-type echo-request"), "-p icmp -m icmp --icmp-type 8");
+  EXPECT_EQ(R("-p icmp --icmp-type port-unreachable"), "-p icmp -m icmp --icmp-type 3/3");
+  EXPECT_EQ(R("-m comment --comment \"it's \\\"x\\\"\""), "-m comment --comment \"it\\'s \\\"x\\\"\"");
+  EXPECT_EQ(R("-m conntrack --ctstate DNAT --ctorigdstport 80 --ctorigdst 10.0.0.1"),
+            "-m conntrack --ctstate DNAT --ctorigdst 10.0.0.1 --ctorigdstport 80");
+  EXPECT_EQ(R("-m mark --mark 0x10/0xff -m connmark --mark 3"),
+            "-m mark --mark 0x10/0xff -m connmark --mark 0x3");
+  EXPECT_EQ(R("-m recent --set"), "-m recent --set --name DEFAULT --mask 255.255.255.255 --rsource");
+  EXPECT_EQ(R("-m pkttype --pkt-type host"), "-m pkttype --pkt-type unicast");
+  EXPECT_EQ(R("-p tcp --dport ! 22"), "-p tcp -m tcp ! --dport 22");
+  EXPECT_EQ(R("-s ! 10.0.0.0/8"), "! -s 10.0.0.0/8");
+  EXPECT_EQ(R("-i eth+ -g FOO"), "-i eth+ -g FOO");
+  EXPECT_EQ(R("-m set --match-set foo src,dst -j DROP"), "-m set --match-set foo src,dst -j DROP");
+  EXPECT_EQ(R("-m foo --bar 1 --baz -j ULOG --ulog-prefix \"x y\""),
+            "-m foo --bar 1 --baz -j ULOG --ulog-prefix \"x y\"");
+}
+
+TEST(Parser, ExpandsAddressLists) {
+  auto r = ParseRuleset("*filter\n-A INPUT -s 10.0.0.1,10.0.0.2 -d 1.1.1.1,2.2.2.2 -j DROP\nCOMMIT\n");
+  ASSERT_TRUE(r.ruleset);
+  EXPECT_EQ(r.ruleset->RuleCount(), 4u);
+}
+
+TEST(Parser, ErrorsHaveLineAndColumn) {
+  auto r = ParseRuleset("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n",
+                        {"x.rules", std::nullopt});
+  ASSERT_FALSE(r.ruleset);
+  EXPECT_EQ(r.error->ToString(), "x.rules:3:17: --dport: bad port \"99999\"");
+  r = ParseRuleset("*filter\n-A NOPE -j ACCEPT\nCOMMIT\n");
+  ASSERT_FALSE(r.ruleset);
+  EXPECT_EQ(r.error->line, 2);
+  EXPECT_EQ(r.error->column, 4);
+  r = ParseRuleset("*filter\n-A INPUT -j ACCEPT\n");
+  ASSERT_FALSE(r.ruleset);
+  EXPECT_NE(r.error->message.find("COMMIT"), std::string::npos);
+  EXPECT_FALSE(ParseRuleset("*filter\n-A INPUT -o eth0\nCOMMIT\n").ruleset);
+  EXPECT_FALSE(ParseRuleset("*filter\n-A INPUT -m tcp --dport 1\nCOMMIT\n").ruleset);
+  EXPECT_FALSE(ParseRuleset("*filter\n-A INPUT -m comment --comment \"x\nCOMMIT\n").ruleset);
+}
+
+TEST(Parser, ToleratesCrlfPromptsAndMissingNewline) {
+  auto r = ParseRuleset("root@host:~# iptables-save\r\n*filter\r\n:INPUT DROP [1:2]\r\n"
+                        "[5:6] -A INPUT -j ACCEPT\r\nCOMMIT");
+  ASSERT_TRUE(r.ruleset) << r.error->ToString();
+  EXPECT_EQ(r.warnings.size(), 1u);
+  const auto* input = r.ruleset->FindChain("filter", "INPUT");
+  EXPECT_EQ(input->policy, "DROP");
+  EXPECT_EQ(input->counters.bytes, 2u);
+  EXPECT_EQ(input->rules[0].counters.packets, 5u);
+}
+
+TEST(Parser, Ipv6) {
+  EXPECT_EQ(Normalize("*filter\n-A INPUT -p icmpv6 --icmpv6-type echo-request -s 2001:db8::1 -j REJECT\nCOMMIT\n",
+                      Family::kIPv6),
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+            "-A INPUT -s 2001:db8::1/128 -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j REJECT "
+            "--reject-with icmp6-port-unreachable\nCOMMIT\n");
+  EXPECT_EQ(DetectFamily("# Generated by ip6tables-save v1.8.9\n"), Family::kIPv6);
+}
+
+TEST(Parser, TypedValues) {
+  auto r = ParseRuleset("*filter\n-A INPUT -p tcp -m multiport --dports 80,443,8000:8100 "
+                        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n");
+  ASSERT_TRUE(r.ruleset);
+  const Rule& rule = r.ruleset->FindChain("filter", "INPUT")->rules[0];
+  const Part* ports = rule.FindOption(FindOptionId("multiport", "dports"));
+  ASSERT_TRUE(ports);
+  ASSERT_EQ(ports->value.list().size(), 3u);
+  EXPECT_EQ(ports->value.list()[2].hi, 8100);
+  const Part* state = rule.FindOption(FindOptionId("conntrack", "ctstate"));
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->value.lo, (1u << 2) | (1u << 3));
+}
+
+}  // namespace
+}  // namespace swarmwall::netfilter
