@@ -1,6 +1,105 @@
-// swarmwall explain: placeholder until the analyze layer lands.
+// swarmwall explain: what Docker and Swarm did to a host's ruleset, in words.
+#include <iostream>
+
+#include "analyze/docker_layout.h"
+#include "analyze/explain_report.h"
+#include "backend/iptables_variant.h"
 #include "cli/commands.h"
+#include "docker/engine.h"
+#include "netfilter/parser.h"
 
 namespace swarmwall::cli {
-void RegisterExplain(CLI::App&, GlobalOptions&) {}
+namespace {
+
+std::optional<netfilter::Ruleset> Parse(const std::string& text, const std::string& name,
+                                        std::optional<netfilter::Family> family) {
+  netfilter::ParseOptions options;
+  options.file_name = name;
+  options.family = family;
+  auto result = netfilter::ParseRuleset(text, options);
+  for (const auto& w : result.warnings) std::cerr << w.ToString() << " (warning)\n";
+  if (!result.ruleset) {
+    std::cerr << result.error->ToString() << "\n";
+    return std::nullopt;
+  }
+  return std::move(result.ruleset);
+}
+
+}  // namespace
+
+void RegisterExplain(CLI::App& app, GlobalOptions& global) {
+  struct Args {
+    std::string file;
+    std::string file6;
+    bool live = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "explain", "Explain a Docker host's ruleset: layout, chains, bridges, published ports, other owners");
+  cmd->add_option("file", args->file, "iptables-save output, or - for standard input");
+  cmd->add_option("--ip6", args->file6, "ip6tables-save output to explain with it");
+  cmd->add_flag("--live", args->live,
+                "Read the running kernel through the iptables variant that holds Docker's chains");
+  cmd->callback([args, &global] {
+    analyze::ExplainContext context;
+    std::optional<netfilter::Ruleset> v4, v6;
+    if (args->live == !args->file.empty()) {
+      std::cerr << "swarmwall explain: give a FILE (or -) or --live\n";
+      global.exit_code = kError;
+      return;
+    }
+    if (args->live) {
+      auto variant = backend::DetectVariant();
+      context.source = "live";
+      context.variant = variant.chosen.name + " (" + variant.reason + ")";
+      auto s4 = backend::SaveLive(variant.chosen, netfilter::Family::kIPv4);
+      if (!s4.ok) {
+        std::cerr << "swarmwall: " << s4.error << "\n";
+        global.exit_code = kError;
+        return;
+      }
+      v4 = Parse(s4.text, variant.chosen.SaveCommand(netfilter::Family::kIPv4),
+                 netfilter::Family::kIPv4);
+      auto s6 = backend::SaveLive(variant.chosen, netfilter::Family::kIPv6);
+      if (s6.ok)
+        v6 = Parse(s6.text, variant.chosen.SaveCommand(netfilter::Family::kIPv6),
+                   netfilter::Family::kIPv6);
+      if (auto version = docker::Engine().Version())
+        context.docker_version = version->value("Version", "");
+    } else {
+      std::string text;
+      if (!ReadInput(args->file, text)) {
+        global.exit_code = kError;
+        return;
+      }
+      context.source = args->file == "-" ? "<stdin>" : args->file;
+      v4 = Parse(text, context.source, std::nullopt);
+      if (v4 && v4->family == netfilter::Family::kIPv6) std::swap(v4, v6);
+      if (!args->file6.empty()) {
+        std::string text6;
+        if (!ReadInput(args->file6, text6)) {
+          global.exit_code = kError;
+          return;
+        }
+        v6 = Parse(text6, args->file6, netfilter::Family::kIPv6);
+        if (!v6) {
+          global.exit_code = kError;
+          return;
+        }
+      }
+    }
+    if (!v4 && !v6) {
+      global.exit_code = kError;
+      return;
+    }
+    netfilter::Ruleset empty;
+    const netfilter::Ruleset& main = v4 ? *v4 : empty;
+    auto e = analyze::ExplainDocker(main, v6 ? &*v6 : nullptr);
+    if (global.json())
+      std::cout << analyze::ExplainJson(e, context).dump(2) << "\n";
+    else
+      std::cout << analyze::ExplainText(e, context);
+  });
+}
+
 }  // namespace swarmwall::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   CLI::App app{"swarmwall: the host firewall of every Docker / Swarm node, right and proven"};
   app.set_version_flag("--version", std::string("swarmwall ") + SWARMWALL_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
   swarmwall::cli::GlobalOptions global;
   app.add_option("--output,-O", global.output, "Result format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
