@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine, builds swarmwall and runs every test:
+#   unit tests (release build), lab and end-to-end tests (real netfilter in
+#   network namespaces, real dockerd 20.10 and 28.5), the same unit tests under
+#   ASan+UBSan, and a short libFuzzer run of the parser.
+# Usage: scripts/test.sh [--unit]   (--unit: only the fast unit tests)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+unit_only=0
+[ "${1:-}" = "--unit" ] && unit_only=1
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: run as root (the lab creates network namespaces and runs dockerd)" >&2
+  exit 1
+fi
+scripts/setup.sh || exit 1
+
+jobs=$(nproc)
+failed=0
+total_passed=0
+total_failed=0
+
+# Runs ctest in BUILD with ARGS, adds its counts to the totals.
+run_ctest() {
+  local build=$1; shift
+  local log
+  log=$(mktemp)
+  (cd "$build" && ctest --output-on-failure --no-tests=error "$@") 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1)
+  if [ -n "$line" ]; then
+    local pct_failed total
+    pct_failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+    total=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+    total_failed=$((total_failed + pct_failed))
+    total_passed=$((total_passed + total - pct_failed))
+  fi
+  rm -f "$log"
+  [ "$rc" -eq 0 ] || failed=1
+}
+
+build() {   # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null || { failed=1; return 1; }
+  ninja -C "$dir" -j "$jobs" || { failed=1; return 1; }
+}
+
+echo "== release build"
+if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+  echo "== unit tests"
+  run_ctest build -L unit -j "$jobs"
+  if [ $unit_only -eq 0 ]; then
+    echo "== lab and end-to-end tests (real netfilter, real dockerd)"
+    run_ctest build -L 'lab|e2e'
+  fi
+fi
+
+if [ $unit_only -eq 0 ]; then
+  echo "== ASan+UBSan build"
+  if build build-asan -DCMAKE_BUILD_TYPE=Debug -DSWARMWALL_SANITIZE=ON; then
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      run_ctest build-asan -L unit -j "$jobs"
+  fi
+  echo "== parser fuzzing (libFuzzer, short run)"
+  if build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARMWALL_FUZZ=ON \
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++; then
+    run_ctest build-fuzz -L fuzz
+  fi
+fi
+
+echo
+echo "all suites: ${total_passed} passed, ${total_failed} failed"
+exit $failed
