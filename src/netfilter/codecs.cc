@@ -1,8 +1,11 @@
 #include "netfilter/codecs.h"
 
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <mutex>
@@ -118,30 +121,62 @@ constexpr IcmpName kIcmp6[] = {
     {"redirect", 137, 0, 0xff},
 };
 
-bool DecodeIcmp(std::string_view text, bool v6, Part& part, std::string& canon) {
-  uint8_t type = 0, lo = 0, hi = 0xff;
-  bool found = false;
-  for (const auto& n : (v6 ? std::span<const IcmpName>(kIcmp6)
-                           : std::span<const IcmpName>(kIcmp4)))
-    if (strncasecmp(n.name.data(), text.data(), text.size()) == 0 &&
-        n.name.size() == text.size()) {
-      type = n.type;
-      lo = n.code_lo;
-      hi = n.code_hi;
-      found = true;
-      break;
-    }
-  if (!found) {
-    size_t slash = text.find('/');
-    uint64_t t, c;
-    if (!ParseNumber(text.substr(0, slash), 255, t)) return false;
-    type = static_cast<uint8_t>(t);
-    if (slash != std::string_view::npos) {
-      if (!ParseNumber(text.substr(slash + 1), 255, c)) return false;
-      lo = hi = static_cast<uint8_t>(c);
-    }
+// "a" or "a:b", numbers 0..255; returns the characters used (0: none).
+size_t ParseByteRange(std::string_view text, uint64_t& lo, uint64_t& hi) {
+  size_t used = 0, more = 0;
+  if (!ParseNumberPrefix(text, 255, lo, used)) return 0;
+  hi = lo;
+  if (used < text.size() && text[used] == ':') {
+    if (!ParseNumberPrefix(text.substr(used + 1), 255, hi, more)) return 0;
+    used += 1 + more;
   }
-  if (!v6 && type == 0xff) canon = "any";
+  return used;
+}
+
+// iptables 1.8.11's ICMP type parser: a name or an unambiguous prefix of one
+// (any case), or TYPE[/CODE[:CODE]]; the save form is "any", TYPE or
+// TYPE/CODE (the first code of a range).
+bool DecodeIcmp(std::string_view text, bool v6, Part& part, std::string& canon,
+                std::string& why) {
+  uint8_t type = 0, lo = 0, hi = 0xff;
+  const IcmpName* match = nullptr;
+  for (const auto& n : (v6 ? std::span<const IcmpName>(kIcmp6)
+                           : std::span<const IcmpName>(kIcmp4))) {
+    if (text.size() > n.name.size() ||
+        strncasecmp(n.name.data(), text.data(), text.size()) != 0)
+      continue;
+    if (match && (match->type != n.type || match->code_lo != n.code_lo ||
+                  match->code_hi != n.code_hi)) {
+      why = fmt::format("ambiguous ICMP type \"{}\": \"{}\" or \"{}\"", text,
+                        match->name, n.name);
+      return false;
+    }
+    if (!match) match = &n;
+  }
+  if (match && !text.empty()) {
+    type = match->type;
+    lo = match->code_lo;
+    hi = match->code_hi;
+  } else {
+    uint64_t t, t2, c = 0, c2 = 255;
+    size_t used = ParseByteRange(text, t, t2);
+    if (!used) return false;
+    if (t != t2) {
+      why = "ICMP type ranges are not supported";
+      return false;
+    }
+    if (used < text.size()) {
+      if (text[used] != '/') return false;
+      std::string_view codes = text.substr(used + 1);
+      size_t cu = ParseByteRange(codes, c, c2);
+      if (!cu || cu != codes.size()) return false;
+      if (c > c2) return false;
+    }
+    type = static_cast<uint8_t>(t);
+    lo = static_cast<uint8_t>(c);
+    hi = static_cast<uint8_t>(c2);
+  }
+  if (!v6 && type == 0xff && lo == 0 && hi == 0xff) canon = "any";
   else if (lo == 0 && hi == 0xff) canon = std::to_string(type);
   else canon = fmt::format("{}/{}", type, lo);
   part.value.kind = Value::Kind::kRange;
@@ -245,17 +280,410 @@ bool ParseMark(std::string_view text, uint64_t& value, uint64_t& mask) {
   return true;
 }
 
+// A service name for NAT ports (any protocol, as xtables_service_to_port
+// with a NULL protocol).
+bool ServicePort(std::string_view name, uint64_t& out) {
+  if (name.empty()) return false;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::string n(name);
+  if (const servent* s = getservbyname(n.c_str(), nullptr)) {
+    out = ntohs(static_cast<uint16_t>(s->s_port));
+    return true;
+  }
+  return false;
+}
+
+// NAT ports as libxt_NAT parses them: PORT[-PORT[/BASE]], the first port
+// and the base may be service names, the second must be a number.
+bool ParseNatPorts(std::string_view arg, bool allow_base, std::string& canon,
+                   std::string& why) {
+  uint64_t lo, hi, base = 0;
+  size_t used = 0;
+  if (!ParseNumberPrefix(arg, 65535, lo, used)) {
+    if (!ServicePort(arg, lo)) {
+      why = fmt::format("port \"{}\" not valid", arg);
+      return false;
+    }
+    used = arg.size();
+  }
+  std::string_view rest = arg.substr(used);
+  if (rest.empty()) {
+    canon = std::to_string(lo);
+    return true;
+  }
+  if (rest[0] == ':') {
+    why = "invalid port:port syntax - use dash";
+    return false;
+  }
+  if (rest[0] != '-') {
+    why = fmt::format("garbage after port value: \"{}\"", rest);
+    return false;
+  }
+  rest.remove_prefix(1);
+  if (!ParseNumberPrefix(rest, 65535, hi, used)) {
+    why = fmt::format("port \"{}\" not valid", rest);
+    return false;
+  }
+  if (hi < lo) {
+    why = fmt::format("port range \"{}\" is reversed", arg);
+    return false;
+  }
+  rest.remove_prefix(used);
+  canon = lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi);
+  if (rest.empty()) return true;
+  if (rest[0] != '/') {
+    why = fmt::format("garbage after port range: \"{}\"", rest);
+    return false;
+  }
+  if (!allow_base) {
+    why = "shifted portmap ranges (/BASE) are only supported by DNAT";
+    return false;
+  }
+  rest.remove_prefix(1);
+  if (!ParseNumber(rest, 65535, base) || base == 0) {
+    if (!ServicePort(rest, base)) {
+      why = fmt::format("port \"{}\" not valid", rest);
+      return false;
+    }
+  }
+  canon += fmt::format("/{}", base);
+  return true;
+}
+
+bool NatPortsAllowed(uint16_t protocol) {
+  // libxt_NAT: TCP, UDP, SCTP, DCCP or ICMP (the id).
+  return protocol == 6 || protocol == 17 || protocol == 132 || protocol == 33 ||
+         protocol == 1;
+}
+
+// --to-destination / --to-source: [ADDR[-ADDR]][:PORTS], IPv6 with ports in
+// brackets; printed as libxt_NAT's sprint_range does.
+bool ParseNatRange(std::string_view arg, const DecodeContext& ctx, bool allow_base,
+                   std::string& canon, std::string& why) {
+  bool v6 = ctx.family == Family::kIPv6;
+  std::string_view addrs, ports;
+  bool has_ports = false;
+  if (arg.find('[') != std::string_view::npos) {
+    size_t open = arg.find('['), close = arg.find(']', open);
+    if (close == std::string_view::npos || !v6) {
+      why = "invalid address format";
+      return false;
+    }
+    addrs = arg.substr(open + 1, close - open - 1);
+    size_t colon = arg.find(':', close + 1);
+    if (colon != std::string_view::npos) {
+      has_ports = true;
+      ports = arg.substr(colon + 1);
+    }
+    if (open != 0) {
+      why = "invalid address format";
+      return false;
+    }
+  } else {
+    size_t colon = arg.find(':');
+    if (colon != std::string_view::npos && arg.find(':', colon + 1) != std::string_view::npos)
+      colon = std::string_view::npos;   // an IPv6 address without ports
+    addrs = arg.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      has_ports = true;
+      ports = arg.substr(colon + 1);
+    }
+  }
+  std::string port_text;
+  if (has_ports) {
+    if (!NatPortsAllowed(ctx.protocol)) {
+      why = "a port needs -p tcp, udp, sctp or dccp";
+      return false;
+    }
+    if (!ParseNatPorts(ports, allow_base, port_text, why)) return false;
+  }
+  std::string addr_text;
+  if (!addrs.empty() || !has_ports) {
+    size_t dash = addrs.find('-');
+    auto lo = IpAddress::Parse(addrs.substr(0, dash), ctx.family);
+    if (!lo) {
+      why = fmt::format("bad IP address \"{}\"", addrs.substr(0, dash));
+      return false;
+    }
+    addr_text = lo->ToString();
+    if (dash != std::string_view::npos) {
+      auto hi = IpAddress::Parse(addrs.substr(dash + 1), ctx.family);
+      if (!hi) {
+        why = fmt::format("bad IP address \"{}\"", addrs.substr(dash + 1));
+        return false;
+      }
+      if (*hi != *lo) addr_text += "-" + hi->ToString();
+    }
+  }
+  bool brackets = v6 && has_ports;
+  canon.clear();
+  if (!addr_text.empty()) canon = brackets ? "[" + addr_text + "]" : addr_text;
+  if (has_ports) canon += ":" + port_text;
+  return true;
+}
+
+// Users and groups for the owner match: a name known here, else
+// ID[-ID] or ID[:ID] with IDs up to 2^32-2.
+bool ParseOwnerId(std::string_view text, bool group, uint64_t& lo, uint64_t& hi) {
+  std::string name(text);
+  if (!name.empty()) {
+    std::vector<char> buf(16384);
+    if (group) {
+      struct group g, *res = nullptr;
+      if (getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &res) == 0 && res) {
+        lo = hi = res->gr_gid;
+        return true;
+      }
+    } else {
+      struct passwd pw, *res = nullptr;
+      if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res) == 0 && res) {
+        lo = hi = res->pw_uid;
+        return true;
+      }
+    }
+  }
+  size_t used = 0, more = 0;
+  if (!ParseNumberPrefix(text, 0xfffffffeu, lo, used)) return false;
+  hi = lo;
+  if (used < text.size() && (text[used] == '-' || text[used] == ':')) {
+    if (!ParseNumberPrefix(text.substr(used + 1), 0xfffffffeu, hi, more)) return false;
+    used += 1 + more;
+  }
+  return used == text.size();
+}
+
+// hashlimit's byte costs (xt_hashlimit.h: XT_HASHLIMIT_BYTE_SHIFT = 4).
+uint64_t CostToBytes(uint64_t cost) {
+  uint64_t r = cost ? 0xffffffffull / cost : 0xffffffffull;
+  return (r - 1) << 4;
+}
+uint64_t BytesToCost(uint64_t bytes) {
+  uint32_t r = static_cast<uint32_t>(bytes >> 4);
+  return 0xffffffffull / (static_cast<uint64_t>(r) + 1);
+}
+uint64_t UnitFactor(char c) {
+  if (c == 'm' || c == 'M') return 1024 * 1024;
+  if (c == 'k' || c == 'K') return 1024;
+  return 1;
+}
+
 }  // namespace
 
-bool ParseNumber(std::string_view text, uint64_t max, uint64_t& out) {
-  if (text.empty()) return false;
+bool ParseNumberPrefix(std::string_view text, uint64_t max, uint64_t& out,
+                       size_t& used) {
+  // strtoul(text, &end, 0) as xtables_strtoul uses it: 0x hex, a leading 0
+  // octal, else decimal; at least one digit; no sign.
   int base = 10;
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+  size_t i = 0;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X') &&
+      isxdigit(static_cast<unsigned char>(text[2]))) {
     base = 16;
-    text.remove_prefix(2);
+    i = 2;
+  } else if (!text.empty() && text[0] == '0') {
+    base = 8;
   }
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out, base);
-  return ec == std::errc() && end == text.data() + text.size() && out <= max;
+  auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), out, base);
+  if (ec == std::errc::result_out_of_range) return false;
+  if (ec != std::errc() || end == text.data() + i) return false;
+  used = static_cast<size_t>(end - text.data());
+  return out <= max;
+}
+
+bool ParseNumber(std::string_view text, uint64_t max, uint64_t& out) {
+  size_t used = 0;
+  return ParseNumberPrefix(text, max, out, used) && used == text.size();
+}
+
+namespace {
+
+std::string HashRateText(uint64_t period) {
+  constexpr uint64_t kScale = 1000000;
+  constexpr RateUnit kUnits[] = {{"day", kScale * 24 * 60 * 60},
+                                 {"hour", kScale * 60 * 60},
+                                 {"min", kScale * 60},
+                                 {"sec", kScale}};
+  size_t i = 1;
+  for (; i < std::size(kUnits); ++i)
+    if (period > kUnits[i].mult || kUnits[i].mult / period < kUnits[i].mult % period)
+      break;
+  return fmt::format("{}/{}", kUnits[i - 1].mult / period, kUnits[i - 1].name);
+}
+
+// libxt_hashlimit's print_bytes: the rate, and the burst when there is one.
+std::string HashBytesText(uint64_t avg, uint64_t burst, std::string* burst_text) {
+  struct Unit {
+    std::string_view name;
+    uint64_t thresh;
+  };
+  constexpr Unit kUnits[] = {{"m", 1024 * 1024}, {"k", 1024}, {"", 1}};
+  uint64_t r = CostToBytes(avg);
+  size_t i = 0;
+  for (; i + 1 < std::size(kUnits); ++i)
+    if (r >= kUnits[i].thresh && BytesToCost(r & ~(kUnits[i].thresh - 1)) == avg) break;
+  std::string rate = fmt::format("{}{}b/s", r / kUnits[i].thresh, kUnits[i].name);
+  if (burst && burst_text) {
+    r *= burst;
+    for (i = 0; i + 1 < std::size(kUnits); ++i)
+      if (r >= kUnits[i].thresh) break;
+    *burst_text = fmt::format("{}{}b", r / kUnits[i].thresh, kUnits[i].name);
+  }
+  return rate;
+}
+
+}  // namespace
+
+bool CanonicalizeHashlimit(std::vector<Part>& opts, Family family, Ruleset& ruleset,
+                           std::string& error) {
+  const Part* rate = nullptr;
+  const Part* burst = nullptr;
+  bool above = false, rate_match = false, has_expire = false, has_name = false;
+  uint64_t mode = 0, expire = 0, interval = 0;
+  std::vector<Part> rest;
+  for (const auto& p : opts) {
+    std::string_view o = OptionById(p.id).name;
+    if (o == "hashlimit-upto" || o == "hashlimit-above") {
+      if (rate) {
+        error = "only one of --hashlimit-upto and --hashlimit-above";
+        return false;
+      }
+      rate = &p;
+      above = (o == "hashlimit-above") != p.negated;
+    } else if (o == "hashlimit-burst") {
+      burst = &p;
+    } else if (o == "hashlimit-mode") {
+      std::string_view m = p.text;
+      size_t start = 0;
+      while (start <= m.size()) {
+        size_t sep = m.find_first_of(",|", start);
+        std::string_view w = m.substr(start, sep - start);
+        if (w == "dstip") mode |= 1;
+        else if (w == "dstport") mode |= 2;
+        else if (w == "srcip") mode |= 4;
+        else if (w == "srcport") mode |= 8;
+        else {
+          error = fmt::format("bad --hashlimit-mode \"{}\"", m);
+          return false;
+        }
+        if (sep == std::string_view::npos) break;
+        start = sep + 1;
+      }
+    } else if (o == "hashlimit-rate-match") {
+      rate_match = true;
+    } else if (o == "hashlimit-htable-expire") {
+      has_expire = true;
+      expire = p.value.lo;
+    } else if (o == "hashlimit-rate-interval") {
+      if (p.value.lo == 0) {
+        error = "--hashlimit-rate-interval must be at least 1";
+        return false;
+      }
+      interval = p.value.lo;
+    } else {
+      has_name |= o == "hashlimit-name";
+      rest.push_back(p);
+    }
+  }
+  if (!rate) {
+    error = "you have to specify --hashlimit-upto or --hashlimit-above";
+    return false;
+  }
+  if (!has_name) {
+    error = "you have to specify --hashlimit-name";
+    return false;
+  }
+  bool bytes = rate->value.hi == 1;
+  uint64_t avg = rate->value.lo, mult = rate->value.count;
+  uint64_t burst_n = bytes ? 0 : 5;
+  if (!has_expire) expire = mult * 1000;
+  if (bytes) {
+    if (burst) {
+      uint64_t unit = CostToBytes(avg);
+      if (unit == 0 || burst->value.lo < unit) {
+        error = fmt::format("burst cannot be smaller than {}b", unit);
+        return false;
+      }
+      burst_n = burst->value.lo / unit + (burst->value.lo % unit ? 1 : 0);
+      if (!has_expire) expire = 60 * 1000;
+    }
+  } else if (burst) {
+    burst_n = burst->value.lo;
+    if (burst_n > 1000000) {
+      error = "burst is above the maximum 1000000";
+      return false;
+    }
+  }
+  if (rate_match) {
+    if (!bytes) avg /= mult;
+    if (interval == 0) interval = bytes ? 1 : mult;
+  }
+  if (avg == 0) {
+    error = "rate too fast";
+    return false;
+  }
+  auto make = [&](std::string_view option, std::string text, uint64_t value) {
+    Part p;
+    p.id = FindOptionId("hashlimit", option);
+    p.value.kind = Value::Kind::kNumber;
+    p.value.lo = value;
+    p.text = ruleset.Store(text);
+    return p;
+  };
+  std::vector<Part> out;
+  uint64_t quantum;
+  std::string burst_text;
+  std::string rate_text;
+  if (bytes) {
+    rate_text = HashBytesText(avg, burst_n, &burst_text);
+    quantum = burst_n ? 60 * 1000 : 15 * 1000;
+  } else {
+    rate_text = HashRateText(avg);
+    burst_text = std::to_string(burst_n);
+    std::string_view unit = std::string_view(rate_text).substr(rate_text.find('/') + 1);
+    quantum = unit == "day" ? 86400000 : unit == "hour" ? 3600000 : unit == "min" ? 60000 : 1000;
+  }
+  Part r = make(above ? "hashlimit-above" : "hashlimit-upto", rate_text, avg);
+  r.value.hi = bytes;
+  r.value.count = static_cast<uint32_t>(mult);
+  out.push_back(r);
+  if (!burst_text.empty()) out.push_back(make("hashlimit-burst", burst_text, burst_n));
+  if (mode) {
+    std::string m;
+    for (auto [bit, name] : {std::pair<uint64_t, const char*>{4, "srcip"}, {8, "srcport"},
+                             {1, "dstip"}, {2, "dstport"}})
+      if (mode & bit) m += (m.empty() ? "" : ",") + std::string(name);
+    out.push_back(make("hashlimit-mode", m, mode));
+  }
+  unsigned default_mask = family == Family::kIPv4 ? 32 : 128;
+  for (auto& p : rest) {
+    std::string_view o = OptionById(p.id).name;
+    if ((o == "hashlimit-htable-size" || o == "hashlimit-htable-max") && p.value.lo == 0)
+      continue;
+    if (o == "hashlimit-htable-gcinterval" && p.value.lo == 1000) continue;
+    if ((o == "hashlimit-srcmask" || o == "hashlimit-dstmask") &&
+        (p.value.lo == default_mask || p.value.lo > default_mask)) {
+      if (p.value.lo > default_mask) {
+        error = fmt::format("--{} is at most {}", o, default_mask);
+        return false;
+      }
+      continue;
+    }
+    out.push_back(p);
+  }
+  if (expire != quantum)
+    out.push_back(make("hashlimit-htable-expire", std::to_string(expire), expire));
+  if (rate_match) {
+    out.push_back(make("hashlimit-rate-match", "", 0));
+    if (interval != 1)
+      out.push_back(make("hashlimit-rate-interval", std::to_string(interval), interval));
+  }
+  for (auto& p : out) p.kind = Part::Kind::kOption;
+  out.front().negated = false;
+  std::stable_sort(out.begin(), out.end(), [](const Part& a, const Part& b) {
+    return OptionOrder(a.id) < OptionOrder(b.id);
+  });
+  opts = std::move(out);
+  return true;
 }
 
 int CodecArity(Codec codec) {
@@ -267,12 +695,12 @@ int CodecArity(Codec codec) {
   }
 }
 
-std::string QuoteText(std::string_view text) {
+std::string QuoteText(std::string_view text, bool force) {
   auto safe = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c >= '0' && c <= '9') || c == '_' || c == '-';
   };
-  bool plain = !text.empty();
+  bool plain = !text.empty() && !force;
   for (char c : text) plain = plain && safe(c);
   if (plain) return std::string(text);
   std::string out = "\"";
@@ -407,11 +835,12 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
     case Codec::kEnum: {
       uint64_t value;
       if (!NameLookup(spec.names, a, value)) {
+        // Numbers where the option allows them (spec.max), if named.
         uint64_t n;
-        // log levels may be numbers
-        if (!ParseNumber(a, 7, n) || spec.names.empty() ||
-            spec.names[0].name != "emerg")
-          return bad("value");
+        bool named = false;
+        if (spec.max && ParseNumber(a, spec.max, n))
+          for (const auto& nb : spec.names) named |= nb.value == n;
+        if (!named) return bad("value");
         value = n;
       }
       v.kind = Value::Kind::kNumber;
@@ -475,10 +904,15 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
       break;
     }
     case Codec::kIcmpType:
-    case Codec::kIcmp6Type:
-      if (!DecodeIcmp(a, spec.codec == Codec::kIcmp6Type, part, canon))
-        return bad("ICMP type");
+    case Codec::kIcmp6Type: {
+      std::string why;
+      if (!DecodeIcmp(a, spec.codec == Codec::kIcmp6Type, part, canon, why)) {
+        if (why.empty()) return bad("ICMP type");
+        error = fmt::format("--{}: {}", spec.name, why);
+        return -1;
+      }
       break;
+    }
     case Codec::kTcpFlags: {
       uint64_t mask, comp;
       if (!ParseTcpFlags(args[0], mask)) return bad("TCP flags");
@@ -496,7 +930,9 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
       std::string_view dirs = args[1];
       size_t n = 1;
       for (char c : dirs) n += c == ',';
-      if (a.empty() || a.size() > 31) return bad("set name");
+      if (a.empty() || a.size() > 31 || a.find_first_of(" \t\"") != std::string_view::npos ||
+          a == "!")
+        return bad("set name");
       size_t start = 0;
       while (start <= dirs.size()) {
         size_t comma = dirs.find(',', start);
@@ -515,11 +951,159 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
       break;
     }
     case Codec::kNatRange:
-    case Codec::kToPorts:
-      if (a.empty()) return bad("value");
+    case Codec::kToPorts: {
+      std::string why;
+      bool ok;
+      if (spec.codec == Codec::kNatRange) {
+        ok = ParseNatRange(a, ctx, spec.name == "to-destination", canon, why);
+      } else if (!NatPortsAllowed(ctx.protocol)) {
+        ok = false;
+        why = "a port needs -p tcp, udp, sctp or dccp";
+      } else {
+        ok = ParseNatPorts(a, false, canon, why);
+      }
+      if (!ok) {
+        error = fmt::format("--{}: {}", spec.name, why);
+        return -1;
+      }
       v.kind = Value::Kind::kText;
-      canon = a;
       break;
+    }
+    case Codec::kPrefix: {
+      auto c = Cidr::Parse(a, ctx.family);
+      if (!c) return bad("address");
+      v.kind = Value::Kind::kCidr;
+      v.ptr = ctx.ruleset->StoreArray(std::span<const Cidr>(&*c, 1));
+      canon = c->ToString();
+      break;
+    }
+    case Codec::kXMark: {
+      uint64_t value, mask;
+      if (!ParseMark(a, value, mask)) return bad("mark");
+      v.kind = Value::Kind::kMark;
+      v.lo = value;
+      v.hi = mask;
+      canon = fmt::format("{:#x}/{:#x}", value, mask);
+      if (value == 0) canon = fmt::format("0x0/{:#x}", mask);
+      if (mask == 0) canon = fmt::format("{:#x}/0x0", value);
+      if (value == 0 && mask == 0) canon = "0x0/0x0";
+      break;
+    }
+    case Codec::kHexNumber: {
+      uint64_t n;
+      if (!ParseNumber(a, spec.max ? spec.max : 0xffffffffu, n)) return bad("number");
+      v.kind = Value::Kind::kNumber;
+      v.lo = n;
+      canon = n == 0 ? "0x0" : fmt::format("{:#x}", n);
+      break;
+    }
+    case Codec::kProtocol: {
+      uint16_t proto = 0;
+      if (!ParseProtocol(a, proto)) return bad("protocol");
+      if (proto == 0) {
+        error = fmt::format("--{}: protocol 0 would never match", spec.name);
+        return -1;
+      }
+      v.kind = Value::Kind::kNumber;
+      v.lo = proto;
+      canon = std::to_string(proto);
+      break;
+    }
+    case Codec::kUser:
+    case Codec::kGroup: {
+      uint64_t lo, hi;
+      if (!ParseOwnerId(a, spec.codec == Codec::kGroup, lo, hi))
+        return bad(spec.codec == Codec::kGroup ? "group" : "user");
+      v.kind = Value::Kind::kRange;
+      v.lo = lo;
+      v.hi = hi;
+      canon = lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi);
+      break;
+    }
+    case Codec::kZone: {
+      uint64_t n = 0;
+      v.kind = Value::Kind::kNumber;
+      if (strcasecmp(std::string(a).c_str(), "mark") == 0) {
+        v.hi = 1;   // the zone comes from the packet mark
+        canon = "mark";
+      } else if (ParseNumber(a, 65535, n)) {
+        v.lo = n;
+        canon = std::to_string(n);
+      } else {
+        return bad("zone");
+      }
+      break;
+    }
+    case Codec::kHashRate: {
+      // Packets: N[/second|minute|hour|day] (any prefix of the unit).
+      // Bytes: N[k|m]b/s. Value: lo = cost, hi = 1 for bytes, count = the
+      // unit in seconds (bytes: 15, XT_HASHLIMIT_BYTE_EXPIRE).
+      uint64_t r = 0;
+      size_t used = 0;
+      if (!ParseNumberPrefix(a, ~0ull, r, used) || r == 0) return bad("rate");
+      std::string_view rest = a.substr(used);
+      size_t bps = rest.find("b/s");
+      if (bps != std::string_view::npos) {
+        std::string_view unit = rest.substr(0, bps);
+        if (rest.size() != bps + 3 || unit.size() > 1 ||
+            (unit.size() == 1 && UnitFactor(unit[0]) == 1))
+          return bad("rate");
+        uint64_t bytes = r * (unit.empty() ? 1 : UnitFactor(unit[0]));
+        if (bytes / (unit.empty() ? 1 : UnitFactor(unit[0])) != r) return bad("rate");
+        uint64_t cost = BytesToCost(bytes);
+        if (cost == 0) return bad("rate (too high)");
+        v.lo = cost;
+        v.hi = 1;
+        v.count = 15;
+      } else {
+        uint64_t mult = 1;
+        if (!rest.empty()) {
+          if (rest[0] != '/' || rest.size() == 1) return bad("rate");
+          std::string_view unit = rest.substr(1);
+          auto prefix = [&](std::string_view word) {
+            return unit.size() <= word.size() &&
+                   strncasecmp(word.data(), unit.data(), unit.size()) == 0;
+          };
+          if (prefix("second")) mult = 1;
+          else if (prefix("minute")) mult = 60;
+          else if (prefix("hour")) mult = 60 * 60;
+          else if (prefix("day")) mult = 24 * 60 * 60;
+          else return bad("rate");
+        }
+        uint64_t cost = 1000000ull * mult / r;
+        if (cost == 0) return bad("rate (too fast)");
+        v.lo = cost;
+        v.hi = 0;
+        v.count = static_cast<uint32_t>(mult);
+      }
+      v.kind = Value::Kind::kNumber;
+      canon = a;   // the hashlimit module's check prints it canonically
+      break;
+    }
+    case Codec::kHashBurst: {
+      uint64_t n = 0;
+      size_t used = 0;
+      if (!ParseNumberPrefix(a, ~0ull, n, used) || n == 0) return bad("burst");
+      std::string_view rest = a.substr(used);
+      uint64_t factor = 1;
+      if (!rest.empty()) {
+        if (rest != "b" && rest != "B") {
+          factor = UnitFactor(rest[0]);
+          if (factor == 1 || rest.size() > 2 ||
+              (rest.size() == 2 && rest[1] != 'b' && rest[1] != 'B'))
+            return bad("burst");
+        }
+        v.hi = 1;   // given in bytes
+      } else if (n > 1000000) {
+        error = fmt::format("--{}: burst {} is above the maximum 1000000", spec.name, n);
+        return -1;
+      }
+      if (n * factor / factor != n) return bad("burst");
+      v.kind = Value::Kind::kNumber;
+      v.lo = n * factor;
+      canon = std::to_string(v.lo);
+      break;
+    }
     case Codec::kMac: {
       if (a.size() != 17) return bad("MAC address");
       for (size_t i = 0; i < 17; ++i) {

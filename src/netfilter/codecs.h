@@ -26,10 +26,21 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
 // How many arguments a codec takes (0, 1 or 2).
 int CodecArity(Codec codec);
 
-// iptables' quoting of free text: bare when made only of safe characters.
-std::string QuoteText(std::string_view text);
+// The hashlimit match's options (in any order, already decoded) rewritten
+// to what libxt_hashlimit saves: defaults filled in or dropped, rates in
+// canonical units. False with ERROR when the combination is invalid.
+bool CanonicalizeHashlimit(std::vector<Part>& opts, Family family, Ruleset& ruleset,
+                           std::string& error);
 
-// Parses "N" or "N:M"-style numbers; false on garbage or overflow.
+// iptables' quoting of free text: bare when made only of safe characters.
+// FORCE quotes even safe text (a token that must not read as an option).
+std::string QuoteText(std::string_view text, bool force = false);
+
+// Parses one number as iptables does (strtoul base 0: 0x.. hex, 0.. octal,
+// else decimal); false on garbage, overflow or a value above MAX.
 bool ParseNumber(std::string_view text, uint64_t max, uint64_t& out);
+// The same for a number at the start of TEXT; USED is how many characters.
+bool ParseNumberPrefix(std::string_view text, uint64_t max, uint64_t& out,
+                       size_t& used);
 
 }  // namespace swarmwall::netfilter

@@ -65,6 +65,14 @@ constexpr NameBit kReject6[] = {
     {"icmp6-policy-fail", 7, true},     {"policy-fail", 7, false},
     {"icmp6-reject-route", 8, true},    {"reject-route", 8, false},
 };
+constexpr NameBit kCtEvents[] = {
+    {"new", 1 << 0, true},       {"related", 1 << 1, true},
+    {"destroy", 1 << 2, true},   {"reply", 1 << 3, true},
+    {"assured", 1 << 4, true},   {"protoinfo", 1 << 5, true},
+    {"helper", 1 << 6, true},    {"mark", 1 << 7, true},
+    {"natseqinfo", 1 << 8, true}, {"secmark", 1 << 9, true},
+};
+constexpr NameBit kExpEvents[] = {{"new", 1 << 0, true}};
 constexpr NameBit kLogLevels[] = {
     {"emerg", 0, false}, {"panic", 0, false},  {"alert", 1, false},
     {"crit", 2, false},  {"err", 3, false},    {"error", 3, false},
@@ -98,7 +106,7 @@ constexpr OptionSpec kMultiport[] = {
 };
 constexpr OptionSpec kConntrack[] = {
     {"ctstate", "", Codec::kBits, true, kCtStates},
-    {"ctproto", "", Codec::kNumber, true, {}, 255},
+    {"ctproto", "", Codec::kProtocol, true},
     {"ctorigsrc", "", Codec::kCidr, true},
     {"ctorigdst", "", Codec::kCidr, true},
     {"ctreplsrc", "", Codec::kCidr, true},
@@ -147,31 +155,31 @@ constexpr OptionSpec kLimit[] = {
     {"limit-burst", "", Codec::kNumber, false, {}, 10000},
 };
 constexpr OptionSpec kPhysdev[] = {
-    {"physdev-in", "", Codec::kInterface, true},
-    {"physdev-out", "", Codec::kInterface, true},
     {"physdev-is-in", "", Codec::kFlag, true},
+    {"physdev-in", "", Codec::kInterface, true},
     {"physdev-is-out", "", Codec::kFlag, true},
+    {"physdev-out", "", Codec::kInterface, true},
     {"physdev-is-bridged", "", Codec::kFlag, true},
 };
 constexpr OptionSpec kMac[] = {
     {"mac-source", "", Codec::kMac, true},
 };
 constexpr OptionSpec kOwner[] = {
-    {"uid-owner", "", Codec::kDashRange, true, {}, 0xffffffffu},
-    {"gid-owner", "", Codec::kDashRange, true, {}, 0xffffffffu},
-    {"suppl-groups", "", Codec::kFlag},
     {"socket-exists", "", Codec::kFlag, true},
+    {"uid-owner", "", Codec::kUser, true},
+    {"gid-owner", "", Codec::kGroup, true},
+    {"suppl-groups", "", Codec::kFlag},
 };
 constexpr OptionSpec kPolicy[] = {
     {"dir", "", Codec::kEnum, false, kPolicyDir},
     {"pol", "", Codec::kEnum, false, kPolicyPol},
     {"strict", "", Codec::kFlag},
     {"reqid", "", Codec::kNumber, true, {}, 0xffffffffu},
-    {"spi", "", Codec::kNumber, true, {}, 0xffffffffu},
-    {"proto", "", Codec::kEnum, true, kPolicyProto},
+    {"spi", "", Codec::kHexNumber, true, {}, 0xffffffffu},
+    {"proto", "", Codec::kEnum, true, kPolicyProto, 255},
     {"mode", "", Codec::kEnum, true, kPolicyMode},
-    {"tunnel-src", "", Codec::kCidr, true},
     {"tunnel-dst", "", Codec::kCidr, true},
+    {"tunnel-src", "", Codec::kCidr, true},
     {"next", "", Codec::kFlag},
 };
 constexpr OptionSpec kRecent[] = {
@@ -208,17 +216,17 @@ constexpr OptionSpec kHl[] = {
     {"hl-gt", "", Codec::kNumber, false, {}, 255},
 };
 constexpr OptionSpec kHashlimit[] = {
-    {"hashlimit-upto", "hashlimit", Codec::kWord},
-    {"hashlimit-above", "", Codec::kWord},
-    {"hashlimit-burst", "", Codec::kWord},
+    {"hashlimit-upto", "hashlimit", Codec::kHashRate, true},
+    {"hashlimit-above", "", Codec::kHashRate, true},
+    {"hashlimit-burst", "", Codec::kHashBurst},
     {"hashlimit-mode", "", Codec::kWord},
-    {"hashlimit-srcmask", "", Codec::kNumber, false, {}, 128},
-    {"hashlimit-dstmask", "", Codec::kNumber, false, {}, 128},
     {"hashlimit-name", "", Codec::kWord},
     {"hashlimit-htable-size", "", Codec::kNumber, false, {}, 0xffffffffu},
     {"hashlimit-htable-max", "", Codec::kNumber, false, {}, 0xffffffffu},
     {"hashlimit-htable-gcinterval", "", Codec::kNumber, false, {}, 0xffffffffu},
     {"hashlimit-htable-expire", "", Codec::kNumber, false, {}, 0xffffffffu},
+    {"hashlimit-srcmask", "", Codec::kNumber, false, {}, 128},
+    {"hashlimit-dstmask", "", Codec::kNumber, false, {}, 128},
     {"hashlimit-rate-match", "", Codec::kFlag},
     {"hashlimit-rate-interval", "", Codec::kNumber, false, {}, 0xffffffffu},
 };
@@ -251,11 +259,11 @@ constexpr OptionSpec kRedirect[] = {
     {"random", "", Codec::kFlag},
 };
 constexpr OptionSpec kNetmap[] = {
-    {"to", "", Codec::kCidr},
+    {"to", "", Codec::kPrefix},
 };
 constexpr OptionSpec kLog[] = {
     {"log-prefix", "", Codec::kText, false, {}, 29},
-    {"log-level", "", Codec::kEnum, false, kLogLevels},
+    {"log-level", "", Codec::kEnum, false, kLogLevels, 7},
     {"log-tcp-sequence", "", Codec::kFlag},
     {"log-tcp-options", "", Codec::kFlag},
     {"log-ip-options", "", Codec::kFlag},
@@ -264,25 +272,25 @@ constexpr OptionSpec kLog[] = {
 };
 constexpr OptionSpec kNflog[] = {
     {"nflog-group", "", Codec::kNumber, false, {}, 65535},
-    {"nflog-prefix", "", Codec::kText, false, {}, 63},
+    {"nflog-prefix", "", Codec::kText, false, {}, 127},
     {"nflog-range", "", Codec::kNumber, false, {}, 0xffffffffu},
     {"nflog-size", "", Codec::kNumber, false, {}, 0xffffffffu},
     {"nflog-threshold", "", Codec::kNumber, false, {}, 65535},
 };
 constexpr OptionSpec kMarkTarget[] = {
-    {"set-xmark", "", Codec::kMark},
+    {"set-xmark", "", Codec::kXMark},
     {"set-mark", "", Codec::kMark, false, {}, 0, "set-xmark"},
     {"and-mark", "", Codec::kMark, false, {}, 0, "set-xmark"},
     {"or-mark", "", Codec::kMark, false, {}, 0, "set-xmark"},
     {"xor-mark", "", Codec::kMark, false, {}, 0, "set-xmark"},
 };
 constexpr OptionSpec kConnmarkTarget[] = {
-    {"set-xmark", "", Codec::kMark},
+    {"set-xmark", "", Codec::kXMark},
     {"save-mark", "", Codec::kFlag},
     {"restore-mark", "", Codec::kFlag},
-    {"nfmask", "", Codec::kMark},
-    {"ctmask", "", Codec::kMark},
-    {"mask", "", Codec::kMark},
+    {"nfmask", "", Codec::kHexNumber},
+    {"ctmask", "", Codec::kHexNumber},
+    {"mask", "", Codec::kHexNumber},
     {"set-mark", "", Codec::kMark, false, {}, 0, "set-xmark"},
     {"and-mark", "", Codec::kMark, false, {}, 0, "set-xmark"},
     {"or-mark", "", Codec::kMark, false, {}, 0, "set-xmark"},
@@ -291,12 +299,12 @@ constexpr OptionSpec kConnmarkTarget[] = {
 constexpr OptionSpec kCt[] = {
     {"notrack", "", Codec::kFlag},
     {"helper", "", Codec::kWord},
-    {"ctevents", "", Codec::kWord},
-    {"expevents", "", Codec::kWord},
-    {"zone-orig", "", Codec::kWord},
-    {"zone-reply", "", Codec::kWord},
-    {"zone", "", Codec::kWord},
     {"timeout", "", Codec::kWord},
+    {"ctevents", "", Codec::kBits, false, kCtEvents},
+    {"expevents", "", Codec::kBits, false, kExpEvents},
+    {"zone-orig", "", Codec::kZone},
+    {"zone-reply", "", Codec::kZone},
+    {"zone", "", Codec::kZone},
 };
 constexpr OptionSpec kTcpmssTarget[] = {
     {"set-mss", "", Codec::kNumber, false, {}, 65535},
@@ -333,8 +341,8 @@ constexpr ModuleSpec kModules[] = {
     // targets
     {"REJECT", true, kReject4Opts, "", false, 1},
     {"REJECT", true, kReject6Opts, "", false, 2},
-    {"DNAT", true, kDnat},
-    {"SNAT", true, kSnat},
+    {"DNAT", true, kDnat, "", true},
+    {"SNAT", true, kSnat, "", true},
     {"MASQUERADE", true, kMasquerade},
     {"REDIRECT", true, kRedirect},
     {"NETMAP", true, kNetmap, "", true},
@@ -461,12 +469,17 @@ bool ParseProtocol(std::string_view text, uint16_t& out) {
 }
 
 std::string ProtocolName(uint16_t protocol, Family family) {
-  if (protocol == 58) return family == Family::kIPv6 ? "ipv6-icmp" : "ipv6-icmp";
+  (void)family;
+  if (protocol == 58) return "ipv6-icmp";
+  // As iptables-save: /etc/protocols first (135 is "mobility-header"
+  // there), then xtables' own names, else the number.
+  if (protocol != 0) {
+    static std::mutex mu;
+    std::lock_guard<std::mutex> lock(mu);
+    if (const protoent* pe = getprotobynumber(protocol)) return pe->p_name;
+  }
   for (const auto& p : kProtocols)
     if (p.number == protocol) return std::string(p.name);
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  if (const protoent* pe = getprotobynumber(protocol)) return pe->p_name;
   return std::to_string(protocol);
 }
 

@@ -37,6 +37,15 @@ enum class Codec : uint8_t {
   kToPorts,       // port[-port]
   kMac,           // XX:XX:XX:XX:XX:XX
   kInterface,     // an interface name, '+' wildcard
+  kPrefix,        // address[/mask], always printed with its mask (NETMAP)
+  kXMark,         // value[/mask], always printed as 0xV/0xM (MARK targets)
+  kHexNumber,     // one number, printed as 0x%x (policy --spi)
+  kProtocol,      // a protocol name or number (not 0), printed as a number
+  kUser,          // user name or uid[-uid] (owner)
+  kGroup,         // group name or gid[-gid] (owner)
+  kZone,          // conntrack zone: 0..65535 or "mark" (CT)
+  kHashRate,      // hashlimit rate: N[/unit] packets or N[k|m]b/s bytes
+  kHashBurst,     // hashlimit burst: N or N[k|m]b
 };
 
 // A name in a flag or enumeration table.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <initializer_list>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -26,11 +28,16 @@ constexpr std::string_view kRawChains[] = {"PREROUTING", "OUTPUT"};
 
 struct Token {
   std::string text;
-  int column;        // 1-based
+  int column;           // 1-based
+  bool quoted = false;  // had quotes: a quoted "!" is a value, not a negation
+  bool IsBang() const { return !quoted && text == "!"; }
 };
 
-// Splits a line as iptables-restore does: blanks separate, double quotes
-// group, a backslash escapes the next character.
+// Splits a line as iptables-restore does (add_param_to_argv): blanks
+// separate; a double quote opens a quoted run, inside which a backslash
+// takes the next character literally; the closing quote ends the word.
+// Outside quotes a backslash is an ordinary character. An unterminated
+// quote is an error here (iptables would swallow the rest of the line).
 bool Tokenize(std::string_view line, std::vector<Token>& out, int& error_col) {
   out.clear();
   size_t i = 0;
@@ -39,40 +46,85 @@ bool Tokenize(std::string_view line, std::vector<Token>& out, int& error_col) {
     if (i >= line.size()) break;
     Token t;
     t.column = static_cast<int>(i) + 1;
-    bool quoted = false;
-    size_t start = i;
     while (i < line.size()) {
       char c = line[i];
-      if (!quoted && (c == ' ' || c == '\t')) break;
-      if (c == '\\' && i + 1 < line.size()) {
-        t.text += line[i + 1];
-        i += 2;
-        continue;
-      }
-      if (c == '"') {
-        quoted = !quoted;
+      if (c == ' ' || c == '\t') break;
+      if (c != '"') {
+        t.text += c;
         ++i;
         continue;
       }
-      t.text += c;
-      ++i;
-    }
-    if (quoted) {
-      error_col = static_cast<int>(start) + 1;
-      return false;
+      size_t open = i++;
+      t.quoted = true;
+      bool closed = false;
+      while (i < line.size()) {
+        char q = line[i++];
+        if (q == '\\' && i < line.size()) {
+          t.text += line[i++];
+        } else if (q == '"') {
+          closed = true;
+          break;
+        } else {
+          t.text += q;
+        }
+      }
+      if (!closed) {
+        error_col = static_cast<int>(open) + 1;
+        return false;
+      }
+      break;   // the closing quote ends the word
     }
     out.push_back(std::move(t));
   }
   return true;
 }
 
+// A counter as sscanf("%llu") reads it, but the whole word.
+bool ParseDecimal(std::string_view text, unsigned long long& out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// iptables' own long options that may appear in a rule, for getopt_long's
+// unambiguous prefixes ("--proto tcp", "--dest 1.2.3.4").
+constexpr std::pair<std::string_view, std::string_view> kBaseLongOptions[] = {
+    {"source", "-s"},        {"src", "-s"},           {"destination", "-d"},
+    {"dst", "-d"},           {"protocol", "-p"},      {"in-interface", "-i"},
+    {"out-interface", "-o"}, {"jump", "-j"},          {"goto", "-g"},
+    {"match", "-m"},         {"fragments", "-f"},     {"set-counters", "-c"},
+};
+
+// Extension (match and target) names as iptables loads them.
+bool ValidExtensionName(std::string_view n) {
+  if (n.empty() || n.size() > 28 || !isalnum(static_cast<unsigned char>(n[0]))) return false;
+  for (char c : n)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
+// Names printed bare (chains, interfaces) must read back as one token.
+bool PrintableName(std::string_view n) {
+  return !n.empty() && n.find_first_of(" \t\"") == std::string_view::npos;
+}
+
 bool IsBaseOption(std::string_view t) {
   static constexpr std::string_view kBase[] = {
       "-s", "--source", "--src", "-d", "--destination", "--dst",
       "-i", "--in-interface", "-o", "--out-interface", "-p", "--protocol",
-      "-f", "--fragment", "-m", "--match", "-j", "--jump", "-g", "--goto",
+      "-f", "--fragment", "--fragments", "-m", "--match", "-j", "--jump", "-g", "--goto",
       "-c", "--set-counters"};
   return std::find(std::begin(kBase), std::end(kBase), t) != std::end(kBase);
+}
+
+// A base option in any of getopt's spellings: "-p", "--protocol",
+// "-ptcp", "--protocol=tcp".
+bool StartsBaseOption(std::string_view t) {
+  if (IsBaseOption(t)) return true;
+  if (t.size() > 2 && t[0] == '-' && t[1] != '-')
+    return std::string_view("sdiopjgmc").find(t[1]) != std::string_view::npos;
+  size_t eq = t.find('=');
+  return t.starts_with("--") && eq != std::string_view::npos && IsBaseOption(t.substr(0, eq));
 }
 
 struct LoadedModule {
@@ -99,12 +151,14 @@ class Parser {
   bool ParseLine(std::string_view line, int lineno);
   bool DeclareChain(const Token& t, const std::vector<Token>& toks, int lineno);
   bool ParseCommand(std::vector<Token>& toks, int lineno);
-  bool ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
+  bool ParseRule(std::vector<Token>& toks, int lineno, Chain& chain,
                  std::vector<Rule>& out);
   bool FinishRule(Rule& rule, std::vector<LoadedModule>& loaded,
                   const std::vector<int>& group_of, const Chain& chain,
                   int lineno, int column);
   bool CommitTable(int lineno);
+  bool CanonicalizePolicy(std::vector<Part>& opts, const Chain& chain, int lineno,
+                          int column);
   Chain* FindChainOrFail(const Token& t, int lineno);
   const std::string_view Intern(std::string_view s) { return ruleset_.Store(s); }
 
@@ -123,25 +177,32 @@ ParseResult Parser::Run() {
   ruleset_.family = options_.family ? *options_.family : DetectFamily(text_);
   int lineno = 0;
   size_t pos = 0;
-  while (pos < text_.size()) {
+  bool ok = true;
+  while (ok && pos < text_.size()) {
     size_t end = text_.find('\n', pos);
     if (end == std::string_view::npos) end = text_.size();
     std::string_view line = text_.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     ++lineno;
     pos = end + 1;
-    if (!ParseLine(line, lineno)) {
-      result_.ruleset.reset();
-      return std::move(result_);
-    }
+    ok = ParseLine(line, lineno);
   }
-  if (table_) {
-    Fail(lineno, 1, fmt::format("table '{}' (line {}) has no COMMIT",
-                                table_->name, table_line_));
-    return std::move(result_);
+  if (ok && table_)
+    ok = Fail(lineno, 1, fmt::format("table '{}' (line {}) has no COMMIT",
+                                     table_->name, table_line_));
+  if (ok && !seen_table_ && !result_.warnings.empty()) {
+    // Text but not one table: a script or a listing, not a dump.
+    Diagnostic first = result_.warnings.front();
+    result_.warnings.clear();
+    ok = Fail(first.line, first.column,
+              "no '*table' line: this is not iptables-save output (a shell script or "
+              "'iptables -L' listing?)");
   }
-  result_.ruleset = std::move(ruleset_);
-  return std::move(result_);
+  ParseResult out;
+  out.error = std::move(result_.error);
+  out.warnings = std::move(result_.warnings);
+  if (ok) out.ruleset.emplace(std::move(ruleset_));
+  return out;
 }
 
 bool Parser::ParseLine(std::string_view line, int lineno) {
@@ -198,6 +259,8 @@ bool Parser::ParseLine(std::string_view line, int lineno) {
 bool Parser::DeclareChain(const Token& t, const std::vector<Token>& toks, int lineno) {
   std::string_view name = std::string_view(t.text).substr(1);
   if (name.empty()) return Fail(lineno, t.column, "chain name missing after ':'");
+  if (!PrintableName(name) || t.quoted)
+    return Fail(lineno, t.column + 1, fmt::format("bad chain name '{}'", name));
   if (name.size() > 28)
     return Fail(lineno, t.column + 1, fmt::format("chain name '{}' is longer than 28 characters", name));
   if (toks.size() < 2) return Fail(lineno, t.column, "chain policy missing");
@@ -294,8 +357,8 @@ bool Parser::ParseCommand(std::vector<Token>& toks, int lineno) {
       }
     }
     std::vector<Rule> rules;
-    if (!ParseRule(std::span<const Token>(toks).subspan(rest), lineno, *chain, rules))
-      return false;
+    toks.erase(toks.begin(), toks.begin() + static_cast<long>(rest));
+    if (!ParseRule(toks, lineno, *chain, rules)) return false;
     for (auto& r : rules) {
       if (has_prefix_counters) {
         r.counters = prefix_counters;
@@ -309,6 +372,8 @@ bool Parser::ParseCommand(std::vector<Token>& toks, int lineno) {
   if (c == "-N" || c == "--new-chain") {
     if (i + 1 >= toks.size()) return Fail(lineno, cmd.column, "-N needs a chain name");
     const Token& n = toks[i + 1];
+    if (!PrintableName(n.text) || n.text.size() > 28)
+      return Fail(lineno, n.column, fmt::format("bad chain name '{}'", n.text));
     if (table_->FindChain(n.text))
       return Fail(lineno, n.column, fmt::format("chain '{}' already exists", n.text));
     Chain chain;
@@ -357,7 +422,7 @@ bool Parser::ParseCommand(std::vector<Token>& toks, int lineno) {
   return Fail(lineno, cmd.column, fmt::format("unexpected '{}': expected a rule (-A CHAIN ...), a chain (:NAME), COMMIT or a table (*name)", c));
 }
 
-bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
+bool Parser::ParseRule(std::vector<Token>& toks, int lineno, Chain& chain,
                        std::vector<Rule>& out) {
   Rule rule;
   rule.line = static_cast<uint32_t>(lineno);
@@ -378,7 +443,7 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
     return n;
   };
   auto value_at = [&](size_t& i, const Token& opt, std::string& out_value) -> bool {
-    if (i + 1 < toks.size() && toks[i + 1].text == "!") {  // old form: -s ! x
+    if (i + 1 < toks.size() && toks[i + 1].IsBang()) {  // old form: -s ! x
       if (negate) return Fail(lineno, toks[i + 1].column, "double negation");
       negate = true;
       negate_col = toks[i + 1].column;
@@ -411,12 +476,19 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
     std::string text;
     while (i + 1 < toks.size()) {
       const std::string& next = toks[i + 1].text;
-      if (IsBaseOption(next)) break;
-      if (next == "!" && i + 2 < toks.size() && IsBaseOption(toks[i + 2].text)) break;
+      // (the attached spellings "-ptcp", "--jump=X" only when not quoted: an
+      // opaque option's value may well start with a dash)
+      auto base = [&](const Token& t) {
+        return IsBaseOption(t.text) || (!t.quoted && StartsBaseOption(t.text));
+      };
+      if (base(toks[i + 1])) break;
+      if (toks[i + 1].IsBang() && i + 2 < toks.size() && base(toks[i + 2])) break;
       ++i;
       text += ' ';
-      bool plain = !next.empty() && next.find_first_of(" \t\"'\\") == std::string::npos;
-      text += plain ? next : QuoteText(next);
+      // Printed so that it reads back as the same token.
+      bool plain = !next.empty() && next.find_first_of(" \t\"'\\") == std::string::npos &&
+                   !(toks[i].quoted && (next == "!" || StartsBaseOption(next)));
+      text += plain ? next : QuoteText(next, /*force=*/true);
     }
     return text;
   };
@@ -431,9 +503,26 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
   };
 
   for (size_t i = 0; i < toks.size(); ++i) {
+    // getopt_long forms: "--option=value" and "-Xvalue" for the base
+    // options that take an argument.
+    if (toks[i].text.size() > 2 && toks[i].text[0] == '-') {
+      std::string& raw = toks[i].text;
+      size_t eq = raw.find('=');
+      if (raw[1] == '-' && eq != std::string::npos && eq > 2) {
+        Token value{raw.substr(eq + 1), toks[i].column + static_cast<int>(eq) + 1,
+                    toks[i].quoted};
+        raw.resize(eq);
+        toks.insert(toks.begin() + static_cast<long>(i) + 1, std::move(value));
+      } else if (raw[1] != '-' && std::string_view("sdiopjgmc").find(raw[1]) !=
+                                      std::string_view::npos) {
+        Token value{raw.substr(2), toks[i].column + 2, toks[i].quoted};
+        raw.resize(2);
+        toks.insert(toks.begin() + static_cast<long>(i) + 1, std::move(value));
+      }
+    }
     const Token& t = toks[i];
     const std::string& s = t.text;
-    if (s == "!") {
+    if (t.IsBang()) {
       if (negate) return Fail(lineno, t.column, "double negation");
       negate = true;
       negate_col = t.column;
@@ -453,10 +542,12 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
     } else if (s == "-i" || s == "--in-interface" || s == "-o" || s == "--out-interface") {
       if (!value_at(i, t, v)) return false;
       bool in = s == "-i" || s == "--in-interface";
-      if (v.empty() || v.size() > 15)
+      if (v.empty() || v.size() > 15 || !PrintableName(v))
         return Fail(lineno, toks[i].column, fmt::format("bad interface name '{}'", v));
-      (in ? rule.in_interface : rule.out_interface) = Intern(v);
-      (in ? rule.in_negated : rule.out_negated) = take_neg();
+      bool neg = take_neg();
+      if (v == "+" && !neg) v.clear();   // "+" alone matches any interface
+      (in ? rule.in_interface : rule.out_interface) = v.empty() ? std::string_view() : Intern(v);
+      (in ? rule.in_negated : rule.out_negated) = neg;
     } else if (s == "-p" || s == "--protocol") {
       if (!value_at(i, t, v)) return false;
       if (protocol_seen) return Fail(lineno, t.column, "multiple -p flags not allowed");
@@ -466,22 +557,38 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
       rule.protocol_negated = take_neg();
       if (rule.protocol == 0 && rule.protocol_negated)
         return Fail(lineno, t.column, "rule would never match protocol");
-    } else if (s == "-f" || s == "--fragment") {
+    } else if (s == "-f" || s == "--fragment" || s == "--fragments") {
       if (family == Family::kIPv6)
         return Fail(lineno, t.column, "-f is not allowed in ip6tables; use the frag match");
       rule.fragment = take_neg() ? -1 : 1;
     } else if (s == "-c" || s == "--set-counters") {
-      uint64_t p, b;
-      if (i + 2 >= toks.size() || !ParseNumber(toks[i + 1].text, ~0ull, p) ||
-          !ParseNumber(toks[i + 2].text, ~0ull, b))
+      // "-c PKTS BYTES" or "-c PKTS,BYTES"
+      unsigned long long p = 0, b = 0;
+      std::string pkts, bytes;
+      if (i + 1 < toks.size()) pkts = toks[i + 1].text;
+      size_t comma = pkts.find(',');
+      size_t used = 1;
+      if (comma != std::string::npos) {
+        bytes = pkts.substr(comma + 1);
+        pkts.resize(comma);
+      } else if (i + 2 < toks.size() && !toks[i + 2].text.starts_with('-') &&
+                 !toks[i + 2].text.starts_with('!')) {
+        bytes = toks[i + 2].text;
+        used = 2;
+      } else {
         return Fail(lineno, t.column, "-c needs packet and byte counts");
+      }
+      if (!ParseDecimal(pkts, p) || !ParseDecimal(bytes, b))
+        return Fail(lineno, t.column, fmt::format("-c: bad counters '{} {}'", pkts, bytes));
       rule.counters = {p, b};
       rule.has_counters = true;
-      i += 2;
+      i += used;
     } else if (s == "-m" || s == "--match") {
       if (i + 1 >= toks.size()) return Fail(lineno, t.column, "-m needs a module name");
       if (negate) return Fail(lineno, negate_col, "'!' cannot negate -m");
       const Token& name = toks[++i];
+      if (!ValidExtensionName(name.text))
+        return Fail(lineno, name.column, fmt::format("bad match name '{}'", name.text));
       const ModuleSpec* spec = FindModule(name.text, false, family);
       load_module(spec, name.text);
       if (!spec) {
@@ -508,6 +615,8 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
       else if (n == "QUEUE") rule.target_kind = TargetKind::kQueue;
       else if (table_->FindChain(n) || rule.is_goto) rule.target_kind = TargetKind::kChain;
       else {
+        if (!ValidExtensionName(n))
+          return Fail(lineno, name.column, fmt::format("bad target name '{}'", n));
         rule.target_kind = TargetKind::kExtension;
         target_spec = FindModule(n, true, family);
         if (target_spec) {
@@ -585,6 +694,21 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
           }
         int before_target = matches;
         if (target_spec) try_prefix(*target_spec);
+        // The base options' long names take part in getopt's prefixes too.
+        std::string_view base_short;
+        int base_matches = 0;
+        for (const auto& [name, short_name] : kBaseLongOptions)
+          if (name.starts_with(opt_name) && short_name != base_short) {
+            base_short = short_name;
+            ++base_matches;
+          }
+        if (matches + base_matches > 1)
+          return Fail(lineno, t.column, fmt::format("option '{}' is ambiguous", s));
+        if (base_matches == 1) {
+          toks[i].text = std::string(base_short);
+          --i;   // read it again as the base option
+          continue;
+        }
         if (matches == 1) {
           spec = unique;
           for_target = matches > before_target;
@@ -594,7 +718,7 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
       if (!spec)
         return Fail(lineno, t.column, fmt::format("unknown option '{}'", s));
       // old form: --dport ! 80
-      if (CodecArity(spec->codec) > 0 && i + 1 < toks.size() && toks[i + 1].text == "!") {
+      if (CodecArity(spec->codec) > 0 && i + 1 < toks.size() && toks[i + 1].IsBang()) {
         if (negate) return Fail(lineno, toks[i + 1].column, "double negation");
         negate = true;
         negate_col = toks[i + 1].column;
@@ -657,6 +781,96 @@ bool Parser::ParseRule(std::span<const Token> toks, int lineno, Chain& chain,
   return true;
 }
 
+// The policy match: --dir, --pol, --strict, then policy elements separated
+// by --next, each printed in libxt_policy's order and checked as it does.
+bool Parser::CanonicalizePolicy(std::vector<Part>& opts, const Chain& chain,
+                                int lineno, int column) {
+  auto order = [](const Part& a, const Part& b) {
+    return OptionOrder(a.id) < OptionOrder(b.id);
+  };
+  auto name_of = [](const Part& p) { return OptionById(p.id).name; };
+  std::vector<Part> flags;
+  std::vector<std::vector<Part>> elems(1);
+  std::optional<Part> next;
+  for (const auto& p : opts) {
+    std::string_view o = name_of(p);
+    if (o == "dir" || o == "pol" || o == "strict") {
+      flags.push_back(p);
+    } else if (o == "next") {
+      if (!next) next = p;
+      elems.emplace_back();
+    } else {
+      elems.back().push_back(p);
+    }
+  }
+  std::stable_sort(flags.begin(), flags.end(), order);
+  bool dir = false, dir_in = false, none = false, strict = false, pol = false;
+  for (size_t j = 0; j < flags.size(); ++j) {
+    if (j && flags[j].id == flags[j - 1].id)
+      return Fail(lineno, column, fmt::format("policy: option --{} given twice", name_of(flags[j])));
+    std::string_view o = name_of(flags[j]);
+    if (o == "dir") {
+      dir = true;
+      dir_in = flags[j].value.lo == 0;
+    }
+    if (o == "pol") {
+      pol = true;
+      none = flags[j].value.lo == 0;
+    }
+    strict |= o == "strict";
+  }
+  if (!dir) return Fail(lineno, column, "policy: neither --dir in nor --dir out specified");
+  if (!pol) {
+    Part p;
+    p.id = FindOptionId("policy", "pol");
+    p.value.kind = Value::Kind::kNumber;
+    p.value.lo = 1;
+    p.text = "ipsec";
+    flags.insert(flags.begin() + 1, p);
+  }
+  if (elems.size() > 1 && !strict)
+    return Fail(lineno, column, "policy: --next needs --strict");
+  if (elems.size() > 4) return Fail(lineno, column, "policy: maximum policy depth reached");
+  if (none) {
+    if (strict) return Fail(lineno, column, "policy: policy none but --strict given");
+    if (elems.size() > 1 || !elems[0].empty())
+      return Fail(lineno, column, "policy: policy none but policy given");
+  }
+  std::string_view c = chain.builtin ? chain.name : std::string_view();
+  if (!dir_in && (c == "PREROUTING" || c == "INPUT"))
+    return Fail(lineno, column, fmt::format("policy: --dir out is not valid in {}", c));
+  if (dir_in && (c == "POSTROUTING" || c == "OUTPUT"))
+    return Fail(lineno, column, fmt::format("policy: --dir in is not valid in {}", c));
+  for (size_t e = 0; e < elems.size(); ++e) {
+    auto& elem = elems[e];
+    std::stable_sort(elem.begin(), elem.end(), order);
+    bool addr = false, mode = false, tunnel = false, mode_neg = false;
+    for (size_t j = 0; j < elem.size(); ++j) {
+      if (j && elem[j].id == elem[j - 1].id)
+        return Fail(lineno, column, fmt::format("policy: double --{} option", name_of(elem[j])));
+      std::string_view o = name_of(elem[j]);
+      addr |= o == "tunnel-src" || o == "tunnel-dst";
+      if (o == "mode") {
+        mode = true;
+        tunnel = elem[j].value.lo == 1;
+        mode_neg = elem[j].negated;
+      }
+    }
+    if (strict && elem.empty())
+      return Fail(lineno, column,
+                  fmt::format("policy: empty policy element {}: --strict needs at least one of "
+                              "--reqid, --spi, --tunnel-src, --tunnel-dst, --proto or --mode", e));
+    if (addr && (!mode || tunnel == mode_neg))
+      return Fail(lineno, column, "policy: --tunnel-src/--tunnel-dst is only valid in tunnel mode");
+  }
+  opts = std::move(flags);
+  for (size_t e = 0; e < elems.size(); ++e) {
+    if (e) opts.push_back(*next);
+    opts.insert(opts.end(), elems[e].begin(), elems[e].end());
+  }
+  return true;
+}
+
 bool Parser::FinishRule(Rule& rule, std::vector<LoadedModule>& loaded,
                         const std::vector<int>& group_of, const Chain& chain,
                         int lineno, int column) {
@@ -674,7 +888,19 @@ bool Parser::FinishRule(Rule& rule, std::vector<LoadedModule>& loaded,
   for (size_t k = 0; k < loaded.size(); ++k) {
     const ModuleSpec* spec = loaded[k].spec;
     auto& opts = groups[k];
-    if (spec) {
+    if (spec && spec->name == "policy") {
+      if (!CanonicalizePolicy(opts, chain, lineno, column)) return false;
+    } else if (spec) {
+      if (spec->name == "owner") {
+        // --suppl-groups needs a --gid-owner before it
+        bool gid = false;
+        for (const auto& p : opts) {
+          std::string_view o = OptionById(p.id).name;
+          gid |= o == "gid-owner";
+          if (o == "suppl-groups" && !gid)
+            return Fail(lineno, column, "owner: --suppl-groups needs --gid-owner before it");
+        }
+      }
       std::stable_sort(opts.begin(), opts.end(), [](const Part& a, const Part& b) {
         return OptionOrder(a.id) < OptionOrder(b.id);
       });
@@ -722,8 +948,27 @@ bool Parser::FinishRule(Rule& rule, std::vector<LoadedModule>& loaded,
           mask |= o == "mask";
           dir |= o == "rsource" || o == "rdest";
         }
-        if (commands > 1)
-          return Fail(lineno, column, "recent: only one of --set, --rcheck, --update, --remove");
+        if (commands != 1)
+          return Fail(lineno, column, "recent: exactly one of --set, --rcheck, --update, --remove");
+        bool set_or_remove = false, rttl = false, reap = false, seconds = false;
+        for (const auto& p : opts) {
+          std::string_view o = OptionById(p.id).name;
+          set_or_remove |= o == "set" || o == "remove";
+          rttl |= o == "rttl";
+          reap |= o == "reap";
+          seconds |= o == "seconds";
+          if (o == "seconds" && p.value.lo == 0)
+            return Fail(lineno, column, "recent: --seconds must be at least 1");
+          if (o == "hitcount" && p.value.lo > 65535)
+            return Fail(lineno, column, "recent: --hitcount is at most 65535");
+        }
+        if (rttl && set_or_remove)
+          return Fail(lineno, column, "recent: --rttl only goes with --rcheck or --update");
+        if (reap && !seconds)
+          return Fail(lineno, column, "recent: --reap needs --seconds");
+        std::erase_if(opts, [](const Part& p) {
+          return OptionById(p.id).name == "hitcount" && p.value.lo == 0;
+        });
         auto add = [&](std::string_view opt, std::string_view text) {
           Part p;
           p.id = FindOptionId("recent", opt);
@@ -739,18 +984,36 @@ bool Parser::FinishRule(Rule& rule, std::vector<LoadedModule>& loaded,
           return OptionOrder(a.id) < OptionOrder(b.id);
         });
       } else if (n == "hashlimit") {
-        bool burst = false;
-        for (const auto& p : opts) burst |= OptionById(p.id).name == "hashlimit-burst";
-        if (!burst) {
-          Part p;
-          p.id = FindOptionId("hashlimit", "hashlimit-burst");
-          p.value.kind = Value::Kind::kText;
-          p.text = "5";
-          opts.push_back(p);
-          std::stable_sort(opts.begin(), opts.end(), [](const Part& a, const Part& b) {
-            return OptionOrder(a.id) < OptionOrder(b.id);
-          });
+        std::string error;
+        if (!CanonicalizeHashlimit(opts, family, ruleset_, error))
+          return Fail(lineno, column, "hashlimit: " + error);
+      } else if (n == "addrtype") {
+        bool src = false, dst = false, in = false, out = false;
+        for (const auto& p : opts) {
+          std::string_view o = OptionById(p.id).name;
+          src |= o == "src-type";
+          dst |= o == "dst-type";
+          in |= o == "limit-iface-in";
+          out |= o == "limit-iface-out";
         }
+        if (!src && !dst)
+          return Fail(lineno, column, "addrtype: you must specify --src-type or --dst-type");
+        if (in && out)
+          return Fail(lineno, column,
+                      "addrtype: --limit-iface-in and --limit-iface-out exclude each other");
+        std::string_view c = chain.builtin ? chain.name : std::string_view();
+        if (out && (c == "INPUT" || c == "PREROUTING"))
+          return Fail(lineno, column, fmt::format("addrtype: --limit-iface-out is not valid in {}", c));
+        if (in && (c == "OUTPUT" || c == "POSTROUTING"))
+          return Fail(lineno, column, fmt::format("addrtype: --limit-iface-in is not valid in {}", c));
+      } else if (n == "ttl" || n == "hl") {
+        if (opts.size() > 1)
+          return Fail(lineno, column, fmt::format("{}: only one of --{}-eq, --{}-lt, --{}-gt",
+                                                  n, n, n, n));
+      } else if (n == "owner") {
+        std::string_view c = chain.builtin ? chain.name : std::string_view();
+        if (c == "INPUT" || c == "FORWARD" || c == "PREROUTING")
+          return Fail(lineno, column, fmt::format("owner: only valid in OUTPUT and POSTROUTING, not {}", c));
       } else if (n == "multiport") {
         if (opts.size() > 1)
           return Fail(lineno, column, "multiport: only one of --sports, --dports, --ports");
@@ -776,6 +1039,40 @@ bool Parser::FinishRule(Rule& rule, std::vector<LoadedModule>& loaded,
     if (spec.needs_option && target.empty())
       return Fail(lineno, column, fmt::format("target '{}' needs an option", spec.name));
     std::string_view n = spec.name;
+    // Where the kernel allows the target (table and built-in chains).
+    std::string_view table = table_ ? table_->name : std::string_view();
+    std::string_view c = chain.builtin ? chain.name : std::string_view();
+    auto only_in = [&](std::string_view want_table,
+                       std::initializer_list<std::string_view> hooks) {
+      if (table != want_table)
+        return Fail(lineno, column, fmt::format("target {} is only valid in the {} table", n,
+                                                want_table));
+      if (!c.empty() && std::find(hooks.begin(), hooks.end(), c) == hooks.end())
+        return Fail(lineno, column, fmt::format("target {} is not valid in chain {}", n, c));
+      return true;
+    };
+    if (n == "DNAT" || n == "REDIRECT") {
+      if (!only_in("nat", {"PREROUTING", "OUTPUT"})) return false;
+    } else if (n == "SNAT") {
+      if (!only_in("nat", {"POSTROUTING", "INPUT"})) return false;
+    } else if (n == "MASQUERADE") {
+      if (!only_in("nat", {"POSTROUTING"})) return false;
+    } else if (n == "NETMAP") {
+      if (!only_in("nat", {"PREROUTING", "OUTPUT", "POSTROUTING", "INPUT"})) return false;
+    } else if (n == "CT" || n == "NOTRACK" || n == "TRACE") {
+      if (!only_in("raw", {"PREROUTING", "OUTPUT"})) return false;
+    }
+    if (n == "REJECT") {
+      for (const auto& p : target)
+        if (p.text == "tcp-reset" && (rule.protocol != 6 || rule.protocol_negated))
+          return Fail(lineno, column, "REJECT --reject-with tcp-reset needs -p tcp");
+    }
+    if (n == "CT") {
+      // zone 0 is the default and not printed
+      std::erase_if(target, [](const Part& p) {
+        return OptionById(p.id).codec == Codec::kZone && p.value.lo == 0 && p.value.hi == 0;
+      });
+    }
     if (n == "REJECT" && target.empty()) {
       Part p;
       p.kind = Part::Kind::kTargetOption;
@@ -825,17 +1122,6 @@ bool Parser::FinishRule(Rule& rule, std::vector<LoadedModule>& loaded,
         std::stable_sort(target.begin(), target.end(), [](const Part& a, const Part& b) {
           return OptionOrder(a.id) < OptionOrder(b.id);
         });
-      }
-    } else if (n == "DNAT" || n == "SNAT" || n == "MASQUERADE" || n == "REDIRECT") {
-      for (const auto& p : target) {
-        std::string_view o = OptionById(p.id).name;
-        bool has_port = (o == "to-ports") ||
-                        ((o == "to-destination" || o == "to-source") &&
-                         (p.text.find(':') != std::string_view::npos &&
-                          (family == Family::kIPv4 || p.text.starts_with('['))));
-        if (has_port && rule.protocol != 6 && rule.protocol != 17 &&
-            rule.protocol != 132 && rule.protocol != 33 && rule.protocol != 136)
-          return Fail(lineno, column, fmt::format("{}: a port needs -p tcp, udp, sctp or dccp", n));
       }
     }
   }

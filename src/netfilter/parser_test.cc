@@ -126,5 +126,118 @@ TEST(Parser, TypedValues) {
   EXPECT_EQ(state->value.lo, (1u << 2) | (1u << 3));
 }
 
+// Parse, print, parse again, print again: the printout is a fixed point.
+void ExpectFixedPoint(std::string_view text, Family family = Family::kIPv4) {
+  ParseOptions options;
+  options.family = family;
+  auto first = ParseRuleset(text, options);
+  ASSERT_TRUE(first.ruleset) << first.error->ToString();
+  std::string p1 = PrintRuleset(*first.ruleset);
+  auto second = ParseRuleset(p1, options);
+  ASSERT_TRUE(second.ruleset) << second.error->ToString() << "\n" << p1;
+  EXPECT_EQ(PrintRuleset(*second.ruleset), p1);
+}
+
+TEST(Parser, TokenizesAsIptablesRestore) {
+  // A backslash escapes only inside quotes; the closing quote ends a word.
+  EXPECT_EQ(R("-m comment --comment a\\b"), "-m comment --comment \"a\\\\b\"");
+  EXPECT_EQ(R("-m comment --comment \"a\\\"b\""), "-m comment --comment \"a\\\"b\"");
+  EXPECT_EQ(R("-m comment --comment \"\""), "-m comment --comment \"\"");
+  // A quoted "!" is a value, not the old-style negation.
+  EXPECT_EQ(R("-m comment --comment \"!\""), "-m comment --comment \"!\"");
+  ExpectFixedPoint("*filter\n-A INPUT -m comment --comment \"!\" -m foo --x \"!\" -s 1.2.3.4\nCOMMIT\n");
+}
+
+// Found by the fuzzer: a match name with backslashes printed bare read back
+// differently. Extension names are now checked.
+TEST(Parser, FuzzRegressionExtensionNames) {
+  EXPECT_EQ(R("-m hashlim\\\\it --x 1"), "ERROR bad match name 'hashlim\\\\it'");
+  EXPECT_EQ(R("-m \"a b\""), "ERROR bad match name 'a b'");
+  EXPECT_EQ(R("-j \"A\\\"B\""), "ERROR bad target name 'A\"B'");
+  EXPECT_FALSE(ParseRuleset("*filter\n:\"a b\" - [0:0]\nCOMMIT\n").ruleset);
+  EXPECT_EQ(R("-i \"a\\\"b\""), "ERROR bad interface name 'a\"b'");
+}
+
+// Found by the fuzzer: an opaque module's quoted value that looks like an
+// attached base option ("-sX") was printed bare and read back as -s.
+TEST(Parser, FuzzRegressionQuotedOpaqueValues) {
+  EXPECT_EQ(R("-m foo --x -str-ou\"\" --y \"\" -j DROP"),
+            "-m foo --x \"-str-ou\" --y \"\" -j DROP");
+  EXPECT_EQ(R("-m foo --x \"-j\" -j DROP"), "ERROR bad target name '-j'");
+  ExpectFixedPoint("*filter\n-A INPUT -m foo --x -str-ou\"\" \"!\" ! --z \"-pudp\"\nCOMMIT\n");
+}
+
+TEST(Parser, GetoptSpellings) {
+  EXPECT_EQ(R("--protocol=tcp --source=1.2.3.4 --in-interface=eth0 --jump=ACCEPT", "FORWARD"),
+            "-s 1.2.3.4/32 -i eth0 -p tcp -j ACCEPT");
+  EXPECT_EQ(R("-ptcp -s1.2.3.4 -jACCEPT"), "-s 1.2.3.4/32 -p tcp -j ACCEPT");
+  EXPECT_EQ(R("--proto tcp --dport=22 --dest 10.0.0.1"), "-d 10.0.0.1/32 -p tcp -m tcp --dport 22");
+  EXPECT_EQ(R("-i + -j ACCEPT"), "-j ACCEPT");
+  EXPECT_EQ(R("! -i + -j ACCEPT"), "! -i + -j ACCEPT");
+  auto r = ParseRuleset("*filter\n-A INPUT -c 2,3 -j ACCEPT\n-A INPUT -c 4 5\nCOMMIT\n");
+  ASSERT_TRUE(r.ruleset);
+  EXPECT_EQ(r.ruleset->FindChain("filter", "INPUT")->rules[0].counters.bytes, 3u);
+  EXPECT_EQ(r.ruleset->FindChain("filter", "INPUT")->rules[1].counters.bytes, 5u);
+  EXPECT_FALSE(ParseRuleset("*filter\n-A INPUT -c ,3\nCOMMIT\n").ruleset);
+  // Numbers are read as strtoul(..., 0) reads them.
+  EXPECT_EQ(R("-p tcp --dport 0x16"), "-p tcp -m tcp --dport 22");
+  EXPECT_EQ(R("-p tcp --dport 010"), "-p tcp -m tcp --dport 8");
+}
+
+TEST(Parser, IptablesCanonicalForms) {
+  EXPECT_EQ(R("-p icmp --icmp-type echo-req"), "-p icmp -m icmp --icmp-type 8");
+  EXPECT_EQ(R("-p icmp --icmp-type echo"), "ERROR --icmp-type: ambiguous ICMP type \"echo\": "
+                                           "\"echo-reply\" or \"echo-request\"");
+  EXPECT_EQ(R("-p icmp --icmp-type 255/255"), "-p icmp -m icmp --icmp-type 255/255");
+  EXPECT_EQ(R("-p icmp --icmp-type 255/0:255"), "-p icmp -m icmp --icmp-type any");
+  EXPECT_EQ(R("-m conntrack --ctproto udp"), "-m conntrack --ctproto 17");
+  EXPECT_EQ(R("-j MARK --set-xmark 0x1"), "-j MARK --set-xmark 0x1/0xffffffff");
+  EXPECT_EQ(R("-m addrtype"), "ERROR addrtype: you must specify --src-type or --dst-type");
+  EXPECT_EQ(R("-m policy --dir in --strict --spi 10 --next --reqid 2 --mode tunnel --tunnel-src 1.2.3.4"),
+            "-m policy --dir in --pol ipsec --strict --spi 0xa --next --reqid 2 --mode tunnel "
+            "--tunnel-src 1.2.3.4");
+  EXPECT_EQ(R("-m hashlimit --hashlimit-upto 60/min --hashlimit-name x"),
+            "-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name x "
+            "--hashlimit-htable-expire 60000");
+  EXPECT_EQ(R("-p tcp -j REJECT --reject-with tcp-rst"), "-p tcp -j REJECT --reject-with tcp-reset");
+  EXPECT_EQ(R("-j REJECT --reject-with tcp-reset"), "ERROR REJECT --reject-with tcp-reset needs -p tcp");
+}
+
+TEST(Parser, NatTargets) {
+  auto nat = [](std::string_view spec, std::string_view chain = "PREROUTING",
+                Family family = Family::kIPv4) {
+    std::string text = "*nat\n-A " + std::string(chain) + " " + std::string(spec) + "\nCOMMIT\n";
+    ParseOptions options;
+    options.family = family;
+    auto r = ParseRuleset(text, options);
+    if (!r.ruleset) return "ERROR " + r.error->message;
+    return RuleSpec(r.ruleset->FindChain("nat", chain)->rules.at(0), family);
+  };
+  EXPECT_EQ(nat("-p tcp -j DNAT --to-destination 1.1.1.1:ssh"),
+            "-p tcp -j DNAT --to-destination 1.1.1.1:22");
+  EXPECT_EQ(nat("-p tcp -j DNAT --to-destination 1.1.1.1-1.1.1.1:80-80"),
+            "-p tcp -j DNAT --to-destination 1.1.1.1:80");
+  EXPECT_EQ(nat("-p tcp -j DNAT --to-destination 1.1.1.1:10-20/ftp"),
+            "-p tcp -j DNAT --to-destination 1.1.1.1:10-20/21");
+  EXPECT_EQ(nat("-j DNAT --to-destination 1.1.1.1:80"),
+            "ERROR --to-destination: a port needs -p tcp, udp, sctp or dccp");
+  EXPECT_EQ(nat("-p tcp -j DNAT --to-destination [2001:db8::1]:80", "OUTPUT", Family::kIPv6),
+            "-p tcp -j DNAT --to-destination [2001:db8::1]:80");
+  EXPECT_EQ(nat("-j DNAT --to-destination [2001:db8::1]", "OUTPUT", Family::kIPv6),
+            "-j DNAT --to-destination 2001:db8::1");
+  EXPECT_EQ(nat("-p udp -j REDIRECT --to-ports 512-512"), "-p udp -j REDIRECT --to-ports 512");
+  EXPECT_EQ(nat("-p udp -j MASQUERADE --to-ports 1-2/3", "POSTROUTING"),
+            "ERROR --to-ports: shifted portmap ranges (/BASE) are only supported by DNAT");
+  EXPECT_EQ(nat("-j MASQUERADE"), "ERROR target MASQUERADE is not valid in chain PREROUTING");
+  EXPECT_EQ(nat("-j NETMAP --to 10.1.2.3/8"), "-j NETMAP --to 10.0.0.0/8");
+}
+
+TEST(Parser, RejectsScriptsWithoutTables) {
+  auto r = ParseRuleset("#!/bin/sh\niptables -F\niptables -A INPUT -j ACCEPT\n");
+  ASSERT_FALSE(r.ruleset);
+  EXPECT_EQ(r.error->line, 2);
+  EXPECT_TRUE(ParseRuleset("# only a comment\n\n").ruleset);
+}
+
 }  // namespace
 }  // namespace swarmwall::netfilter

@@ -29,8 +29,12 @@ void AppendOption(std::string& out, const Part& p) {
   out += spec.name;
   if (CodecArity(spec.codec) == 0) return;
   out += ' ';
-  if (spec.codec == Codec::kText) out += QuoteText(p.text);
-  else out += p.text;
+  // Free text is quoted as iptables quotes it; other values are printed
+  // bare unless they would not read back as one token.
+  bool bare = CodecArity(spec.codec) == 2 ||   // "MASK COMP", "NAME DIRS"
+              (spec.codec != Codec::kText && !p.text.empty() && p.text != "!" &&
+               p.text.find_first_of(" \t\"") == std::string_view::npos);
+  out += bare ? std::string(p.text) : QuoteText(p.text);
 }
 
 }  // namespace
