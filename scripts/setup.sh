@@ -15,6 +15,7 @@ PACKAGES=(
   docker.io busybox-static socat curl nmap netcat-openbsd
   # docs and checks
   graphviz systemd firewalld time
+  python3-jsonschema python3-yaml
 )
 
 missing=()

@@ -27,6 +27,7 @@ bool ReadInput(const std::string& file, std::string& text) {
 void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterNormalize(app, global);
   RegisterExplain(app, global);
+  RegisterCheck(app, global);
 }
 
 }  // namespace swarmwall::cli

@@ -1,0 +1,373 @@
+// The checks that look at the policy as a whole: names that must exist
+// (sets, nodes, labels, roles, services), duplicates, selectors that select
+// nothing, rules that can never decide anything, and risky choices (warnings).
+// Also completes the model: the `nodes` set, services resolved into traffic,
+// set entries sorted.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "policy/internal.h"
+#include "policy/policy.h"
+#include "policy/services.h"
+
+namespace swarmwall::policy {
+namespace {
+
+constexpr size_t kMaxShadowRules = 2000;  // per section; beyond, shadowing is not checked
+
+std::string At(const SourceLocation& where) {
+  return fmt::format("{}:{}", where.line, where.column);
+}
+
+void SortUnique(std::vector<Cidr>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+class Validator {
+ public:
+  Validator(Policy& p, Diagnostics& d) : p_(p), d_(d) {}
+  void Run();
+
+ private:
+  void Error(const SourceLocation& at, std::string m) { d_.Error(at, std::move(m)); }
+  void Warn(const SourceLocation& at, std::string m) { d_.Warn(at, std::move(m)); }
+
+  void FillNodesSet();
+  void CheckNodes();
+  void CheckSets();
+  void CheckAddresses(const AddressMatch& m, std::string_view what);
+  void CheckSelector(const Selector& s);
+  void CheckRule(Rule& r, Action default_action, bool section_has_allow);
+  void CheckShadowing(const std::vector<Rule>& rules);
+
+  Policy& p_;
+  Diagnostics& d_;
+  std::set<std::string> used_sets_;
+};
+
+void Validator::Run() {
+  FillNodesSet();
+  if (p_.interfaces.public_.empty() && !d_.HasErrors())
+    Error({p_.file, 1, 1}, "no public interface: name the interfaces filtering applies to");
+  CheckNodes();
+  if (p_.swarm.enabled) {
+    if (p_.nodes.empty() && !p_.auto_nodes)
+      Error(p_.swarm.where,
+            "swarm needs the cluster's nodes: list them under nodes, or write 'nodes: auto'");
+    CheckAddresses(p_.swarm.from, "swarm.from");
+    if (p_.swarm.from.Any())
+      Warn(p_.swarm.where,
+           "swarm.from is any: the Swarm's ports (2377, 7946, 4789) are open to everyone");
+  }
+  struct SectionRef {
+    std::vector<Rule>* rules;
+    Action default_action;
+  };
+  SectionRef sections[] = {{&p_.host.rules, Action::kDrop},
+                           {&p_.containers.rules, p_.containers.default_action},
+                           {&p_.egress.rules, p_.egress.default_action}};
+  for (auto& s : sections) {
+    bool has_allow = std::any_of(s.rules->begin(), s.rules->end(),
+                                 [](const Rule& r) { return r.action == Action::kAccept; });
+    for (auto& r : *s.rules) CheckRule(r, s.default_action, has_allow);
+    CheckShadowing(*s.rules);
+  }
+  CheckSets();
+}
+
+void Validator::FillNodesSet() {
+  auto it =
+      std::find_if(p_.sets.begin(), p_.sets.end(), [](const AddressSet& s) { return s.builtin; });
+  if (it == p_.sets.end()) {
+    AddressSet s;
+    s.name = "nodes";
+    s.builtin = true;
+    p_.sets.insert(p_.sets.begin(), std::move(s));
+    it = p_.sets.begin();
+  } else if (it != p_.sets.begin()) {
+    std::rotate(p_.sets.begin(), it, it + 1);
+    it = p_.sets.begin();
+  }
+  it->ipv4.clear();
+  it->ipv6.clear();
+  for (const auto& n : p_.nodes)
+    for (const auto& a : n.addresses)
+      (a.family == Family::kIPv4 ? it->ipv4 : it->ipv6).push_back(Cidr::Prefix(a, a.Bits()));
+  SortUnique(it->ipv4);
+  SortUnique(it->ipv6);
+}
+
+void Validator::CheckNodes() {
+  std::map<std::string, const Node*> names;
+  std::map<IpAddress, std::pair<const Node*, SourceLocation>> addresses;
+  for (const auto& n : p_.nodes) {
+    bool from_yaml = n.where.line > 0;
+    if (n.name.empty()) {
+      if (!from_yaml) Error(n.where, "node without a name");
+    } else if (auto [it, fresh] = names.emplace(n.name, &n); !fresh) {
+      Error(n.where,
+            fmt::format("duplicate node name '{}' (first at {})", n.name, At(it->second->where)));
+    }
+    if (n.addresses.empty() && !from_yaml)
+      Error(n.where, fmt::format("node '{}' has no address", n.name));
+    bool v4 = false;
+    for (size_t i = 0; i < n.addresses.size(); ++i) {
+      const auto& a = n.addresses[i];
+      v4 |= a.family == Family::kIPv4;
+      SourceLocation at = i < n.address_where.size() ? n.address_where[i] : n.where;
+      auto [it, fresh] = addresses.emplace(a, std::make_pair(&n, at));
+      if (!fresh)
+        Error(at, fmt::format("duplicate node address {}: {} has it too (at {})", a.ToString(),
+                              it->second.first == &n ? "this node"
+                                                     : "node '" + it->second.first->name + "'",
+                              At(it->second.second)));
+    }
+    if (!p_.ipv6 && !v4 && !n.addresses.empty())
+      Warn(n.where, fmt::format("node '{}' has only IPv6 addresses and ipv6 is false", n.name));
+  }
+}
+
+void Validator::CheckSets() {
+  std::map<std::string, const AddressSet*> names;
+  for (auto& s : p_.sets) {
+    SortUnique(s.ipv4);
+    SortUnique(s.ipv6);
+    if (auto [it, fresh] = names.emplace(s.name, &s); !fresh) {
+      Error(s.where,
+            fmt::format("duplicate set name '{}' (first at {})", s.name, At(it->second->where)));
+      continue;
+    }
+    if (s.builtin) continue;
+    // An empty set is worth a word only when no error (a bad entry, an
+    // unreadable file) explains it.
+    if (s.Empty() && !d_.HasErrors())
+      Warn(s.where, fmt::format("set '{}' is empty: rules using it match nothing", s.name));
+    else if (!p_.ipv6 && s.ipv4.empty())
+      Warn(s.where, fmt::format("set '{}' has only IPv6 entries and ipv6 is false", s.name));
+    if (!used_sets_.count(s.name) && !d_.HasErrors())
+      Warn(s.where, fmt::format("set '{}' is never used", s.name));
+  }
+}
+
+void Validator::CheckAddresses(const AddressMatch& m, std::string_view what) {
+  for (const auto& t : m.terms) {
+    if (t.kind != AddressTerm::Kind::kSet) continue;
+    const AddressSet* s = p_.FindSet(t.set);
+    if (!s) {
+      std::vector<std::string> known;
+      for (const auto& k : p_.sets) known.push_back(k.name);
+      known.push_back("any");
+      Error(t.where,
+            fmt::format("unknown set '{}' in {}{}", t.set, what, DidYouMean(t.set, known)));
+      continue;
+    }
+    used_sets_.insert(s->name);
+    if (s->builtin && p_.nodes.empty() && !p_.auto_nodes)
+      Error(t.where,
+            fmt::format("'nodes' in {} stands for no address: the policy lists no nodes", what));
+  }
+}
+
+void Validator::CheckSelector(const Selector& s) {
+  for (const auto& t : s.terms) {
+    Selector one;
+    one.terms.push_back(t);
+    if (std::any_of(p_.nodes.begin(), p_.nodes.end(),
+                    [&](const Node& n) { return Selects(one, n); }))
+      continue;
+    std::vector<std::string> names{"manager", "worker"}, labels;
+    for (const auto& n : p_.nodes) {
+      names.push_back(n.name);
+      labels.insert(labels.end(), n.labels.begin(), n.labels.end());
+    }
+    switch (t.kind) {
+      case SelectorTerm::Kind::kName:
+        if (p_.auto_nodes)
+          Warn(t.where,
+               fmt::format("node '{}' is not listed; it must come from the Swarm (nodes: auto)",
+                           t.value));
+        else
+          Error(t.where, fmt::format("unknown node '{}' in on: selects no node{}", t.value,
+                                     DidYouMean(t.value, names)));
+        break;
+      case SelectorTerm::Kind::kLabel:
+        if (!p_.auto_nodes)
+          Error(t.where, fmt::format("label:{} selects no node: no node has label '{}'{}", t.value,
+                                     t.value, DidYouMean(t.value, labels)));
+        break;
+      case SelectorTerm::Kind::kRole:
+        if (!p_.auto_nodes)
+          Error(t.where, fmt::format("{} selects no node: no node has role {}", RoleName(t.role),
+                                     RoleName(t.role)));
+        break;
+    }
+  }
+}
+
+void Validator::CheckRule(Rule& r, Action default_action, bool section_has_allow) {
+  if (!r.services.empty()) {
+    Traffic t;
+    bool first = true;
+    for (const auto& ref : r.services) {
+      auto st = ServiceTraffic(ref.name);
+      if (!st) {
+        std::vector<std::string_view> known;
+        for (const auto& s : Services()) known.push_back(s.name);
+        Error(ref.where,
+              fmt::format("unknown service '{}'{}", ref.name, DidYouMean(ref.name, known)));
+        continue;
+      }
+      t = first ? *st : MergeTraffic(t, *st);
+      first = false;
+      if (ref.name == "docker" && r.action == Action::kAccept)
+        Warn(
+            ref.where,
+            "service docker is the Docker API without TLS: whoever reaches it is root on the node");
+    }
+    r.traffic = t;
+  }
+  std::string section(SectionName(r.section));
+  CheckAddresses(r.from, section + " rule's from");
+  CheckAddresses(r.to, section + " rule's to");
+  CheckSelector(r.on);
+  if (r.action == Action::kAccept && default_action == Action::kAccept)
+    Warn(r.where, fmt::format("allow rule does nothing: {}.default is accept", section));
+  if (r.action == Action::kDrop && default_action == Action::kDrop && !section_has_allow &&
+      r.section != Section::kHost)
+    Warn(r.where,
+         fmt::format("deny rule does nothing: {}.default is drop and there is no allow rule",
+                     section));
+  if (r.action == Action::kAccept && r.section != Section::kEgress && r.from.Any() &&
+      r.traffic.Any())
+    Warn(r.where,
+         fmt::format("rule allows everything from anywhere{}", r.on.All() ? " on every node" : ""));
+  if (!p_.ipv6) {
+    const AddressMatch& m = r.section == Section::kEgress ? r.to : r.from;
+    if (!m.Any() && p_.Resolve(m, Family::kIPv4).empty() && !p_.Resolve(m, Family::kIPv6).empty())
+      Warn(r.where, "rule matches only IPv6 addresses and ipv6 is false: it does nothing");
+  }
+}
+
+// ---------------------------------------------------------------- shadowing
+
+// What one rule stands for, expanded once.
+struct Expanded {
+  std::vector<bool> nodes;                          // listed nodes selected
+  std::vector<Cidr> from[2], to[2];                 // [0] IPv4, [1] IPv6; sorted
+  std::vector<int> from_lengths[2], to_lengths[2];  // prefix lengths present
+};
+
+bool CidrsCover(const std::vector<Cidr>& outer, const std::vector<int>& lengths,
+                const std::vector<Cidr>& inner) {
+  for (const auto& c : inner) {
+    int len = c.PrefixLength();
+    bool in = false;
+    for (int q : lengths) {
+      if (q > len) break;
+      if (std::binary_search(outer.begin(), outer.end(), Cidr::Prefix(c.address, q))) {
+        in = true;
+        break;
+      }
+    }
+    if (!in) return false;
+  }
+  return true;
+}
+
+bool UsesNodesSet(const AddressMatch& m) {
+  return std::any_of(m.terms.begin(), m.terms.end(), [](const AddressTerm& t) {
+    return t.kind == AddressTerm::Kind::kSet && t.set == "nodes";
+  });
+}
+
+void Validator::CheckShadowing(const std::vector<Rule>& rules) {
+  if (rules.size() > kMaxShadowRules) {
+    Warn(rules[kMaxShadowRules].where,
+         fmt::format("more than {} rules in {}: shadowed rules are not looked for", kMaxShadowRules,
+                     SectionName(rules[0].section)));
+    return;
+  }
+  std::vector<Expanded> ex(rules.size());
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Rule& r = rules[i];
+    for (const auto& n : p_.nodes) ex[i].nodes.push_back(Selects(r.on, n));
+    for (int f = 0; f < 2; ++f) {
+      Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
+      ex[i].from[f] = p_.Resolve(r.from, family);
+      ex[i].to[f] = p_.Resolve(r.to, family);
+      for (auto [list, lengths] : {std::pair{&ex[i].from[f], &ex[i].from_lengths[f]},
+                                   std::pair{&ex[i].to[f], &ex[i].to_lengths[f]}}) {
+        for (const auto& c : *list) lengths->push_back(c.PrefixLength());
+        std::sort(lengths->begin(), lengths->end());
+        lengths->erase(std::unique(lengths->begin(), lengths->end()), lengths->end());
+      }
+    }
+  }
+  auto nodes_cover = [&](size_t e, size_t l) {
+    const Selector &se = rules[e].on, &sl = rules[l].on;
+    if (se.All()) return true;
+    if (!p_.auto_nodes) {
+      for (size_t k = 0; k < p_.nodes.size(); ++k)
+        if (ex[l].nodes[k] && !ex[e].nodes[k]) return false;
+      return true;
+    }
+    if (sl.All()) return false;
+    for (const auto& t : sl.terms) {
+      bool same = std::any_of(se.terms.begin(), se.terms.end(), [&](const SelectorTerm& o) {
+        return o.kind == t.kind && o.role == t.role && o.value == t.value;
+      });
+      const Node* n = t.kind == SelectorTerm::Kind::kName ? p_.FindNode(t.value) : nullptr;
+      if (!same && !(n && Selects(se, *n))) return false;
+    }
+    return true;
+  };
+  auto addresses_cover = [&](const AddressMatch& me, const AddressMatch& ml,
+                             const std::vector<Cidr>* ce, const std::vector<int>* le,
+                             const std::vector<Cidr>* cl) {
+    if (me.Any()) return true;
+    if (ml.Any()) return false;
+    if (p_.auto_nodes && UsesNodesSet(ml) && !UsesNodesSet(me)) return false;
+    return CidrsCover(ce[0], le[0], cl[0]) && CidrsCover(ce[1], le[1], cl[1]);
+  };
+  auto covers = [&](size_t e, size_t l) {
+    return rules[e].traffic.Covers(rules[l].traffic) && nodes_cover(e, l) &&
+           addresses_cover(rules[e].from, rules[l].from, ex[e].from, ex[e].from_lengths,
+                           ex[l].from) &&
+           addresses_cover(rules[e].to, rules[l].to, ex[e].to, ex[e].to_lengths, ex[l].to);
+  };
+  for (size_t l = 0; l < rules.size(); ++l) {
+    for (size_t e = 0; e < l; ++e) {
+      if (!covers(e, l)) continue;
+      if (rules[e].action == rules[l].action)
+        Warn(
+            rules[l].where,
+            fmt::format("rule is shadowed by the {} rule at {}, which matches everything "
+                        "it does: it never decides anything",
+                        rules[e].action == Action::kAccept ? "allow" : "deny", At(rules[e].where)));
+      else
+        Warn(rules[l].where,
+             fmt::format("rule never matches: the deny rule at {} drops everything it allows",
+                         At(rules[e].where)));
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void ValidateInto(Policy& policy, Diagnostics& diagnostics) {
+  Validator(policy, diagnostics).Run();
+}
+
+LoadResult Validate(Policy policy) {
+  Diagnostics d;
+  ValidateInto(policy, d);
+  std::string file = policy.file;
+  return d.Finish(std::move(policy), file);
+}
+
+}  // namespace swarmwall::policy
