@@ -28,6 +28,7 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterNormalize(app, global);
   RegisterExplain(app, global);
   RegisterCheck(app, global);
+  RegisterRender(app, global);
 }
 
 }  // namespace swarmwall::cli

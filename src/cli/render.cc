@@ -1,0 +1,105 @@
+// swarmwall render: the policy compiled for one node (or all), rendered for a
+// backend, printed or written to files. Changes nothing on the host.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "backend/host_facts.h"
+#include "backend/iptables_render.h"
+#include "backend/persistent_render.h"
+#include "cli/commands.h"
+#include "compile/compiler.h"
+#include "policy/policy.h"
+
+namespace swarmwall::cli {
+namespace {
+
+// The files a backend produces for one node.
+backend::FileSet RenderNode(const std::string& backend_name, const policy::Policy& p,
+                            const policy::Node& node, const compile::DesiredState& state) {
+  backend::FileSet files;
+  if (backend_name == "iptables") {
+    auto fresh = backend::FreshDockerHost();
+    files[node.name + ".ipset"] = backend::RenderIpsetRestore(state.ipv4) +
+                                  backend::RenderIpsetRestore(state.ipv6);
+    files[node.name + ".v4.rules"] = backend::RenderRestore(state.ipv4, fresh);
+    if (!state.ipv6.empty()) files[node.name + ".v6.rules"] = backend::RenderRestore(state.ipv6, fresh);
+  } else if (backend_name == "persistent") {
+    for (auto& [name, text] : backend::RenderPersistent(state)) files[node.name + "/" + name] = text;
+  } else {
+    (void)p;
+  }
+  return files;
+}
+
+}  // namespace
+
+void RegisterRender(CLI::App& app, GlobalOptions& global) {
+  struct Args {
+    std::string policy;
+    std::string node;
+    bool all = false;
+    std::string backend = "iptables";
+    std::string out_dir;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("render", "Compile the policy for a node and print what a backend would load");
+  cmd->add_option("policy", args->policy, "The cluster policy (YAML)")->required();
+  cmd->add_option("--node", args->node, "The node (default: the one with an address on this host)");
+  cmd->add_flag("--all-nodes", args->all,
+                "Every node of the policy (assumes Docker hosts with DOCKER-USER for both families)");
+  cmd->add_option("--backend", args->backend, "iptables (default) or persistent")
+      ->check(CLI::IsMember({"iptables", "persistent"}));
+  cmd->add_option("--out-dir", args->out_dir, "Write one file per output instead of printing");
+  cmd->callback([args, &global] {
+    auto loaded = policy::LoadPolicyFile(args->policy);
+    for (const auto& w : loaded.warnings) std::cerr << w.ToString() << "\n";
+    for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+    if (!loaded.ok()) {
+      global.exit_code = kError;
+      return;
+    }
+    const policy::Policy& p = *loaded.policy;
+    std::vector<const policy::Node*> nodes;
+    compile::NodeFacts facts;
+    if (args->all) {
+      for (const auto& n : p.nodes) nodes.push_back(&n);
+    } else {
+      // Rendering for this host: where Docker lets us hook in is a fact of
+      // the host (20.10 without ip6tables has no IPv6 DOCKER-USER).
+      facts = backend::GatherNodeFacts(backend::DetectVariant().chosen);
+      auto choice = compile::IdentifyNode(
+          p, facts, args->node.empty() ? std::nullopt : std::optional<std::string>(args->node));
+      if (!choice.node) {
+        std::cerr << "swarmwall render: " << choice.error << "\n";
+        global.exit_code = kError;
+        return;
+      }
+      nodes.push_back(choice.node);
+    }
+    compile::SetCache cache;
+    nlohmann::json json;
+    for (const auto* node : nodes) {
+      auto state = compile::Compile(p, *node, facts, &cache);
+      auto files = RenderNode(args->backend, p, *node, state);
+      for (const auto& [name, text] : files) {
+        if (!args->out_dir.empty()) {
+          std::filesystem::path path = std::filesystem::path(args->out_dir) / name;
+          std::filesystem::create_directories(path.parent_path());
+          std::ofstream(path, std::ios::binary) << text;
+        } else if (global.json()) {
+          json["nodes"][node->name]["files"][name] = text;
+          json["nodes"][node->name]["digest"] = state.Digest();
+        } else {
+          std::cout << fmt::format("# ==== {} ====\n", name) << text;
+        }
+      }
+    }
+    if (global.json() && args->out_dir.empty()) std::cout << json.dump(2) << "\n";
+  });
+}
+
+}  // namespace swarmwall::cli
