@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "backend/firewalld_render.h"
 #include "backend/host_facts.h"
 #include "backend/iptables_render.h"
 #include "backend/persistent_render.h"
@@ -29,8 +30,8 @@ backend::FileSet RenderNode(const std::string& backend_name, const policy::Polic
     if (!state.ipv6.empty()) files[node.name + ".v6.rules"] = backend::RenderRestore(state.ipv6, fresh);
   } else if (backend_name == "persistent") {
     for (auto& [name, text] : backend::RenderPersistent(state)) files[node.name + "/" + name] = text;
-  } else {
-    (void)p;
+  } else if (backend_name == "firewalld") {
+    files[node.name + ".firewalld.sh"] = backend::RenderFirewalld(p, node, state);
   }
   return files;
 }
@@ -51,8 +52,10 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--node", args->node, "The node (default: the one with an address on this host)");
   cmd->add_flag("--all-nodes", args->all,
                 "Every node of the policy (assumes Docker hosts with DOCKER-USER for both families)");
-  cmd->add_option("--backend", args->backend, "iptables (default) or persistent")
-      ->check(CLI::IsMember({"iptables", "persistent"}));
+  cmd->add_option("--backend", args->backend,
+                  "iptables (default), persistent (netfilter-persistent / iptables-services files) "
+                  "or firewalld (firewall-offline-cmd / firewall-cmd --permanent script)")
+      ->check(CLI::IsMember({"iptables", "persistent", "firewalld"}));
   cmd->add_option("--out-dir", args->out_dir, "Write one file per output instead of printing");
   cmd->callback([args, &global] {
     auto loaded = policy::LoadPolicyFile(args->policy);
@@ -64,8 +67,9 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
     }
     const policy::Policy& p = *loaded.policy;
     std::vector<const policy::Node*> nodes;
+    std::optional<policy::Node> single;
     compile::NodeFacts facts;
-    if (args->all) {
+    if (args->all && !p.nodes.empty()) {
       for (const auto& n : p.nodes) nodes.push_back(&n);
     } else {
       // Rendering for this host: where Docker lets us hook in is a fact of
@@ -78,7 +82,8 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
         global.exit_code = kError;
         return;
       }
-      nodes.push_back(choice.node);
+      single = *choice.node;
+      nodes.push_back(&*single);
     }
     compile::SetCache cache;
     nlohmann::json json;

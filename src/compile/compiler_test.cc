@@ -158,6 +158,10 @@ TEST(Compiler, IdentifiesTheNodeByItsAddress) {
                            *netfilter::IpAddress::Parse("10.10.10.2")};
   auto c = IdentifyNode(p, facts, std::nullopt);
   ASSERT_TRUE(c.node) << c.error;
+  auto single = Load("docker-host-friends.yaml");
+  auto host = IdentifyNode(single, NodeFacts{}, std::nullopt);
+  ASSERT_TRUE(host.node) << host.error;
+  EXPECT_EQ(host.node->name, "host");
   EXPECT_EQ(c.node->name, "node-1");
   facts.local_addresses.push_back(*netfilter::IpAddress::Parse("10.10.10.3"));
   EXPECT_NE(IdentifyNode(p, facts, std::nullopt).error.find("several"), std::string::npos);

@@ -9,8 +9,15 @@ namespace swarmwall::compile {
 NodeChoice IdentifyNode(const policy::Policy& policy, const NodeFacts& facts,
                         const std::optional<std::string>& name) {
   NodeChoice choice;
+  if (policy.nodes.empty()) {
+    policy::Node host;
+    host.name = name ? *name : "host";
+    host.role = policy::Role::kWorker;
+    choice.node = host;
+    return choice;
+  }
   if (name) {
-    choice.node = policy.FindNode(*name);
+    if (const policy::Node* n = policy.FindNode(*name)) choice.node = *n;
     if (!choice.node) {
       std::string known;
       for (const auto& n : policy.nodes) known += (known.empty() ? "" : ", ") + n.name;
@@ -28,7 +35,7 @@ NodeChoice IdentifyNode(const policy::Policy& policy, const NodeFacts& facts,
         break;
       }
   if (found.size() == 1) {
-    choice.node = found[0];
+    choice.node = *found[0];
   } else if (found.empty()) {
     choice.error = fmt::format(
         "no node of {} has an address on this host's interfaces; name it with --node", policy.file);

@@ -23,12 +23,14 @@ struct NodeFacts {
 };
 
 struct NodeChoice {
-  const policy::Node* node = nullptr;
-  std::string error;    // why none could be chosen
+  std::optional<policy::Node> node;   // unset: error says why
+  std::string error;
 };
 
 // NAME when given (must be in the policy), else the one node with an
 // address on a local interface. None or several: an error that says which.
+// A policy without nodes describes a single host (seed 002): this host is
+// then its one node, a worker named NAME or "host".
 NodeChoice IdentifyNode(const policy::Policy& policy, const NodeFacts& facts,
                         const std::optional<std::string>& name);
 
