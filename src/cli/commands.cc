@@ -29,6 +29,7 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterExplain(app, global);
   RegisterCheck(app, global);
   RegisterRender(app, global);
+  RegisterApply(app, global);
 }
 
 }  // namespace swarmwall::cli

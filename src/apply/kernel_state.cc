@@ -1,0 +1,106 @@
+#include "apply/kernel_state.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "base/process.h"
+#include "netfilter/parser.h"
+#include "netfilter/printer.h"
+
+namespace swarmwall::apply {
+
+using netfilter::Family;
+
+std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
+                                               const std::string& ipset_save, Family family,
+                                               std::string& error) {
+  netfilter::ParseOptions options;
+  options.family = family;
+  options.file_name = family == Family::kIPv4 ? "iptables-save" : "ip6tables-save";
+  auto parsed = netfilter::ParseRuleset(filter_save, options);
+  if (!parsed.ruleset) {
+    error = parsed.error->ToString();
+    return std::nullopt;
+  }
+  FamilySnapshot snap;
+  snap.owned.family = family;
+  const netfilter::Table* filter = parsed.ruleset->FindTable("filter");
+  if (filter) {
+    for (const auto& chain : filter->chains) {
+      snap.kernel.existing_chains.emplace_back(chain.name);
+      snap.docker_chains |= chain.name.starts_with("DOCKER");
+      bool owned = backend::IsOwnedChain(chain.name);
+      if (owned) {
+        compile::OwnedChain oc{"filter", std::string(chain.name), {}};
+        for (const auto& r : chain.rules) oc.rules.push_back(netfilter::RuleSpec(r, family));
+        snap.owned.chains.push_back(std::move(oc));
+      }
+      for (size_t i = 0; i < chain.rules.size(); ++i) {
+        const auto& r = chain.rules[i];
+        if (chain.name == "FORWARD" && r.target == "DOCKER-USER") snap.forward_jumps_to_docker_user = true;
+        bool jump_to_owned = r.target_kind == netfilter::TargetKind::kChain &&
+                             backend::IsOwnedChain(r.target);
+        if (!owned && !jump_to_owned) ++snap.foreign_rules;
+        if (!jump_to_owned) continue;
+        auto key = std::make_pair(std::string(chain.name), std::string(r.target));
+        snap.kernel.jumps[key]++;
+        if (!owned) {
+          if (!snap.hook_first.count(key)) {
+            snap.hook_first[key] = i == 0;
+            snap.owned.hooks.push_back({"filter", key.first, key.second, false});
+          }
+        }
+      }
+    }
+  }
+  // Owned sets of this family.
+  std::map<std::string, std::vector<netfilter::Cidr>> sets;
+  std::string want = family == Family::kIPv4 ? "family inet " : "family inet6 ";
+  std::istringstream in(ipset_save);
+  std::string line;
+  std::map<std::string, bool> of_family;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string verb, name;
+    ls >> verb >> name;
+    if (!name.starts_with(compile::kSetPrefix) || name.ends_with("~")) continue;
+    if (verb == "create") {
+      of_family[name] = line.find(want) != std::string::npos;
+      if (of_family[name]) sets[name];
+    } else if (verb == "add" && of_family[name]) {
+      std::string entry;
+      ls >> entry;
+      if (auto c = netfilter::Cidr::Parse(entry, family)) sets[name].push_back(*c);
+    }
+  }
+  for (auto& [name, entries] : sets) {
+    std::sort(entries.begin(), entries.end());
+    compile::IpSet s;
+    s.name = name;
+    s.family = family;
+    s.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(entries));
+    snap.owned.sets.push_back(std::move(s));
+  }
+  return snap;
+}
+
+std::string SaveIpsets() {
+  if (!ProgramExists("ipset")) return "";
+  auto r = RunProcess({"ipset", "save"}, {.timeout = std::chrono::seconds(60)});
+  return r.ok() ? r.out : "";
+}
+
+std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant, Family family,
+                                         std::string& error) {
+  auto r = RunProcess({variant.SaveCommand(family), "-t", "filter"},
+                      {.timeout = std::chrono::seconds(60)});
+  if (!r.ok()) {
+    error = variant.SaveCommand(family) + ": " + (r.err.empty() ? "failed" : r.err);
+    return std::nullopt;
+  }
+  return SnapshotFromText(r.out, SaveIpsets(), family, error);
+}
+
+}  // namespace swarmwall::apply

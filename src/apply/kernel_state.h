@@ -1,0 +1,40 @@
+// What the kernel holds now, read back into the shape the compiler
+// produces: swarmwall's own chains, hooks and sets as a FamilyState (so
+// desired and actual compare like with like), plus the facts about chains
+// it does not own that rendering and status need.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "backend/iptables_render.h"
+#include "backend/iptables_variant.h"
+#include "compile/desired_state.h"
+#include "netfilter/ruleset.h"
+
+namespace swarmwall::apply {
+
+struct FamilySnapshot {
+  compile::FamilyState owned;        // SWARMWALL-* chains, hooks found, swarmwall-* sets
+  backend::KernelState kernel;       // chains present, jump counts
+  // For each hook found: is the jump the first rule of its chain?
+  std::map<std::pair<std::string, std::string>, bool> hook_first;
+  bool forward_jumps_to_docker_user = false;  // moby#48560 fail-open when false
+  bool docker_chains = false;
+  size_t foreign_rules = 0;          // rules in filter not owned by swarmwall
+};
+
+// Builds a snapshot from iptables-save text of the filter table and the
+// `ipset save` text (only swarmwall-* sets of FAMILY are kept).
+std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
+                                               const std::string& ipset_save,
+                                               netfilter::Family family, std::string& error);
+
+// Reads the running kernel through VARIANT.
+std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant,
+                                         netfilter::Family family, std::string& error);
+
+// `ipset save` of the running kernel ("" when ipset is missing).
+std::string SaveIpsets();
+
+}  // namespace swarmwall::apply

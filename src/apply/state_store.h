@@ -1,0 +1,37 @@
+// What swarmwall remembers between runs, under one directory (default
+// /var/lib/swarmwall; --state-dir or SWARMWALL_STATE_DIR), so that several
+// lab nodes can share a machine: the last applied state's digest and origin.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "apply/diff.h"
+#include "compile/desired_state.h"
+
+namespace swarmwall::apply {
+
+struct AppliedRecord {
+  std::string node;
+  std::string policy;
+  std::string digest;      // of the normalized desired state
+  std::string variant;     // nft / legacy
+  std::string time;        // ISO 8601, UTC
+};
+
+// The digest of STATE in canonical order (what status compares).
+std::string NormalizedDigest(const compile::DesiredState& state);
+
+class StateStore {
+ public:
+  explicit StateStore(std::string dir) : dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+  bool Save(const AppliedRecord& record, std::string& error) const;
+  std::optional<AppliedRecord> Load() const;
+  void Forget() const;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace swarmwall::apply

@@ -1,0 +1,51 @@
+// One apply: the owned state of every family goes from what the kernel holds
+// to the desired state, or stays exactly what it was. Sets are filled into
+// twins and swapped in; rules go in one iptables-restore --noflush --wait
+// per family (atomic per call). When a later step fails, the earlier ones
+// are put back from the snapshot taken before anything was written.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apply/diff.h"
+#include "apply/kernel_state.h"
+#include "backend/iptables_variant.h"
+#include "compile/desired_state.h"
+
+namespace swarmwall::apply {
+
+struct Before {
+  FamilySnapshot ipv4, ipv6;
+};
+
+struct TransactionResult {
+  bool ok = false;
+  bool changed = false;                 // something was written
+  std::string error;                    // what failed (and that it was rolled back)
+  std::vector<std::string> steps;       // what was done, for logs
+  std::vector<FamilyDiff> diffs;
+};
+
+class Transaction {
+ public:
+  Transaction(backend::IptablesVariant variant, Before before)
+      : variant_(std::move(variant)), before_(std::move(before)) {}
+
+  // Brings the owned state to DESIRED. Writes nothing when nothing differs.
+  TransactionResult Commit(const compile::DesiredState& desired);
+
+  // Removes every owned rule, chain, hook and set (and nothing else).
+  TransactionResult Remove();
+
+ private:
+  TransactionResult Run(const compile::FamilyState& v4, const compile::FamilyState& v6,
+                        bool remove);
+  bool Restore(netfilter::Family family, const std::string& text, std::string& error);
+  bool Ipset(const std::string& text, std::string& error);
+
+  backend::IptablesVariant variant_;
+  Before before_;
+};
+
+}  // namespace swarmwall::apply

@@ -1,0 +1,211 @@
+// swarmwall plan / apply / status / remove on a real dockerd node (20.10
+// and 28.5): changes are made in one transaction, re-applying writes
+// nothing, drift is found and repaired, Docker's own rules are identical
+// before and after (counters aside), remove restores the earlier state, and
+// a failing tool leaves the previous owned state exactly.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "lab/lab.h"
+
+namespace swarmwall {
+namespace {
+
+using lab::DockerVersion;
+
+constexpr const char* kPolicy = R"(version: 1
+interfaces: { public: [eth0] }
+sets:
+  office: [198.51.100.0/24, 2001:db8:100::/48]
+nodes:
+  - { name: node-a, role: manager, address: 203.0.113.21 }
+host:
+  allow:
+    - { service: ssh, from: office }
+swarm: { from: nodes }
+containers:
+  default: drop
+  allow:
+    - { ports: [8080], from: office }
+)";
+
+struct Node {
+  std::unique_ptr<lab::Lab> lab;
+  lab::Host* host = nullptr;
+  lab::DockerNode* docker = nullptr;
+  std::string dir, error;
+};
+
+class Apply : public ::testing::TestWithParam<DockerVersion> {
+ protected:
+  static Node& Get(DockerVersion v) {
+    static std::map<DockerVersion, Node> nodes;
+    if (auto it = nodes.find(v); it != nodes.end()) return it->second;
+    Node& n = nodes[v];
+    try {
+      n.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "apa" : "apb");
+      auto& pub = n.lab->AddSwitch("pub");
+      n.host = &n.lab->AddHost("a");
+      n.lab->Connect(*n.host, pub, "eth0", {"203.0.113.21/24"});
+      n.docker = &n.lab->StartDocker(*n.host, v);
+      n.docker->EnsureBusyboxImage();
+      n.docker->RunWebContainer("web", {"8080:80"});
+      n.dir = n.lab->RunDir();
+      std::ofstream(n.dir + "/policy.yaml") << kPolicy;
+    } catch (const std::exception& e) {
+      n.error = e.what();
+    }
+    return n;
+  }
+
+  Node& N() { return Get(GetParam()); }
+
+  ProcessResult Sw(const std::string& args, const std::string& env = "") {
+    Node& n = N();
+    return n.host->Sh(env + " SWARMWALL_STATE_DIR=" + n.dir + "/state " + SWARMWALL_BINARY + " " + args);
+  }
+
+  // Docker's (and everyone else's) rules: every table without swarmwall's
+  // chains and jumps, counters zeroed. A table holding nothing but built-in
+  // chains with ACCEPT policies behaves as no table at all (with nft, adding
+  // and removing a chain leaves such an empty table behind), so it is left out.
+  std::string Foreign() {
+    std::string out;
+    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
+      auto r = N().host->Exec({tool});
+      std::istringstream in(r.out);
+      std::string table;
+      bool meaningful = false;
+      for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("#") || line.find("SWARMWALL") != std::string::npos) continue;
+        line = std::regex_replace(line, std::regex("\\[\\d+:\\d+\\]"), "[0:0]");
+        if (line.starts_with("*")) {
+          table.clear();
+          meaningful = false;
+        }
+        table += line + "\n";
+        if (line.starts_with("-A") || (line.starts_with(":") && line.find(" ACCEPT ") == std::string::npos))
+          meaningful = true;
+        if (line == "COMMIT" && meaningful) out += table;
+      }
+    }
+    return out;
+  }
+
+  std::string Owned() {
+    std::string out;
+    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
+      auto r = N().host->Exec({tool, "-t", "filter"});
+      std::istringstream in(r.out);
+      for (std::string line; std::getline(in, line);)
+        if (line.find("SWARMWALL") != std::string::npos) out += line + "\n";
+    }
+    // A refilled set gets a new random hash seed (initval): not content.
+    return out + std::regex_replace(N().host->Sh("ipset save | grep swarmwall || true").out,
+                                    std::regex(" initval 0x[0-9a-f]+"), "");
+  }
+
+  void SetUp() override {
+    std::string why;
+    if (!lab::LabSupported(&why)) GTEST_SKIP() << why;
+    if (!lab::DockerAvailable(GetParam())) GTEST_SKIP() << lab::DockerUnavailableReason(GetParam());
+    ASSERT_TRUE(N().error.empty()) << N().error;
+  }
+};
+
+TEST_P(Apply, FullCycle) {
+  Sw("remove");
+  std::string docker_before = Foreign();
+  auto plan = Sw("plan " + N().dir + "/policy.yaml");
+  EXPECT_EQ(plan.exit_code, 2) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("+ hook -I INPUT 1 -j SWARMWALL-INPUT"), std::string::npos) << plan.out;
+
+  auto applied = Sw("apply " + N().dir + "/policy.yaml");
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_NE(applied.out.find("applied"), std::string::npos) << applied.out;
+  EXPECT_EQ(Foreign(), docker_before) << "apply changed rules it does not own";
+  std::string owned = Owned();
+  EXPECT_NE(owned.find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << owned;
+  EXPECT_NE(owned.find("-A DOCKER-USER -j SWARMWALL-USER"), std::string::npos) << owned;
+  auto first = N().host->Sh("iptables -S INPUT | sed -n 2p");
+  EXPECT_EQ(first.out, "-A INPUT -j SWARMWALL-INPUT\n");
+
+  // Idempotent: nothing to plan, nothing written.
+  EXPECT_EQ(Sw("plan " + N().dir + "/policy.yaml").exit_code, 0);
+  auto again = Sw("apply " + N().dir + "/policy.yaml");
+  EXPECT_NE(again.out.find("nothing written"), std::string::npos) << again.out;
+  EXPECT_EQ(Owned(), owned);
+
+  auto status = Sw("status");
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("no findings"), std::string::npos) << status.out;
+
+  // Drift: someone flushes our chain and adds a second jump.
+  N().host->Sh("iptables -F SWARMWALL-INPUT; iptables -A INPUT -j SWARMWALL-INPUT");
+  auto drift = Sw("status");
+  EXPECT_EQ(drift.exit_code, 2) << drift.out;
+  EXPECT_NE(drift.out.find("drift"), std::string::npos) << drift.out;
+  EXPECT_NE(drift.out.find("2 of them"), std::string::npos) << drift.out;
+  ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);
+  EXPECT_EQ(Owned(), owned) << "repaired to exactly the applied state";
+  EXPECT_EQ(Sw("status").exit_code, 0);
+
+  // Remove: exactly the earlier state.
+  auto removed = Sw("remove");
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_EQ(Owned(), "");
+  EXPECT_EQ(Foreign(), docker_before);
+}
+
+TEST_P(Apply, AFailingToolLeavesThePreviousState) {
+  Sw("remove");
+  ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);
+  std::string owned = Owned();
+  std::string docker = Foreign();
+  // A policy change, then the real ip6tables-restore fails after IPv4 was
+  // committed: IPv4 must be put back.
+  std::string changed = std::regex_replace(std::string(kPolicy), std::regex("8080"), "9090");
+  changed = std::regex_replace(changed, std::regex("198.51.100.0/24"), "198.51.100.0/25");
+  std::ofstream(N().dir + "/changed.yaml") << changed;
+  auto broken = Sw("apply " + N().dir + "/changed.yaml", "SWARMWALL_TEST_BREAK_RESTORE=ipv6");
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find("previous owned state restored"), std::string::npos) << broken.err;
+  EXPECT_EQ(Owned(), owned);
+  EXPECT_EQ(Foreign(), docker);
+  // A set someone else made with our twin's name and another type: ipset
+  // fails first, nothing at all is written.
+  N().host->Sh("ipset create swarmwall-office-v4~ hash:ip -exist");
+  std::string before = Owned();
+  auto set_fail = Sw("apply " + N().dir + "/changed.yaml");
+  EXPECT_EQ(set_fail.exit_code, 1) << set_fail.out;
+  EXPECT_NE(set_fail.err.find("ipset restore failed"), std::string::npos) << set_fail.err;
+  EXPECT_EQ(Owned(), before);
+  N().host->Sh("ipset destroy swarmwall-office-v4~");
+  ASSERT_EQ(Sw("apply " + N().dir + "/changed.yaml").exit_code, 0);
+  EXPECT_NE(Owned().find("--ctorigdstport 9090"), std::string::npos);
+  Sw("remove");
+}
+
+TEST_P(Apply, BadPolicyLeavesTheKernelUntouched) {
+  Sw("remove");
+  ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);
+  std::string owned = Owned();
+  std::ofstream(N().dir + "/bad.yaml") << "version: 1\nnodes:\n  - { name: node-a, role: manager, address: 203.0.113.21 }\n"
+                                          "host:\n  allow:\n    - { ports: [99999] }\n";
+  auto r = Sw("apply " + N().dir + "/bad.yaml");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.yaml:6:"), std::string::npos) << r.err;
+  EXPECT_EQ(Owned(), owned);
+  Sw("remove");
+}
+
+INSTANTIATE_TEST_SUITE_P(Docker, Apply, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
+                         [](const auto& info) {
+                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
+                                                                      : std::string("v28_5");
+                         });
+
+}  // namespace
+}  // namespace swarmwall
