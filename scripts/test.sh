@@ -41,10 +41,13 @@ run_ctest() {
   [ "$rc" -eq 0 ] || failed=1
 }
 
-build() {   # build DIR [cmake args...]
+build() {   # build DIR [cmake args...] [-- targets...]
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null || { failed=1; return 1; }
-  ninja -C "$dir" -j "$jobs" || { failed=1; return 1; }
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("$1"); shift; done
+  [ "${1:-}" = "--" ] && shift && targets=("$@")
+  cmake -S "$root" -B "$dir" -G Ninja "${args[@]}" >/dev/null || { failed=1; return 1; }
+  ninja -C "$dir" -j "$jobs" "${targets[@]}" || { failed=1; return 1; }
 }
 
 echo "== release build"
@@ -65,7 +68,7 @@ if [ $unit_only -eq 0 ]; then
   fi
   echo "== parser fuzzing (libFuzzer, short run)"
   if build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARMWALL_FUZZ=ON \
-      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++; then
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -- parser_fuzz policy_fuzz; then
     run_ctest build-fuzz -L fuzz
   fi
 fi
