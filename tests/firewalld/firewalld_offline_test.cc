@@ -316,16 +316,21 @@ TEST(FirewalldOffline, EveryExampleAndNode) {
   for (const auto& e : fs::directory_iterator(kSource + "/examples"))
     if (e.path().extension() == ".yaml") examples.push_back(e.path());
   std::sort(examples.begin(), examples.end());
+  // The golden files pin every node's script byte for byte; running them
+  // through firewall-offline-cmd (half a second a command) is for the
+  // syntax, so CI runs one node per example, SWARMWALL_FULL_TESTS=1 all.
+  bool full = getenv("SWARMWALL_FULL_TESTS") != nullptr;
   std::vector<Job> jobs;
   for (const auto& path : examples) {
     auto p = LoadExample(path.filename().string());
     bool first = true;
     for (const auto& node : NodesOf(p)) {
+      if (!first && !full) break;
       jobs.push_back({path.stem().string() + "/" + node.name, p, node, first});
       first = false;
     }
   }
-  ASSERT_GE(jobs.size(), 12u);
+  ASSERT_GE(jobs.size(), full ? 12u : 5u);
 
   // firewall-offline-cmd takes about half a second a call: a few at once.
   std::vector<std::string> results(jobs.size());
