@@ -175,7 +175,7 @@ class RichCompiler {
     for (const auto& element : Elements(policy::SwarmTraffic(swarm, node_.role)))
       for (const auto& source : from)
         out.Add({kSwarmAcceptPriority, Ipv(family_), source, element, "", "accept"});
-    Traffic all = policy::SwarmTraffic(swarm, policy::Role::kManager);
+    Traffic all = policy::SwarmPortsToClose(swarm);
     if (swarm.encrypted_overlay) {
       // ESP, and 4789/udp: firewalld cannot match IPsec, the direct chain
       // SWARMWALL-INPUT drops 4789/udp that is not IPsec-protected.
@@ -184,14 +184,6 @@ class RichCompiler {
         out.Add({kSwarmAcceptPriority, Ipv(family_), source,
                  "port port=\"4789\" protocol=\"udp\"", "", "accept"});
       }
-      bool has = false;
-      for (auto& pp : all.protocols)
-        if (pp.protocol == Protocol::kUdp) {
-          pp.ports.push_back({4789, 4789});
-          std::sort(pp.ports.begin(), pp.ports.end());
-          has = true;
-        }
-      if (!has) all.protocols.push_back({Protocol::kUdp, {{4789, 4789}}});
     }
     for (const auto& element : Elements(all))
       out.Add({kSwarmDropPriority, Ipv(family_), "", element,

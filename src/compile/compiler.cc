@@ -225,18 +225,8 @@ class NodeCompiler {
         AddRules(r, esp, {{"udp", " -m udp --dport 4789 -m policy --dir in --pol ipsec"}}, from,
                  true, "swarmwall: swarm encrypted overlay");
       }
-      Traffic all = policy::SwarmTraffic(policy_.swarm, policy::Role::kManager);
-      if (policy_.swarm.encrypted_overlay) {
-        // 4789/udp is dropped unless IPsec-protected (accepted above).
-        bool has = false;
-        for (auto& pp : all.protocols)
-          if (pp.protocol == Protocol::kUdp) {
-            pp.ports.push_back({4789, 4789});
-            std::sort(pp.ports.begin(), pp.ports.end());
-            has = true;
-          }
-        if (!has) all.protocols.push_back({Protocol::kUdp, {{4789, 4789}}});
-      }
+      // 4789/udp is dropped unless IPsec-protected (accepted above).
+      Traffic all = policy::SwarmPortsToClose(policy_.swarm);
       for (const auto& pa : Protocols(all)) {
         Spec drop;
         drop.protocol = pa.protocol;

@@ -390,3 +390,22 @@ std::string DidYouMean(std::string_view word, std::span<const std::string_view> 
 }
 
 }  // namespace swarmwall::policy
+
+namespace swarmwall::policy {
+
+Traffic SwarmPortsToClose(const SwarmPolicy& swarm) {
+  Traffic all = SwarmTraffic(swarm, Role::kManager);
+  if (!swarm.encrypted_overlay) return all;
+  for (auto& pp : all.protocols)
+    if (pp.protocol == Protocol::kUdp) {
+      pp.ports.push_back({4789, 4789});
+      std::sort(pp.ports.begin(), pp.ports.end());
+      return all;
+    }
+  all.protocols.push_back({Protocol::kUdp, {{4789, 4789}}});
+  std::sort(all.protocols.begin(), all.protocols.end(),
+            [](const ProtocolPorts& a, const ProtocolPorts& b) { return a.protocol < b.protocol; });
+  return all;
+}
+
+}  // namespace swarmwall::policy

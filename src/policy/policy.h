@@ -292,6 +292,11 @@ struct Policy {
 // accepts ESP and 4789/udp under an IPsec policy match instead.
 Traffic SwarmTraffic(const SwarmPolicy& swarm, Role role);
 
+// Every Swarm port any node may use, to be closed to everyone outside
+// swarm.from: SwarmTraffic of a manager, plus 4789/udp with encrypted_overlay
+// (there it is accepted only under IPsec).
+Traffic SwarmPortsToClose(const SwarmPolicy& swarm);
+
 // ------------------------------------------------------------------ loading
 
 struct LoadResult {
