@@ -1,13 +1,19 @@
 // swarmwall plan / apply / status / remove: the policy made real on this
 // host, through apply's transactions. Wiring only: load, compile, read the
 // kernel, diff or commit, report.
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "apply/confirm.h"
 #include "apply/diff.h"
 #include "apply/kernel_state.h"
 #include "apply/state_store.h"
@@ -85,6 +91,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   struct Args {
     std::string policy, node;
     bool dry_run = false;
+    int confirm = 0;
   };
   auto plan_args = std::make_shared<Args>();
   auto* plan = app.add_subcommand("plan", "Show what apply would change on this host (exit 2: changes pending)");
@@ -117,6 +124,9 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("policy", apply_args->policy, "The cluster policy (YAML)")->required();
   cmd->add_option("--node", apply_args->node, "The node (default: the one with an address on this host)");
   cmd->add_flag("--dry-run", apply_args->dry_run, "Show the changes, write nothing (as plan)");
+  cmd->add_option("--confirm", apply_args->confirm,
+                  "Put the previous state back unless `swarmwall confirm` runs within SECONDS")
+      ->check(CLI::Range(1, 86400));
   cmd->callback([apply_args, &global] {
     Prepared p;
     if (!Prepare(apply_args->policy, apply_args->node, p)) {
@@ -128,8 +138,29 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                   apply::Compare(p.desired.ipv6, p.before.ipv6)});
       return;
     }
+    std::string token;
+    if (apply_args->confirm > 0) {
+      // Armed before anything is written: killing this process at any
+      // moment still brings the previous state back.
+      compile::DesiredState previous;
+      previous.node = p.desired.node;
+      previous.ipv4 = p.before.ipv4.owned;
+      previous.ipv6 = p.before.ipv6.owned;
+      std::string error;
+      auto saved = apply::SavePending(global.state_dir, previous, error);
+      std::error_code ec;
+      std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+      if (!saved || !apply::ArmTimer(self, global.state_dir, *saved, apply_args->confirm, error)) {
+        std::cerr << "swarmwall apply: cannot arm the confirm timer: " << error << "\n";
+        global.exit_code = kError;
+        return;
+      }
+      token = *saved;
+    }
     apply::Transaction tx(p.variant.chosen, std::move(p.before));
     auto result = tx.Commit(p.desired);
+    if (const char* hang = getenv("SWARMWALL_TEST_HANG_AFTER_COMMIT"))
+      std::this_thread::sleep_for(std::chrono::seconds(std::atoi(hang)));
     if (!result.ok) {
       std::cerr << "swarmwall apply: " << result.error << "\n";
       global.exit_code = kError;
@@ -152,7 +183,63 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                                p.variant.chosen.name, p.variant.reason,
                                result.changed ? "applied" : "already up to date, nothing written");
       PrintDiffs(result.diffs);
+      if (!token.empty())
+        std::cout << fmt::format("run `swarmwall confirm` within {} seconds, or the previous state "
+                                 "comes back\n", apply_args->confirm);
     }
+  });
+
+  auto* confirm = app.add_subcommand("confirm", "Keep what the last apply --confirm did");
+  confirm->callback([&global] {
+    if (!apply::ClearPending(global.state_dir)) {
+      std::cerr << "swarmwall confirm: no apply is waiting for confirmation in " << global.state_dir << "\n";
+      global.exit_code = kError;
+      return;
+    }
+    std::cout << "confirmed\n";
+  });
+
+  // Started detached by apply --confirm; not for people.
+  struct TimerArgs {
+    std::string token;
+    int after = 0;
+  };
+  auto timer_args = std::make_shared<TimerArgs>();
+  auto* timer = app.add_subcommand("rollback-timer", "");
+  timer->group("");  // hidden
+  timer->add_option("--token", timer_args->token)->required();
+  timer->add_option("--after", timer_args->after)->required();
+  timer->callback([timer_args, &global] {
+    std::this_thread::sleep_for(std::chrono::seconds(timer_args->after));
+    auto pending = apply::LoadPending(global.state_dir);
+    if (!pending || pending->token != timer_args->token) {
+      std::cout << Now() << " confirmed in time: nothing to do\n";
+      return;
+    }
+    auto variant = backend::DetectVariant();
+    std::string error;
+    auto v4 = apply::ReadKernel(variant.chosen, Family::kIPv4, error);
+    auto v6 = v4 ? apply::ReadKernel(variant.chosen, Family::kIPv6, error) : std::nullopt;
+    if (!v4 || !v6) {
+      std::cout << Now() << " ROLLBACK FAILED: cannot read the kernel: " << error << "\n";
+      global.exit_code = kError;
+      return;
+    }
+    apply::Transaction tx(variant.chosen, {std::move(*v4), std::move(*v6)});
+    auto result = tx.Commit(pending->previous);
+    if (!result.ok) {
+      std::cout << Now() << " ROLLBACK FAILED: " << result.error << "\n";
+      global.exit_code = kError;
+      return;
+    }
+    apply::ClearPending(global.state_dir);
+    apply::StateStore store(global.state_dir);
+    auto record = store.Load().value_or(apply::AppliedRecord{});
+    record.digest = apply::NormalizedDigest(pending->previous);
+    record.time = Now();
+    record.policy += " (rolled back: not confirmed)";
+    store.Save(record, error);
+    std::cout << Now() << " not confirmed: previous state put back\n";
   });
 
   auto* status = app.add_subcommand("status", "Owned chains, hooks, drift and what was applied (exit 2: findings)");

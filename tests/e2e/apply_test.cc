@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "lab/lab.h"
 
@@ -198,6 +199,41 @@ TEST_P(Apply, BadPolicyLeavesTheKernelUntouched) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.yaml:6:"), std::string::npos) << r.err;
   EXPECT_EQ(Owned(), owned);
+  Sw("remove");
+}
+
+TEST_P(Apply, ConfirmOrTheTimerPutsThePreviousStateBack) {
+  Sw("remove");
+  ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);
+  std::string a = Owned();
+  auto port = [&](const char* p) {
+    std::string path = N().dir + "/port" + p + ".yaml";
+    std::ofstream(path) << std::regex_replace(std::string(kPolicy), std::regex("8080"), p);
+    return path;
+  };
+  // Not confirmed: back to A after the timeout.
+  auto r = Sw("apply " + port("9090") + " --confirm 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("swarmwall confirm"), std::string::npos) << r.out;
+  EXPECT_NE(Owned().find("--ctorigdstport 9090"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(Owned(), a) << N().host->Sh("cat " + N().dir + "/state/rollback-timer.log").out;
+  // Confirmed: kept.
+  ASSERT_EQ(Sw("apply " + port("9090") + " --confirm 2").exit_code, 0);
+  EXPECT_EQ(Sw("confirm").exit_code, 0);
+  std::string b = Owned();
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(Owned(), b);
+  EXPECT_NE(b.find("--ctorigdstport 9090"), std::string::npos);
+  EXPECT_EQ(Sw("confirm").exit_code, 1) << "nothing left to confirm";
+  // The apply process killed right after its commit: the timer, armed
+  // before anything was written, still puts B back.
+  N().host->Sh("(SWARMWALL_TEST_HANG_AFTER_COMMIT=30 SWARMWALL_STATE_DIR=" + N().dir + "/state " +
+               SWARMWALL_BINARY + " apply " + port("7070") + " --confirm 3 >/dev/null 2>&1 &); sleep 1.5; "
+               "pkill -9 -f 'apply " + N().dir + "/port7070.yaml'");
+  EXPECT_NE(Owned().find("--ctorigdstport 7070"), std::string::npos) << "committed before the kill";
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(Owned(), b) << N().host->Sh("cat " + N().dir + "/state/rollback-timer.log").out;
   Sw("remove");
 }
 
