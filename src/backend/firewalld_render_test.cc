@@ -209,6 +209,7 @@ TEST(Firewalld, ForwardHookWithoutDockerUser) {
   auto p = LoadExample("swarm-cluster.yaml");
   compile::NodeFacts facts;
   facts.docker_user_ipv6 = false;
+  facts.forward_ipv6 = true;
   std::string s = Render(p, *p.FindNode("node-1"), facts);
   EXPECT_TRUE(Contains(s, "fw --direct --add-rule ipv6 filter FORWARD 0 -j SWARMWALL-USER\n"));
   EXPECT_FALSE(Contains(s, "--query-chain ipv6 filter DOCKER-USER"));

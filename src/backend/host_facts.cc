@@ -39,15 +39,15 @@ compile::NodeFacts GatherNodeFacts(const IptablesVariant& variant) {
     auto r = RunProcess({variant.SaveCommand(family), "-t", "filter"},
                         {.timeout = std::chrono::seconds(30)});
     bool docker = r.ok() && r.out.find(":DOCKER") != std::string::npos;
-    bool user = r.ok() && r.out.find(":DOCKER-USER ") != std::string::npos;
-    if (family == netfilter::Family::kIPv4) {
-      // Docker not started yet: it will jump to a DOCKER-USER made before it.
-      facts.docker_user_ipv4 = user || !docker;
-    } else {
-      // Docker 20.10 (and any Docker with ip6tables off) makes no IPv6
-      // chains at all: only FORWARD is sure to be traversed.
-      facts.docker_user_ipv6 = user;
-    }
+    bool jumps = r.ok() && r.out.find("\n-A FORWARD -j DOCKER-USER") != std::string::npos;
+    bool v4 = family == netfilter::Family::kIPv4;
+    // Docker running and FORWARD jumping to DOCKER-USER: hook there only.
+    // Docker not started yet: DOCKER-USER (it keeps ours) and, for IPv6,
+    // FORWARD too (Docker 20.10 makes no IPv6 chains; Docker 28 puts its
+    // own FORWARD jumps first). Docker running without the jump (20.10's
+    // IPv6, or the moby#48560 fail-open): FORWARD.
+    (v4 ? facts.docker_user_ipv4 : facts.docker_user_ipv6) = jumps || !docker;
+    (v4 ? facts.forward_ipv4 : facts.forward_ipv6) = !jumps && (docker || !v4);
   }
   return facts;
 }

@@ -60,10 +60,16 @@ std::string RenderRestore(const compile::FamilyState& fs, const KernelState& now
       out += fmt::format("-D {} -j {}\n", h.chain, h.target);
     out += fmt::format("-I {} 1 -j {}\n", h.chain, h.target);
   }
-  // Jumps from foreign chains to stale owned chains must go before -X.
-  for (const auto& [key, count] : now.jumps)
-    if (std::find(stale.begin(), stale.end(), key.second) != stale.end() && !IsOwnedChain(key.first))
+  // Jumps from foreign chains to owned chains that are not wanted hooks
+  // (a hook that moved, or one to a stale chain, which must go before -X).
+  for (const auto& [key, count] : now.jumps) {
+    if (IsOwnedChain(key.first) || !IsOwnedChain(key.second)) continue;
+    bool wanted = std::any_of(fs.hooks.begin(), fs.hooks.end(), [&](const compile::Hook& h) {
+      return h.chain == key.first && h.target == key.second;
+    });
+    if (!wanted)
       for (int i = 0; i < count; ++i) out += fmt::format("-D {} -j {}\n", key.first, key.second);
+  }
   for (const auto& s : stale) out += fmt::format("-X {}\n", s);
   out += "COMMIT\n";
   return out;

@@ -94,6 +94,16 @@ TEST(RenderRestore, NeverDeclaresAForeignChainThatExists) {
   EXPECT_NE(RenderRestore(Small(), before_docker).find(":DOCKER-USER - [0:0]\n"), std::string::npos);
 }
 
+TEST(RenderRestore, HooksThatMovedAreDeleted) {
+  // Hooked in FORWARD before Docker made DOCKER-USER; now wanted there only.
+  KernelState now = FreshDockerHost();
+  now.existing_chains.push_back("SWARMWALL-USER");
+  now.jumps[{"FORWARD", "SWARMWALL-USER"}] = 1;
+  std::string text = RenderRestore(Small(), now);
+  EXPECT_NE(text.find("-D FORWARD -j SWARMWALL-USER\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("-I DOCKER-USER 1 -j SWARMWALL-USER\n"), std::string::npos);
+}
+
 TEST(RenderRestore, StaleOwnedChainsAreRemoved) {
   KernelState now = FreshDockerHost();
   now.existing_chains.push_back("SWARMWALL-EGRESS");

@@ -101,9 +101,18 @@ TEST(Compiler, Ipv6WithoutDockerUserHooksForward) {
   auto p = Load("swarm-cluster.yaml");
   NodeFacts facts;
   facts.docker_user_ipv6 = false;
+  facts.forward_ipv6 = true;
   auto s = Compile(p, *p.FindNode("manager-1"), facts);
+  ASSERT_EQ(s.ipv6.hooks.size(), 2u);
   EXPECT_EQ(s.ipv6.hooks[1].chain, "FORWARD");
   EXPECT_EQ(s.ipv4.hooks[1].chain, "DOCKER-USER");
+  // Before Docker starts: both, so Docker 28's own FORWARD jumps cannot
+  // get ahead of ours.
+  facts.docker_user_ipv6 = true;
+  auto boot = Compile(p, *p.FindNode("manager-1"), facts);
+  ASSERT_EQ(boot.ipv6.hooks.size(), 3u);
+  EXPECT_EQ(boot.ipv6.hooks[1].chain, "DOCKER-USER");
+  EXPECT_EQ(boot.ipv6.hooks[2].chain, "FORWARD");
 }
 
 // Every rule is written exactly as iptables-save prints it, so that what

@@ -14,10 +14,15 @@ namespace swarmwall::compile {
 
 struct NodeFacts {
   std::vector<netfilter::IpAddress> local_addresses;   // of every interface
-  // Whether Docker has (or will have) a DOCKER-USER chain per family. Docker
-  // 20.10 without ip6tables has none for IPv6: swarmwall then hooks FORWARD.
+  // Where SWARMWALL-USER is hooked, per family: first in DOCKER-USER when
+  // FORWARD jumps there (or Docker has not started: it keeps a DOCKER-USER
+  // made before it), and first in FORWARD when nothing sure jumps to
+  // DOCKER-USER: Docker 20.10 makes no IPv6 chains, and before Docker starts
+  // Docker 28 puts its own FORWARD jumps ahead of a hook made in FORWARD.
   bool docker_user_ipv4 = true;
   bool docker_user_ipv6 = true;
+  bool forward_ipv4 = false;
+  bool forward_ipv6 = false;
   // Interfaces of Docker's bridges; egress rules apply to what leaves them.
   std::vector<std::string> docker_bridges = {"docker0", "docker_gwbridge", "br-+"};
 };
