@@ -30,7 +30,7 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
   if (filter) {
     for (const auto& chain : filter->chains) {
       snap.kernel.existing_chains.emplace_back(chain.name);
-      snap.docker_chains |= chain.name.starts_with("DOCKER");
+      snap.docker_chains |= chain.name.starts_with("DOCKER") && chain.name != "DOCKER-USER";
       bool owned = backend::IsOwnedChain(chain.name);
       if (owned) {
         compile::OwnedChain oc{"filter", std::string(chain.name), {}};
@@ -54,6 +54,16 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
         }
       }
     }
+  }
+  if (filter) {
+    const netfilter::Chain* user = filter->FindChain("DOCKER-USER");
+    bool referenced = false;
+    for (const auto& chain : filter->chains)
+      for (const auto& r : chain.rules) referenced |= r.target == "DOCKER-USER";
+    bool only_ours = user && std::all_of(user->rules.begin(), user->rules.end(), [](const auto& r) {
+      return backend::IsOwnedChain(r.target);
+    });
+    snap.docker_user_removable = user && only_ours && !referenced && !snap.docker_chains;
   }
   // Owned sets of this family.
   std::map<std::string, std::vector<netfilter::Cidr>> sets;

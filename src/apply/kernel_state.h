@@ -20,7 +20,9 @@ struct FamilySnapshot {
   // For each hook found: is the jump the first rule of its chain?
   std::map<std::pair<std::string, std::string>, bool> hook_first;
   bool forward_jumps_to_docker_user = false;  // moby#48560 fail-open when false
-  bool docker_chains = false;
+  bool docker_chains = false;       // Docker's own chains (not DOCKER-USER alone)
+  bool docker_user_removable = false;  // an empty DOCKER-USER nothing jumps to,
+                                       // with no other Docker chain: swarmwall's
   size_t foreign_rules = 0;          // rules in filter not owned by swarmwall
 };
 

@@ -100,6 +100,10 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
     if (!result.diffs[f].rules) continue;
     Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
     std::string text = backend::RenderRestore(*want[f], now[f]->kernel);
+    // Remove: a DOCKER-USER swarmwall made before Docker (which never came,
+    // as Docker 20.10 for IPv6) goes too, so the host is as it was.
+    if (remove && now[f]->docker_user_removable)
+      text.insert(text.rfind("COMMIT"), "-X DOCKER-USER\n");
     // Tests make the real tool fail here to prove the rollback.
     if (const char* fail = getenv("SWARMWALL_TEST_BREAK_RESTORE");
         fail && std::string(fail) == (f == 0 ? "ipv4" : "ipv6"))
@@ -141,7 +145,6 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
       result.changed = true;
     }
   }
-  (void)remove;
   result.ok = true;
   return result;
 }

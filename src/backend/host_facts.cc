@@ -38,7 +38,10 @@ compile::NodeFacts GatherNodeFacts(const IptablesVariant& variant) {
   for (auto family : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
     auto r = RunProcess({variant.SaveCommand(family), "-t", "filter"},
                         {.timeout = std::chrono::seconds(30)});
-    bool docker = r.ok() && r.out.find(":DOCKER") != std::string::npos;
+    // Docker's own chains; a DOCKER-USER alone may be the one swarmwall made.
+    bool docker = false;
+    for (size_t pos = 0; r.ok() && (pos = r.out.find("\n:DOCKER", pos)) != std::string::npos; ++pos)
+      docker |= r.out.compare(pos, 14, "\n:DOCKER-USER ") != 0;
     bool jumps = r.ok() && r.out.find("\n-A FORWARD -j DOCKER-USER") != std::string::npos;
     bool v4 = family == netfilter::Family::kIPv4;
     // Docker running and FORWARD jumping to DOCKER-USER: hook there only.

@@ -15,6 +15,7 @@
 
 #include "apply/confirm.h"
 #include "apply/diff.h"
+#include "apply/lockout.h"
 #include "apply/kernel_state.h"
 #include "apply/state_store.h"
 #include "apply/transaction.h"
@@ -92,6 +93,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     std::string policy, node;
     bool dry_run = false;
     int confirm = 0;
+    bool force = false;
   };
   auto plan_args = std::make_shared<Args>();
   auto* plan = app.add_subcommand("plan", "Show what apply would change on this host (exit 2: changes pending)");
@@ -127,6 +129,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--confirm", apply_args->confirm,
                   "Put the previous state back unless `swarmwall confirm` runs within SECONDS")
       ->check(CLI::Range(1, 86400));
+  cmd->add_flag("--force", apply_args->force,
+                "Apply even if a current SSH client could no longer connect");
   cmd->callback([apply_args, &global] {
     Prepared p;
     if (!Prepare(apply_args->policy, apply_args->node, p)) {
@@ -138,6 +142,16 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                   apply::Compare(p.desired.ipv6, p.before.ipv6)});
       return;
     }
+    // The lockout guard: nobody connected over SSH loses the way back in.
+    auto locked = apply::LockedOut(p.desired, apply::FindSshClients());
+    if (!locked.empty() && !apply_args->force) {
+      for (const auto& l : locked)
+        std::cerr << "swarmwall apply: refusing: " << l << " under " << p.policy->file << "\n";
+      std::cerr << "swarmwall apply: allow it in the policy, or pass --force (nothing was changed)\n";
+      global.exit_code = kError;
+      return;
+    }
+    for (const auto& l : locked) std::cerr << "swarmwall apply: warning (--force): " << l << "\n";
     std::string token;
     if (apply_args->confirm > 0) {
       // Armed before anything is written: killing this process at any

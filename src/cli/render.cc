@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "apply/kernel_state.h"
 #include "backend/firewalld_render.h"
 #include "backend/host_facts.h"
 #include "backend/iptables_render.h"
@@ -18,16 +19,17 @@
 namespace swarmwall::cli {
 namespace {
 
-// The files a backend produces for one node.
+// The files a backend produces for one node; NOW4/NOW6: the kernel's state
+// when rendering for this host, else a fresh Docker host is assumed.
 backend::FileSet RenderNode(const std::string& backend_name, const policy::Policy& p,
-                            const policy::Node& node, const compile::DesiredState& state) {
+                            const policy::Node& node, const compile::DesiredState& state,
+                            const backend::KernelState& now4, const backend::KernelState& now6) {
   backend::FileSet files;
   if (backend_name == "iptables") {
-    auto fresh = backend::FreshDockerHost();
     files[node.name + ".ipset"] = backend::RenderIpsetRestore(state.ipv4) +
                                   backend::RenderIpsetRestore(state.ipv6);
-    files[node.name + ".v4.rules"] = backend::RenderRestore(state.ipv4, fresh);
-    if (!state.ipv6.empty()) files[node.name + ".v6.rules"] = backend::RenderRestore(state.ipv6, fresh);
+    files[node.name + ".v4.rules"] = backend::RenderRestore(state.ipv4, now4);
+    if (!state.ipv6.empty()) files[node.name + ".v6.rules"] = backend::RenderRestore(state.ipv6, now6);
   } else if (backend_name == "persistent") {
     for (auto& [name, text] : backend::RenderPersistent(state)) files[node.name + "/" + name] = text;
   } else if (backend_name == "firewalld") {
@@ -85,11 +87,18 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
       single = *choice.node;
       nodes.push_back(&*single);
     }
+    backend::KernelState now4 = backend::FreshDockerHost(), now6 = backend::FreshDockerHost();
+    if (!args->all) {
+      auto variant = backend::DetectVariant();
+      std::string error;
+      if (auto s4 = apply::ReadKernel(variant.chosen, netfilter::Family::kIPv4, error)) now4 = s4->kernel;
+      if (auto s6 = apply::ReadKernel(variant.chosen, netfilter::Family::kIPv6, error)) now6 = s6->kernel;
+    }
     compile::SetCache cache;
     nlohmann::json json;
     for (const auto* node : nodes) {
       auto state = compile::Compile(p, *node, facts, &cache);
-      auto files = RenderNode(args->backend, p, *node, state);
+      auto files = RenderNode(args->backend, p, *node, state, now4, now6);
       for (const auto& [name, text] : files) {
         if (!args->out_dir.empty()) {
           std::filesystem::path path = std::filesystem::path(args->out_dir) / name;

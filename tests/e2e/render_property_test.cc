@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "backend/iptables_render.h"
+#include "backend/persistent_render.h"
 #include "base/process.h"
 #include "compile/compiler.h"
 #include "policy/policy.h"
@@ -143,6 +144,26 @@ TEST(RenderProperty, RealToolsAcceptEveryRandomValidPolicy) {
         std::string v6 = backend::RenderRestore(state.ipv6, fresh);
         r = sh("ip6tables-restore --noflush", v6);
         ASSERT_TRUE(r.ok()) << "ip6tables-restore: " << r.err << "\n" << yaml << "\n" << v6;
+      }
+      // The persistent files, as the boot-time restorers load them: on an
+      // empty kernel (before Docker), netfilter-persistent with --noflush,
+      // then iptables-services' whole-table file.
+      auto files = backend::RenderPersistent(state);
+      Shell("ip netns del " + ns + " 2>/dev/null");
+      ASSERT_TRUE(Shell("ip netns add " + ns).ok());
+      r = sh("ipset restore", files["etc/iptables/ipsets"]);
+      ASSERT_TRUE(r.ok()) << "ipsets: " << r.err;
+      for (const char* f : {"etc/iptables/rules.v4", "etc/iptables/rules.v6"}) {
+        if (!files.count(f)) continue;
+        bool v6 = std::string(f).ends_with("v6");
+        r = sh(std::string(v6 ? "ip6tables" : "iptables") + "-restore --noflush", files[f]);
+        ASSERT_TRUE(r.ok()) << f << ": " << r.err << "\n" << files[f];
+      }
+      for (const char* f : {"etc/sysconfig/iptables", "etc/sysconfig/ip6tables"}) {
+        if (!files.count(f)) continue;
+        bool v6 = std::string(f).ends_with("ip6tables");
+        r = sh(std::string(v6 ? "ip6tables" : "iptables") + "-restore", files[f]);
+        ASSERT_TRUE(r.ok()) << f << ": " << r.err << "\n" << files[f];
       }
     }
   }
