@@ -29,6 +29,7 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterExplain(app, global);
   RegisterCheck(app, global);
   RegisterRender(app, global);
+  RegisterDoctor(app, global);
   // Last: it adds a hidden subcommand, and CLI11 hides what follows it.
   RegisterApply(app, global);
 }
