@@ -5,6 +5,7 @@
 // fresh network namespace holding a Docker-like skeleton.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 
 #include <fmt/format.h>
@@ -110,6 +111,44 @@ class Gen {
  private:
   std::mt19937 rng_;
 };
+
+// Every example, every node: ipset, iptables-restore --noflush and
+// ip6tables-restore --noflush take the rendered text on a Docker-like host.
+TEST(RenderExamples, RealToolsAcceptEveryExampleAndNode) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
+  const std::string ns = fmt::format("swlex{}", getpid());
+  auto sh = [&](const std::string& cmd, const std::string& input = "") {
+    return RunProcess({"ip", "netns", "exec", ns, "sh", "-c", cmd}, {.input = input});
+  };
+  int renders = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(SWARMWALL_SOURCE_DIR) + "/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    auto loaded = policy::LoadPolicyFile(entry.path().string());
+    ASSERT_TRUE(loaded.ok()) << entry.path();
+    std::vector<policy::Node> nodes = loaded.policy->nodes;
+    if (nodes.empty()) nodes.push_back(*compile::IdentifyNode(*loaded.policy, {}, std::nullopt).node);
+    for (const auto& node : nodes) {
+      Shell("ip netns del " + ns + " 2>/dev/null");
+      ASSERT_TRUE(Shell("ip netns add " + ns).ok());
+      for (const char* tool : {"iptables-restore", "ip6tables-restore"})
+        ASSERT_TRUE(sh(tool, "*filter\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\nCOMMIT\n").ok());
+      auto state = compile::Compile(*loaded.policy, node, {});
+      auto fresh = backend::FreshDockerHost();
+      auto r = sh("ipset restore", backend::RenderIpsetRestore(state.ipv4) + backend::RenderIpsetRestore(state.ipv6));
+      ASSERT_TRUE(r.ok()) << entry.path() << " " << node.name << ": " << r.err;
+      r = sh("iptables-restore --noflush", backend::RenderRestore(state.ipv4, fresh));
+      ASSERT_TRUE(r.ok()) << entry.path() << " " << node.name << ": " << r.err;
+      if (!state.ipv6.empty()) {
+        r = sh("ip6tables-restore --noflush", backend::RenderRestore(state.ipv6, fresh));
+        ASSERT_TRUE(r.ok()) << entry.path() << " " << node.name << ": " << r.err;
+      }
+      ++renders;
+    }
+  }
+  Shell("ip netns del " + ns + " 2>/dev/null");
+  printf("examples: %d node renders loaded by the real tools\n", renders);
+  EXPECT_GE(renders, 12);
+}
 
 TEST(RenderProperty, RealToolsAcceptEveryRandomValidPolicy) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
