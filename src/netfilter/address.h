@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,15 +21,20 @@ struct IpAddress {
   static std::optional<IpAddress> Parse(std::string_view text);
   static std::optional<IpAddress> Parse(std::string_view text, Family family);
   std::string ToString() const;
+  // Appends ToString()'s text to OUT (no temporary string).
+  void AppendTo(std::string& out) const;
   int Bits() const { return family == Family::kIPv4 ? 32 : 128; }
   auto operator<=>(const IpAddress&) const = default;
 };
 
-// An address with a netmask. Masks are usually prefixes; iptables also allows
-// non-contiguous masks (`1.2.3.4/255.0.255.0`), so the mask is kept in full.
+// An address with a netmask, 20 bytes. Masks are almost always prefixes and
+// are kept as a prefix length. iptables also allows non-contiguous masks
+// (`1.2.3.4/255.0.255.0`): those are rare and live out of line, in a
+// process-wide table of distinct masks (mask_id_ != 0), so that a Cidr stays
+// small and trivially copyable. Comparison and ordering are those of
+// (address, mask bytes).
 struct Cidr {
   IpAddress address;   // already masked, as the kernel stores it
-  IpAddress mask;
 
   // "a.b.c.d", "a.b.c.d/24", "a.b.c.d/255.255.0.0", "2001:db8::/32".
   // Without a prefix the address is a host (/32 or /128).
@@ -37,12 +43,24 @@ struct Cidr {
   static Cidr Prefix(const IpAddress& address, int prefix_length);
   static Cidr Any(Family family) { return Prefix(IpAddress{{}, family}, 0); }
   // -1 when the mask is not contiguous.
-  int PrefixLength() const;
+  int PrefixLength() const { return mask_id_ ? -1 : prefix_; }
+  // The mask in full (a.b.c.d form for any mask).
+  IpAddress Mask() const;
+  bool IsAny() const { return mask_id_ == 0 && prefix_ == 0; }
   bool Contains(const IpAddress& a) const;
   Family family() const { return address.family; }
   // iptables-save form: "10.0.0.0/8", non-contiguous masks in dotted form.
   std::string ToString() const;
-  auto operator<=>(const Cidr&) const = default;
+  void AppendTo(std::string& out) const;
+
+  friend bool operator==(const Cidr& a, const Cidr& b) {
+    return a.address == b.address && a.prefix_ == b.prefix_ && a.mask_id_ == b.mask_id_;
+  }
+  friend std::strong_ordering operator<=>(const Cidr& a, const Cidr& b);
+
+ private:
+  uint8_t prefix_ = 0;     // the prefix length when mask_id_ == 0
+  uint16_t mask_id_ = 0;   // 0: a prefix; else the non-contiguous mask's id
 };
 
 }  // namespace swarmwall::netfilter

@@ -33,8 +33,18 @@ bool ParsePort(std::string_view text, const DecodeContext& ctx, uint16_t& out) {
   return false;
 }
 
-std::string PortText(uint16_t lo, uint16_t hi) {
-  return lo == hi ? std::to_string(lo) : fmt::format("{}:{}", lo, hi);
+void AppendNumber(std::string& out, uint64_t n) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+void AppendPortText(std::string& out, uint16_t lo, uint16_t hi) {
+  AppendNumber(out, lo);
+  if (lo != hi) {
+    out += ':';
+    AppendNumber(out, hi);
+  }
 }
 
 // "a", "a:b", ":b", "a:", ":" with SEP; for numbers or ports.
@@ -180,7 +190,7 @@ bool DecodeIcmp(std::string_view text, bool v6, Part& part, std::string& canon,
   else if (lo == 0 && hi == 0xff) canon = std::to_string(type);
   else canon = fmt::format("{}/{}", type, lo);
   part.value.kind = Value::Kind::kRange;
-  part.value.count = type;  // the type; lo..hi are the codes
+  part.value.count = type;   // the type; lo..hi are the codes
   part.value.lo = lo;
   part.value.hi = hi;
   return true;
@@ -398,7 +408,8 @@ bool ParseNatRange(std::string_view arg, const DecodeContext& ctx, bool allow_ba
     }
     if (!ParseNatPorts(ports, allow_base, port_text, why)) return false;
   }
-  std::string addr_text;
+  bool brackets = v6 && has_ports;
+  canon.clear();
   if (!addrs.empty() || !has_ports) {
     size_t dash = addrs.find('-');
     auto lo = IpAddress::Parse(addrs.substr(0, dash), ctx.family);
@@ -406,21 +417,47 @@ bool ParseNatRange(std::string_view arg, const DecodeContext& ctx, bool allow_ba
       why = fmt::format("bad IP address \"{}\"", addrs.substr(0, dash));
       return false;
     }
-    addr_text = lo->ToString();
+    if (brackets) canon += '[';
+    lo->AppendTo(canon);
     if (dash != std::string_view::npos) {
       auto hi = IpAddress::Parse(addrs.substr(dash + 1), ctx.family);
       if (!hi) {
         why = fmt::format("bad IP address \"{}\"", addrs.substr(dash + 1));
         return false;
       }
-      if (*hi != *lo) addr_text += "-" + hi->ToString();
+      if (*hi != *lo) {
+        canon += '-';
+        hi->AppendTo(canon);
+      }
     }
+    if (brackets) canon += ']';
   }
-  bool brackets = v6 && has_ports;
-  canon.clear();
-  if (!addr_text.empty()) canon = brackets ? "[" + addr_text + "]" : addr_text;
-  if (has_ports) canon += ":" + port_text;
+  if (has_ports) {
+    canon += ':';
+    canon += port_text;
+  }
   return true;
+}
+
+// The common IPv4 "A.B.C.D" or "A.B.C.D:PORT" (decimal, no leading zero)
+// that ParseNatRange would accept and print back unchanged.
+bool IsCanonicalNatRange(std::string_view arg, const DecodeContext& ctx) {
+  if (ctx.family != Family::kIPv4) return false;
+  size_t colon = arg.find(':');
+  std::string_view addr = arg.substr(0, colon);
+  if (addr.empty() || addr.size() > 15) return false;
+  for (char c : addr)
+    if (!(c == '.' || (c >= '0' && c <= '9'))) return false;
+  if (!IpAddress::Parse(addr, Family::kIPv4)) return false;
+  if (colon == std::string_view::npos) return true;
+  std::string_view port = arg.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || (port[0] == '0' && port.size() > 1)) return false;
+  uint32_t n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return n <= 65535 && NatPortsAllowed(ctx.protocol);
 }
 
 // Users and groups for the owner match: a name known here, else
@@ -451,6 +488,18 @@ bool ParseOwnerId(std::string_view text, bool group, uint64_t& lo, uint64_t& hi)
     used += 1 + more;
   }
   return used == text.size();
+}
+
+// hashlimit's rate unit in seconds (the byte rates' 15 is
+// XT_HASHLIMIT_BYTE_EXPIRE), kept in Value::count as an index.
+constexpr uint64_t kHashUnits[] = {1, 60, 60 * 60, 24 * 60 * 60, 15};
+uint16_t HashUnitIndex(uint64_t seconds) {
+  for (uint16_t i = 0; i < std::size(kHashUnits); ++i)
+    if (kHashUnits[i] == seconds) return i;
+  return 0;
+}
+uint64_t HashUnitSeconds(uint16_t index) {
+  return index < std::size(kHashUnits) ? kHashUnits[index] : 1;
 }
 
 // hashlimit's byte costs (xt_hashlimit.h: XT_HASHLIMIT_BYTE_SHIFT = 4).
@@ -593,7 +642,7 @@ bool CanonicalizeHashlimit(std::vector<Part>& opts, Family family, Ruleset& rule
     return false;
   }
   bool bytes = rate->value.hi == 1;
-  uint64_t avg = rate->value.lo, mult = rate->value.count;
+  uint64_t avg = rate->value.lo, mult = HashUnitSeconds(rate->value.count);
   uint64_t burst_n = bytes ? 0 : 5;
   if (!has_expire) expire = mult * 1000;
   if (bytes) {
@@ -626,7 +675,7 @@ bool CanonicalizeHashlimit(std::vector<Part>& opts, Family family, Ruleset& rule
     p.id = FindOptionId("hashlimit", option);
     p.value.kind = Value::Kind::kNumber;
     p.value.lo = value;
-    p.text = ruleset.Store(text);
+    p.text = ruleset.StoreName(text);
     return p;
   };
   std::vector<Part> out;
@@ -644,7 +693,7 @@ bool CanonicalizeHashlimit(std::vector<Part>& opts, Family family, Ruleset& rule
   }
   Part r = make(above ? "hashlimit-above" : "hashlimit-upto", rate_text, avg);
   r.value.hi = bytes;
-  r.value.count = static_cast<uint32_t>(mult);
+  r.value.count = HashUnitIndex(mult);
   out.push_back(r);
   if (!burst_text.empty()) out.push_back(make("hashlimit-burst", burst_text, burst_n));
   if (mode) {
@@ -712,7 +761,7 @@ std::string QuoteText(std::string_view text, bool force) {
   return out;
 }
 
-int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
+int DecodeOption(const OptionSpec& spec, std::span<const std::string_view> args,
                  const DecodeContext& ctx, Part& part, std::string& error) {
   int arity = CodecArity(spec.codec);
   if (static_cast<int>(args.size()) < arity) {
@@ -720,8 +769,11 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
                         arity > 1 ? "s" : "");
     return -1;
   }
-  std::string_view a = arity ? std::string_view(args[0]) : std::string_view();
-  std::string canon;
+  std::string_view a = arity ? args[0] : std::string_view();
+  std::string local;
+  std::string& canon = ctx.scratch ? *ctx.scratch : local;
+  canon.clear();
+  bool verbatim = false;   // the canonical text is A itself
   Value& v = part.value;
   auto bad = [&](std::string_view what) {
     error = fmt::format("--{}: bad {} \"{}\"", spec.name, what, a);
@@ -743,12 +795,13 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
       v.kind = Value::Kind::kPorts;
       v.lo = lo;
       v.hi = hi;
-      canon = PortText(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+      AppendPortText(canon, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
       break;
     }
     case Codec::kPortList: {
-      std::vector<PortRange> list;
-      size_t start = 0, weight = 0;
+      // At most 15 ports are allowed, so 16 slots hold any valid list.
+      PortRange list[16];
+      size_t start = 0, weight = 0, n_items = 0;
       while (start <= a.size()) {
         size_t comma = a.find(',', start);
         std::string_view item = a.substr(start, comma - start);
@@ -762,10 +815,12 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
         if (item.empty() || item.front() == ':' || item.back() == ':' ||
             !ParseRange(item, ':', 65535, one, lo, hi))
           return bad("port list");
-        list.push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+        if (n_items < std::size(list))
+          list[n_items] = {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+        ++n_items;
         weight += lo == hi ? 1 : 2;
         if (!canon.empty()) canon += ',';
-        canon += PortText(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+        AppendPortText(canon, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
         if (comma == std::string_view::npos) break;
         start = comma + 1;
       }
@@ -774,8 +829,8 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
         return -1;
       }
       v.kind = Value::Kind::kPortList;
-      v.ptr = ctx.ruleset->StoreArray(std::span<const PortRange>(list));
-      v.count = static_cast<uint32_t>(list.size());
+      v.ptr = ctx.ruleset->StoreArray(std::span<const PortRange>(list, n_items));
+      v.count = static_cast<uint16_t>(n_items);
       break;
     }
     case Codec::kRange:
@@ -797,7 +852,7 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
       if (!ParseNumber(a, spec.max ? spec.max : 0xffffffffu, n)) return bad("number");
       v.kind = Value::Kind::kNumber;
       v.lo = n;
-      canon = std::to_string(n);
+      AppendNumber(canon, n);
       break;
     }
     case Codec::kMark: {
@@ -855,14 +910,14 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
         return -1;
       }
       v.kind = Value::Kind::kText;
-      canon = a;
+      verbatim = true;
       break;
     case Codec::kWord:
     case Codec::kInterface:
       if (a.empty()) return bad("value");
       if (spec.codec == Codec::kInterface && a.size() > 15) return bad("interface name");
       v.kind = Value::Kind::kText;
-      canon = a;
+      verbatim = true;
       break;
     case Codec::kCidr: {
       auto c = Cidr::Parse(a, ctx.family);
@@ -947,11 +1002,16 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
       if (n > 6) return bad("set direction count");
       v.kind = Value::Kind::kText;
       canon = fmt::format("{} {}", a, dirs);
-      v.count = static_cast<uint32_t>(a.size());  // length of the set name
+      v.count = static_cast<uint16_t>(a.size());  // length of the set name
       break;
     }
     case Codec::kNatRange:
     case Codec::kToPorts: {
+      if (spec.codec == Codec::kNatRange && IsCanonicalNatRange(a, ctx)) {
+        v.kind = Value::Kind::kText;
+        verbatim = true;
+        break;
+      }
       std::string why;
       bool ok;
       if (spec.codec == Codec::kNatRange) {
@@ -1054,7 +1114,7 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
         if (cost == 0) return bad("rate (too high)");
         v.lo = cost;
         v.hi = 1;
-        v.count = 15;
+        v.count = HashUnitIndex(15);
       } else {
         uint64_t mult = 1;
         if (!rest.empty()) {
@@ -1074,7 +1134,7 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
         if (cost == 0) return bad("rate (too fast)");
         v.lo = cost;
         v.hi = 0;
-        v.count = static_cast<uint32_t>(mult);
+        v.count = HashUnitIndex(mult);
       }
       v.kind = Value::Kind::kNumber;
       canon = a;   // the hashlimit module's check prints it canonically
@@ -1116,7 +1176,8 @@ int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
       break;
     }
   }
-  part.text = ctx.ruleset->Store(canon);
+  std::string_view text = verbatim ? a : std::string_view(canon);
+  part.text = ctx.interner ? ctx.interner->Intern(text) : ctx.ruleset->StoreName(text);
   return arity;
 }
 

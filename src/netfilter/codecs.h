@@ -15,12 +15,14 @@ struct DecodeContext {
   Ruleset* ruleset;        // where text and arrays are stored
   Family family;
   uint16_t protocol;       // the rule's -p, for service names
+  Interner* interner = nullptr;   // stores the text once (else ruleset->Store)
+  std::string* scratch = nullptr; // reused for the canonical text
 };
 
 // ARGS are the tokens after the option name (not yet consumed). On success
 // returns the number of tokens used and fills PART's text and value; on
 // failure returns -1 and sets ERROR.
-int DecodeOption(const OptionSpec& spec, std::span<const std::string> args,
+int DecodeOption(const OptionSpec& spec, std::span<const std::string_view> args,
                  const DecodeContext& context, Part& part, std::string& error);
 
 // How many arguments a codec takes (0, 1 or 2).

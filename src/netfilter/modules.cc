@@ -2,10 +2,14 @@
 
 #include <netdb.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <mutex>
+#include <optional>
 #include <vector>
+
+#include "netfilter/arena.h"
 
 namespace swarmwall::netfilter {
 namespace {
@@ -357,20 +361,53 @@ constexpr ModuleSpec kModules[] = {
 };
 constexpr size_t kModuleCount = sizeof kModules / sizeof kModules[0];
 
+// A cheap hash of a module name for OptionIndex::by_name (128 slots).
+size_t NameSlot(std::string_view n) {
+  if (n.empty()) return 0;
+  return (n.size() * 31 + static_cast<uint8_t>(n[0]) * 7 + static_cast<uint8_t>(n.back())) % 128;
+}
+
 // Global option ids: module i's options start at offsets[i].
 struct OptionIndex {
   std::array<uint16_t, kModuleCount + 1> offsets{};
   std::vector<const OptionSpec*> options;
   std::vector<uint16_t> module_of;
+  std::vector<std::pair<const OptionSpec*, uint16_t>> by_address;   // sorted
+  std::vector<uint16_t> first_id;   // per id: OptionId(*options[id])
+  // Modules by name: open addressing over kModules indices + 1.
+  std::array<uint8_t, 128> by_name{};
+  std::array<uint16_t, kModuleCount> protocol{};   // spec.protocol as a number
+  std::array<std::string, kModuleCount> prefixed_name;   // for ModuleName
   OptionIndex() {
+    static_assert(kModuleCount < 64);
     for (size_t m = 0; m < kModuleCount; ++m) {
       offsets[m] = static_cast<uint16_t>(options.size());
       for (const auto& o : kModules[m].options) {
+        by_address.push_back({&o, static_cast<uint16_t>(options.size())});
         options.push_back(&o);
         module_of.push_back(static_cast<uint16_t>(m));
       }
+      for (size_t i = NameSlot(kModules[m].name);; i = (i + 1) % by_name.size())
+        if (by_name[i] == 0) {
+          by_name[i] = static_cast<uint8_t>(m + 1);
+          break;
+        }
+      if (!kModules[m].protocol.empty()) ParseProtocol(kModules[m].protocol, protocol[m]);
+      prefixed_name[m] = static_cast<char>(kModules[m].name.size());
+      prefixed_name[m] += kModules[m].name;
     }
     offsets[kModuleCount] = static_cast<uint16_t>(options.size());
+    std::sort(by_address.begin(), by_address.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return std::less<const OptionSpec*>()(a.first, b.first);
+      return a.second < b.second;
+    });
+    // Modules that share an option table (mark, connmark) share its ids:
+    // an option's id is the first one of its OptionSpec.
+    first_id.resize(options.size());
+    for (size_t i = 0; i < by_address.size(); ++i)
+      first_id[by_address[i].second] =
+          i > 0 && by_address[i - 1].first == by_address[i].first ? first_id[by_address[i - 1].second]
+                                                                   : by_address[i].second;
   }
 };
 
@@ -383,12 +420,19 @@ const OptionIndex& Index() {
 
 const ModuleSpec* FindModule(std::string_view name, bool target, Family family) {
   uint8_t fam = family == Family::kIPv4 ? 1 : 2;
-  for (const auto& m : kModules)
+  const auto& by_name = Index().by_name;
+  for (size_t i = NameSlot(name); by_name[i]; i = (i + 1) % by_name.size()) {
+    const ModuleSpec& m = kModules[by_name[i] - 1];
     if (m.target == target && m.name == name && (m.families & fam)) return &m;
+  }
   return nullptr;
 }
 
 const ModuleSpec& ModuleById(uint16_t id) { return kModules[id]; }
+size_t ModuleCount() { return kModuleCount; }
+Name ModuleName(const ModuleSpec& spec) {
+  return Name::FromPrefixed(Index().prefixed_name[ModuleId(spec)].data());
+}
 uint16_t ModuleId(const ModuleSpec& spec) {
   return static_cast<uint16_t>(&spec - kModules);
 }
@@ -396,10 +440,16 @@ uint16_t ModuleId(const ModuleSpec& spec) {
 const OptionSpec& OptionById(uint16_t id) { return *Index().options[id]; }
 
 uint16_t OptionId(const OptionSpec& spec) {
+  const auto& v = Index().by_address;
+  auto it = std::lower_bound(v.begin(), v.end(), &spec, [](const auto& e, const OptionSpec* p) {
+    return std::less<const OptionSpec*>()(e.first, p);
+  });
+  return it != v.end() && it->first == &spec ? it->second : 0xffff;
+}
+
+uint16_t OptionId(const ModuleSpec& module, size_t index) {
   const auto& idx = Index();
-  for (size_t i = 0; i < idx.options.size(); ++i)
-    if (idx.options[i] == &spec) return static_cast<uint16_t>(i);
-  return 0xffff;
+  return idx.first_id[idx.offsets[ModuleId(module)] + index];
 }
 
 uint16_t FindOptionId(std::string_view module, std::string_view option) {
@@ -419,6 +469,22 @@ const ModuleSpec& ModuleOfOption(uint16_t option_id) {
 int OptionOrder(uint16_t option_id) {
   const auto& idx = Index();
   return option_id - idx.offsets[idx.module_of[option_id]];
+}
+
+uint16_t ModuleProtocol(const ModuleSpec& spec) { return Index().protocol[ModuleId(spec)]; }
+
+const ModuleSpec* ImplicitModuleSpec(uint16_t protocol, Family family) {
+  static const ModuleSpec* const tcp = FindModule("tcp", false, Family::kIPv4);
+  static const ModuleSpec* const udp = FindModule("udp", false, Family::kIPv4);
+  static const ModuleSpec* const icmp = FindModule("icmp", false, Family::kIPv4);
+  static const ModuleSpec* const icmp6 = FindModule("icmp6", false, Family::kIPv6);
+  switch (protocol) {
+    case 6: return tcp;
+    case 17: return udp;
+    case 1: return family == Family::kIPv4 ? icmp : nullptr;
+    case 58: return family == Family::kIPv6 ? icmp6 : nullptr;
+    default: return nullptr;
+  }
 }
 
 std::string_view ImplicitModule(uint16_t protocol, Family family) {
@@ -452,13 +518,20 @@ bool ParseProtocol(std::string_view text, uint16_t& out) {
     out = static_cast<uint16_t>(v);
     return true;
   }
-  std::string lower(text);
-  for (auto& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  for (const auto& p : kProtocols)
-    if (p.name == lower) {
+  // xtables' names in any case, without a temporary.
+  for (const auto& p : kProtocols) {
+    if (p.name.size() != text.size()) continue;
+    size_t i = 0;
+    while (i < text.size() &&
+           tolower(static_cast<unsigned char>(text[i])) == static_cast<unsigned char>(p.name[i]))
+      ++i;
+    if (i == text.size()) {
       out = p.number;
       return true;
     }
+  }
+  std::string lower(text);
+  for (auto& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   if (const protoent* pe = getprotobyname(lower.c_str())) {
@@ -468,19 +541,31 @@ bool ParseProtocol(std::string_view text, uint16_t& out) {
   return false;
 }
 
-std::string ProtocolName(uint16_t protocol, Family family) {
-  (void)family;
+namespace {
+
+std::string LookUpProtocolName(uint16_t protocol) {
   if (protocol == 58) return "ipv6-icmp";
   // As iptables-save: /etc/protocols first (135 is "mobility-header"
   // there), then xtables' own names, else the number.
-  if (protocol != 0) {
-    static std::mutex mu;
-    std::lock_guard<std::mutex> lock(mu);
+  if (protocol != 0)
     if (const protoent* pe = getprotobynumber(protocol)) return pe->p_name;
-  }
   for (const auto& p : kProtocols)
     if (p.number == protocol) return std::string(p.name);
   return std::to_string(protocol);
+}
+
+}  // namespace
+
+std::string ProtocolName(uint16_t protocol, Family family) {
+  (void)family;
+  // getprotobynumber reads /etc/protocols on every call: remember answers.
+  static std::mutex mu;
+  static std::array<std::optional<std::string>, 256> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  if (protocol >= cache.size()) return LookUpProtocolName(protocol);
+  auto& known = cache[protocol];
+  if (!known) known = LookUpProtocolName(protocol);
+  return *known;
 }
 
 }  // namespace swarmwall::netfilter

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "netfilter/address.h"
+#include "netfilter/arena.h"
 
 namespace swarmwall::netfilter {
 
@@ -78,11 +79,16 @@ struct ModuleSpec {
 // Looks a module or target up by name; nullptr when we keep it opaque.
 const ModuleSpec* FindModule(std::string_view name, bool target, Family family);
 const ModuleSpec& ModuleById(uint16_t id);
+size_t ModuleCount();   // ids are 0 .. ModuleCount() - 1
+// spec.name as a Name (static storage).
+Name ModuleName(const ModuleSpec& spec);
 uint16_t ModuleId(const ModuleSpec& spec);
 
 // Options have global ids so a Part can name one in 16 bits.
 const OptionSpec& OptionById(uint16_t id);
 uint16_t OptionId(const OptionSpec& spec);
+// OptionId(module.options[index]), without a search.
+uint16_t OptionId(const ModuleSpec& module, size_t index);
 // The id of MODULE's option NAME (canonical name); 0xffff if unknown.
 uint16_t FindOptionId(std::string_view module, std::string_view option);
 // The module an option belongs to.
@@ -92,6 +98,10 @@ int OptionOrder(uint16_t option_id);
 
 // Which implicit module a protocol loads (-p tcp --dport 80 means -m tcp).
 std::string_view ImplicitModule(uint16_t protocol, Family family);
+// The same as a spec (nullptr when none).
+const ModuleSpec* ImplicitModuleSpec(uint16_t protocol, Family family);
+// The protocol a module needs (spec.protocol as a number; 0: none).
+uint16_t ModuleProtocol(const ModuleSpec& spec);
 
 // Protocol names as iptables prints them (/etc/protocols for the rest).
 bool ParseProtocol(std::string_view text, uint16_t& out);

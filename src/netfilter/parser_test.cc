@@ -1,5 +1,6 @@
 #include "netfilter/parser.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "netfilter/modules.h"
@@ -230,6 +231,64 @@ TEST(Parser, NatTargets) {
             "ERROR --to-ports: shifted portmap ranges (/BASE) are only supported by DNAT");
   EXPECT_EQ(nat("-j MASQUERADE"), "ERROR target MASQUERADE is not valid in chain PREROUTING");
   EXPECT_EQ(nat("-j NETMAP --to 10.1.2.3/8"), "-j NETMAP --to 10.0.0.0/8");
+}
+
+// Table::FindChain has an index; it stays right whatever code does to the
+// chains (pushes, renames, copies).
+TEST(Ruleset, FindChainKeepsUpWithChanges) {
+  auto r = ParseRuleset("*filter\n:A - [0:0]\n:B - [0:0]\n-A A -j B\nCOMMIT\n");
+  ASSERT_TRUE(r.ruleset);
+  Ruleset rs = *r.ruleset;   // a copy: its own vectors
+  Table* t = rs.FindTable("filter");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->FindChain("B")->name, "B");
+  EXPECT_EQ(t->FindChain("C"), nullptr);
+  Chain c;
+  c.name = rs.Store("C");
+  t->chains.push_back(c);
+  EXPECT_EQ(t->FindChain("C"), &t->chains.back());
+  t->chains[3].name = rs.Store("RENAMED");   // A, in place
+  EXPECT_EQ(t->FindChain("A"), nullptr);
+  EXPECT_EQ(t->FindChain("RENAMED"), &t->chains[3]);
+  const Table& ct = *t;
+  EXPECT_EQ(ct.FindChain("RENAMED"), &t->chains[3]);
+  EXPECT_EQ(rs.FindChain("filter", "B")->rules.size(), 0u);
+  EXPECT_EQ(r.ruleset->FindChain("filter", "A")->rules.at(0).target, "B");
+}
+
+TEST(Parser, ChainsAndTargets) {
+  // -g may name a chain declared later; COMMIT checks it exists.
+  EXPECT_TRUE(ParseRuleset("*filter\n-A INPUT -g LATER\n:LATER - [0:0]\nCOMMIT\n").ruleset);
+  auto r = ParseRuleset("*filter\n-A INPUT -g NOPE\nCOMMIT\n");
+  ASSERT_FALSE(r.ruleset);
+  EXPECT_EQ(r.error->message, "jump to chain 'NOPE', which does not exist");
+  r = ParseRuleset("*filter\n:X - [0:0]\n-A INPUT -j X\n-X X\nCOMMIT\n");
+  ASSERT_FALSE(r.ruleset);
+  EXPECT_EQ(r.error->message, "jump to chain 'X', which does not exist");
+  // Chains are listed built-ins first, then by name; rules keep their order.
+  EXPECT_EQ(Normalize("*filter\n:Z - [0:0]\n:A - [0:0]\n-A Z -j A\n-I Z -s 1.1.1.1,2.2.2.2 -j DROP\n"
+                      "-A Z -j RETURN\nCOMMIT\n"),
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+            ":A - [0:0]\n:Z - [0:0]\n-A Z -s 1.1.1.1/32 -j DROP\n-A Z -s 2.2.2.2/32 -j DROP\n"
+            "-A Z -j A\n-A Z -j RETURN\nCOMMIT\n");
+  // Names and texts read like string_views.
+  r = ParseRuleset("*nat\n-A POSTROUTING -o eth0 -m comment --comment \"a b\" -j MASQUERADE\nCOMMIT\n");
+  ASSERT_TRUE(r.ruleset);
+  const Rule& rule = r.ruleset->FindChain("nat", "POSTROUTING")->rules.at(0);
+  EXPECT_EQ(rule.out_interface, "eth0");
+  EXPECT_EQ(fmt::format("{}-{}", rule.target, rule.out_interface), "MASQUERADE-eth0");
+  EXPECT_EQ(std::string(rule.parts.at(1).text), "a b");
+  EXPECT_TRUE(rule.FindMatch("comment"));
+}
+
+// Long comment and opaque texts (Names longer than 255 bytes).
+TEST(Parser, LongTexts) {
+  std::string opaque(300, 'x');
+  EXPECT_EQ(R("-m foo --x " + opaque + " -j DROP"), "-m foo --x " + opaque + " -j DROP");
+  std::string comment(255, 'c');
+  EXPECT_EQ(R("-m comment --comment " + comment), "-m comment --comment " + comment);
+  EXPECT_EQ(R("-m comment --comment " + comment + "c"),
+            "ERROR --comment: text longer than 255 characters");
 }
 
 TEST(Parser, RejectsScriptsWithoutTables) {

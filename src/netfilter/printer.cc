@@ -1,5 +1,7 @@
 #include "netfilter/printer.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "netfilter/codecs.h"
@@ -8,18 +10,12 @@
 namespace swarmwall::netfilter {
 namespace {
 
-bool IsAny(const Cidr& c) {
-  for (uint8_t b : c.mask.bytes)
-    if (b) return false;
-  return true;
-}
-
 void AppendCidr(std::string& out, const char* flag, const Cidr& c, bool negated) {
-  if (IsAny(c) && !negated) return;
+  if (c.IsAny() && !negated) return;
   out += negated ? " ! " : " ";
   out += flag;
   out += ' ';
-  out += c.ToString();
+  c.AppendTo(out);
 }
 
 void AppendOption(std::string& out, const Part& p) {
@@ -31,10 +27,13 @@ void AppendOption(std::string& out, const Part& p) {
   out += ' ';
   // Free text is quoted as iptables quotes it; other values are printed
   // bare unless they would not read back as one token.
+  std::string_view text = p.text;
   bool bare = CodecArity(spec.codec) == 2 ||   // "MASK COMP", "NAME DIRS"
-              (spec.codec != Codec::kText && !p.text.empty() && p.text != "!" &&
-               p.text.find_first_of(" \t\"") == std::string_view::npos);
-  out += bare ? std::string(p.text) : QuoteText(p.text);
+              (spec.codec != Codec::kText && !text.empty() && text != "!" &&
+               std::none_of(text.begin(), text.end(),
+                            [](char c) { return c == ' ' || c == '\t' || c == '"'; }));
+  if (bare) out += p.text.view();
+  else out += QuoteText(p.text);
 }
 
 }  // namespace
@@ -49,11 +48,11 @@ void PrintRule(const Rule& rule, std::string_view chain, Family family,
   AppendCidr(out, "-d", rule.destination, rule.destination_negated);
   if (!rule.in_interface.empty()) {
     out += rule.in_negated ? " ! -i " : " -i ";
-    out += rule.in_interface;
+    out += rule.in_interface.view();
   }
   if (!rule.out_interface.empty()) {
     out += rule.out_negated ? " ! -o " : " -o ";
-    out += rule.out_interface;
+    out += rule.out_interface.view();
   }
   if (rule.protocol || rule.protocol_negated) {
     out += rule.protocol_negated ? " ! -p " : " -p ";
@@ -65,19 +64,19 @@ void PrintRule(const Rule& rule, std::string_view chain, Family family,
     if (target_printed || rule.target_kind == TargetKind::kNone) return;
     target_printed = true;
     out += rule.is_goto ? " -g " : " -j ";
-    out += rule.target;
+    out += rule.target.view();
   };
   for (const Part& p : rule.parts) {
     switch (p.kind) {
       case Part::Kind::kMatch:
         out += " -m ";
-        out += p.text;
+        out += p.text.view();
         break;
       case Part::Kind::kOption:
         AppendOption(out, p);
         break;
       case Part::Kind::kOpaque:
-        out += p.text;
+        out += p.text.view();
         break;
       case Part::Kind::kTargetOption:
         print_target();
@@ -85,7 +84,7 @@ void PrintRule(const Rule& rule, std::string_view chain, Family family,
         break;
       case Part::Kind::kTargetOpaque:
         print_target();
-        out += p.text;
+        out += p.text.view();
         break;
     }
   }

@@ -6,6 +6,7 @@
 // verbatim, so printing never loses anything.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -29,7 +30,7 @@ struct PortRange {
   bool Contains(uint16_t p) const { return p >= lo && p <= hi; }
 };
 
-// A decoded option value, 32 bytes. Which accessor is meaningful depends on
+// A decoded option value, 24 bytes. Which accessor is meaningful depends on
 // the option (see modules.h); larger values live in the ruleset's arena.
 struct Value {
   enum class Kind : uint8_t {
@@ -44,10 +45,13 @@ struct Value {
     kAddrRange,  // range_lo() .. range_hi()
     kPortList,   // list()
   };
+  uint64_t lo = 0;
+  union {
+    uint64_t hi = 0;
+    const void* ptr;     // kCidr, kAddrRange, kPortList (hi is not used there)
+  };
+  uint16_t count = 0;
   Kind kind = Kind::kNone;
-  uint32_t count = 0;
-  uint64_t lo = 0, hi = 0;
-  const void* ptr = nullptr;
 
   PortRange ports() const {
     return {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
@@ -62,6 +66,7 @@ struct Value {
 
 // One element of a rule after the base match: a module (-m NAME), an option
 // of the module before it, a target option, or an opaque run of tokens.
+// 32 bytes: kind, negated and id sit in the tail padding of value.
 struct Part {
   enum class Kind : uint8_t {
     kMatch,          // -m NAME
@@ -70,12 +75,35 @@ struct Part {
     kTargetOption,   // an option of the target
     kTargetOpaque,   // options of a target we do not type, verbatim
   };
+  [[no_unique_address]] Value value;
   Kind kind = Kind::kOption;
   bool negated = false;
   uint16_t id = 0;          // module id (kMatch) or option id (options)
-  std::string_view text;    // kMatch: module name; options: canonical value
+  Name text;                // kMatch: module name; options: canonical value
                             // text; kOpaque: the tokens, printable as is
-  Value value;
+};
+
+// A rule's parts: a read-only array in the ruleset's arena (copying a Rule
+// shares it). Reads like a const std::vector<Part>.
+class PartList {
+ public:
+  PartList() = default;
+  PartList(const Part* data, size_t size)
+      : data_(data), size_(static_cast<uint32_t>(size)) {}
+  const Part* begin() const { return data_; }
+  const Part* end() const { return data_ + size_; }
+  const Part* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const Part& operator[](size_t i) const { return data_[i]; }
+  const Part& at(size_t i) const;
+  const Part& front() const { return data_[0]; }
+  const Part& back() const { return data_[size_ - 1]; }
+  operator std::span<const Part>() const { return {data_, size_}; }
+
+ private:
+  const Part* data_ = nullptr;
+  uint32_t size_ = 0;
 };
 
 enum class TargetKind : uint8_t {
@@ -85,26 +113,29 @@ enum class TargetKind : uint8_t {
   kExtension, // a target module: REJECT, DNAT, LOG, ... (typed or opaque)
 };
 
+// 104 bytes.
 struct Rule {
   Counters counters;
-  bool has_counters = false;
 
   // 0.0.0.0/0 (or ::/0) and not negated means "any" and is not printed.
   Cidr source, destination;
-  bool source_negated = false, destination_negated = false;
-  std::string_view in_interface, out_interface;   // "" = any; may end in '+'
-  bool in_negated = false, out_negated = false;
   uint16_t protocol = 0;                          // 0 = all
-  bool protocol_negated = false;
-  int8_t fragment = 0;                            // 0 none, 1 -f, -1 ! -f
-
-  std::vector<Part> parts;   // matches and their options, then target options
-
-  TargetKind target_kind = TargetKind::kNone;
-  bool is_goto = false;
-  std::string_view target;   // target or chain name as written canonically
   uint16_t target_id = 0;    // module id for typed extension targets
+  TargetKind target_kind = TargetKind::kNone;
+  int8_t fragment = 0;                            // 0 none, 1 -f, -1 ! -f
+  bool has_counters : 1 = false;
+  bool source_negated : 1 = false;
+  bool destination_negated : 1 = false;
+  bool in_negated : 1 = false;
+  bool out_negated : 1 = false;
+  bool protocol_negated : 1 = false;
+  bool is_goto : 1 = false;
 
+  Name in_interface, out_interface;   // "" = any; may end in '+'
+  Name target;               // target or chain name as written canonically
+
+  // matches and their options, then target options
+  [[no_unique_address]] PartList parts;
   uint32_t line = 0;         // source line, for messages (0 if built in code)
 
   // Convenience for the analyzer and explain.
@@ -120,9 +151,35 @@ struct Chain {
   std::vector<Rule> rules;
 };
 
+// Name -> position in a table's chains, by hash. It is valid for the exact
+// vector it was built for (same data pointer and size). Table::FindChain
+// rebuilds a stale one (const: scans instead), checks every hit against the
+// chain's name and confirms a miss with a scan, so it stays right whatever
+// code does to the chains; only the parser's own lookups trust a miss.
+class ChainIndex {
+ public:
+  bool Valid(const std::vector<Chain>& chains) const {
+    return data_ == chains.data() && size_ == chains.size();
+  }
+  // With room for EXPECTED chains without growing.
+  void Rebuild(const std::vector<Chain>& chains, size_t expected = 0);
+  // chains.back() was just appended to a vector the index was valid for.
+  void Added(const std::vector<Chain>& chains);
+  // Position of NAME in CHAINS (for which the index must be valid), or -1.
+  long Find(const std::vector<Chain>& chains, std::string_view name) const;
+  size_t MemoryBytes() const { return slots_.capacity() * sizeof(uint64_t); }
+
+ private:
+  void Insert(uint64_t hash, size_t position);
+  std::vector<uint64_t> slots_;   // hash's top 32 bits << 32 | position + 1
+  const Chain* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 struct Table {
   std::string_view name;
   std::vector<Chain> chains;
+  ChainIndex chain_index;   // see ChainIndex; the parser keeps it in step
 
   Chain* FindChain(std::string_view name);
   const Chain* FindChain(std::string_view name) const;
@@ -143,10 +200,12 @@ class Ruleset {
   // Keeps TEXT (or an array of trivially copyable T) alive as long as this
   // ruleset and its copies live.
   std::string_view Store(std::string_view text) { return arena_->Store(text); }
+  Name StoreName(std::string_view text) { return arena_->StoreName(text); }
   template <typename T>
   const T* StoreArray(std::span<const T> items) {
     return arena_->StoreArray(items);
   }
+  Arena& arena() { return *arena_; }
   // Memory held by the model (approximate): arena plus vectors.
   size_t MemoryBytes() const;
 
