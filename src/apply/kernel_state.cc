@@ -102,15 +102,40 @@ std::string SaveIpsets() {
   return r.ok() ? r.out : "";
 }
 
-std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant, Family family,
-                                         std::string& error) {
+namespace {
+
+std::optional<FamilySnapshot> Read(const backend::IptablesVariant& variant, Family family,
+                                   const std::string& ipsets, std::string& error) {
   auto r = RunProcess({variant.SaveCommand(family), "-t", "filter"},
                       {.timeout = std::chrono::seconds(60)});
   if (!r.ok()) {
     error = variant.SaveCommand(family) + ": " + (r.err.empty() ? "failed" : r.err);
     return std::nullopt;
   }
-  return SnapshotFromText(r.out, SaveIpsets(), family, error);
+  return SnapshotFromText(r.out, ipsets, family, error);
+}
+
+}  // namespace
+
+std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant, Family family,
+                                         std::string& error) {
+  return Read(variant, family, SaveIpsets(), error);
+}
+
+std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error) {
+  std::string ipsets = SaveIpsets();
+  auto v4 = Read(variant, Family::kIPv4, ipsets, error);
+  if (!v4) return std::nullopt;
+  auto v6 = Read(variant, Family::kIPv6, ipsets, error);
+  if (!v6) return std::nullopt;
+  return Before{std::move(*v4), std::move(*v6)};
+}
+
+void SetHookFacts(const FamilySnapshot& v4, const FamilySnapshot& v6, compile::NodeFacts& facts) {
+  facts.docker_user_ipv4 = v4.forward_jumps_to_docker_user || !v4.docker_chains;
+  facts.forward_ipv4 = !v4.forward_jumps_to_docker_user && v4.docker_chains;
+  facts.docker_user_ipv6 = v6.forward_jumps_to_docker_user || !v6.docker_chains;
+  facts.forward_ipv6 = !v6.forward_jumps_to_docker_user;
 }
 
 }  // namespace swarmwall::apply

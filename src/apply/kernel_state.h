@@ -10,6 +10,7 @@
 #include "backend/iptables_render.h"
 #include "backend/iptables_variant.h"
 #include "compile/desired_state.h"
+#include "compile/node_facts.h"
 #include "netfilter/ruleset.h"
 
 namespace swarmwall::apply {
@@ -35,6 +36,21 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
 // Reads the running kernel through VARIANT.
 std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant,
                                          netfilter::Family family, std::string& error);
+
+// The owned state of both families before a transaction.
+struct Before {
+  FamilySnapshot ipv4, ipv6;
+};
+
+// Both families through VARIANT (ipset read once); nullopt with ERROR set.
+std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error);
+
+// Where SWARMWALL-USER is hooked, from what the kernel holds (see NodeFacts):
+// DOCKER-USER when FORWARD jumps there or Docker has not started (it keeps a
+// DOCKER-USER made before it); FORWARD when nothing sure jumps to DOCKER-USER
+// (Docker 20.10's IPv6, the moby#48560 fail-open) and, for IPv6, before
+// Docker starts (Docker 28 puts its own FORWARD jumps first).
+void SetHookFacts(const FamilySnapshot& v4, const FamilySnapshot& v6, compile::NodeFacts& facts);
 
 // `ipset save` of the running kernel ("" when ipset is missing).
 std::string SaveIpsets();

@@ -15,10 +15,6 @@
 
 namespace swarmwall::apply {
 
-struct Before {
-  FamilySnapshot ipv4, ipv6;
-};
-
 struct TransactionResult {
   bool ok = false;
   bool changed = false;                 // something was written

@@ -1,16 +1,15 @@
-// Gathers the NodeFacts of the host swarmwall runs on: its addresses (to
-// find itself in the policy) and whether Docker has DOCKER-USER per family.
+// The local addresses of the host swarmwall runs on, to find itself in the
+// policy. Where it hooks in is read with the kernel's state (apply's
+// SetHookFacts), so the rules are read once.
 #pragma once
 
-#include "backend/iptables_variant.h"
-#include "compile/node_facts.h"
+#include <vector>
+
+#include "netfilter/address.h"
 
 namespace swarmwall::backend {
 
 // Local addresses of every interface (getifaddrs).
 std::vector<netfilter::IpAddress> LocalAddresses();
-
-// Addresses, and DOCKER-USER presence read through VARIANT.
-compile::NodeFacts GatherNodeFacts(const IptablesVariant& variant);
 
 }  // namespace swarmwall::backend

@@ -52,7 +52,15 @@ bool Prepare(const std::string& policy_file, const std::string& node_name, Prepa
   if (!loaded.ok()) return false;
   p.policy = std::move(loaded.policy);
   p.variant = backend::DetectVariant();
-  auto facts = backend::GatherNodeFacts(p.variant.chosen);
+  std::string error;
+  auto before = apply::ReadBefore(p.variant.chosen, error);
+  if (!before) {
+    std::cerr << "swarmwall: cannot read the kernel's rules: " << error << "\n";
+    return false;
+  }
+  compile::NodeFacts facts;
+  facts.local_addresses = backend::LocalAddresses();
+  apply::SetHookFacts(before->ipv4, before->ipv6, facts);
   auto choice = compile::IdentifyNode(*p.policy, facts,
                                       node_name.empty() ? std::nullopt : std::optional(node_name));
   if (!choice.node) {
@@ -60,14 +68,7 @@ bool Prepare(const std::string& policy_file, const std::string& node_name, Prepa
     return false;
   }
   p.desired = compile::Compile(*p.policy, *choice.node, facts);
-  std::string error;
-  auto v4 = apply::ReadKernel(p.variant.chosen, Family::kIPv4, error);
-  auto v6 = v4 ? apply::ReadKernel(p.variant.chosen, Family::kIPv6, error) : std::nullopt;
-  if (!v4 || !v6) {
-    std::cerr << "swarmwall: cannot read the kernel's rules: " << error << "\n";
-    return false;
-  }
-  p.before = {std::move(*v4), std::move(*v6)};
+  p.before = std::move(*before);
   return true;
 }
 
@@ -232,14 +233,13 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     }
     auto variant = backend::DetectVariant();
     std::string error;
-    auto v4 = apply::ReadKernel(variant.chosen, Family::kIPv4, error);
-    auto v6 = v4 ? apply::ReadKernel(variant.chosen, Family::kIPv6, error) : std::nullopt;
-    if (!v4 || !v6) {
+    auto before = apply::ReadBefore(variant.chosen, error);
+    if (!before) {
       std::cout << Now() << " ROLLBACK FAILED: cannot read the kernel: " << error << "\n";
       global.exit_code = kError;
       return;
     }
-    apply::Transaction tx(variant.chosen, {std::move(*v4), std::move(*v6)});
+    apply::Transaction tx(variant.chosen, std::move(*before));
     auto result = tx.Commit(pending->previous);
     if (!result.ok) {
       std::cout << Now() << " ROLLBACK FAILED: " << result.error << "\n";
@@ -260,9 +260,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   status->callback([&global] {
     auto variant = backend::DetectVariant();
     std::string error;
-    auto v4 = apply::ReadKernel(variant.chosen, Family::kIPv4, error);
-    auto v6 = v4 ? apply::ReadKernel(variant.chosen, Family::kIPv6, error) : std::nullopt;
-    if (!v4 || !v6) {
+    auto before = apply::ReadBefore(variant.chosen, error);
+    if (!before) {
       std::cerr << "swarmwall status: " << error << "\n";
       global.exit_code = kError;
       return;
@@ -270,6 +269,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     apply::StateStore store(global.state_dir);
     auto record = store.Load();
     std::vector<std::string> findings;
+    const apply::FamilySnapshot* v4 = &before->ipv4;
+    const apply::FamilySnapshot* v6 = &before->ipv6;
     compile::DesiredState actual;
     actual.node = record ? record->node : "";
     actual.ipv4 = v4->owned;
@@ -325,14 +326,13 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   remove->callback([&global] {
     auto variant = backend::DetectVariant();
     std::string error;
-    auto v4 = apply::ReadKernel(variant.chosen, Family::kIPv4, error);
-    auto v6 = v4 ? apply::ReadKernel(variant.chosen, Family::kIPv6, error) : std::nullopt;
-    if (!v4 || !v6) {
+    auto before = apply::ReadBefore(variant.chosen, error);
+    if (!before) {
       std::cerr << "swarmwall remove: " << error << "\n";
       global.exit_code = kError;
       return;
     }
-    apply::Transaction tx(variant.chosen, {std::move(*v4), std::move(*v6)});
+    apply::Transaction tx(variant.chosen, std::move(*before));
     auto result = tx.Remove();
     if (!result.ok) {
       std::cerr << "swarmwall remove: " << result.error << "\n";

@@ -76,7 +76,7 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
     } else {
       // Rendering for this host: where Docker lets us hook in is a fact of
       // the host (20.10 without ip6tables has no IPv6 DOCKER-USER).
-      facts = backend::GatherNodeFacts(backend::DetectVariant().chosen);
+      facts.local_addresses = backend::LocalAddresses();
       auto choice = compile::IdentifyNode(
           p, facts, args->node.empty() ? std::nullopt : std::optional<std::string>(args->node));
       if (!choice.node) {
@@ -89,10 +89,12 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
     }
     backend::KernelState now4 = backend::FreshDockerHost(), now6 = backend::FreshDockerHost();
     if (!args->all) {
-      auto variant = backend::DetectVariant();
       std::string error;
-      if (auto s4 = apply::ReadKernel(variant.chosen, netfilter::Family::kIPv4, error)) now4 = s4->kernel;
-      if (auto s6 = apply::ReadKernel(variant.chosen, netfilter::Family::kIPv6, error)) now6 = s6->kernel;
+      if (auto before = apply::ReadBefore(backend::DetectVariant().chosen, error)) {
+        now4 = before->ipv4.kernel;
+        now6 = before->ipv6.kernel;
+        apply::SetHookFacts(before->ipv4, before->ipv6, facts);
+      }
     }
     compile::SetCache cache;
     nlohmann::json json;
