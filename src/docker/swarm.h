@@ -1,0 +1,45 @@
+// Swarm node operations through the Engine API of a manager: which node this
+// daemon is, a node's role and availability, draining it and waiting until
+// its tasks have left. Used by `swarmwall apply --drain`.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker/engine.h"
+
+namespace swarmwall::docker {
+
+struct SwarmNode {
+  std::string id;
+  std::string hostname;
+  std::string role;          // "manager" or "worker"
+  std::string availability;  // "active", "pause" or "drain"
+  std::string state;         // "ready", "down", ...
+  std::string addr;          // Status.Addr
+};
+
+// The swarm node id of the daemon behind LOCAL (GET /info, Swarm.NodeID);
+// nullopt with ERROR when the daemon is unreachable or not in a swarm.
+std::optional<std::string> LocalNodeId(const Engine& local, std::string& error);
+
+// GET /nodes/ID on a manager.
+std::optional<SwarmNode> InspectNode(const Engine& manager, const std::string& id,
+                                     std::string& error);
+
+// GET /nodes on a manager.
+std::optional<std::vector<SwarmNode>> ListNodes(const Engine& manager, std::string& error);
+
+// POST /nodes/ID/update with the node's current spec version and
+// Availability = AVAILABILITY ("active", "pause", "drain").
+bool SetAvailability(const Engine& manager, const std::string& id,
+                     const std::string& availability, std::string& error);
+
+// Waits until no task of node ID is running or about to run, polling the
+// manager. False with ERROR naming the tasks left when TIMEOUT passes.
+bool WaitNodeEmpty(const Engine& manager, const std::string& id, std::chrono::seconds timeout,
+                   std::string& error);
+
+}  // namespace swarmwall::docker
