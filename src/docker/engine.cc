@@ -1,8 +1,8 @@
 #include "docker/engine.h"
 
 #include <curl/curl.h>
+#include <sys/stat.h>
 
-#include <cstdlib>
 #include <mutex>
 
 namespace swarmwall::docker {
@@ -18,6 +18,16 @@ void GlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 }  // namespace
 
 std::string SocketFromHost(const std::string& host) {
@@ -26,19 +36,32 @@ std::string SocketFromHost(const std::string& host) {
   return "";
 }
 
-Engine::Engine(std::string host) {
-  if (host.empty()) {
-    const char* env = getenv("DOCKER_HOST");
-    host = env && *env ? env : "unix:///var/run/docker.sock";
+std::string DaemonMessage(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("message") && j["message"].is_string())
+    return j["message"].get<std::string>();
+  return Trim(body);
+}
+
+Engine::Engine(std::string host) : Engine(std::move(host), TlsFromEnv()) {}
+
+Engine::Engine(std::string host, TlsOptions tls) : tls_(std::move(tls)) {
+  if (host.empty()) host = GetEnv("DOCKER_HOST");
+  if (auto e = ParseDockerHost(host, tls_.enabled, config_error_)) {
+    endpoint_ = *e;
+    host_ = EndpointText(endpoint_);
+    if (endpoint_.kind == Endpoint::Kind::kTcp && tls_.enabled) host_ += tls_.verify ? " (TLS)" : " (TLS, unverified)";
+  } else {
+    endpoint_.socket.clear();
+    host_ = host;
   }
-  socket_ = SocketFromHost(host);
 }
 
 Response Engine::Request(const std::string& method, const std::string& path,
                          const std::string* body) const {
   Response response;
-  if (socket_.empty()) {
-    response.error = "only unix:// Docker hosts are supported";
+  if (!config_error_.empty()) {
+    response.error = config_error_;
     return response;
   }
   GlobalInit();
@@ -47,12 +70,31 @@ Response Engine::Request(const std::string& method, const std::string& path,
     response.error = "curl_easy_init failed";
     return response;
   }
-  std::string url = "http://localhost" + path;
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_.c_str());
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  std::string url;
+  if (endpoint_.kind == Endpoint::Kind::kUnix) {
+    url = "http://localhost" + path;
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint_.socket.c_str());
+  } else {
+    const std::string& h = endpoint_.host;
+    url = std::string(tls_.enabled ? "https://" : "http://") +
+          (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(endpoint_.port) +
+          endpoint_.base_path + path;
+    if (tls_.enabled) {
+      curl_easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls_.verify ? 1L : 0L);
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls_.verify ? 2L : 0L);
+      if (FileExists(tls_.ca)) curl_easy_setopt(curl, CURLOPT_CAINFO, tls_.ca.c_str());
+      if (FileExists(tls_.cert)) curl_easy_setopt(curl, CURLOPT_SSLCERT, tls_.cert.c_str());
+      if (FileExists(tls_.key)) curl_easy_setopt(curl, CURLOPT_SSLKEY, tls_.key.c_str());
+    }
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+  }
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_slist* headers = nullptr;
@@ -63,8 +105,12 @@ Response Engine::Request(const std::string& method, const std::string& path,
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
   }
   CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK) response.error = curl_easy_strerror(rc);
-  else curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  if (rc != CURLE_OK) {
+    response.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    response.body.clear();
+  } else {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  }
   if (headers) curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return response;
@@ -82,6 +128,24 @@ std::optional<nlohmann::json> Engine::Version() const {
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (j.is_discarded()) return std::nullopt;
   return j;
+}
+
+std::string Engine::Describe(const Response& r) const {
+  if (!config_error_.empty()) return config_error_;
+  if (r.status == 0) {
+    std::string text = "cannot reach the Docker daemon at " + host_ + ": " + r.error;
+    if (tls_.enabled && (r.error.find("wrong version number") != std::string::npos ||
+                         r.error.find("packet length too long") != std::string::npos))
+      text += " (does this port speak TLS? unset DOCKER_TLS_VERIFY and DOCKER_TLS for a plain tcp:// daemon)";
+    return text;
+  }
+  std::string message = DaemonMessage(r.body);
+  std::string text = "Docker daemon at " + host_ + ": HTTP " + std::to_string(r.status);
+  if (!message.empty()) text += ": " + message;
+  if (r.status == 400 && message.find("HTTP request to an HTTPS server") != std::string::npos)
+    text += " (the daemon wants TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a folder with "
+            "ca.pem, cert.pem and key.pem)";
+  return text;
 }
 
 }  // namespace swarmwall::docker

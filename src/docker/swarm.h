@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,15 @@ std::optional<std::vector<SwarmNode>> ListNodes(const Engine& manager, std::stri
 // Availability = AVAILABILITY ("active", "pause", "drain").
 bool SetAvailability(const Engine& manager, const std::string& id,
                      const std::string& availability, std::string& error);
+
+// POST /nodes/ID/update?version=VERSION with SPEC (a whole NodeSpec). A
+// stale VERSION fails with an ERROR that says "version conflict".
+bool UpdateNodeSpec(const Engine& manager, const std::string& id, uint64_t version,
+                    const nlohmann::json& spec, std::string& error);
+
+// Why a request to MANAGER failed, in words: unreachable, not in a swarm,
+// "is a swarm worker, not a manager" (HTTP 503), or the daemon's message.
+std::string ManagerError(const Engine& manager, const Response& response, const std::string& what);
 
 // Waits until no task of node ID is running or about to run, polling the
 // manager. False with ERROR naming the tasks left when TIMEOUT passes.
