@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mutex>
 
@@ -21,6 +22,15 @@ void GlobalInit() {
 bool FileExists(const std::string& path) {
   struct stat st;
   return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string UnixConnectError(const std::string& socket) {
+  struct stat st;
+  if (stat(socket.c_str(), &st) != 0) return "no socket " + socket + " (is dockerd running?)";
+  if (!S_ISSOCK(st.st_mode)) return socket + " is not a socket";
+  if (access(socket.c_str(), R_OK | W_OK) != 0)
+    return "permission denied on " + socket + " (run as root or as a member of its group)";
+  return "connection refused on " + socket + " (dockerd is not listening)";
 }
 
 std::string Trim(std::string s) {
@@ -107,6 +117,9 @@ Response Engine::Request(const std::string& method, const std::string& path,
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
     response.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    // curl names "localhost port 80" for a socket it could not open.
+    if (rc == CURLE_COULDNT_CONNECT && endpoint_.kind == Endpoint::Kind::kUnix)
+      response.error = UnixConnectError(endpoint_.socket);
     response.body.clear();
   } else {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
@@ -137,6 +150,15 @@ std::string Engine::Describe(const Response& r) const {
     if (tls_.enabled && (r.error.find("wrong version number") != std::string::npos ||
                          r.error.find("packet length too long") != std::string::npos))
       text += " (does this port speak TLS? unset DOCKER_TLS_VERIFY and DOCKER_TLS for a plain tcp:// daemon)";
+    else if (tls_.enabled && (r.error.find("alert bad certificate") != std::string::npos ||
+                              r.error.find("certificate required") != std::string::npos ||
+                              r.error.find("alert unknown ca") != std::string::npos))
+      text += " (the daemon refused the client certificate: " + tls_.cert + " and " + tls_.key +
+              " must exist and be signed by the CA the daemon trusts)";
+    else if (tls_.verify && (r.error.find("SSL certificate problem") != std::string::npos ||
+                             r.error.find("SSL: no alternative certificate subject name") != std::string::npos ||
+                             r.error.find("does not match target host name") != std::string::npos))
+      text += " (the daemon's certificate is not valid for this host under " + tls_.ca + ")";
     return text;
   }
   std::string message = DaemonMessage(r.body);

@@ -164,8 +164,9 @@ TEST(Engine, UnreachableSocketIsDescribed) {
   Engine e("unix:///nonexistent/swarmwall/docker.sock", TlsOptions{});
   Response r = e.Get("/info");
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(e.Describe(r).find("cannot reach the Docker daemon at unix:///nonexistent/swarmwall/docker.sock"),
-            std::string::npos)
+  EXPECT_EQ(e.Describe(r),
+            "cannot reach the Docker daemon at unix:///nonexistent/swarmwall/docker.sock: "
+            "no socket /nonexistent/swarmwall/docker.sock (is dockerd running?)")
       << e.Describe(r);
 }
 
