@@ -30,6 +30,7 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterCheck(app, global);
   RegisterRender(app, global);
   RegisterDoctor(app, global);
+  RegisterTrace(app, global);
   // Last: it adds a hidden subcommand, and CLI11 hides what follows it.
   RegisterApply(app, global);
 }

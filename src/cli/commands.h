@@ -25,6 +25,7 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global);
 void RegisterRender(CLI::App& app, GlobalOptions& global);
 void RegisterApply(CLI::App& app, GlobalOptions& global);
 void RegisterDoctor(CLI::App& app, GlobalOptions& global);
+void RegisterTrace(CLI::App& app, GlobalOptions& global);
 
 // Reads FILE ("-" = stdin) into TEXT; false with a message on stderr.
 bool ReadInput(const std::string& file, std::string& text);
