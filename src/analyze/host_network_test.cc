@@ -1,0 +1,74 @@
+// Host facts: `ip -j addr`, `ip -j route` and `ipset save` read into HostNetwork.
+#include "analyze/host_network.h"
+
+#include <gtest/gtest.h>
+
+namespace swarmwall::analyze {
+namespace {
+
+using netfilter::Family;
+using netfilter::IpAddress;
+
+IpAddress A(const char* s) { return *IpAddress::Parse(s); }
+
+TEST(HostNetwork, ReadsAddressesAndRoutes) {
+  HostNetwork net;
+  std::string error;
+  ASSERT_TRUE(ParseIpAddrJson(
+      R"([{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
+          {"ifname":"eth0","addr_info":[{"family":"inet","local":"203.0.113.11","prefixlen":24,
+            "broadcast":"203.0.113.255"},{"family":"inet6","local":"2001:db8::11","prefixlen":64}]},
+          {"ifname":"veth1","master":"docker0"}])",
+      net, error)) << error;
+  ASSERT_TRUE(ParseIpRouteJson(
+      R"([{"dst":"default","gateway":"203.0.113.100","dev":"eth0"},
+          {"dst":"203.0.113.0/24","dev":"eth0","prefsrc":"203.0.113.11"},
+          {"type":"blackhole","dst":"192.0.2.0/24"}])",
+      Family::kIPv4, net, error)) << error;
+  EXPECT_EQ(net.interfaces.size(), 3u);
+  EXPECT_EQ(net.interfaces[2].master, "docker0");
+  EXPECT_TRUE(net.IsLocal(A("203.0.113.11")));
+  EXPECT_TRUE(net.IsLocal(A("127.0.0.5")));
+  EXPECT_TRUE(net.IsLocal(A("2001:db8::11")));
+  EXPECT_FALSE(net.IsLocal(A("203.0.113.12")));
+  EXPECT_TRUE(net.IsBroadcast(A("203.0.113.255")));
+  EXPECT_EQ(net.Lookup(A("203.0.113.50"))->device, "eth0");
+  EXPECT_TRUE(net.Lookup(A("203.0.113.50"))->prefsrc.has_value());
+  EXPECT_TRUE(net.Lookup(A("8.8.8.8"))->gateway.has_value());
+  EXPECT_EQ(net.Lookup(A("192.0.2.1"))->type, "blackhole");
+  EXPECT_EQ(net.Lookup(A("2001:db8::1")), nullptr);
+  EXPECT_EQ(net.SourceFor("eth0", A("8.8.8.8"), nullptr)->ToString(), "203.0.113.11");
+}
+
+TEST(HostNetwork, ReadsIpsetSave) {
+  HostNetwork net;
+  std::string error;
+  ASSERT_TRUE(ParseIpsetSave(
+      "create t1 hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x5d8add54\n"
+      "add t1 10.1.0.0/16 nomatch\n"
+      "add t1 10.0.0.0/8\n"
+      "create t2 hash:ip,port family inet hashsize 1024 maxelem 65536\n"
+      "add t2 1.2.3.4,tcp:80\n"
+      "add t2 1.2.3.5,udp:53 timeout 30\n"
+      "create t3 bitmap:port range 0-1000\n"
+      "add t3 22\n"
+      "create t4 hash:ip family inet6 hashsize 1024 maxelem 65536\n"
+      "add t4 2001:db8::1\n"
+      "create t5 list:set size 8\n"
+      "add t5 t1\n"
+      "create t6 hash:mac\n",
+      net, error)) << error;
+  EXPECT_TRUE(net.ipsets_known);
+  ASSERT_NE(net.FindSet("t1"), nullptr);
+  EXPECT_TRUE(net.FindSet("t1")->entries[0].nomatch);
+  EXPECT_EQ(net.FindSet("t2")->entries[1].protocol, 17);
+  EXPECT_EQ(net.FindSet("t2")->entries[1].port, 53);
+  EXPECT_EQ(net.FindSet("t3")->entries[0].port, 22);
+  EXPECT_EQ(net.FindSet("t4")->family, Family::kIPv6);
+  EXPECT_EQ(net.FindSet("t5")->entries[0].member, "t1");
+  EXPECT_FALSE(net.FindSet("t6")->supported);
+  EXPECT_FALSE(ParseIpsetSave("add nosuch 1.2.3.4\n", net, error));
+}
+
+}  // namespace
+}  // namespace swarmwall::analyze

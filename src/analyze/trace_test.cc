@@ -1,0 +1,277 @@
+// trace on small rulesets (one semantic each) and on the Docker fixtures.
+// Regression cases found by the differential test against the kernel
+// (tests/analyze) are at the end.
+#include "analyze/trace.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "analyze/trace_report.h"
+#include "netfilter/parser.h"
+
+namespace swarmwall::analyze {
+namespace {
+
+using netfilter::IpAddress;
+
+std::string Shared() {
+  const char* s = getenv("SWARMWALL_SHARED");
+  return s ? s : SWARMWALL_SHARED_DEFAULT;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A ruleset, the host's facts and a model over them.
+struct Host {
+  netfilter::Ruleset ruleset;
+  HostNetwork net;
+  std::unique_ptr<TraceModel> model;
+
+  Host(const std::string& rules, const std::string& addr, const std::string& route,
+       const std::string& ipsets = "") {
+    auto r = netfilter::ParseRuleset(rules);
+    if (!r.ruleset) throw std::runtime_error(r.error->ToString());
+    ruleset = std::move(*r.ruleset);
+    std::string error;
+    if (!ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
+    if (!ParseIpRouteJson(route, ruleset.family, net, error)) throw std::runtime_error(error);
+    if (!ipsets.empty() && !ParseIpsetSave(ipsets, net, error)) throw std::runtime_error(error);
+    model = std::make_unique<TraceModel>(ruleset, net);
+  }
+  static Host Fixture(const std::string& dir, const std::string& node, bool v6 = false) {
+    std::string d = Shared() + "/fixtures/" + dir + "/" + node;
+    return Host(ReadFile(d + (v6 ? ".ip6tables-save" : ".iptables-save")),
+                ReadFile(d + ".ip-addr.json"), ReadFile(d + ".ip-route.json"));
+  }
+  TraceResult Trace(const std::string& in, const std::string& src, const std::string& dst,
+                    uint16_t proto, uint16_t dport, uint8_t state = kCtNew, uint16_t sport = 40000) {
+    TraceInput t = Input(in, src, dst, proto, dport, state, sport);
+    auto r = model->Trace(t);
+    // The fast path agrees with the full trace.
+    EXPECT_EQ(model->Verdict(t).fate, r.outcome.fate);
+    return r;
+  }
+  TraceInput Input(const std::string& in, const std::string& src, const std::string& dst,
+                   uint16_t proto, uint16_t dport, uint8_t state = kCtNew, uint16_t sport = 40000) {
+    TraceInput t;
+    in_ = in;
+    t.packet.src = *IpAddress::Parse(src);
+    t.packet.dst = *IpAddress::Parse(dst);
+    t.packet.family = t.packet.src.family;
+    t.packet.protocol = proto;
+    t.packet.sport = sport;
+    t.packet.dport = dport;
+    t.packet.icmp_type = static_cast<uint8_t>(dport);
+    t.packet.tcp_flags = state == kCtNew ? kTcpSyn : kTcpAck;
+    t.state = state;
+    if (in == "local") t.local_origin = true;
+    else t.packet.in = in_;
+    return t;
+  }
+  std::string in_;
+};
+
+const char* kAddr = R"([
+ {"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
+ {"ifname":"eth0","addr_info":[{"family":"inet","local":"203.0.113.11","prefixlen":24}]},
+ {"ifname":"eth1","addr_info":[{"family":"inet","local":"10.0.0.1","prefixlen":24}]},
+ {"ifname":"docker0","addr_info":[{"family":"inet","local":"172.17.0.1","prefixlen":16}]}])";
+const char* kRoute = R"([
+ {"dst":"default","gateway":"203.0.113.100","dev":"eth0"},
+ {"dst":"203.0.113.0/24","dev":"eth0","prefsrc":"203.0.113.11"},
+ {"dst":"10.0.0.0/24","dev":"eth1","prefsrc":"10.0.0.1"},
+ {"dst":"172.17.0.0/16","dev":"docker0","prefsrc":"172.17.0.1"}])";
+
+// ---- small rulesets ----------------------------------------------------------
+
+TEST(Trace, PolicyAndFirstMatch) {
+  Host h("*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n"
+         "-A INPUT -p udp -m multiport --dports 53,100:200 -j ACCEPT\nCOMMIT\n",
+         kAddr, kRoute);
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 22);
+  EXPECT_EQ(r.outcome.fate, Fate::kLocal);
+  EXPECT_TRUE(r.Definite());
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 23).outcome.fate, Fate::kDrop);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 17, 150).outcome.fate, Fate::kLocal);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 17, 201).outcome.fate, Fate::kDrop);
+  EXPECT_EQ(r.outcome.final_packet.dport, 22);
+}
+
+TEST(Trace, JumpGotoReturn) {
+  Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         ":A - [0:0]\n:B - [0:0]\n:C - [0:0]\n"
+         "-A INPUT -j A\n-A INPUT -p tcp -j DROP\n"
+         "-A A -s 198.51.100.0/24 -g B\n-A A -j RETURN\n"
+         "-A B -p tcp -m tcp --dport 80 -j ACCEPT\n-A B -j C\n-A B -p tcp -m tcp --dport 81 -j ACCEPT\n"
+         "-A C -p tcp -m tcp --dport 81 -j RETURN\n-A C -j REJECT\nCOMMIT\n",
+         kAddr, kRoute);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 80).outcome.fate, Fate::kLocal);
+  // C returns to B (81 accepted there)
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 81).outcome.fate, Fate::kLocal);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 82).outcome.fate, Fate::kReject);
+  // B was reached by goto: the end of B returns to INPUT after "-j A", so DROP
+  Host g("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         ":A - [0:0]\n:B - [0:0]\n"
+         "-A INPUT -j A\n-A INPUT -j DROP\n-A A -g B\n-A A -j ACCEPT\n-A B -j RETURN\nCOMMIT\n",
+         kAddr, kRoute);
+  auto r = g.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 80);
+  EXPECT_EQ(r.outcome.fate, Fate::kDrop);
+  EXPECT_EQ(r.outcome.where, "filter INPUT rule 2");
+}
+
+TEST(Trace, ReturnFromBuiltinIsPolicy) {
+  Host h("*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -j RETURN\n-A INPUT -j ACCEPT\nCOMMIT\n", kAddr, kRoute);
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 80);
+  EXPECT_EQ(r.outcome.fate, Fate::kDrop);
+  EXPECT_EQ(r.outcome.where, "filter INPUT policy");
+}
+
+TEST(Trace, DnatRedirectMasquerade) {
+  Host h("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         ":POSTROUTING ACCEPT [0:0]\n"
+         "-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.5:80\n"
+         "-A PREROUTING -p tcp -m tcp --dport 2222 -j REDIRECT --to-ports 22\n"
+         "-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n"
+         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A FORWARD -m conntrack --ctstate DNAT --ctorigdstport 8080 -j ACCEPT\nCOMMIT\n",
+         kAddr, kRoute);
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 8080);
+  ASSERT_EQ(r.outcome.fate, Fate::kForward);
+  EXPECT_EQ(r.outcome.final_packet.dst.ToString(), "10.0.0.5");
+  EXPECT_EQ(r.outcome.final_packet.dport, 80);
+  EXPECT_EQ(r.outcome.final_packet.src.ToString(), "10.0.0.1");   // masqueraded
+  EXPECT_EQ(r.outcome.final_packet.out, "eth1");
+  EXPECT_EQ(r.rewrites.size(), 2u);
+  auto red = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 2222);
+  ASSERT_EQ(red.outcome.fate, Fate::kLocal);
+  EXPECT_EQ(red.outcome.final_packet.dport, 22);
+  EXPECT_EQ(red.outcome.final_packet.dst.ToString(), "203.0.113.11");
+  // Not DNATed: FORWARD's policy drops a packet routed through.
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "10.0.0.5", 6, 80).outcome.fate, Fate::kDrop);
+  // ESTABLISHED: the connection's NAT still applies (traced through nat as its first packet)
+  auto est = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 8080, kCtEstablished);
+  EXPECT_EQ(est.outcome.fate, Fate::kForward);
+}
+
+TEST(Trace, SetsAddrtypeIprangeMark) {
+  Host h("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+         ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+         "-A PREROUTING -m set --match-set office src -j MARK --set-xmark 0x1/0xff\nCOMMIT\n"
+         "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -m mark --mark 0x1/0xff -m addrtype --dst-type LOCAL -j ACCEPT\n"
+         "-A INPUT -m set --match-set svc dst,dst -j ACCEPT\n"
+         "-A INPUT -m iprange --src-range 192.0.2.10-192.0.2.20 -j ACCEPT\nCOMMIT\n",
+         kAddr, kRoute,
+         "create office hash:net family inet\nadd office 198.51.100.0/24\n"
+         "add office 198.51.100.128/25 nomatch\n"
+         "create svc hash:ip,port family inet\nadd svc 203.0.113.11,udp:53\n");
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 1).outcome.fate, Fate::kLocal);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.200", "203.0.113.11", 6, 1).outcome.fate, Fate::kDrop);
+  EXPECT_EQ(h.Trace("eth0", "192.0.2.1", "203.0.113.11", 17, 53).outcome.fate, Fate::kLocal);
+  EXPECT_EQ(h.Trace("eth0", "192.0.2.1", "203.0.113.11", 6, 53).outcome.fate, Fate::kDrop);
+  EXPECT_EQ(h.Trace("eth0", "192.0.2.15", "203.0.113.11", 6, 1).outcome.fate, Fate::kLocal);
+}
+
+TEST(Trace, UnknownMatchGivesBothVerdicts) {
+  Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -p tcp -m statistic --mode random --probability 0.5 -j DROP\n"
+         "-A INPUT -m set --match-set nosuch src -j ACCEPT\nCOMMIT\n",
+         kAddr, kRoute);
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 80);
+  EXPECT_FALSE(r.Definite());
+  EXPECT_EQ(VerdictText(r), "ACCEPT or DROP");
+  EXPECT_EQ(r.unknowns.size(), 2u);
+  // A rule whose other match is false is decided whatever the unknown says.
+  auto udp = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 17, 80);
+  EXPECT_EQ(udp.outcome.fate, Fate::kLocal);
+}
+
+TEST(Trace, RoutingAndMartians) {
+  Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+         kAddr, kRoute);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "127.0.0.1", 6, 80).outcome.fate, Fate::kMartian);
+  EXPECT_EQ(h.Trace("eth0", "10.0.0.1", "203.0.113.11", 6, 80).outcome.fate, Fate::kMartian);
+  auto f = h.Trace("eth1", "10.0.0.9", "192.0.2.1", 6, 80);
+  EXPECT_EQ(f.outcome.fate, Fate::kForward);
+  EXPECT_EQ(f.outcome.final_packet.out, "eth0");
+  auto l = h.Trace("local", "127.0.0.1", "127.0.0.1", 6, 5432);
+  EXPECT_EQ(l.outcome.fate, Fate::kLocal);
+}
+
+TEST(Trace, RawNotrackSkipsNat) {
+  Host h("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A PREROUTING -p udp -j CT --notrack\nCOMMIT\n"
+         "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         ":POSTROUTING ACCEPT [0:0]\n-A PREROUTING -j DNAT --to-destination 10.0.0.5\nCOMMIT\n"
+         "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT\nCOMMIT\n",
+         kAddr, kRoute);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 17, 53).outcome.fate, Fate::kLocal);
+  auto t = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 53);
+  EXPECT_EQ(t.outcome.fate, Fate::kForward);
+}
+
+// ---- Docker fixtures -----------------------------------------------------------
+
+TEST(TraceFixtures, Docker2010StrangerReachesPublishedPortThroughDnat) {
+  auto h = Host::Fixture("docker-20.10-swarm", "m1");
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 80);
+  ASSERT_EQ(r.outcome.fate, Fate::kForward) << TraceText(r, h.Input("eth0", "198.51.100.7", "203.0.113.11", 6, 80), h.ruleset.family);
+  EXPECT_EQ(r.outcome.final_packet.dst.ToString(), "172.17.0.3");
+  EXPECT_EQ(r.outcome.final_packet.dport, 80);
+  EXPECT_EQ(r.outcome.final_packet.out, "docker_gwbridge");
+  EXPECT_EQ(r.outcome.final_packet.src.ToString(), "198.51.100.7");
+  auto r443 = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 443);
+  EXPECT_EQ(r443.outcome.final_packet.dport, 80);
+  EXPECT_EQ(DescribeOutcome(r443.outcome),
+            "forwarded out of docker_gwbridge to 172.17.0.3:80/tcp (source 198.51.100.7:40000)");
+}
+
+TEST(TraceFixtures, Docker2010SwarmManagementPortReachesHost) {
+  auto h = Host::Fixture("docker-20.10-swarm", "m1");
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 2377);
+  EXPECT_EQ(r.outcome.fate, Fate::kLocal);
+  EXPECT_EQ(DescribeOutcome(r.outcome), "delivered to this host: 203.0.113.11:2377/tcp");
+  EXPECT_TRUE(r.Definite());
+}
+
+TEST(TraceFixtures, Docker285RawDropsDirectAccessToContainer) {
+  auto h = Host::Fixture("docker-28.5-swarm", "node");
+  auto r = h.Trace("eth0", "198.51.100.7", "172.17.0.2", 6, 80);
+  EXPECT_EQ(r.outcome.fate, Fate::kDrop);
+  EXPECT_EQ(r.outcome.where, "raw PREROUTING rule 1");
+  // Through the published port it passes.
+  auto p = h.Trace("eth0", "198.51.100.7", "172.17.0.1", 6, 8080);
+  EXPECT_EQ(p.outcome.fate, Fate::kForward);
+  EXPECT_EQ(p.outcome.final_packet.dst.ToString(), "172.17.0.2");
+  EXPECT_EQ(p.outcome.final_packet.out, "docker0");
+}
+
+TEST(TraceFixtures, Docker285LoopbackOnlyPublish) {
+  auto h = Host::Fixture("docker-28.5-swarm", "node");
+  auto r = h.Trace("eth0", "198.51.100.7", "127.0.0.1", 6, 5432);
+  EXPECT_EQ(r.outcome.fate, Fate::kDrop);
+  EXPECT_EQ(r.outcome.where, "raw PREROUTING rule 5");
+  // From the host itself it reaches the loopback listener (docker-proxy).
+  auto l = h.Trace("local", "127.0.0.1", "127.0.0.1", 6, 5432);
+  EXPECT_EQ(l.outcome.fate, Fate::kLocal);
+  EXPECT_EQ(l.outcome.final_packet.dport, 5432);
+}
+
+TEST(TraceFixtures, Docker285Ipv6) {
+  auto h = Host::Fixture("docker-28.5-swarm", "node", true);
+  auto r = h.Trace("eth0", "2001:db8::7", "2001:db8::1", 6, 80);
+  EXPECT_NE(r.outcome.fate, Fate::kForward);
+}
+
+}  // namespace
+}  // namespace swarmwall::analyze
