@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,6 +93,25 @@ class Host {
   void Listen(int port, const std::string& bind = "0.0.0.0");
   // The host's own folder under the lab's run dir (logs of its listeners).
   const std::string& dir() const { return dir_; }
+
+  // Probes (probe.cc). A full TCP SYN scan of ADDR from this host (nmap
+  // -sS -p1-65535, output kept in dir() as nmap-<n>.gnmap): the open ports,
+  // sorted. Throws std::runtime_error when nmap fails.
+  std::vector<int> ScanTcp(const std::string& addr);
+  // The same for several addresses of one family in one nmap run (scanned in
+  // parallel): address -> open ports (every address present).
+  std::map<std::string, std::vector<int>> ScanTcp(const std::vector<std::string>& addrs);
+  // Which of PORTS accept a TCP connection to ADDR (all tried at once, each
+  // with TIMEOUT): a connect()-level check beside the SYN scan. Sorted.
+  std::vector<int> ConnectableTcp(const std::string& addr, const std::vector<int>& ports,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+  // Sends UDP datagrams from this host to ADDR:PORT (an IPv4 address of
+  // TARGET) and tells whether TARGET's netfilter let them through to its
+  // local stack: true when TARGET's conntrack table holds the flow. A
+  // connection-tracking entry is confirmed only after the last INPUT hook,
+  // so a datagram dropped by any INPUT rule (or PREROUTING) leaves none.
+  // See README.md ("UDP reachability") for why a scan cannot tell this.
+  bool UdpDelivered(Host& target, const std::string& addr, int port);
 
  private:
   friend class Lab;

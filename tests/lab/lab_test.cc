@@ -360,6 +360,33 @@ TEST_F(LabTest, StartDockerReportsTheLogOfAFailingDaemon) {
   ExpectNothingLeft(prefix);
 }
 
+// The probes tell open from dropped: nmap's full scan and the connect()
+// check find exactly the listeners INPUT lets through, and UdpDelivered
+// says yes for a datagram INPUT accepts (with and without a socket behind
+// it) and no for one INPUT drops.
+TEST_F(LabTest, ProbesTellOpenFromDropped) {
+  auto lab = std::make_unique<Lab>("probe");
+  Switch& sw = lab->AddSwitch("sw");
+  Host& target = lab->AddHost("target");
+  Host& scanner = lab->AddHost("scanner");
+  lab->Connect(target, sw, "eth0", {"192.0.2.11/24"});
+  lab->Connect(scanner, sw, "eth0", {"192.0.2.100/24"});
+  for (int port : {22, 9100, 12345}) target.Listen(port);
+  // Like a Docker host: conntrack in use in the namespace.
+  ASSERT_TRUE(target.Sh("iptables -A INPUT -m conntrack --ctstate INVALID -j DROP && "
+                        "iptables -A INPUT -p tcp --dport 9100 -j DROP && "
+                        "iptables -A INPUT -p udp --dport 7946 -j DROP").ok());
+  EXPECT_EQ(scanner.ScanTcp("192.0.2.11"), (std::vector<int>{22, 12345}));
+  auto many = scanner.ScanTcp(std::vector<std::string>{"192.0.2.11", "192.0.2.12"});
+  EXPECT_EQ(many["192.0.2.11"], (std::vector<int>{22, 12345}));
+  EXPECT_EQ(many["192.0.2.12"], std::vector<int>{}) << "no such host: nothing open, still listed";
+  EXPECT_EQ(scanner.ConnectableTcp("192.0.2.11", {21, 22, 9100, 12345}, 500ms), (std::vector<int>{22, 12345}));
+  EXPECT_TRUE(scanner.UdpDelivered(target, "192.0.2.11", 4789)) << "accepted, no socket";
+  EXPECT_FALSE(scanner.UdpDelivered(target, "192.0.2.11", 7946)) << "dropped in INPUT";
+  ASSERT_TRUE(target.Sh("iptables -D INPUT -p udp --dport 7946 -j DROP").ok());
+  EXPECT_TRUE(scanner.UdpDelivered(target, "192.0.2.11", 7946)) << "accepted once the rule is gone";
+}
+
 // A child process that waits until it is killed; killed and reaped when the
 // guard goes out of scope (also when an assertion returns early).
 class PausedChild {
