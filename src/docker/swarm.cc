@@ -29,15 +29,31 @@ std::string ManagerError(const Engine& manager, const Response& r, const std::st
   return what + ": " + manager.Describe(r);
 }
 
-std::optional<std::string> LocalNodeId(const Engine& local, std::string& error) {
+namespace {
+
+std::optional<LocalSwarm> ReadLocalSwarm(const Engine& local, std::string& error) {
   Response r = local.Get("/info");
   if (!r.ok()) {
-    error = ManagerError(local, r, "reading this node's swarm id (GET /info)");
+    error = ManagerError(local, r, "reading this node's swarm state (GET /info)");
     return std::nullopt;
   }
   auto swarm = ParseInfoSwarm(r.body, error);
+  if (!swarm || !NodeIdOf(*swarm, local.host(), error)) return std::nullopt;
+  return swarm;
+}
+
+}  // namespace
+
+std::optional<std::string> LocalNodeId(const Engine& local, std::string& error) {
+  auto swarm = ReadLocalSwarm(local, error);
   if (!swarm) return std::nullopt;
-  return NodeIdOf(*swarm, local.host(), error);
+  return swarm->node_id;
+}
+
+std::optional<bool> IsManager(const Engine& local, std::string& error) {
+  auto swarm = ReadLocalSwarm(local, error);
+  if (!swarm) return std::nullopt;
+  return swarm->control_available;
 }
 
 std::optional<SwarmNode> InspectNode(const Engine& manager, const std::string& id, std::string& error) {

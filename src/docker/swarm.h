@@ -26,6 +26,11 @@ struct SwarmNode {
 // nullopt with ERROR when the daemon is unreachable or not in a swarm.
 std::optional<std::string> LocalNodeId(const Engine& local, std::string& error);
 
+// True when the daemon behind LOCAL is a manager of its swarm (GET /info,
+// Swarm.ControlAvailable), so it can drain nodes itself; nullopt with ERROR
+// as LocalNodeId (unreachable, not in a swarm).
+std::optional<bool> IsManager(const Engine& local, std::string& error);
+
 // GET /nodes/ID on a manager.
 std::optional<SwarmNode> InspectNode(const Engine& manager, const std::string& id,
                                      std::string& error);

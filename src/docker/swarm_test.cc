@@ -252,6 +252,9 @@ TEST(LocalNodeId, FromInfo) {
   auto id = LocalNodeId(d.engine(), error);
   ASSERT_TRUE(id) << error;
   EXPECT_EQ(*id, "n1");
+  auto manager = IsManager(d.engine(), error);
+  ASSERT_TRUE(manager) << error;
+  EXPECT_FALSE(*manager);  // ControlAvailable absent: a worker
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ struct Cluster {
   lab::DockerNode* dm = nullptr;
   lab::DockerNode* dw = nullptr;
   std::string tls;  // folder: client/ (ca, cert, key), wrongca/, nocert/
-  std::string local_id_before_swarm, list_before_swarm;  // errors seen before the swarm formed
+  // Errors seen before the swarm formed.
+  std::string local_id_before_swarm, list_before_swarm, manager_before_swarm;
   std::string manager_id, worker_id;
   std::string error;
 };
@@ -147,6 +148,7 @@ class Drain : public ::testing::TestWithParam<DockerVersion> {
       docker::Engine worker("unix://" + c.dw->Socket(), docker::TlsOptions{});
       docker::LocalNodeId(worker, c.local_id_before_swarm);
       docker::ListNodes(worker, c.list_before_swarm);
+      docker::IsManager(worker, c.manager_before_swarm);
 
       Must(*c.dm, {"swarm", "init", "--advertise-addr", "ens11"});
       std::string token = Must(*c.dm, {"swarm", "join-token", "-q", "worker"});
@@ -189,6 +191,7 @@ TEST_P(Drain, BeforeTheSwarmFormedTheWorkerSaidSo) {
   EXPECT_NE(C().local_id_before_swarm.find("is not in a swarm (Swarm.LocalNodeState is \"inactive\")"),
             std::string::npos)
       << C().local_id_before_swarm;
+  EXPECT_NE(C().manager_before_swarm.find("is not in a swarm"), std::string::npos) << C().manager_before_swarm;
   EXPECT_NE(C().list_before_swarm.find("is not in a swarm (daemon: This node is not a swarm manager. Use"),
             std::string::npos)
       << C().list_before_swarm;
@@ -202,6 +205,8 @@ TEST_P(Drain, LocalNodeIdOnEachNode) {
   id = docker::LocalNodeId(Manager(), error);
   ASSERT_TRUE(id) << error;
   EXPECT_EQ(*id, C().manager_id);
+  EXPECT_EQ(docker::IsManager(Manager(), error), std::optional<bool>(true)) << error;
+  EXPECT_EQ(docker::IsManager(Worker(), error), std::optional<bool>(false)) << error;
 }
 
 TEST_P(Drain, ManagerListsAndInspectsNodes) {
