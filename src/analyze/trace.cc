@@ -339,15 +339,18 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
     const CompiledChain& c = t.chains[cur];
     if (pos >= c.rules.size()) {
       if (depth == 0) {
-        v.kind = c.policy;
-        v.chain = c.name;
+        // The end of the base chain, or of a chain it reached by goto (or
+        // RETURN there): the base chain's policy.
+        const CompiledChain& b = t.chains[base];
+        v.kind = b.policy;
+        v.chain = b.name;
         v.rule_number = 0;
         if (record_) {
           TraceStep st;
           st.kind = TraceStep::kPolicy;
           st.table = t.name;
-          st.chain = c.name;
-          st.note = c.policy == Action::kDrop ? "policy DROP" : "policy ACCEPT";
+          st.chain = b.name;
+          st.note = b.policy == Action::kDrop ? "policy DROP" : "policy ACCEPT";
           steps.push_back(std::move(st));
         }
         return v;

@@ -1,0 +1,34 @@
+// Random rulesets and packets for the differential test of trace against the
+// kernel: filter user chains with jumps, gotos and RETURN, nat DNAT/REDIRECT/
+// MASQUERADE/SNAT, raw drops, mangle marks, ipsets, conntrack states and
+// original-destination matches, interfaces, ports, multiport, tcp flags and
+// icmp types, over the fixed topology of trace_kernel_test (client networks
+// 10.1.0.0/24 on eth0 and 10.3.0.0/24 on eth1, servers 10.2.0.0/24 on eth2).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace swarmwall::tracetest {
+
+struct GeneratedRuleset {
+  std::string ipsets;     // `ipset restore` input
+  std::string rules;      // `iptables-restore` input (raw, mangle, nat, filter)
+};
+
+struct TestPacket {
+  std::string in;         // router interface it arrives on: eth0 or eth1
+  std::string src, dst;
+  int proto = 6;          // 6, 17, 1
+  int sport = 0;          // also the ICMP echo id: unique within a batch
+  int dport = 0;
+  int icmp_type = 8;
+};
+
+GeneratedRuleset GenerateRuleset(std::mt19937& rng);
+// COUNT packets with distinct source ports / ICMP ids.
+std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count);
+
+}  // namespace swarmwall::tracetest

@@ -1,0 +1,303 @@
+// The differential test of swarmwall trace against the kernel. A router
+// namespace gets random rulesets (ruleset_generator.h) through the real
+// ipset and iptables-restore; two client namespaces send real TCP SYNs, UDP
+// datagrams and ICMP echo/timestamp requests through it toward a server
+// namespace. The kernel's fate of each packet is read from the router's
+// conntrack table: a connection is only confirmed (listed) when its first
+// packet got through INPUT or POSTROUTING, and its reply tuple shows every
+// NAT rewrite. trace, fed the router's own iptables-save, `ip -j addr`,
+// `ip -j route` and `ipset save`, must predict exactly that for every packet.
+//
+//   ca (10.1.0.2-6) --eth0--+                       
+//                           router (10.1.0.1, 10.3.0.1, 10.2.0.1) --eth2-- sv (10.2.0.2-3)
+//   cb (10.3.0.2-4) --eth1--+
+//
+// SWARMWALL_TRACE_SEED and SWARMWALL_TRACE_RULESETS change the seed and the
+// number of rulesets (120 packets each).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "analyze/host_network.h"
+#include "analyze/trace.h"
+#include "analyze/trace_report.h"
+#include "lab/lab.h"
+#include "netfilter/parser.h"
+#include "ruleset_generator.h"
+
+namespace swarmwall::tracetest {
+namespace {
+
+using analyze::Fate;
+using lab::Host;
+using lab::Lab;
+
+const char* kSender = R"PY(
+import json, socket, struct, sys, time
+def checksum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return (~s) & 0xffff
+keep = []
+for src, dst, proto, sport, dport, itype in json.load(open(sys.argv[1])):
+    if proto == 6:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((src, sport)); s.setblocking(False); s.connect_ex((dst, dport)); keep.append(s)
+    elif proto == 17:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((src, sport)); s.sendto(b"swarmwall", (dst, dport)); s.close()
+    else:
+        r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        r.bind((src, 0))
+        body = b"swarmwall!" if itype == 8 else struct.pack("!III", 0, 0, 0)
+        h = struct.pack("!BBHHH", itype, 0, 0, sport, 1) + body
+        h = struct.pack("!BBHHH", itype, 0, checksum(h), sport, 1) + body
+        r.sendto(h, (dst, 0)); r.close()
+time.sleep(0.05)
+for s in keep: s.close()
+)PY";
+
+struct Seen {
+  std::string repl_src, repl_dst;
+  int repl_sport = 0, repl_dport = 0;
+};
+
+// `conntrack -L -o extended` lines by original (proto, src, dst, sport or id).
+std::map<std::string, Seen> ParseConntrack(const std::string& text) {
+  std::map<std::string, Seen> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::string tok, proto;
+    std::vector<std::pair<std::string, std::string>> kv;
+    int field = 0;
+    while (w >> tok) {
+      ++field;
+      if (field == 3) proto = tok;
+      size_t eq = tok.find('=');
+      if (eq != std::string::npos) kv.push_back({tok.substr(0, eq), tok.substr(eq + 1)});
+    }
+    std::vector<std::string> src, dst, sport, dport, id;
+    for (auto& [k, v] : kv) {
+      if (k == "src") src.push_back(v);
+      else if (k == "dst") dst.push_back(v);
+      else if (k == "sport") sport.push_back(v);
+      else if (k == "dport") dport.push_back(v);
+      else if (k == "id") id.push_back(v);
+    }
+    if (src.size() < 2 || dst.size() < 2) continue;
+    std::string key;
+    Seen s;
+    s.repl_src = src[1];
+    s.repl_dst = dst[1];
+    if (proto == "icmp" && !id.empty()) {
+      key = fmt::format("1 {} {} {}", src[0], dst[0], id[0]);
+    } else if (sport.size() >= 2 && dport.size() >= 2) {
+      key = fmt::format("{} {} {} {}", proto == "tcp" ? 6 : 17, src[0], dst[0], sport[0]);
+      s.repl_sport = std::stoi(sport[1]);
+      s.repl_dport = std::stoi(dport[1]);
+    } else {
+      continue;
+    }
+    out[key] = s;
+  }
+  return out;
+}
+
+class TraceKernel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string why;
+    if (!lab::LabSupported(&why)) {
+      skip_ = "lab not supported: " + why;
+      return;
+    }
+    for (const char* tool : {"iptables-restore", "ipset", "conntrack", "python3"})
+      if (!ProgramExists(tool)) {
+        skip_ = std::string("missing ") + tool;
+        return;
+      }
+    lab_ = new Lab("trace");
+    auto& sa = lab_->AddSwitch("sa");
+    auto& sb = lab_->AddSwitch("sb");
+    auto& ss = lab_->AddSwitch("ss");
+    ca_ = &lab_->AddHost("ca");
+    cb_ = &lab_->AddHost("cb");
+    rt_ = &lab_->AddHost("rt");
+    sv_ = &lab_->AddHost("sv");
+    lab_->Connect(*ca_, sa, "eth0",
+                  {"10.1.0.2/24", "10.1.0.3/24", "10.1.0.4/24", "10.1.0.5/24", "10.1.0.6/24"});
+    lab_->Connect(*cb_, sb, "eth0", {"10.3.0.2/24", "10.3.0.3/24", "10.3.0.4/24"});
+    lab_->Connect(*rt_, sa, "eth0", {"10.1.0.1/24"});
+    lab_->Connect(*rt_, sb, "eth1", {"10.3.0.1/24"});
+    lab_->Connect(*rt_, ss, "eth2", {"10.2.0.1/24"});
+    lab_->Connect(*sv_, ss, "eth0", {"10.2.0.2/24", "10.2.0.3/24"});
+    lab_->AddDefaultRoute(*ca_, "10.1.0.1");
+    lab_->AddDefaultRoute(*cb_, "10.3.0.1");
+    lab_->AddDefaultRoute(*sv_, "10.2.0.1");
+    rt_->Sh("ip link set lo up; sysctl -qw net.ipv4.ip_forward=1; "
+            "for i in all default eth0 eth1 eth2; do sysctl -qw net.ipv4.conf.$i.rp_filter=0; done");
+    for (Host* h : {ca_, cb_, sv_}) h->Sh("ip link set lo up");
+    // A TCP RST in answer to a SYN makes conntrack forget the connection at
+    // once: the router and the server never send one (a table of its own at
+    // the start of OUTPUT, before conntrack sees it, apart from the tables under test).
+    for (Host* h : {rt_, sv_, ca_, cb_}) {
+      auto q = h->Exec({"nft", "-f", "-"},
+                       {.input = "table inet swquiet {\n chain out {\n"
+                                 "  type filter hook output priority -400; policy accept;\n"
+                                 "  tcp flags rst drop\n }\n}\n"});
+      if (!q.ok()) skip_ = "nft: " + q.err;
+    }
+    sender_ = lab_->RunDir() + "/send.py";
+    std::ofstream(sender_) << kSender;
+  }
+  static void TearDownTestSuite() {
+    delete lab_;
+    lab_ = nullptr;
+  }
+  void SetUp() override {
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+  }
+
+  static Lab* lab_;
+  static Host *ca_, *cb_, *rt_, *sv_;
+  static std::string skip_, sender_;
+};
+Lab* TraceKernel::lab_ = nullptr;
+Host* TraceKernel::ca_ = nullptr;
+Host* TraceKernel::cb_ = nullptr;
+Host* TraceKernel::rt_ = nullptr;
+Host* TraceKernel::sv_ = nullptr;
+std::string TraceKernel::skip_, TraceKernel::sender_;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
+TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
+  unsigned seed = static_cast<unsigned>(EnvInt("SWARMWALL_TRACE_SEED", 20261123));
+  int rulesets = EnvInt("SWARMWALL_TRACE_RULESETS", 40);
+  const int kPackets = 120;
+  std::mt19937 rng(seed);
+  const std::string empty =
+      "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+      "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+      ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
+      "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      ":POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
+      "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+  auto addr = rt_->Exec({"ip", "-j", "addr"});
+  auto route = rt_->Exec({"ip", "-4", "-j", "route"});
+  ASSERT_TRUE(addr.ok() && route.ok());
+
+  int cases = 0, disagreements = 0, accepted = 0, nat = 0, local = 0;
+  for (int n = 0; n < rulesets; ++n) {
+    GeneratedRuleset g = GenerateRuleset(rng);
+    std::vector<TestPacket> packets = GeneratePackets(rng, kPackets);
+    ASSERT_TRUE(rt_->Exec({"iptables-restore"}, {.input = empty}).ok());
+    rt_->Exec({"ipset", "destroy"});
+    auto ips = rt_->Exec({"ipset", "restore"}, {.input = g.ipsets});
+    ASSERT_TRUE(ips.ok()) << ips.err << g.ipsets;
+    auto rr = rt_->Exec({"iptables-restore"}, {.input = g.rules});
+    ASSERT_TRUE(rr.ok()) << rr.err << "\n" << g.rules;
+    rt_->Exec({"conntrack", "-F"});
+
+    // What trace says, from what the router itself reports.
+    auto saved = rt_->Exec({"iptables-save"});
+    auto sets = rt_->Exec({"ipset", "save"});
+    ASSERT_TRUE(saved.ok() && sets.ok());
+    auto parsed = netfilter::ParseRuleset(saved.out);
+    ASSERT_TRUE(parsed.ruleset) << parsed.error->ToString() << "\n" << saved.out;
+    analyze::HostNetwork net;
+    std::string error;
+    ASSERT_TRUE(analyze::ParseIpAddrJson(addr.out, net, error)) << error;
+    ASSERT_TRUE(analyze::ParseIpRouteJson(route.out, netfilter::Family::kIPv4, net, error)) << error;
+    ASSERT_TRUE(analyze::ParseIpsetSave(sets.out, net, error)) << error;
+    analyze::TraceModel model(*parsed.ruleset, net);
+
+    // What the kernel does.
+    for (const char* client : {"eth0", "eth1"}) {
+      std::string json = "[";
+      for (const auto& p : packets) {
+        if (p.in != client) continue;
+        if (json.size() > 1) json += ",";
+        json += fmt::format("[\"{}\",\"{}\",{},{},{},{}]", p.src, p.dst, p.proto, p.sport, p.dport,
+                            p.icmp_type);
+      }
+      json += "]";
+      std::string file = lab_->RunDir() + "/packets-" + client + ".json";
+      std::ofstream(file) << json;
+      Host* h = std::string(client) == "eth0" ? ca_ : cb_;
+      auto sent = h->Exec({"python3", sender_, file});
+      ASSERT_TRUE(sent.ok()) << sent.err;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    auto ct = rt_->Exec({"conntrack", "-L", "-o", "extended"});
+    auto seen = ParseConntrack(ct.out);
+    if (getenv("SWARMWALL_TRACE_DEBUG")) std::cout << ct.out << ct.err;
+
+    int shown = 0;
+    for (const auto& p : packets) {
+      ++cases;
+      analyze::TraceInput in;
+      in.packet.src = *netfilter::IpAddress::Parse(p.src);
+      in.packet.dst = *netfilter::IpAddress::Parse(p.dst);
+      in.packet.protocol = static_cast<uint16_t>(p.proto);
+      in.packet.sport = static_cast<uint16_t>(p.sport);
+      in.packet.dport = static_cast<uint16_t>(p.dport);
+      in.packet.icmp_type = static_cast<uint8_t>(p.icmp_type);
+      in.packet.tcp_flags = analyze::kTcpSyn;
+      in.packet.in = p.in;
+      auto result = model.Trace(in);
+      const auto& o = result.outcome;
+      std::string key = p.proto == 1 ? fmt::format("1 {} {} {}", p.src, p.dst, p.sport)
+                                     : fmt::format("{} {} {} {}", p.proto, p.src, p.dst, p.sport);
+      auto it = seen.find(key);
+      bool kernel_accepts = it != seen.end();
+      bool trace_accepts = analyze::Accepted(o.fate);
+      std::string why;
+      if (!result.Definite()) why = "trace is not definite";
+      else if (kernel_accepts != trace_accepts)
+        why = fmt::format("kernel {}, trace {}", kernel_accepts ? "accepts" : "drops",
+                          analyze::FateName(o.fate));
+      else if (kernel_accepts) {
+        const Seen& s = it->second;
+        const auto& f = o.final_packet;
+        bool same = s.repl_src == f.dst.ToString() && s.repl_dst == f.src.ToString() &&
+                    (p.proto == 1 || (s.repl_sport == f.dport && s.repl_dport == f.sport));
+        if (!same)
+          why = fmt::format("kernel rewrote to {}:{} from {}:{}, trace to {}:{} from {}:{}",
+                            s.repl_src, s.repl_sport, s.repl_dst, s.repl_dport, f.dst.ToString(),
+                            f.dport, f.src.ToString(), f.sport);
+      }
+      if (kernel_accepts) {
+        ++accepted;
+        if (o.fate == Fate::kLocal) ++local;
+        if (!result.rewrites.empty()) ++nat;
+      }
+      if (why.empty()) continue;
+      ++disagreements;
+      if (shown++ < 3)
+        ADD_FAILURE() << "ruleset " << n << " (seed " << seed << "): " << why << "\n"
+                      << g.ipsets << g.rules << "\n"
+                      << analyze::TraceText(result, in, netfilter::Family::kIPv4);
+    }
+  }
+  std::cout << fmt::format(
+      "trace vs kernel: {} rulesets, {} packets, {} accepted by the kernel ({} delivered "
+      "locally, {} rewritten by NAT), {} disagreements (seed {})\n",
+      rulesets, cases, accepted, local, nat, disagreements, seed);
+  EXPECT_EQ(disagreements, 0);
+}
+
+}  // namespace
+}  // namespace swarmwall::tracetest
