@@ -1,8 +1,9 @@
 // The Engine API side of `swarmwall apply --drain` (docker/swarm.h) against
 // a real 2-node Swarm (a manager and a worker over a "cluster" switch) for
 // Docker 20.10 and 28.5: the worker's node id from its own daemon, the
-// manager's view of the nodes, drain until the worker's tasks have moved to
-// the manager, active again; the errors an operator meets (not in a swarm,
+// manager's view of the nodes, drain until the worker's tasks have left (a
+// replicated service's move to the manager, a global one's stops), active
+// again (the global task comes back); the errors an operator meets (not in a swarm,
 // a worker used as manager, a stale node version, an unreachable daemon);
 // and the same calls over tcp:// with TLS as the docker CLI sets it up
 // (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) and over plain tcp://.
@@ -28,8 +29,9 @@ namespace {
 using lab::DockerVersion;
 using namespace std::chrono_literals;
 
-constexpr const char* kService = "sleepers";
+constexpr const char* kService = "sleepers";  // replicated, spread over both nodes
 constexpr int kReplicas = 4;
+constexpr const char* kGlobal = "agents";     // global: one task per active node
 
 struct Cluster {
   std::unique_ptr<lab::Lab> lab;
@@ -113,8 +115,11 @@ class TlsEnv {
   }
 };
 
-int RunningContainers(lab::DockerNode& d) {
-  ProcessResult r = d.Docker({"ps", "-q"});
+// Running containers of D, of service SERVICE's tasks when given.
+int RunningContainers(lab::DockerNode& d, const std::string& service = "") {
+  std::vector<std::string> args{"ps", "-q"};
+  if (!service.empty()) args.insert(args.end(), {"--filter", "label=com.docker.swarm.service.name=" + service});
+  ProcessResult r = d.Docker(args);
   int n = 0;
   std::istringstream in(r.out);
   for (std::string id; in >> id;) ++n;
@@ -161,9 +166,11 @@ class Drain : public ::testing::TestWithParam<DockerVersion> {
       Must(*c.dm, {"service", "create", "--detach", "--no-resolve-image", "--stop-grace-period", "1s",
                    "--name", kService, "--replicas",
                    std::to_string(kReplicas), "local/busybox:1", "sleep", "3600"});
+      Must(*c.dm, {"service", "create", "--detach", "--no-resolve-image", "--stop-grace-period", "1s",
+                   "--name", kGlobal, "--mode", "global", "local/busybox:1", "sleep", "3600"});
       // The scheduler spreads the replicas; wait until the worker runs some.
       const auto deadline = std::chrono::steady_clock::now() + 90s;
-      while (RunningContainers(*c.dw) == 0) {
+      while (RunningContainers(*c.dw, kService) == 0 || RunningContainers(*c.dw, kGlobal) == 0) {
         if (std::chrono::steady_clock::now() > deadline)
           throw std::runtime_error("no task of " + std::string(kService) + " runs on the worker after 90 s: " +
                                    c.dm->Docker({"service", "ps", kService}).out);
@@ -240,13 +247,15 @@ TEST_P(Drain, ManagerListsAndInspectsNodes) {
 TEST_P(Drain, DrainMovesTheWorkersTasksThenActiveAgain) {
   std::string error;
   docker::Engine manager = Manager();
-  ASSERT_GT(RunningContainers(*C().dw), 0);
+  ASSERT_GT(RunningContainers(*C().dw, kService), 0);
+  ASSERT_EQ(RunningContainers(*C().dw, kGlobal), 1);
   Must(*C().dm, {"node", "update", "--label-add", "zone=b", C().worker_id});
   // Active and running tasks: not empty, and the message names them.
   EXPECT_FALSE(docker::WaitNodeEmpty(manager, C().worker_id, 0s, error));
   EXPECT_NE(error.find("still on node " + C().worker_id), std::string::npos) << error;
   EXPECT_NE(error.find(std::string(kService) + "."), std::string::npos) << error;
   EXPECT_NE(error.find("(running, desired running)"), std::string::npos) << error;
+  EXPECT_NE(error.find(std::string(kGlobal) + "." + C().worker_id + " (running"), std::string::npos) << error;
 
   ASSERT_TRUE(docker::SetAvailability(manager, C().worker_id, "drain", error)) << error;
   auto w = docker::InspectNode(manager, C().worker_id, error);
@@ -258,14 +267,19 @@ TEST_P(Drain, DrainMovesTheWorkersTasksThenActiveAgain) {
   EXPECT_EQ(RunningContainers(*C().dw), 0) << C().dw->Docker({"ps"}).out;
   // Every replica now runs on the manager (the orchestrator starts them there).
   const auto deadline = std::chrono::steady_clock::now() + 90s;
-  while (RunningContainers(*C().dm) < kReplicas && std::chrono::steady_clock::now() < deadline)
+  while (RunningContainers(*C().dm, kService) < kReplicas && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(250ms);
-  EXPECT_EQ(RunningContainers(*C().dm), kReplicas) << C().dm->Docker({"service", "ps", kService}).out;
+  EXPECT_EQ(RunningContainers(*C().dm, kService), kReplicas) << C().dm->Docker({"service", "ps", kService}).out;
 
   ASSERT_TRUE(docker::SetAvailability(manager, C().worker_id, "active", error)) << error;
   w = docker::InspectNode(manager, C().worker_id, error);
   ASSERT_TRUE(w) << error;
   EXPECT_EQ(w->availability, "active");
+  // Active again means scheduled again: the global service's task returns.
+  const auto back = std::chrono::steady_clock::now() + 90s;
+  while (RunningContainers(*C().dw, kGlobal) == 0 && std::chrono::steady_clock::now() < back)
+    std::this_thread::sleep_for(250ms);
+  EXPECT_EQ(RunningContainers(*C().dw, kGlobal), 1) << C().dm->Docker({"service", "ps", kGlobal}).out;
   // Labels and the rest of the spec survived both updates.
   EXPECT_EQ(Must(*C().dm, {"node", "inspect", "--format", "{{.Spec.Role}} {{index .Spec.Labels \"zone\"}}",
                            C().worker_id}),
