@@ -39,7 +39,10 @@ std::optional<SwarmNode> InspectNode(const Engine& manager, const std::string& i
 std::optional<std::vector<SwarmNode>> ListNodes(const Engine& manager, std::string& error);
 
 // POST /nodes/ID/update with the node's current spec version and
-// Availability = AVAILABILITY ("active", "pause", "drain").
+// Availability = AVAILABILITY ("active", "pause", "drain"); the rest of the
+// spec (role, labels) is sent back as read. Writes nothing when the node
+// already has it. A version that went stale between the read and the write
+// is read again and the update retried once.
 bool SetAvailability(const Engine& manager, const std::string& id,
                      const std::string& availability, std::string& error);
 
@@ -52,8 +55,12 @@ bool UpdateNodeSpec(const Engine& manager, const std::string& id, uint64_t versi
 // "is a swarm worker, not a manager" (HTTP 503), or the daemon's message.
 std::string ManagerError(const Engine& manager, const Response& response, const std::string& what);
 
-// Waits until no task of node ID is running or about to run, polling the
-// manager. False with ERROR naming the tasks left when TIMEOUT passes.
+// Waits until no task of node ID is running or about to run (TaskIsActive
+// in docker/swarm_json.h), polling GET /tasks on the manager every 250 ms.
+// An unknown ID is an error, not an empty node. False with ERROR naming the
+// tasks left ("sleepers.2 (running, desired shutdown)") when TIMEOUT
+// passes; a TIMEOUT of 0 checks once. Tasks stop after their service's
+// stop grace period (10 s by default), so give TIMEOUT well above it.
 bool WaitNodeEmpty(const Engine& manager, const std::string& id, std::chrono::seconds timeout,
                    std::string& error);
 
