@@ -372,6 +372,19 @@ TEST_P(Drain, OverTcpWithTls) {
           << error;
     }
     {
+      // DOCKER_TLS without DOCKER_TLS_VERIFY: TLS with the client certificate,
+      // the daemon's certificate not checked (so the wrong CA does not matter).
+      setenv("DOCKER_TLS", "1", 1);
+      setenv("DOCKER_CERT_PATH", (tls + "/wrongca").c_str(), 1);
+      docker::Engine unverified("tcp://10.10.10.1");
+      unsetenv("DOCKER_TLS");
+      unsetenv("DOCKER_CERT_PATH");
+      EXPECT_EQ(unverified.host(), "tcp://10.10.10.1:2376 (TLS, unverified)");
+      auto nodes = docker::ListNodes(unverified, error);
+      ASSERT_TRUE(nodes) << error;
+      EXPECT_EQ(nodes->size(), 2u);
+    }
+    {
       TlsEnv env(tls + "/nocert");  // the daemon verifies clients: no certificate, no access
       EXPECT_FALSE(docker::ListNodes(docker::Engine("tcp://10.10.10.1:2376"), error));
       EXPECT_NE(error.find("cannot reach the Docker daemon at tcp://10.10.10.1:2376 (TLS)"), std::string::npos)
