@@ -1,6 +1,7 @@
 #include "analyze/trace.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -197,6 +198,122 @@ uint16_t PickPort(uint16_t port, uint16_t lo, uint16_t hi) {
 
 }  // namespace
 
+namespace {
+// PREROUTING INPUT FORWARD OUTPUT POSTROUTING -> 0..4
+int HookSlot(std::string_view chain) {
+  switch (chain[0]) {
+    case 'P': return chain[1] == 'R' ? 0 : 4;
+    case 'I': return 1;
+    case 'F': return 2;
+    default: return 3;
+  }
+}
+}  // namespace
+
+// ---- the rule index ----------------------------------------------------------
+
+uint64_t RuleIndex::Key(Field f, const Packet& p) {
+  if (f == kPort) return (uint64_t{p.protocol} << 16) | (p.HasPorts() ? p.dport : 0);
+  const IpAddress& a = f == kDestination ? p.dst : p.src;
+  uint64_t lo, hi;
+  std::memcpy(&lo, a.bytes.data(), 8);
+  std::memcpy(&hi, a.bytes.data() + 8, 8);
+  return (lo * 0x9e3779b97f4a7c15ull) ^ (hi + 0x632be59bd9b4e019ull + (lo >> 17));
+}
+
+void RuleIndex::Build(const std::unordered_map<uint64_t, std::vector<uint32_t>>& by_key) {
+  size_t n = 16;
+  while (n < by_key.size() * 2) n *= 2;
+  slots.assign(n, Slot{});
+  buckets = by_key.size();
+  for (const auto& [key, rules] : by_key) {
+    size_t i = (key * 0x9e3779b97f4a7c15ull) >> 17 & (n - 1);
+    while (slots[i].end != 0) i = (i + 1) & (n - 1);
+    slots[i].key = key;
+    slots[i].begin = static_cast<uint32_t>(lists.size());
+    lists.insert(lists.end(), rules.begin(), rules.end());
+    slots[i].end = static_cast<uint32_t>(lists.size());
+  }
+}
+
+RuleIndex::Span RuleIndex::Find(uint64_t key) const {
+  size_t mask = slots.size() - 1;
+  for (size_t i = (key * 0x9e3779b97f4a7c15ull) >> 17 & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots[i];
+    if (s.end == 0) return {};
+    if (s.key == key) return {lists.data() + s.begin, lists.data() + s.end};
+  }
+}
+
+size_t RuleIndex::Next(Span bucket, size_t from, size_t end) const {
+  size_t best = end;
+  auto first_at = [&](const uint32_t* b, const uint32_t* e) {
+    // Buckets are short: a linear look is faster than a binary search.
+    if (e - b > 8) b = std::lower_bound(b, e, static_cast<uint32_t>(from));
+    while (b != e && *b < from) ++b;
+    if (b != e && *b < best) best = *b;
+  };
+  first_at(wild.data(), wild.data() + wild.size());
+  first_at(bucket.begin, bucket.end);
+  return best;
+}
+
+namespace {
+
+// The exact value FIELD of a rule requires, if it requires one.
+std::optional<uint64_t> ExactKey(RuleIndex::Field f, const Match* ms, uint32_t n) {
+  uint16_t proto = 0;
+  for (uint32_t i = 0; i < n; ++i)
+    if (ms[i].kind == MatchKind::kProtocol && !ms[i].negated) proto = static_cast<uint16_t>(ms[i].a);
+  for (uint32_t i = 0; i < n; ++i) {
+    const Match& m = ms[i];
+    if (m.negated) continue;
+    if (f == RuleIndex::kPort && m.kind == MatchKind::kDstPort && m.a == m.b &&
+        (proto == 6 || proto == 17)) {
+      Packet p;
+      p.protocol = proto;
+      p.dport = static_cast<uint16_t>(m.a);
+      return RuleIndex::Key(f, p);
+    }
+    if ((f == RuleIndex::kDestination && m.kind == MatchKind::kDestination) ||
+        (f == RuleIndex::kSource && m.kind == MatchKind::kSource)) {
+      if (m.cidr.PrefixLength() != m.cidr.address.Bits()) continue;
+      Packet p;
+      p.dst = p.src = m.cidr.address;
+      return RuleIndex::Key(f, p);
+    }
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<RuleIndex> BuildIndex(const CompiledChain& c) {
+  if (c.rules.size() < 16) return nullptr;
+  std::unique_ptr<RuleIndex> best;
+  double best_cost = static_cast<double>(c.rules.size()) * 0.5;   // must beat half a scan
+  for (auto f : {RuleIndex::kDestination, RuleIndex::kSource, RuleIndex::kPort}) {
+    auto idx = std::make_unique<RuleIndex>();
+    idx->field = f;
+    std::unordered_map<uint64_t, std::vector<uint32_t>> by_key;
+    for (size_t r = 0; r < c.rules.size(); ++r) {
+      const CompiledRule& cr = c.rules[r];
+      auto key = ExactKey(f, c.matches.data() + cr.first_match, cr.match_count);
+      if (key) by_key[*key].push_back(static_cast<uint32_t>(r));
+      else idx->wild.push_back(static_cast<uint32_t>(r));
+    }
+    idx->Build(by_key);
+    size_t exact = c.rules.size() - idx->wild.size();
+    double cost = static_cast<double>(idx->wild.size()) +
+                  (by_key.empty() ? 0.0 : static_cast<double>(exact) / by_key.size());
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = std::move(idx);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 // ---- the model ------------------------------------------------------------
 
 TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const HostNetwork& host)
@@ -217,6 +334,11 @@ TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const HostNetwork& hos
         cr.match_count = static_cast<uint32_t>(cc.matches.size()) - cr.first_match;
         cr.action = CompileAction(r, t, family_);
         cc.rules.push_back(cr);
+      }
+      cc.index = BuildIndex(cc);
+      if (cc.builtin) {
+        for (std::string_view h : {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
+          if (cc.name == h) ct.hooks[HookSlot(h)] = static_cast<int>(ct.chains.size());
       }
       ct.chains.push_back(std::move(cc));
     }
@@ -324,7 +446,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
   HookVerdict v;
   if (table < 0) return v;
   const CompiledTable& t = m_.tables_[table];
-  int base = t.Find(chain_name);
+  int base = t.hooks[HookSlot(chain_name)];
   if (base < 0) return v;
   v.table = t.name;
   v.chain = chain_name;
@@ -335,8 +457,18 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
   int depth = 0;
   int cur = base;
   size_t pos = 0;
+  const CompiledChain* indexed = nullptr;      // the chain `bucket` belongs to
+  RuleIndex::Span bucket;
   while (true) {
     const CompiledChain& c = t.chains[cur];
+    if (c.index && !record_) {
+      // The fast path skips rules that cannot match (see RuleIndex).
+      if (indexed != &c) {
+        indexed = &c;
+        bucket = c.index->Find(RuleIndex::Key(c.index->field, s.packet));
+      }
+      pos = c.index->Next(bucket, pos, c.rules.size());
+    }
     if (pos >= c.rules.size()) {
       if (depth == 0) {
         // The end of the base chain, or of a chain it reached by goto (or
@@ -511,7 +643,8 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
 bool Tracer::ApplyNat(const Action& a, PacketState& s, bool pre, std::string& note) {
   Packet& p = s.packet;
   bool ports = p.HasPorts();
-  std::string before = AddrPort(pre ? p.dst : p.src, pre ? p.dport : p.sport, ports);
+  std::string before;
+  if (record_) before = AddrPort(pre ? p.dst : p.src, pre ? p.dport : p.sport, ports);
   std::string_view what;
   switch (a.kind) {
     case Action::kDnat:
@@ -577,9 +710,10 @@ bool Tracer::ApplyNat(const Action& a, PacketState& s, bool pre, std::string& no
       s.conn.repl_dport = p.sport;
     }
   }
+  if (!record_) return true;
   std::string after = AddrPort(pre ? p.dst : p.src, pre ? p.dport : p.sport, ports);
   note = fmt::format("{} {} {} -> {}", what, pre ? "destination" : "source", before, after);
-  if (record_) rewrites.push_back(note);
+  rewrites.push_back(note);
   if (a.kind == Action::kDnat && a.has_addr && a.addr_lo != a.addr_hi && record_)
     rewrites.push_back(fmt::format("(the kernel picks one address of {}-{}; traced with the first)",
                                    a.addr_lo.ToString(), a.addr_hi.ToString()));
@@ -601,7 +735,7 @@ Outcome Tracer::InputPath(PacketState& s, bool loopback) {
   s.packet.out = {};
   HookVerdict v;
   if (loopback) {
-    Event("looped back: arrives on lo (raw and mangle PREROUTING; its NAT was done in OUTPUT)");
+    if (record_) Event("looped back: arrives on lo (raw and mangle PREROUTING; its NAT was done in OUTPUT)");
     s.packet.in = "lo";
     v = Hook(m_.raw_, "PREROUTING", s, true);
     if (!Accepts(v)) return Dropped(v, s);
@@ -623,7 +757,8 @@ Outcome Tracer::InputPath(PacketState& s, bool loopback) {
 
 Outcome Tracer::ForwardPath(PacketState& s, const Route* route) {
   s.packet.out = route->device;
-  Event(fmt::format("routing: forward out of {}{}", route->device,
+  if (record_)
+    Event(fmt::format("routing: forward out of {}{}", route->device,
                     route->gateway ? " via " + route->gateway->ToString() : std::string()));
   HookVerdict v = Hook(m_.mangle_, "FORWARD", s, false);
   if (!Accepts(v)) return Dropped(v, s);
@@ -676,7 +811,8 @@ Outcome Tracer::Run(const TraceInput& in) {
     if (!lo_in && host_.IsLocal(p.src))
       return Finish(Fate::kMartian, s, nullptr, "routing: a local source address from outside");
     if (host_.IsLocal(p.dst) || host_.IsBroadcast(p.dst)) {
-      Event(fmt::format("routing: {} is local: INPUT", p.dst.ToString()));
+      if (record_)
+        Event(fmt::format("routing: {} is local: INPUT", p.dst.ToString()));
       return InputPath(s, false);
     }
     const Route* route = host_.Lookup(p.dst);
