@@ -290,6 +290,23 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
         if (o.fate == Fate::kLocal) ++local;
         if (!result.rewrites.empty()) ++nat;
       }
+      // The command line on the live router says the same (first ruleset).
+      if (n == 0 && cases <= 12) {
+        std::vector<std::string> argv = {SWARMWALL_BINARY, "trace", "--live", "--in", p.in,
+                                         "--src", p.src, "--dst", p.dst, "--output", "json",
+                                         "--sport", std::to_string(p.sport)};
+        if (p.proto == 1) {
+          argv.insert(argv.end(), {"--proto", "icmp", "--icmp-type", std::to_string(p.icmp_type)});
+        } else {
+          argv.insert(argv.end(), {"--proto", p.proto == 6 ? "tcp" : "udp", "--dport",
+                                   std::to_string(p.dport)});
+        }
+        auto live = rt_->Exec(argv);
+        EXPECT_EQ(live.exit_code, trace_accepts ? 0 : 2) << live.out << live.err;
+        EXPECT_NE(live.out.find(fmt::format("\"fate\": \"{}\"", analyze::FateName(o.fate))),
+                  std::string::npos)
+            << live.out;
+      }
       if (why.empty()) continue;
       ++disagreements;
       if (shown++ < 3)
