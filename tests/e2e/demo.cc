@@ -1,68 +1,186 @@
-// The README's demo: a real Docker host (and a second one with the other
-// Docker version when it is available) in network namespaces, with published
-// containers, explained by `swarmwall explain --live`. Everything it creates
-// is removed at the end, also on failure.
-#include <cstdio>
+// The README's demo: the seed-004 cluster (tests/lab/seed004.h: three Swarm
+// nodes with real dockerds 20.10 in network namespaces, published containers,
+// host services, a stranger, an office and an admin outside) before and after
+// `swarmwall apply` of examples/swarm-cluster.yaml, shown by full nmap scans.
+// Everything it creates is removed at the end, also on failure (and a killed
+// demo's leftovers by the next lab that starts).
+#include <algorithm>
+#include <future>
 #include <iostream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "lab/lab.h"
-
-using swarmwall::lab::DockerVersion;
+#include "lab/seed004.h"
 
 namespace {
 
-void Step(const std::string& text) { std::cout << "\n==> " << text << "\n" << std::flush; }
+using swarmwall::ProcessResult;
+using swarmwall::lab::ClusterNode;
+using swarmwall::lab::DockerVersion;
+using swarmwall::lab::Outsider;
+using swarmwall::lab::Seed004;
+using Ports = std::vector<int>;
 
-int Demo(const std::string& swarmwall) {
-  swarmwall::lab::Lab lab("demo");
-  auto& pub = lab.AddSwitch("pub");
-  auto& stranger = lab.AddHost("stranger");
-  lab.Connect(stranger, pub, "eth0", {"203.0.113.100/24"});
-  int n = 0;
-  for (DockerVersion v : {DockerVersion::k20_10, DockerVersion::k28_5}) {
-    std::string ver = swarmwall::lab::DockerVersionName(v);
-    if (!swarmwall::lab::DockerAvailable(v)) {
-      Step("Docker " + ver + " is not available here: " + swarmwall::lab::DockerUnavailableReason(v));
+int step_number = 0;
+
+void Step(const std::string& text) {
+  std::cout << fmt::format("\n==> {}. {}\n", ++step_number, text) << std::flush;
+}
+
+void Say(const std::string& text) { std::cout << "    " << text << "\n" << std::flush; }
+
+// Prints a command's output indented, at most MAX_LINES lines of it.
+void Show(const ProcessResult& r, std::size_t max_lines = 1000) {
+  std::istringstream in(r.out + r.err);
+  std::size_t n = 0, more = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (n++ < max_lines)
+      std::cout << "    | " << line << "\n";
+    else
+      ++more;
+  }
+  if (more) std::cout << fmt::format("    | ... ({} more lines)\n", more);
+  std::cout << std::flush;
+}
+
+// Prints what a plan or apply said without its rule-by-rule diff (the lines
+// it indents), and how many changes that diff holds.
+void ShowSummary(const ProcessResult& r) {
+  std::istringstream in(r.out + r.err);
+  int changes = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("  ")) {
+      if (line.starts_with("  +") || line.starts_with("  -")) ++changes;
       continue;
     }
-    ++n;
-    std::string addr = "203.0.113.1" + std::to_string(n);
-    std::string name = "node" + std::to_string(n);
-    Step("Starting " + name + " (" + addr + ") with a real dockerd " + ver +
-         " in its own network namespace");
-    auto& host = lab.AddHost(name);
-    lab.Connect(host, pub, "eth0", {addr + "/24"});
-    auto& docker = lab.StartDocker(host, v);
-    docker.EnsureBusyboxImage();
-    std::cout << "    docker version: " << docker.Version() << "\n";
-    docker.Docker({"swarm", "init", "--advertise-addr", addr});
-    std::cout << "    docker swarm init: done\n";
-    docker.RunWebContainer("web", {"8080:80"});
-    docker.RunWebContainer("db", {"127.0.0.1:5432:80"});
-    std::cout << "    docker run -p 8080:80 web; docker run -p 127.0.0.1:5432:80 db\n";
-    Step("A stranger on the public network (203.0.113.100) tries " + addr + ":8080");
-    std::cout << "    reachable: " << (stranger.CanConnect(addr, 8080) ? "YES" : "no")
-              << "  (no firewall yet: every published port is open to everyone)\n";
-    Step("swarmwall explain --live on " + name);
-    auto r = host.Exec({"env", "DOCKER_HOST=unix://" + docker.Socket(), swarmwall, "explain",
-                        "--live"});
-    std::cout << r.out << r.err;
-    if (r.exit_code != 0) return 1;
+    if (line == "IPv4:" || line == "IPv6:") continue;
+    std::cout << "    | " << line << "\n";
   }
-  Step("Removing the lab (namespaces, daemons, mounts)");
-  lab.Cleanup();
-  return n > 0 ? 0 : 1;
+  std::cout << fmt::format("    | ({} lines of chains, rules, hooks and sets to add or remove)\n", changes) << std::flush;
+}
+
+std::string List(const Ports& p) { return p.empty() ? "nothing" : fmt::format("{}", fmt::join(p, " ")); }
+
+// Full TCP scans of every node's public address from each of FROM, at once.
+std::map<std::string, std::map<std::string, Ports>> Scan(Seed004& lab, const std::vector<Outsider*>& from) {
+  std::vector<std::string> addrs;
+  for (auto& n : lab.nodes()) addrs.push_back(n.public_addr);
+  std::map<std::string, std::future<std::map<std::string, Ports>>> running;
+  for (Outsider* o : from)
+    running[o->name] = std::async(std::launch::async, [o, addrs] { return o->host->ScanTcp(addrs); });
+  std::map<std::string, std::map<std::string, Ports>> out;
+  for (auto& [name, f] : running) {
+    auto by_addr = f.get();
+    for (auto& n : lab.nodes()) out[name][n.name] = by_addr[n.public_addr];
+  }
+  return out;
+}
+
+Ports Minus(const Ports& a, const Ports& b) {
+  Ports out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+int Demo(const std::string& swarmwall, const std::string& policy) {
+  const DockerVersion v = DockerVersion::k20_10;
+  if (!swarmwall::lab::DockerAvailable(v)) {
+    std::cerr << "demo: " << swarmwall::lab::DockerUnavailableReason(v) << "\n";
+    return 1;
+  }
+  Step("The lab: the seed-004 cluster, each node a network namespace with its own dockerd");
+  swarmwall::lab::Seed004Options o;
+  o.version = v;
+  o.tag = "demo";
+  o.policy = policy;
+  o.progress = [](const std::string& s) { Say(s); };
+  Seed004 lab(o);
+  for (auto& n : lab.nodes()) {
+    Say(fmt::format("{:<10} eth0 {}  ens11 {}  {}; docker run -p {}; host services on {}", n.name, n.public_addr,
+                    n.cluster_addr, n.manager ? "Swarm manager, ingress" : "Swarm worker", fmt::join(n.published, ","),
+                    fmt::join(n.listeners, ",")));
+  }
+  Say(fmt::format("outside: stranger {}, office {} (the policy's office set), admin {} (in admins.txt)",
+                  lab.stranger().addr, lab.office().addr, lab.admin().addr));
+  Say("docker version: " + lab.manager().docker->Version());
+
+  Step(fmt::format("Before: the stranger ({}) scans every node: nmap -sS -p1-65535", lab.stranger().addr));
+  auto before = Scan(lab, {&lab.stranger()});
+  for (auto& n : lab.nodes())
+    Say(fmt::format("{:<10} open: {}", n.name, List(before["stranger"][n.name])));
+  Say("Swarm's control (2377) and gossip (7946) ports, ssh, the host service and every published");
+  Say("container port are open to anyone on the public network.");
+
+  ClusterNode& m = lab.manager();
+  Step("swarmwall explain --live on manager-1: what Docker and Swarm did to its firewall");
+  Show(lab.Swarmwall(m, swarmwall, {"explain", "--live"}), 25);
+
+  Step("The policy: examples/swarm-cluster.yaml (one file for the whole cluster)");
+  Say("ssh from admins; 80/443 on the ingress; Swarm ports only between the nodes; published");
+  Say("ports closed except the ingress's 80/443 and 8080 from the office; ens11 is trusted.");
+
+  for (auto& n : lab.nodes()) {
+    Step(fmt::format("On {}: swarmwall plan, then swarmwall apply (swarm-cluster.yaml --node {})", n.name, n.name));
+    ProcessResult plan = lab.Swarmwall(n, swarmwall, {"plan", lab.policy(), "--node", n.name});
+    // The whole plan once (its IPv4 part); for the other nodes its summary.
+    if (&n == &m) {
+      Show(plan, 36);
+    } else {
+      ShowSummary(plan);
+    }
+    if (plan.exit_code != 2) {
+      std::cerr << "demo: plan should report pending changes (exit 2), got " << plan.exit_code << "\n";
+      return 1;
+    }
+    ProcessResult apply = lab.Swarmwall(n, swarmwall, {"apply", lab.policy(), "--node", n.name});
+    ShowSummary(apply);
+    if (apply.exit_code != 0) return 1;
+  }
+
+  Step("After: the stranger, the office and the admin scan every node (at once)");
+  auto after = Scan(lab, {&lab.stranger(), &lab.office(), &lab.admin()});
+  for (Outsider* out : {&lab.stranger(), &lab.office(), &lab.admin()}) {
+    Say(fmt::format("from the {} ({}):", out->name, out->addr));
+    for (auto& n : lab.nodes()) {
+      const Ports& now = after[out->name][n.name];
+      Say(fmt::format("  {:<10} open: {:<12} closed now: {}", n.name, List(now),
+                      List(Minus(before["stranger"][n.name], now))));
+    }
+  }
+  Say("Swarm still works over ens11, which the policy trusts:");
+  std::string report;
+  bool healthy = lab.SwarmHealthy(&report);
+  Say(healthy ? "  all nodes Ready, containers ping each other across nodes over the overlay"
+              : "  NOT healthy: " + report);
+
+  Step("swarmwall status on manager-1");
+  ProcessResult status = lab.Swarmwall(m, swarmwall, {"status"});
+  Show(status);
+
+  Step("Removing the lab (daemons, containers, namespaces, mounts)");
+  lab.Down();
+  Say("done");
+  return healthy && status.exit_code == 0 ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: swarmwall_demo PATH-TO-SWARMWALL\n";
+  if (argc != 3) {
+    std::cerr << "usage: swarmwall_demo PATH-TO-SWARMWALL PATH-TO-examples/swarm-cluster.yaml\n";
+    return 1;
+  }
+  std::string why;
+  if (!swarmwall::lab::LabSupported(&why)) {
+    std::cerr << "demo: " << why << "\n";
     return 1;
   }
   try {
-    return Demo(argv[1]);
+    return Demo(argv[1], argv[2]);
   } catch (const std::exception& e) {
     std::cerr << "demo failed: " << e.what() << "\n";
     return 1;
