@@ -123,7 +123,7 @@ void CompileOption(std::string_view module, const Part& p, const HostNetwork& ho
       // Changes how nomatch entries answer: flag the set match before it.
       for (auto it = out.rbegin(); it != out.rend(); ++it)
         if (it->kind == MatchKind::kSet) {
-          it->flags |= 8;
+          it->flags |= Match::kReturnNomatch;
           break;
         }
       return;
@@ -322,10 +322,31 @@ void CompileMatches(const netfilter::Rule& rule, Family family, const HostNetwor
   }
   std::string_view module;
   bool known = false;
+  // xt_conntrack without a connection (raw PREROUTING, INVALID, UNTRACKED):
+  // the module instance matches when it has --ctstate (and that passed),
+  // whatever its other options say; flag those options accordingly.
+  size_t ct_first = out.size();
+  bool in_conntrack = false;
+  auto finish_conntrack = [&] {
+    if (!in_conntrack) return;
+    bool has_state = false;
+    for (size_t i = ct_first; i < out.size(); ++i) has_state |= out[i].kind == MatchKind::kCtState;
+    for (size_t i = ct_first; i < out.size(); ++i)
+      if (out[i].kind != MatchKind::kCtState) {
+        out[i].flags |= Match::kConntrackOption;
+        if (has_state) out[i].flags |= Match::kNoConnTrue;
+      }
+    in_conntrack = false;
+  };
   for (const Part& p : rule.parts) {
     switch (p.kind) {
       case Part::Kind::kMatch: {
+        finish_conntrack();
         module = p.text;
+        if (module == "conntrack") {
+          in_conntrack = true;
+          ct_first = out.size();
+        }
         const auto& spec = netfilter::ModuleById(p.id);
         known = !spec.target && spec.name == module;
         if (!known) {
@@ -346,11 +367,14 @@ void CompileMatches(const netfilter::Rule& rule, Family family, const HostNetwor
         break;
     }
   }
+  finish_conntrack();
 }
 
 Tri Evaluate(const Match& m, const PacketState& s, const HostNetwork& host) {
   const Packet& p = s.packet;
   const Connection& c = s.conn;
+  if ((m.flags & Match::kConntrackOption) && (c.state & (kCtUntracked | kCtInvalid)))
+    return FromBool(m.flags & Match::kNoConnTrue);
   Tri r;
   switch (m.kind) {
     case MatchKind::kSource: r = FromBool(m.cidr.family() == p.family && m.cidr.Contains(p.src)); break;
@@ -407,7 +431,7 @@ Tri Evaluate(const Match& m, const PacketState& s, const HostNetwork& host) {
       break;
     }
     case MatchKind::kSet:
-      r = SetContains(*static_cast<const IpSet*>(m.ptr), m.a, m.count, m.flags & 8, s, host);
+      r = SetContains(*static_cast<const IpSet*>(m.ptr), m.a, m.count, m.flags & Match::kReturnNomatch, s, host);
       break;
     case MatchKind::kSrcType:
     case MatchKind::kDstType: {

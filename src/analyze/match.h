@@ -54,7 +54,12 @@ struct Match {
   std::string_view text;          // interface name, set name, unknown text
   std::string_view why;           // kUnknown: why (static text)
 
-  enum Flags : uint8_t { kPrefix = 1, kLimitIn = 2, kLimitOut = 4 };
+  enum Flags : uint8_t {
+    kPrefix = 1, kLimitIn = 2, kLimitOut = 4,
+    kReturnNomatch = 8,      // set: --return-nomatch
+    kConntrackOption = 16,   // an option of -m conntrack other than --ctstate
+    kNoConnTrue = 32,        // ... whose instance has --ctstate: true without a connection
+  };
 };
 
 // A rule's matches in evaluation order (the kernel evaluates the base match

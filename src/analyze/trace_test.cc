@@ -260,6 +260,20 @@ TEST(Trace, GotoFromBuiltinChainEndsInItsPolicy) {
   EXPECT_EQ(r.outcome.where, "filter FORWARD policy");
 }
 
+// xt_conntrack without a connection: an instance with --ctstate answers by
+// the state alone; one without answers no, negated or not.
+TEST(Trace, ConntrackOptionsWithoutAConnection) {
+  Host h("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A PREROUTING -m conntrack ! --ctorigdst 10.9.9.9 -j DROP\n"
+         "-A PREROUTING -p tcp -m tcp --dport 81 -m conntrack --ctstate INVALID ! --ctorigdst 203.0.113.11 -j DROP\n"
+         "COMMIT\n", kAddr, kRoute);
+  EXPECT_EQ(h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 80).outcome.fate, Fate::kLocal);
+  // --ctstate INVALID holds in raw; the other option is then ignored.
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 81);
+  EXPECT_EQ(r.outcome.fate, Fate::kDrop);
+  EXPECT_EQ(r.outcome.where, "raw PREROUTING rule 2");
+}
+
 // ---- Docker fixtures -----------------------------------------------------------
 
 TEST(TraceFixtures, Docker2010StrangerReachesPublishedPortThroughDnat) {

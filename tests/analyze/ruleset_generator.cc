@@ -68,14 +68,12 @@ std::string RandomMatch(std::mt19937& rng, Where where, std::string& proto) {
       return fmt::format("-m icmp {}--icmp-type {}", neg, Pick(rng, {std::string("8"), std::string("13"), std::string("any"), std::string("0")}));
     }
     case 10: {
-      if (where == kRawPre) return "";
       std::string states = Pick(rng, {std::string("NEW"), std::string("DNAT"), std::string("RELATED,ESTABLISHED"),
                                       std::string("NEW,DNAT"), std::string("INVALID"), std::string("NEW,ESTABLISHED")});
       if (Chance(rng, 0.3)) return fmt::format("-m state {}--state {}", neg, states.find("DNAT") == std::string::npos ? states : "NEW");
       return fmt::format("-m conntrack {}--ctstate {}", neg, states);
     }
     case 11: {
-      if (where == kRawPre) return "";
       if (Chance(rng, 0.5)) return fmt::format("-m conntrack {}--ctorigdst {}", neg, Pick(rng, kDests));
       if (proto.empty()) proto = Chance(rng, 0.5) ? "tcp" : "udp";
       if (proto == "icmp") return "";
@@ -146,7 +144,7 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng) {
   // raw: a few direct-access drops (no NOTRACK: untracked packets leave no
   // conntrack entry for the test to observe).
   r += "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
-  for (int i = std::uniform_int_distribution<int>(0, 2)(rng); i > 0; --i)
+  for (int i = std::uniform_int_distribution<int>(0, 3)(rng); i > 0; --i)
     r += RandomRule(rng, kRawPre, "PREROUTING", "-j DROP");
   r += "COMMIT\n";
   // mangle: marks in PREROUTING, the odd drop in FORWARD.
