@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <regex>
 
 namespace swarmwall::tracetest {
 namespace {
@@ -241,6 +242,77 @@ std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count) {
     out.push_back(p);
   }
   return out;
+}
+
+namespace {
+
+std::string Address6(const std::string& a, const std::string& prefix) {
+  std::smatch m;
+  static const std::regex kNet(R"(10\.([0-9]+)\.0\.([0-9]+))");
+  std::string out;
+  int bits = prefix.empty() ? 128 : std::stoi(prefix.substr(1));
+  if (a == "10.0.0.0" && prefix == "/8") return "2001:db8::/32";
+  if (a.starts_with("192.0.2.")) {
+    out = "2001:db8:ff::" + a.substr(8);
+    if (!prefix.empty()) return "2001:db8:ff::/64";
+    return out;
+  }
+  if (std::regex_match(a, m, kNet)) {
+    out = fmt::format("2001:db8:{}::{}", m[1].str(), m[2].str());
+    if (out.ends_with("::0")) out.resize(out.size() - 1);
+  } else {
+    return a + prefix;
+  }
+  if (prefix.empty()) return out;
+  int b6 = bits == 24 ? 64 : bits == 32 ? 128 : 128 - (32 - bits);
+  return fmt::format("{}/{}", out, b6);
+}
+
+std::string Translate(std::string text) {
+  // DNAT/SNAT with a port: [address]:port
+  static const std::regex kNatPort(R"(--to-destination ([0-9.]+):([0-9]+))");
+  text = std::regex_replace(text, kNatPort, "--to-destination [$1]:$2");
+  static const std::regex kAddr(R"(([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)(/[0-9]+)?)");
+  std::string out;
+  auto begin = std::sregex_iterator(text.begin(), text.end(), kAddr);
+  size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    out += text.substr(last, it->position() - last);
+    out += Address6((*it)[1].str(), (*it)[2].str());
+    last = it->position() + it->length();
+  }
+  out += text.substr(last);
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t at = out.find(from); at != std::string::npos; at = out.find(from, at + to.size()))
+      out.replace(at, from.size(), to);
+  };
+  replace("-p icmp ", "-p ipv6-icmp ");
+  replace("-m icmp ", "-m icmp6 ");
+  replace("--icmp-type 8", "--icmpv6-type 128");
+  replace("--icmp-type 13", "--icmpv6-type 128");
+  replace("--icmp-type any", "--icmpv6-type 128");
+  replace("--icmp-type 0", "--icmpv6-type 129");
+  replace("icmp-admin-prohibited", "icmp6-adm-prohibited");
+  replace("family inet\n", "family inet6\n");
+  replace("LOCAL,BROADCAST", "LOCAL");
+  return out;
+}
+
+}  // namespace
+
+GeneratedRuleset ToIPv6(const GeneratedRuleset& g) {
+  return {Translate(g.ipsets), Translate(g.rules)};
+}
+
+TestPacket ToIPv6(const TestPacket& p) {
+  TestPacket q = p;
+  q.src = Address6(p.src, "");
+  q.dst = Address6(p.dst, "");
+  if (p.proto == 1) {
+    q.proto = 58;
+    q.icmp_type = 128;
+  }
+  return q;
 }
 
 }  // namespace swarmwall::tracetest

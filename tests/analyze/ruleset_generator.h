@@ -28,6 +28,11 @@ struct TestPacket {
 };
 
 GeneratedRuleset GenerateRuleset(std::mt19937& rng);
+// The same ruleset and packets for IPv6: 10.N.0.X -> 2001:db8:N::X (/24 ->
+// /64, /29 -> /125, /30 -> /126), 10.0.0.0/8 -> 2001:db8::/32, 192.0.2.0/24
+// -> 2001:db8:ff::/64, icmp -> ipv6-icmp (echo request 128, reply 129).
+GeneratedRuleset ToIPv6(const GeneratedRuleset& g);
+TestPacket ToIPv6(const TestPacket& p);
 // COUNT packets with distinct source ports / ICMP ids.
 std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count);
 

@@ -12,8 +12,10 @@
 //                           router (10.1.0.1, 10.3.0.1, 10.2.0.1) --eth2-- sv (10.2.0.2-3)
 //   cb (10.3.0.2-4) --eth1--+
 //
-// SWARMWALL_TRACE_SEED and SWARMWALL_TRACE_RULESETS change the seed and the
-// number of rulesets (default 60, 120 packets each: 7,200 packets, about a minute).
+// The same for IPv6 (ip6tables, ICMPv6; static neighbours, as the rules under
+// test may drop neighbour discovery). SWARMWALL_TRACE_SEED and
+// SWARMWALL_TRACE_RULESETS change the seed and the number of rulesets
+// (default 60 IPv4 and 30 IPv6 of 120 packets: 10,800 packets, about 70 s).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -46,13 +48,19 @@ def checksum(b):
     return (~s) & 0xffff
 keep = []
 for src, dst, proto, sport, dport, itype in json.load(open(sys.argv[1])):
+    fam = socket.AF_INET6 if ":" in src else socket.AF_INET
     if proto == 6:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(fam, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((src, sport)); s.setblocking(False); s.connect_ex((dst, dport)); keep.append(s)
     elif proto == 17:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(fam, socket.SOCK_DGRAM)
         s.bind((src, sport)); s.sendto(b"swarmwall", (dst, dport)); s.close()
+    elif proto == 58:
+        # the kernel fills in the ICMPv6 checksum
+        r = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        r.bind((src, 0))
+        r.sendto(struct.pack("!BBHHH", itype, 0, 0, sport, 1) + b"swarmwall!", (dst, 0)); r.close()
     else:
         r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         r.bind((src, 0))
@@ -98,8 +106,8 @@ std::map<std::string, Seen> ParseConntrack(const std::string& text) {
     Seen s;
     s.repl_src = src[1];
     s.repl_dst = dst[1];
-    if (proto == "icmp" && !id.empty()) {
-      key = fmt::format("1 {} {} {}", src[0], dst[0], id[0]);
+    if ((proto == "icmp" || proto == "icmpv6") && !id.empty()) {
+      key = fmt::format("{} {} {} {}", proto == "icmp" ? 1 : 58, src[0], dst[0], id[0]);
     } else if (sport.size() >= 2 && dport.size() >= 2) {
       key = fmt::format("{} {} {} {}", proto == "tcp" ? 6 : 17, src[0], dst[0], sport[0]);
       s.repl_sport = std::stoi(sport[1]);
@@ -134,17 +142,36 @@ class TraceKernel : public ::testing::Test {
     rt_ = &lab_->AddHost("rt");
     sv_ = &lab_->AddHost("sv");
     lab_->Connect(*ca_, sa, "eth0",
-                  {"10.1.0.2/24", "10.1.0.3/24", "10.1.0.4/24", "10.1.0.5/24", "10.1.0.6/24"});
-    lab_->Connect(*cb_, sb, "eth0", {"10.3.0.2/24", "10.3.0.3/24", "10.3.0.4/24"});
-    lab_->Connect(*rt_, sa, "eth0", {"10.1.0.1/24"});
-    lab_->Connect(*rt_, sb, "eth1", {"10.3.0.1/24"});
-    lab_->Connect(*rt_, ss, "eth2", {"10.2.0.1/24"});
-    lab_->Connect(*sv_, ss, "eth0", {"10.2.0.2/24", "10.2.0.3/24"});
+                  {"10.1.0.2/24", "10.1.0.3/24", "10.1.0.4/24", "10.1.0.5/24", "10.1.0.6/24",
+                   "2001:db8:1::2/64", "2001:db8:1::3/64", "2001:db8:1::4/64", "2001:db8:1::5/64",
+                   "2001:db8:1::6/64"});
+    lab_->Connect(*cb_, sb, "eth0", {"10.3.0.2/24", "10.3.0.3/24", "10.3.0.4/24",
+                                     "2001:db8:3::2/64", "2001:db8:3::3/64", "2001:db8:3::4/64"});
+    lab_->Connect(*rt_, sa, "eth0", {"10.1.0.1/24", "2001:db8:1::1/64"});
+    lab_->Connect(*rt_, sb, "eth1", {"10.3.0.1/24", "2001:db8:3::1/64"});
+    lab_->Connect(*rt_, ss, "eth2", {"10.2.0.1/24", "2001:db8:2::1/64"});
+    lab_->Connect(*sv_, ss, "eth0", {"10.2.0.2/24", "10.2.0.3/24", "2001:db8:2::2/64",
+                                     "2001:db8:2::3/64"});
     lab_->AddDefaultRoute(*ca_, "10.1.0.1");
     lab_->AddDefaultRoute(*cb_, "10.3.0.1");
     lab_->AddDefaultRoute(*sv_, "10.2.0.1");
+    lab_->AddDefaultRoute(*ca_, "2001:db8:1::1");
+    lab_->AddDefaultRoute(*cb_, "2001:db8:3::1");
+    lab_->AddDefaultRoute(*sv_, "2001:db8:2::1");
     rt_->Sh("ip link set lo up; sysctl -qw net.ipv4.ip_forward=1; "
+            "sysctl -qw net.ipv6.conf.all.forwarding=1; "
             "for i in all default eth0 eth1 eth2; do sysctl -qw net.ipv4.conf.$i.rp_filter=0; done");
+    // IPv6 neighbours without discovery: the rules under test may drop it.
+    auto mac = [](Host* h, const char* dev) {
+      // (not /sys: nsenter --net keeps the root namespace's sysfs)
+      auto r = h->Exec({"ip", "link", "show", "dev", dev});
+      size_t at = r.out.find("link/ether ");
+      return at == std::string::npos ? std::string() : r.out.substr(at + 11, 17);
+    };
+    ca_->Sh("ip -6 neigh replace 2001:db8:1::1 lladdr " + mac(rt_, "eth0") +
+            " dev eth0 nud permanent");
+    cb_->Sh("ip -6 neigh replace 2001:db8:3::1 lladdr " + mac(rt_, "eth1") +
+            " dev eth0 nud permanent");
     for (Host* h : {ca_, cb_, sv_}) h->Sh("ip link set lo up");
     // A TCP RST in answer to a SYN makes conntrack forget the connection at
     // once: the router and the server never send one (a table of its own at
@@ -183,9 +210,13 @@ int EnvInt(const char* name, int fallback) {
   return v ? std::atoi(v) : fallback;
 }
 
-TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
+void RunDifferential(Host* ca_, Host* cb_, Host* rt_, Lab* lab_, const std::string& sender_,
+                     netfilter::Family family, int default_rulesets) {
+  bool v6 = family == netfilter::Family::kIPv6;
+  const std::string save = v6 ? "ip6tables-save" : "iptables-save";
+  const std::string restore = v6 ? "ip6tables-restore" : "iptables-restore";
   unsigned seed = static_cast<unsigned>(EnvInt("SWARMWALL_TRACE_SEED", 20261123));
-  int rulesets = EnvInt("SWARMWALL_TRACE_RULESETS", 60);
+  int rulesets = EnvInt("SWARMWALL_TRACE_RULESETS", default_rulesets);
   const int kPackets = 120;
   std::mt19937 rng(seed);
   const std::string empty =
@@ -196,23 +227,30 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
       ":POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
       "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
   auto addr = rt_->Exec({"ip", "-j", "addr"});
-  auto route = rt_->Exec({"ip", "-4", "-j", "route"});
+  auto route = rt_->Exec({"ip", v6 ? "-6" : "-4", "-j", "route"});
+  // Neither family's rules may still use a set when the sets are replaced.
+  ASSERT_TRUE(rt_->Exec({"iptables-restore"}, {.input = empty}).ok());
+  ASSERT_TRUE(rt_->Exec({"ip6tables-restore"}, {.input = empty}).ok());
   ASSERT_TRUE(addr.ok() && route.ok());
 
   int cases = 0, disagreements = 0, accepted = 0, nat = 0, local = 0;
   for (int n = 0; n < rulesets; ++n) {
     GeneratedRuleset g = GenerateRuleset(rng);
     std::vector<TestPacket> packets = GeneratePackets(rng, kPackets);
-    ASSERT_TRUE(rt_->Exec({"iptables-restore"}, {.input = empty}).ok());
+    if (v6) {
+      g = ToIPv6(g);
+      for (auto& p : packets) p = ToIPv6(p);
+    }
+    ASSERT_TRUE(rt_->Exec({restore}, {.input = empty}).ok());
     rt_->Exec({"ipset", "destroy"});
     auto ips = rt_->Exec({"ipset", "restore"}, {.input = g.ipsets});
     ASSERT_TRUE(ips.ok()) << ips.err << g.ipsets;
-    auto rr = rt_->Exec({"iptables-restore"}, {.input = g.rules});
+    auto rr = rt_->Exec({restore}, {.input = g.rules});
     ASSERT_TRUE(rr.ok()) << rr.err << "\n" << g.rules;
-    rt_->Exec({"conntrack", "-F"});
+    rt_->Exec({"conntrack", "-F", "-f", v6 ? "ipv6" : "ipv4"});
 
     // What trace says, from what the router itself reports.
-    auto saved = rt_->Exec({"iptables-save"});
+    auto saved = rt_->Exec({save});
     auto sets = rt_->Exec({"ipset", "save"});
     ASSERT_TRUE(saved.ok() && sets.ok());
     auto parsed = netfilter::ParseRuleset(saved.out);
@@ -220,7 +258,7 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
     analyze::HostNetwork net;
     std::string error;
     ASSERT_TRUE(analyze::ParseIpAddrJson(addr.out, net, error)) << error;
-    ASSERT_TRUE(analyze::ParseIpRouteJson(route.out, netfilter::Family::kIPv4, net, error)) << error;
+    ASSERT_TRUE(analyze::ParseIpRouteJson(route.out, family, net, error)) << error;
     ASSERT_TRUE(analyze::ParseIpsetSave(sets.out, net, error)) << error;
     analyze::TraceModel model(*parsed.ruleset, net);
 
@@ -241,14 +279,17 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
       ASSERT_TRUE(sent.ok()) << sent.err;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
-    auto ct = rt_->Exec({"conntrack", "-L", "-o", "extended"});
+    auto ct = rt_->Exec({"conntrack", "-L", "-f", v6 ? "ipv6" : "ipv4", "-o", "extended"});
     auto seen = ParseConntrack(ct.out);
-    if (getenv("SWARMWALL_TRACE_DEBUG")) std::cout << ct.out << ct.err;
+    if (getenv("SWARMWALL_TRACE_DEBUG"))
+      std::cout << ct.out << ct.err << ca_->Sh("ip -6 neigh; ip -6 route; ip -6 addr").out
+                << rt_->Sh("ip -6 neigh; ip -6 route").out;
 
     int shown = 0;
     for (const auto& p : packets) {
       ++cases;
       analyze::TraceInput in;
+      in.packet.family = family;
       in.packet.src = *netfilter::IpAddress::Parse(p.src);
       in.packet.dst = *netfilter::IpAddress::Parse(p.dst);
       in.packet.protocol = static_cast<uint16_t>(p.proto);
@@ -264,9 +305,8 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
       EXPECT_TRUE(fast.fate == o.fate && fast.final_packet.dst == o.final_packet.dst &&
                   fast.final_packet.src == o.final_packet.src &&
                   fast.final_packet.dport == o.final_packet.dport)
-          << analyze::TraceText(result, in, netfilter::Family::kIPv4);
-      std::string key = p.proto == 1 ? fmt::format("1 {} {} {}", p.src, p.dst, p.sport)
-                                     : fmt::format("{} {} {} {}", p.proto, p.src, p.dst, p.sport);
+          << analyze::TraceText(result, in, family);
+      std::string key = fmt::format("{} {} {} {}", p.proto, p.src, p.dst, p.sport);
       auto it = seen.find(key);
       bool kernel_accepts = it != seen.end();
       bool trace_accepts = analyze::Accepted(o.fate);
@@ -279,7 +319,8 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
         const Seen& s = it->second;
         const auto& f = o.final_packet;
         bool same = s.repl_src == f.dst.ToString() && s.repl_dst == f.src.ToString() &&
-                    (p.proto == 1 || (s.repl_sport == f.dport && s.repl_dport == f.sport));
+                    (p.proto == 1 || p.proto == 58 ||
+                     (s.repl_sport == f.dport && s.repl_dport == f.sport));
         if (!same)
           why = fmt::format("kernel rewrote to {}:{} from {}:{}, trace to {}:{} from {}:{}",
                             s.repl_src, s.repl_sport, s.repl_dst, s.repl_dport, f.dst.ToString(),
@@ -295,8 +336,9 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
         std::vector<std::string> argv = {SWARMWALL_BINARY, "trace", "--live", "--in", p.in,
                                          "--src", p.src, "--dst", p.dst, "--output", "json",
                                          "--sport", std::to_string(p.sport)};
-        if (p.proto == 1) {
-          argv.insert(argv.end(), {"--proto", "icmp", "--icmp-type", std::to_string(p.icmp_type)});
+        if (p.proto == 1 || p.proto == 58) {
+          argv.insert(argv.end(), {"--proto", v6 ? "icmpv6" : "icmp", "--icmp-type",
+                                   std::to_string(p.icmp_type)});
         } else {
           argv.insert(argv.end(), {"--proto", p.proto == 6 ? "tcp" : "udp", "--dport",
                                    std::to_string(p.dport)});
@@ -312,14 +354,22 @@ TEST_F(TraceKernel, RandomRulesetsAgreeWithTheKernel) {
       if (shown++ < 3)
         ADD_FAILURE() << "ruleset " << n << " (seed " << seed << "): " << why << "\n"
                       << g.ipsets << g.rules << "\n"
-                      << analyze::TraceText(result, in, netfilter::Family::kIPv4);
+                      << analyze::TraceText(result, in, family);
     }
   }
   std::cout << fmt::format(
-      "trace vs kernel: {} rulesets, {} packets, {} accepted by the kernel ({} delivered "
+      "trace vs kernel, {}: {} rulesets, {} packets, {} accepted by the kernel ({} delivered "
       "locally, {} rewritten by NAT), {} disagreements (seed {})\n",
-      rulesets, cases, accepted, local, nat, disagreements, seed);
+      v6 ? "IPv6" : "IPv4", rulesets, cases, accepted, local, nat, disagreements, seed);
   EXPECT_EQ(disagreements, 0);
+}
+
+TEST_F(TraceKernel, RandomIpv4RulesetsAgreeWithTheKernel) {
+  RunDifferential(ca_, cb_, rt_, lab_, sender_, netfilter::Family::kIPv4, 60);
+}
+
+TEST_F(TraceKernel, RandomIpv6RulesetsAgreeWithTheKernel) {
+  RunDifferential(ca_, cb_, rt_, lab_, sender_, netfilter::Family::kIPv6, 30);
 }
 
 }  // namespace
