@@ -12,56 +12,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "apply/state_json.h"
+
 namespace swarmwall::apply {
 namespace {
 
 using nlohmann::json;
 using netfilter::Family;
 
-json ToJson(const compile::FamilyState& fs) {
-  json j;
-  j["family"] = fs.family == Family::kIPv4 ? 4 : 6;
-  j["chains"] = json::array();
-  for (const auto& c : fs.chains) j["chains"].push_back({{"table", c.table}, {"name", c.name}, {"rules", c.rules}});
-  j["hooks"] = json::array();
-  for (const auto& h : fs.hooks)
-    j["hooks"].push_back({{"table", h.table}, {"chain", h.chain}, {"target", h.target}, {"create", h.create_chain}});
-  j["sets"] = json::array();
-  for (const auto& s : fs.sets) {
-    json entries = json::array();
-    for (const auto& e : *s.entries) entries.push_back(e.ToString());
-    j["sets"].push_back({{"name", s.name}, {"entries", entries}});
-  }
-  return j;
-}
-
-compile::FamilyState FromJson(const json& j) {
-  compile::FamilyState fs;
-  fs.family = j.value("family", 4) == 4 ? Family::kIPv4 : Family::kIPv6;
-  for (const auto& c : j.value("chains", json::array()))
-    fs.chains.push_back({c.value("table", "filter"), c.value("name", ""),
-                         c.value("rules", std::vector<std::string>{})});
-  for (const auto& h : j.value("hooks", json::array()))
-    fs.hooks.push_back({h.value("table", "filter"), h.value("chain", ""), h.value("target", ""),
-                        h.value("create", false)});
-  for (const auto& s : j.value("sets", json::array())) {
-    std::vector<netfilter::Cidr> entries;
-    for (const auto& e : s.value("entries", std::vector<std::string>{}))
-      if (auto c = netfilter::Cidr::Parse(e, fs.family)) entries.push_back(*c);
-    compile::IpSet set;
-    set.name = s.value("name", "");
-    set.family = fs.family;
-    set.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(entries));
-    fs.sets.push_back(std::move(set));
-  }
-  return fs;
-}
-
 std::string PendingPath(const std::string& dir) { return dir + "/pending-confirm.json"; }
 
 }  // namespace
-
-std::string FamilyStateToJson(const compile::FamilyState& fs) { return ToJson(fs).dump(); }
 
 std::optional<std::string> SavePending(const std::string& dir, const compile::DesiredState& previous,
                                        std::string& error) {
@@ -69,8 +30,8 @@ std::optional<std::string> SavePending(const std::string& dir, const compile::De
   std::filesystem::create_directories(dir, ec);
   std::random_device rd;
   std::string token = fmt::format("{:08x}{:08x}", rd(), rd());
-  json j = {{"token", token}, {"node", previous.node}, {"ipv4", ToJson(previous.ipv4)},
-            {"ipv6", ToJson(previous.ipv6)}};
+  json j = {{"token", token}, {"node", previous.node}, {"ipv4", FamilyStateToJson(previous.ipv4)},
+            {"ipv6", FamilyStateToJson(previous.ipv6)}};
   std::string tmp = PendingPath(dir) + ".tmp";
   {
     std::ofstream out(tmp);
@@ -96,8 +57,8 @@ std::optional<PendingConfirm> LoadPending(const std::string& dir) {
   PendingConfirm p;
   p.token = j.value("token", "");
   p.previous.node = j.value("node", "");
-  p.previous.ipv4 = FromJson(j.value("ipv4", json::object()));
-  p.previous.ipv6 = FromJson(j.value("ipv6", json::object()));
+  p.previous.ipv4 = FamilyStateFromJson(j.value("ipv4", json::object()));
+  p.previous.ipv6 = FamilyStateFromJson(j.value("ipv6", json::object()));
   return p;
 }
 

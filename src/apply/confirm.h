@@ -31,7 +31,4 @@ bool ClearPending(const std::string& dir);
 bool ArmTimer(const std::string& binary, const std::string& dir, const std::string& token,
               int seconds, std::string& error);
 
-// JSON of a FamilyState (chains, hooks, sets with entries) and back.
-std::string FamilyStateToJson(const compile::FamilyState& fs);
-
 }  // namespace swarmwall::apply

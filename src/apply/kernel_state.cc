@@ -63,9 +63,17 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
     bool only_ours = user && std::all_of(user->rules.begin(), user->rules.end(), [](const auto& r) {
       return backend::IsOwnedChain(r.target);
     });
+    snap.docker_user_referenced = referenced;
+    snap.docker_user_foreign_rules = user && !only_ours;
     snap.docker_user_removable = user && only_ours && !referenced && !snap.docker_chains;
   }
-  // Owned sets of this family.
+  SetOwnedSets(ipset_save, snap);
+  return snap;
+}
+
+void SetOwnedSets(const std::string& ipset_save, FamilySnapshot& snap) {
+  Family family = snap.owned.family;
+  snap.owned.sets.clear();
   std::map<std::string, std::vector<netfilter::Cidr>> sets;
   std::string want = family == Family::kIPv4 ? "family inet " : "family inet6 ";
   std::istringstream in(ipset_save);
@@ -93,7 +101,6 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
     s.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(entries));
     snap.owned.sets.push_back(std::move(s));
   }
-  return snap;
 }
 
 std::string SaveIpsets() {

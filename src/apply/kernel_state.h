@@ -22,6 +22,8 @@ struct FamilySnapshot {
   std::map<std::pair<std::string, std::string>, bool> hook_first;
   bool forward_jumps_to_docker_user = false;  // moby#48560 fail-open when false
   bool docker_chains = false;       // Docker's own chains (not DOCKER-USER alone)
+  bool docker_user_referenced = false;     // a foreign rule jumps to DOCKER-USER
+  bool docker_user_foreign_rules = false;  // DOCKER-USER holds a rule not ours
   bool docker_user_removable = false;  // an empty DOCKER-USER nothing jumps to,
                                        // with no other Docker chain: swarmwall's
   size_t foreign_rules = 0;          // rules in filter not owned by swarmwall
@@ -32,6 +34,9 @@ struct FamilySnapshot {
 std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
                                                const std::string& ipset_save,
                                                netfilter::Family family, std::string& error);
+
+// The owned sets of FAMILY in `ipset save` text, sorted, into SNAP.
+void SetOwnedSets(const std::string& ipset_save, FamilySnapshot& snap);
 
 // Reads the running kernel through VARIANT.
 std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant,

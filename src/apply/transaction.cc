@@ -1,6 +1,7 @@
 #include "apply/transaction.h"
 
 #include <cstdlib>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,12 @@ namespace swarmwall::apply {
 namespace {
 
 using netfilter::Family;
+
+// Tests widen the windows between the steps of a commit (milliseconds).
+void TestDelay() {
+  if (const char* ms = getenv("SWARMWALL_TEST_STEP_DELAY_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+}
 
 // The kernel's state right after FS was committed on top of BEFORE.
 backend::KernelState After(const compile::FamilyState& fs, const backend::KernelState& before) {
@@ -33,6 +40,26 @@ backend::KernelState After(const compile::FamilyState& fs, const backend::Kernel
 }
 
 }  // namespace
+
+FamilySnapshot SnapshotAfter(const compile::FamilyState& fs, const FamilySnapshot& before,
+                             bool remove) {
+  FamilySnapshot s;
+  s.owned = fs;
+  s.owned.sets.clear();
+  for (auto& h : s.owned.hooks) h.create_chain = false;
+  s.kernel = After(fs, before.kernel);
+  if (remove && before.docker_user_removable)
+    std::erase(s.kernel.existing_chains, std::string("DOCKER-USER"));
+  for (const auto& h : fs.hooks) s.hook_first[{h.chain, h.target}] = true;
+  s.forward_jumps_to_docker_user = before.forward_jumps_to_docker_user;
+  s.docker_chains = before.docker_chains;
+  s.docker_user_referenced = before.docker_user_referenced;
+  s.docker_user_foreign_rules = before.docker_user_foreign_rules;
+  s.docker_user_removable = s.kernel.HasChain("DOCKER-USER") && !s.docker_user_referenced &&
+                            !s.docker_user_foreign_rules && !s.docker_chains;
+  s.foreign_rules = before.foreign_rules;
+  return s;
+}
 
 bool Transaction::Restore(Family family, const std::string& text, std::string& error) {
   auto r = RunProcess({variant_.RestoreCommand(family), "--noflush", "--wait", "10"},
@@ -94,6 +121,7 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
   }
   if (!sets.empty()) result.steps.push_back("ipset restore: " + std::to_string(sets.size()) + " bytes");
   result.changed = !sets.empty();
+  if (!sets.empty()) TestDelay();
   // 2. Rules, one atomic restore per family.
   bool committed[2] = {false, false};
   for (int f = 0; f < 2 && error.empty(); ++f) {
@@ -110,8 +138,10 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
       text.insert(text.rfind("COMMIT"), "-A SWARMWALL-INPUT --no-such-option\n");
     if (Restore(family, text, error)) {
       committed[f] = true;
+      ++result.nft_commits;
       result.changed = true;
       result.steps.push_back(fmt::format("{} --noflush: {} bytes", variant_.RestoreCommand(family), text.size()));
+      TestDelay();
     }
   }
   if (!error.empty()) {
@@ -122,8 +152,12 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
       Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
       std::string undo_error;
       std::string text = backend::RenderRestore(now[f]->owned, After(*want[f], now[f]->kernel));
-      if (!Restore(family, text, undo_error))
+      if (!Restore(family, text, undo_error)) {
         error += "; ROLLBACK of " + variant_.RestoreCommand(family) + " ALSO FAILED: " + undo_error;
+        result.rollback_failed = true;
+      } else {
+        ++result.nft_commits;
+      }
     }
     std::string ignored;
     Ipset(undo_sets, ignored);

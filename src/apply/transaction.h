@@ -21,7 +21,15 @@ struct TransactionResult {
   std::string error;                    // what failed (and that it was rolled back)
   std::vector<std::string> steps;       // what was done, for logs
   std::vector<FamilyDiff> diffs;
+  int nft_commits = 0;                  // iptables-restore calls that succeeded
+  bool rollback_failed = false;         // the owned state may be a mix
 };
+
+// The snapshot of the kernel right after FS was committed on top of BEFORE
+// (REMOVE: by Transaction::Remove), sets left empty. Exact when nothing
+// else changed the ruleset meanwhile (see HostSession: the generation tells).
+FamilySnapshot SnapshotAfter(const compile::FamilyState& fs, const FamilySnapshot& before,
+                             bool remove);
 
 class Transaction {
  public:

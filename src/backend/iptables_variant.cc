@@ -1,5 +1,9 @@
 #include "backend/iptables_variant.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include "base/process.h"
 
 namespace swarmwall::backend {
@@ -10,11 +14,57 @@ std::string Tool(const std::string& variant, netfilter::Family family, const cha
   return base + "-" + variant + "-" + verb;
 }
 
+// True when the legacy IPv4 filter table exists in this namespace. Any
+// iptables-legacy command, even a save, would instantiate it (and iptables-nft
+// warns "iptables-legacy tables present" ever after): look, never touch.
+bool LegacyFilterExists() {
+  std::ifstream in("/proc/net/ip_tables_names");
+  for (std::string line; std::getline(in, line);)
+    if (line == "filter") return true;
+  return false;
+}
+
+// Docker's chains (or a DOCKER-USER made for it) in the variant's IPv4
+// filter table. nft: `iptables-nft -S CHAIN` reads one chain, a few ms
+// however many rules the table holds, where a save reads them all.
 bool HasDockerChains(const std::string& variant) {
-  std::string tool = Tool(variant, netfilter::Family::kIPv4, "save");
-  if (!ProgramExists(tool)) return false;
-  auto r = RunProcess({tool, "-t", "filter"}, {.timeout = std::chrono::seconds(20)});
-  return r.ok() && r.out.find(":DOCKER") != std::string::npos;
+  if (variant == "legacy") {
+    std::string tool = Tool(variant, netfilter::Family::kIPv4, "save");
+    if (!LegacyFilterExists() || !ProgramExists(tool)) return false;
+    auto r = RunProcess({tool, "-t", "filter"}, {.timeout = std::chrono::seconds(20)});
+    return r.ok() && r.out.find(":DOCKER") != std::string::npos;
+  }
+  if (!ProgramExists("iptables-nft")) return false;
+  for (const char* chain : {"DOCKER", "DOCKER-USER", "DOCKER-FORWARD"}) {
+    auto r = RunProcess({"iptables-nft", "-t", "filter", "-S", chain},
+                        {.timeout = std::chrono::seconds(20)});
+    if (r.ok()) return true;
+  }
+  return false;
+}
+
+// "nft" or "legacy": what plain `iptables` in PATH is, from the link it
+// resolves to (xtables-nft-multi / xtables-legacy-multi), else its --version.
+std::string SystemDefault() {
+  const char* path = getenv("PATH");
+  std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  for (size_t at = 0; at <= dirs.size();) {
+    size_t end = dirs.find(':', at);
+    if (end == std::string::npos) end = dirs.size();
+    std::filesystem::path candidate = std::filesystem::path(dirs.substr(at, end - at)) / "iptables";
+    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) {
+      std::string real = std::filesystem::canonical(candidate, ec).filename().string();
+      if (real.find("nft") != std::string::npos) return "nft";
+      if (real.find("legacy") != std::string::npos) return "legacy";
+      break;
+    }
+    at = end + 1;
+  }
+  auto version = RunProcess({"iptables", "--version"}, {.timeout = std::chrono::seconds(10)});
+  if (version.out.find("nf_tables") != std::string::npos) return "nft";
+  if (version.out.find("legacy") != std::string::npos) return "legacy";
+  return "";
 }
 
 }  // namespace
@@ -29,9 +79,7 @@ std::string IptablesVariant::RestoreCommand(netfilter::Family family) const {
 
 VariantReport DetectVariant() {
   VariantReport report;
-  auto version = RunProcess({"iptables", "--version"}, {.timeout = std::chrono::seconds(10)});
-  if (version.out.find("nf_tables") != std::string::npos) report.system_default = "nft";
-  else if (version.out.find("legacy") != std::string::npos) report.system_default = "legacy";
+  report.system_default = SystemDefault();
   report.docker_in_nft = HasDockerChains("nft");
   report.docker_in_legacy = HasDockerChains("legacy");
   if (report.docker_in_nft && !report.docker_in_legacy) {

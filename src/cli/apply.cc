@@ -1,6 +1,7 @@
-// swarmwall plan / apply / status / remove: the policy made real on this
-// host, through apply's transactions. Wiring only: load, compile, read the
-// kernel, diff or commit, report.
+// swarmwall plan / apply / confirm / status / remove: the policy made real
+// on this host, through apply's HostSession (host lock, recovery of an
+// interrupted commit, kernel read, journaled detached commit). Wiring only:
+// load, compile, read, diff or commit, report.
 #include <unistd.h>
 
 #include <chrono>
@@ -13,22 +14,29 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "analyze/docker_layout.h"
 #include "apply/confirm.h"
 #include "apply/diff.h"
-#include "apply/lockout.h"
+#include "apply/drain.h"
+#include "apply/host_lock.h"
+#include "apply/host_session.h"
 #include "apply/kernel_state.h"
+#include "apply/lockout.h"
 #include "apply/state_store.h"
-#include "apply/transaction.h"
 #include "backend/host_facts.h"
 #include "backend/iptables_variant.h"
 #include "cli/commands.h"
 #include "compile/compiler.h"
+#include "docker/engine.h"
+#include "netfilter/parser.h"
 #include "policy/policy.h"
 
 namespace swarmwall::cli {
 namespace {
 
 using netfilter::Family;
+
+constexpr auto kLockWait = std::chrono::seconds(120);
 
 std::string Now() {
   std::time_t t = std::time(nullptr);
@@ -37,39 +45,52 @@ std::string Now() {
   return buf;
 }
 
-// Everything plan and apply need, or an error already printed.
-struct Prepared {
-  std::optional<policy::Policy> policy;
-  backend::VariantReport variant;
-  compile::DesiredState desired;
-  apply::Before before;
-};
+// The session of a writing command, its recovery notes on stderr.
+std::optional<apply::HostSession> OpenSession(const GlobalOptions& global, const std::string& what,
+                                              std::chrono::milliseconds wait = kLockWait) {
+  std::string error;
+  std::vector<std::string> notes;
+  auto session = apply::HostSession::Open(global.state_dir, what, wait, error, notes);
+  for (const auto& n : notes) std::cerr << "swarmwall " << what << ": " << n << "\n";
+  if (!session) std::cerr << "swarmwall " << what << ": " << error << "\n";
+  return session;
+}
 
-bool Prepare(const std::string& policy_file, const std::string& node_name, Prepared& p) {
-  auto loaded = policy::LoadPolicyFile(policy_file);
+std::optional<policy::Policy> LoadPolicy(const std::string& file) {
+  auto loaded = policy::LoadPolicyFile(file);
   for (const auto& w : loaded.warnings) std::cerr << w.ToString() << "\n";
   for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
-  if (!loaded.ok()) return false;
-  p.policy = std::move(loaded.policy);
-  p.variant = backend::DetectVariant();
+  if (!loaded.ok()) return std::nullopt;
+  return std::move(loaded.policy);
+}
+
+// The kernel read through SESSION and the node's desired state from it.
+struct Prepared {
+  apply::HostView view;
+  compile::DesiredState desired;
+};
+
+std::optional<Prepared> Prepare(const apply::HostSession& session, const policy::Policy& policy,
+                                const std::string& node_name) {
   std::string error;
-  auto before = apply::ReadBefore(p.variant.chosen, error);
-  if (!before) {
+  auto view = session.Read(error);
+  if (!view) {
     std::cerr << "swarmwall: cannot read the kernel's rules: " << error << "\n";
-    return false;
+    return std::nullopt;
   }
   compile::NodeFacts facts;
   facts.local_addresses = backend::LocalAddresses();
-  apply::SetHookFacts(before->ipv4, before->ipv6, facts);
-  auto choice = compile::IdentifyNode(*p.policy, facts,
+  apply::SetHookFacts(view->before.ipv4, view->before.ipv6, facts);
+  auto choice = compile::IdentifyNode(policy, facts,
                                       node_name.empty() ? std::nullopt : std::optional(node_name));
   if (!choice.node) {
     std::cerr << "swarmwall: " << choice.error << "\n";
-    return false;
+    return std::nullopt;
   }
-  p.desired = compile::Compile(*p.policy, *choice.node, facts);
-  p.before = std::move(*before);
-  return true;
+  Prepared p;
+  p.desired = compile::Compile(policy, *choice.node, facts);
+  p.view = std::move(*view);
+  return p;
 }
 
 void PrintDiffs(const std::vector<apply::FamilyDiff>& diffs) {
@@ -87,6 +108,35 @@ nlohmann::json DiffsJson(const std::vector<apply::FamilyDiff>& diffs) {
   return j;
 }
 
+// Docker's version and chain layout, for status.
+struct DockerFacts {
+  std::string host, version, layout;
+  bool swarm = false, docker_user_hooked = false;
+};
+
+DockerFacts ReadDockerFacts(const backend::IptablesVariant& variant) {
+  DockerFacts f;
+  docker::Engine engine;
+  f.host = engine.host();
+  if (auto v = engine.Version()) f.version = v->value("Version", "");
+  auto parse = [](const backend::SaveResult& s, Family family) -> std::optional<netfilter::Ruleset> {
+    if (!s.ok) return std::nullopt;
+    netfilter::ParseOptions options;
+    options.family = family;
+    auto r = netfilter::ParseRuleset(s.text, options);
+    if (!r.ruleset) return std::nullopt;
+    return std::move(r.ruleset);
+  };
+  auto v4 = parse(backend::SaveLive(variant, Family::kIPv4), Family::kIPv4);
+  auto v6 = parse(backend::SaveLive(variant, Family::kIPv6), Family::kIPv6);
+  netfilter::Ruleset empty;
+  auto e = analyze::ExplainDocker(v4 ? *v4 : empty, v6 ? &*v6 : nullptr);
+  f.layout = analyze::LayoutName(e.layout);
+  f.swarm = e.swarm;
+  f.docker_user_hooked = e.docker_user_hooked;
+  return f;
+}
+
 }  // namespace
 
 void RegisterApply(CLI::App& app, GlobalOptions& global) {
@@ -95,27 +145,33 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     bool dry_run = false;
     int confirm = 0;
     bool force = false;
+    bool drain = false;
+    std::string manager;
+    int drain_timeout = 120;
   };
   auto plan_args = std::make_shared<Args>();
   auto* plan = app.add_subcommand("plan", "Show what apply would change on this host (exit 2: changes pending)");
   plan->add_option("policy", plan_args->policy, "The cluster policy (YAML)")->required();
   plan->add_option("--node", plan_args->node, "The node (default: the one with an address on this host)");
   plan->callback([plan_args, &global] {
-    Prepared p;
-    if (!Prepare(plan_args->policy, plan_args->node, p)) {
+    auto policy = LoadPolicy(plan_args->policy);
+    auto session = policy ? OpenSession(global, "plan") : std::nullopt;
+    auto p = session ? Prepare(*session, *policy, plan_args->node) : std::nullopt;
+    if (!p) {
       global.exit_code = kError;
       return;
     }
-    std::vector<apply::FamilyDiff> diffs = {apply::Compare(p.desired.ipv4, p.before.ipv4),
-                                            apply::Compare(p.desired.ipv6, p.before.ipv6)};
+    std::vector<apply::FamilyDiff> diffs = {apply::Compare(p->desired.ipv4, p->view.before.ipv4),
+                                            apply::Compare(p->desired.ipv6, p->view.before.ipv6)};
     bool pending = !diffs[0].empty() || !diffs[1].empty();
+    const auto& variant = p->view.variant.chosen.name;
     if (global.json()) {
-      std::cout << nlohmann::json{{"node", p.desired.node}, {"variant", p.variant.chosen.name},
+      std::cout << nlohmann::json{{"node", p->desired.node}, {"variant", variant},
                                   {"pending", pending}, {"diff", DiffsJson(diffs)}}
                        .dump(2)
                 << "\n";
     } else {
-      std::cout << fmt::format("node {} ({} iptables): {}\n", p.desired.node, p.variant.chosen.name,
+      std::cout << fmt::format("node {} ({} iptables): {}\n", p->desired.node, variant,
                                pending ? "changes pending" : "nothing to change");
       PrintDiffs(diffs);
     }
@@ -132,80 +188,168 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       ->check(CLI::Range(1, 86400));
   cmd->add_flag("--force", apply_args->force,
                 "Apply even if a current SSH client could no longer connect");
+  cmd->add_flag("--drain", apply_args->drain,
+                "Drain this Swarm node first (its tasks leave), apply, check, then set its "
+                "availability back; on failure it stays drained");
+  cmd->add_option("--manager", apply_args->manager,
+                  "DOCKER_HOST of a Swarm manager for --drain (default: the local daemon, DOCKER_HOST)");
+  cmd->add_option("--drain-timeout", apply_args->drain_timeout,
+                  "Seconds to wait for the node's tasks to leave (default 120)")
+      ->check(CLI::Range(1, 86400));
   cmd->callback([apply_args, &global] {
-    Prepared p;
-    if (!Prepare(apply_args->policy, apply_args->node, p)) {
+    const Args& a = *apply_args;
+    auto policy = LoadPolicy(a.policy);
+    if (!policy) {
       global.exit_code = kError;
       return;
     }
-    if (apply_args->dry_run) {
-      PrintDiffs({apply::Compare(p.desired.ipv4, p.before.ipv4),
-                  apply::Compare(p.desired.ipv6, p.before.ipv6)});
+    // --drain: everything it needs is read before anything changes.
+    std::optional<apply::DrainTarget> drain;
+    if (a.drain && !a.dry_run) {
+      std::string error;
+      drain = apply::PrepareDrain(a.manager, error);
+      if (!drain) {
+        std::cerr << "swarmwall apply --drain: " << error << " (nothing was changed)\n";
+        global.exit_code = kError;
+        return;
+      }
+    }
+    auto session = OpenSession(global, "apply");
+    auto p = session ? Prepare(*session, *policy, a.node) : std::nullopt;
+    if (!p) {
+      global.exit_code = kError;
       return;
     }
-    // The lockout guard: nobody connected over SSH loses the way back in.
-    auto locked = apply::LockedOut(p.desired, apply::FindSshClients());
-    if (!locked.empty() && !apply_args->force) {
+    if (a.dry_run) {
+      PrintDiffs({apply::Compare(p->desired.ipv4, p->view.before.ipv4),
+                  apply::Compare(p->desired.ipv6, p->view.before.ipv6)});
+      return;
+    }
+    // The lockout guard: nobody connected over SSH loses the way back in
+    // (nothing to guard when nothing would be written).
+    bool pending = !apply::Compare(p->desired.ipv4, p->view.before.ipv4).empty() ||
+                   !apply::Compare(p->desired.ipv6, p->view.before.ipv6).empty();
+    auto locked = pending || drain ? apply::LockedOut(p->desired, apply::FindSshClients())
+                                   : std::vector<std::string>{};
+    if (!locked.empty() && !a.force) {
       for (const auto& l : locked)
-        std::cerr << "swarmwall apply: refusing: " << l << " under " << p.policy->file << "\n";
+        std::cerr << "swarmwall apply: refusing: " << l << " under " << policy->file << "\n";
       std::cerr << "swarmwall apply: allow it in the policy, or pass --force (nothing was changed)\n";
       global.exit_code = kError;
       return;
     }
     for (const auto& l : locked) std::cerr << "swarmwall apply: warning (--force): " << l << "\n";
+    std::string drained_note;
+    if (drain) {
+      std::string error;
+      std::cerr << fmt::format("swarmwall apply: draining node {} ({}), waiting up to {} s for its "
+                               "tasks to leave\n", drain->hostname, drain->node_id, a.drain_timeout);
+      if (!apply::DrainNode(*drain, std::chrono::seconds(a.drain_timeout), error)) {
+        std::cerr << "swarmwall apply --drain: " << error << "; the firewall was not changed; node "
+                  << drain->hostname << " (" << drain->node_id
+                  << ") is LEFT DRAINED: set it back with `docker node update --availability "
+                  << drain->availability << " " << drain->node_id << "`\n";
+        global.exit_code = kError;
+        return;
+      }
+      // Docker's rules changed as the tasks left: read and compile again.
+      p = Prepare(*session, *policy, a.node);
+      if (!p) {
+        std::cerr << "swarmwall apply --drain: node " << drain->hostname << " is LEFT DRAINED\n";
+        global.exit_code = kError;
+        return;
+      }
+    }
     std::string token;
-    if (apply_args->confirm > 0) {
+    if (a.confirm > 0) {
       // Armed before anything is written: killing this process at any
       // moment still brings the previous state back.
       compile::DesiredState previous;
-      previous.node = p.desired.node;
-      previous.ipv4 = p.before.ipv4.owned;
-      previous.ipv6 = p.before.ipv6.owned;
+      previous.node = p->desired.node;
+      previous.ipv4 = p->view.before.ipv4.owned;
+      previous.ipv6 = p->view.before.ipv6.owned;
       std::string error;
       auto saved = apply::SavePending(global.state_dir, previous, error);
       std::error_code ec;
       std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-      if (!saved || !apply::ArmTimer(self, global.state_dir, *saved, apply_args->confirm, error)) {
+      if (!saved || !apply::ArmTimer(self, global.state_dir, *saved, a.confirm, error)) {
         std::cerr << "swarmwall apply: cannot arm the confirm timer: " << error << "\n";
         global.exit_code = kError;
         return;
       }
       token = *saved;
     }
-    apply::Transaction tx(p.variant.chosen, std::move(p.before));
-    auto result = tx.Commit(p.desired);
+    apply::AppliedRecord record{p->desired.node, policy->file, apply::NormalizedDigest(p->desired),
+                                p->view.variant.chosen.name, Now()};
+    auto result = session->Commit(p->view, p->desired, record, "apply");
     if (const char* hang = getenv("SWARMWALL_TEST_HANG_AFTER_COMMIT"))
       std::this_thread::sleep_for(std::chrono::seconds(std::atoi(hang)));
     if (!result.ok) {
       std::cerr << "swarmwall apply: " << result.error << "\n";
+      if (drain)
+        std::cerr << "swarmwall apply --drain: node " << drain->hostname << " (" << drain->node_id
+                  << ") is LEFT DRAINED\n";
       global.exit_code = kError;
       return;
     }
-    apply::StateStore store(global.state_dir);
-    std::string error;
-    if (!store.Save({p.desired.node, p.policy->file, apply::NormalizedDigest(p.desired),
-                     p.variant.chosen.name, Now()},
-                    error))
-      std::cerr << "swarmwall apply: warning: " << error << "\n";
+    if (!result.changed) {
+      std::string error;
+      if (!apply::StateStore(global.state_dir).Save(record, error))
+        std::cerr << "swarmwall apply: warning: " << error << "\n";
+    }
+    if (drain) {
+      // The check: the kernel, read again in full, holds the desired state.
+      std::string error;
+      auto now = apply::ReadHost(global.state_dir, false, error);
+      std::vector<std::string> left;
+      if (!now) left.push_back("cannot read the kernel: " + error);
+      for (const auto& d : {apply::Compare(p->desired.ipv4, now ? now->before.ipv4 : apply::FamilySnapshot{}),
+                            apply::Compare(p->desired.ipv6, now ? now->before.ipv6 : apply::FamilySnapshot{})})
+        if (now)
+          for (const auto& l : d.lines) left.push_back(l);
+      if (!left.empty()) {
+        std::cerr << "swarmwall apply --drain: the check after apply failed; node " << drain->hostname
+                  << " (" << drain->node_id << ") is LEFT DRAINED:\n";
+        for (const auto& l : left) std::cerr << "  " << l << "\n";
+        global.exit_code = kError;
+        return;
+      }
+      if (!apply::RestoreAvailability(*drain, error)) {
+        std::cerr << "swarmwall apply --drain: applied and checked, but setting node " << drain->hostname
+                  << " back to " << drain->availability << " failed: " << error
+                  << "; it is LEFT DRAINED\n";
+        global.exit_code = kError;
+        return;
+      }
+      drained_note = fmt::format("node {} drained, applied, checked, back to {}", drain->hostname,
+                                 drain->availability);
+    }
+    const auto& variant = p->view.variant;
     if (global.json()) {
-      std::cout << nlohmann::json{{"node", p.desired.node}, {"changed", result.changed},
-                                  {"variant", p.variant.chosen.name}, {"steps", result.steps},
-                                  {"diff", DiffsJson(result.diffs)}}
-                       .dump(2)
-                << "\n";
+      nlohmann::json j{{"node", p->desired.node}, {"changed", result.changed},
+                       {"variant", variant.chosen.name}, {"steps", result.steps},
+                       {"diff", DiffsJson(result.diffs)}};
+      if (drain) j["drain"] = {{"node_id", drain->node_id}, {"availability", drain->availability}};
+      std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << fmt::format("node {} ({} iptables, {}): {}\n", p.desired.node,
-                               p.variant.chosen.name, p.variant.reason,
+      std::cout << fmt::format("node {} ({} iptables, {}): {}\n", p->desired.node, variant.chosen.name,
+                               variant.reason,
                                result.changed ? "applied" : "already up to date, nothing written");
       PrintDiffs(result.diffs);
+      if (!drained_note.empty()) std::cout << drained_note << "\n";
       if (!token.empty())
         std::cout << fmt::format("run `swarmwall confirm` within {} seconds, or the previous state "
-                                 "comes back\n", apply_args->confirm);
+                                 "comes back\n", a.confirm);
     }
   });
 
   auto* confirm = app.add_subcommand("confirm", "Keep what the last apply --confirm did");
   confirm->callback([&global] {
+    auto session = OpenSession(global, "confirm");
+    if (!session) {
+      global.exit_code = kError;
+      return;
+    }
     if (!apply::ClearPending(global.state_dir)) {
       std::cerr << "swarmwall confirm: no apply is waiting for confirmation in " << global.state_dir << "\n";
       global.exit_code = kError;
@@ -231,53 +375,68 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       std::cout << Now() << " confirmed in time: nothing to do\n";
       return;
     }
-    auto variant = backend::DetectVariant();
+    auto session = OpenSession(global, "rollback-timer");
+    // Confirmed while we waited for the lock?
+    pending = apply::LoadPending(global.state_dir);
+    if (session && (!pending || pending->token != timer_args->token)) {
+      std::cout << Now() << " confirmed in time: nothing to do\n";
+      return;
+    }
     std::string error;
-    auto before = apply::ReadBefore(variant.chosen, error);
-    if (!before) {
+    auto view = session ? session->Read(error) : std::nullopt;
+    if (!view) {
       std::cout << Now() << " ROLLBACK FAILED: cannot read the kernel: " << error << "\n";
       global.exit_code = kError;
       return;
     }
-    apply::Transaction tx(variant.chosen, std::move(*before));
-    auto result = tx.Commit(pending->previous);
-    if (!result.ok) {
-      std::cout << Now() << " ROLLBACK FAILED: " << result.error << "\n";
-      global.exit_code = kError;
-      return;
-    }
-    apply::ClearPending(global.state_dir);
     apply::StateStore store(global.state_dir);
     auto record = store.Load().value_or(apply::AppliedRecord{});
     record.digest = apply::NormalizedDigest(pending->previous);
     record.time = Now();
     record.policy += " (rolled back: not confirmed)";
-    store.Save(record, error);
+    auto result = session->Commit(*view, pending->previous, record, "rollback");
+    if (!result.ok) {
+      std::cout << Now() << " ROLLBACK FAILED: " << result.error << "\n";
+      global.exit_code = kError;
+      return;
+    }
+    if (!result.changed) store.Save(record, error);
+    apply::ClearPending(global.state_dir);
     std::cout << Now() << " not confirmed: previous state put back\n";
   });
 
   auto* status = app.add_subcommand("status", "Owned chains, hooks, drift and what was applied (exit 2: findings)");
   status->callback([&global] {
-    auto variant = backend::DetectVariant();
+    std::vector<std::string> findings;
+    // Another swarmwall committing now: say so and read without the lock.
+    std::string holder = apply::HostLock::Holder(global.state_dir);
+    std::optional<apply::HostSession> session;
+    if (holder.empty()) session = OpenSession(global, "status", std::chrono::milliseconds(0));
+    if (!holder.empty() || !session) {
+      holder = apply::HostLock::Holder(global.state_dir);
+      if (!holder.empty())
+        findings.push_back("another swarmwall holds the host lock (" + holder +
+                           "): a change may be in progress");
+    }
     std::string error;
-    auto before = apply::ReadBefore(variant.chosen, error);
-    if (!before) {
+    auto view = apply::ReadHost(global.state_dir, true, error);
+    if (!view) {
       std::cerr << "swarmwall status: " << error << "\n";
       global.exit_code = kError;
       return;
     }
+    const auto& variant = view->variant;
     apply::StateStore store(global.state_dir);
     auto record = store.Load();
-    std::vector<std::string> findings;
-    const apply::FamilySnapshot* v4 = &before->ipv4;
-    const apply::FamilySnapshot* v6 = &before->ipv6;
+    const apply::FamilySnapshot* v4 = &view->before.ipv4;
+    const apply::FamilySnapshot* v6 = &view->before.ipv6;
     compile::DesiredState actual;
     actual.node = record ? record->node : "";
     actual.ipv4 = v4->owned;
     actual.ipv6 = v6->owned;
     std::string digest = apply::NormalizedDigest(actual);
-    for (const auto* s : {&*v4, &*v6}) {
-      std::string fam = s == &*v4 ? "IPv4" : "IPv6";
+    for (const auto* s : {v4, v6}) {
+      std::string fam = s == v4 ? "IPv4" : "IPv6";
       for (const auto& [key, first] : s->hook_first) {
         int count = s->kernel.Jumps(key.first, key.second);
         if (!first || count != 1)
@@ -293,24 +452,35 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                          record->time + " (run swarmwall plan to see how)");
     if (record && v4->owned.chains.empty())
       findings.push_back("drift: swarmwall's chains are gone (flushed by someone?)");
+    DockerFacts docker = ReadDockerFacts(variant.chosen);
     if (global.json()) {
       nlohmann::json j = {{"variant", variant.chosen.name}, {"variant_reason", variant.reason},
                           {"kernel_digest", digest}, {"findings", findings},
                           {"owned_chains_v4", v4->owned.chains.size()},
-                          {"owned_chains_v6", v6->owned.chains.size()}};
+                          {"owned_chains_v6", v6->owned.chains.size()},
+                          {"docker", {{"host", docker.host},
+                                      {"version", docker.version.empty() ? nlohmann::json() : nlohmann::json(docker.version)},
+                                      {"layout", docker.layout},
+                                      {"swarm", docker.swarm},
+                                      {"docker_user_hooked", docker.docker_user_hooked}}},
+                          {"lock_holder", holder}};
       if (record)
         j["applied"] = {{"node", record->node}, {"policy", record->policy},
                         {"digest", record->digest}, {"time", record->time}};
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << fmt::format("iptables variant: {} ({})\n", variant.chosen.name, variant.reason);
+      std::cout << fmt::format("Docker: {} ({})\n",
+                               docker.version.empty() ? "not reachable" : docker.version, docker.host);
+      std::cout << fmt::format("Docker chain layout: {}{}\n", docker.layout,
+                               docker.swarm ? " (Swarm node)" : "");
       if (record)
         std::cout << fmt::format("applied: node {} from {} at {} (state {})\n", record->node,
                                  record->policy, record->time, record->digest);
       else
         std::cout << "applied: nothing recorded in " << store.dir() << "\n";
-      for (const auto* s : {&*v4, &*v6}) {
-        std::cout << (s == &*v4 ? "IPv4" : "IPv6") << ": " << s->owned.chains.size()
+      for (const auto* s : {v4, v6}) {
+        std::cout << (s == v4 ? "IPv4" : "IPv6") << ": " << s->owned.chains.size()
                   << " owned chain(s), " << s->owned.sets.size() << " owned set(s), "
                   << s->foreign_rules << " rule(s) of other owners in filter\n";
         for (const auto& h : s->owned.hooks)
@@ -324,22 +494,21 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
 
   auto* remove = app.add_subcommand("remove", "Remove every rule, chain and set swarmwall owns, and nothing else");
   remove->callback([&global] {
-    auto variant = backend::DetectVariant();
+    auto session = OpenSession(global, "remove");
     std::string error;
-    auto before = apply::ReadBefore(variant.chosen, error);
-    if (!before) {
-      std::cerr << "swarmwall remove: " << error << "\n";
+    auto view = session ? session->Read(error) : std::nullopt;
+    if (!view) {
+      if (session) std::cerr << "swarmwall remove: " << error << "\n";
       global.exit_code = kError;
       return;
     }
-    apply::Transaction tx(variant.chosen, std::move(*before));
-    auto result = tx.Remove();
+    auto result = session->Remove(*view);
     if (!result.ok) {
       std::cerr << "swarmwall remove: " << result.error << "\n";
       global.exit_code = kError;
       return;
     }
-    apply::StateStore(global.state_dir).Forget();
+    if (!result.changed) apply::StateStore(global.state_dir).Forget();
     std::cout << (result.changed ? "removed swarmwall's chains, hooks and sets\n"
                                  : "nothing of swarmwall's was there\n");
   });

@@ -166,6 +166,63 @@ TEST_P(Apply, FullCycle) {
   EXPECT_EQ(Foreign(), docker_before);
 }
 
+TEST_P(Apply, StatusShowsDockerVersionAndLayout) {
+  Sw("remove");
+  ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);
+  std::string docker_host = "DOCKER_HOST=unix://" + N().docker->Socket();
+  std::string version = N().docker->Version();
+  ASSERT_FALSE(version.empty());
+  std::string layout = GetParam() == DockerVersion::k20_10 ? "20.10-27" : "28.1-28.5";
+  auto text = Sw("status", docker_host);
+  EXPECT_EQ(text.exit_code, 0) << text.out << text.err;
+  EXPECT_NE(text.out.find("Docker: " + version + " (unix://" + N().docker->Socket() + ")"),
+            std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Docker chain layout: " + layout), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("iptables variant: nft"), std::string::npos) << text.out;
+  auto json = Sw("--output json status", docker_host);
+  EXPECT_EQ(json.exit_code, 0) << json.out << json.err;
+  EXPECT_NE(json.out.find("\"version\": \"" + version + "\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"layout\": \"" + layout + "\""), std::string::npos) << json.out;
+  // Unreachable Docker: said so, not an error.
+  auto none = Sw("status", "DOCKER_HOST=unix://" + N().dir + "/no.sock");
+  EXPECT_NE(none.out.find("Docker: not reachable"), std::string::npos) << none.out;
+}
+
+// The kernel cache (the nf_tables generation) never changes an answer: plan
+// and status read through it equal plan and status read in full, before and
+// after drift, and after a commit moved the cache on.
+TEST_P(Apply, TheKernelCacheNeverChangesAnAnswer) {
+  Sw("remove");
+  std::string policy = N().dir + "/policy.yaml";
+  auto same = [&](const std::string& what) {
+    for (const char* cmd : {"--output json plan ", "--output json status"}) {
+      std::string args = std::string(cmd) + (std::string(cmd).find("plan") != std::string::npos ? policy : "");
+      auto cached = Sw(args);
+      auto full = Sw(args, "SWARMWALL_KERNEL_CACHE=0");
+      EXPECT_EQ(cached.out, full.out) << what << ": " << cmd;
+      EXPECT_EQ(cached.exit_code, full.exit_code) << what << ": " << cmd;
+    }
+  };
+  same("nothing applied");
+  ASSERT_EQ(Sw("apply " + policy).exit_code, 0);
+  same("after apply");
+  auto noop = Sw("apply " + policy);
+  EXPECT_NE(noop.out.find("nothing written"), std::string::npos) << noop.out;
+  same("after a no-op apply");
+  N().host->Sh("iptables -A SWARMWALL-INPUT -j ACCEPT");
+  same("after a rule added to an owned chain");
+  auto plan = Sw("plan " + policy);
+  EXPECT_EQ(plan.exit_code, 2) << plan.out;
+  ASSERT_EQ(Sw("apply " + policy).exit_code, 0);
+  N().host->Sh("ipset add swarmwall-office-v4 192.0.2.99");
+  same("after a set member added");
+  EXPECT_EQ(Sw("plan " + policy).exit_code, 2);
+  ASSERT_EQ(Sw("apply " + policy).exit_code, 0);
+  same("after the repair");
+  Sw("remove");
+  same("after remove");
+}
+
 TEST_P(Apply, AFailingToolLeavesThePreviousState) {
   Sw("remove");
   ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);

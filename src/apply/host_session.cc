@@ -1,0 +1,275 @@
+#include "apply/host_session.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apply/committer.h"
+#include "apply/diff.h"
+#include "apply/journal.h"
+#include "apply/nft_generation.h"
+#include "apply/state_json.h"
+#include "base/process.h"
+
+namespace swarmwall::apply {
+namespace {
+
+using nlohmann::json;
+using netfilter::Family;
+
+std::string CachePath(const std::string& dir) { return dir + "/kernel-cache.json"; }
+
+// Names of the legacy tables instantiated in this namespace, both families.
+std::string LegacyTables() {
+  std::string all;
+  for (const char* f : {"/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"}) {
+    std::ifstream in(f);
+    for (std::string line; std::getline(in, line);) all += line + " ";
+  }
+  return all;
+}
+
+bool CacheAllowed() {
+  const char* env = getenv("SWARMWALL_KERNEL_CACHE");
+  return !(env && std::string(env) == "0");
+}
+
+json VariantToJson(const backend::VariantReport& v) {
+  return {{"name", v.chosen.name}, {"docker_in_nft", v.docker_in_nft},
+          {"docker_in_legacy", v.docker_in_legacy}, {"system_default", v.system_default},
+          {"reason", v.reason}};
+}
+
+backend::VariantReport VariantFromJson(const json& j) {
+  backend::VariantReport v;
+  v.chosen.name = j.value("name", "nft");
+  v.docker_in_nft = j.value("docker_in_nft", false);
+  v.docker_in_legacy = j.value("docker_in_legacy", false);
+  v.system_default = j.value("system_default", "");
+  v.reason = j.value("reason", "");
+  return v;
+}
+
+void ForgetCache(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove(CachePath(dir), ec);
+}
+
+void SaveCache(const std::string& dir, uint32_t generation, const backend::VariantReport& variant,
+               const FamilySnapshot& v4, const FamilySnapshot& v6) {
+  if (variant.chosen.name != "nft" || !LegacyTables().empty() || !CacheAllowed()) {
+    ForgetCache(dir);
+    return;
+  }
+  json j = {{"identity", NetnsIdentity()}, {"generation", generation},
+            {"variant", VariantToJson(variant)}, {"ipv4", SnapshotToJson(v4)},
+            {"ipv6", SnapshotToJson(v6)}};
+  std::string error;
+  if (!WriteFileAtomically(CachePath(dir), j.dump(), error)) ForgetCache(dir);
+}
+
+std::optional<HostView> FromCache(const std::string& dir, uint32_t generation) {
+  std::ifstream in(CachePath(dir));
+  if (!in) return std::nullopt;
+  auto j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  if (j.value("identity", "") != NetnsIdentity() || j.value("generation", int64_t{-1}) != generation)
+    return std::nullopt;
+  HostView view;
+  view.variant = VariantFromJson(j.value("variant", json::object()));
+  if (view.variant.chosen.name != "nft") return std::nullopt;
+  view.before.ipv4 = SnapshotFromJson(j.value("ipv4", json::object()));
+  view.before.ipv6 = SnapshotFromJson(j.value("ipv6", json::object()));
+  view.before.ipv4.owned.family = Family::kIPv4;
+  view.before.ipv6.owned.family = Family::kIPv6;
+  view.cached = true;
+  view.generation = generation;
+  return view;
+}
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Tests widen the windows between the commit's steps (milliseconds).
+void TestDelay() {
+  if (const char* ms = getenv("SWARMWALL_TEST_STEP_DELAY_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+}
+
+// Temporary twins (`swarmwall-NAME~`) a committer killed inside
+// `ipset restore` may leave; no rule ever matches them.
+void DestroyTwins() {
+  std::string text;
+  std::istringstream in(SaveIpsets());
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string verb, name;
+    words >> verb >> name;
+    if (verb == "create" && name.starts_with(compile::kSetPrefix) && name.ends_with("~"))
+      text += "destroy " + name + "\n";
+  }
+  if (!text.empty()) RunProcess({"ipset", "restore"}, {.input = text, .timeout = std::chrono::seconds(60)});
+}
+
+}  // namespace
+
+std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::string& error) {
+  auto generation = NftGeneration();
+  if (allow_cache && generation && CacheAllowed() && LegacyTables().empty()) {
+    if (auto view = FromCache(dir, *generation)) {
+      std::string ipsets = SaveIpsets();
+      SetOwnedSets(ipsets, view->before.ipv4);
+      SetOwnedSets(ipsets, view->before.ipv6);
+      return view;
+    }
+  }
+  HostView view;
+  view.variant = backend::DetectVariant();
+  auto before = ReadBefore(view.variant.chosen, error);
+  if (!before) return std::nullopt;
+  view.before = std::move(*before);
+  auto after = NftGeneration();
+  if (generation && after && *generation == *after) {
+    view.generation = generation;
+    SaveCache(dir, *generation, view.variant, view.before.ipv4, view.before.ipv6);
+  }
+  return view;
+}
+
+std::optional<HostSession> HostSession::Open(const std::string& dir, const std::string& what,
+                                             std::chrono::milliseconds wait, std::string& error,
+                                             std::vector<std::string>& notes) {
+  auto lock = HostLock::Acquire(dir, what, wait, error);
+  if (!lock) return std::nullopt;
+  HostSession session(dir, std::move(*lock));
+  if (!session.Recover(error, notes)) return std::nullopt;
+  return session;
+}
+
+bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
+  auto journal = LoadJournal(dir_);
+  if (!journal) return true;
+  StateStore store(dir_);
+  if (journal->operation == "unreadable") {
+    error = "cannot read " + dir_ + "/commit-journal.json: look at the owned state (swarmwall "
+            "plan), then delete it";
+    return false;
+  }
+  auto view = ReadHost(dir_, false, error);
+  if (!view) {
+    error = "an interrupted " + journal->operation + " left a journal, and " + error;
+    return false;
+  }
+  std::string who = fmt::format("an interrupted {} (pid {})", journal->operation, journal->writer);
+  bool done = Compare(journal->desired.ipv4, view->before.ipv4).empty() &&
+              Compare(journal->desired.ipv6, view->before.ipv6).empty();
+  if (done) {
+    std::string ignored;
+    if (journal->new_record) store.Save(*journal->new_record, ignored);
+    else store.Forget();
+    ClearJournal(dir_);
+    notes.push_back(who + " had written its whole new state: finished it");
+    return true;
+  }
+  auto r = RunDetached(
+      [&] {
+        Transaction tx(view->variant.chosen, view->before);
+        auto result = tx.Commit(journal->previous);
+        if (result.ok) DestroyTwins();
+        if (result.ok) {
+          std::string ignored;
+          if (journal->previous_record) store.Save(*journal->previous_record, ignored);
+          else store.Forget();
+          ForgetCache(dir_);
+          ClearJournal(dir_);
+        }
+        return result;
+      },
+      dir_ + "/commit.log");
+  if (!r.ok) {
+    error = who + " left a mix of owned states, and putting the previous one back failed: " + r.error;
+    return false;
+  }
+  notes.push_back(who + " was cut short: its previous owned state is back");
+  return true;
+}
+
+TransactionResult HostSession::Commit(const HostView& view, const compile::DesiredState& desired,
+                                      const AppliedRecord& record, const std::string& operation) {
+  return Run(view, desired, record, operation, false);
+}
+
+TransactionResult HostSession::Remove(const HostView& view) {
+  compile::DesiredState none;
+  none.ipv4.family = Family::kIPv4;
+  none.ipv6.family = Family::kIPv6;
+  return Run(view, none, std::nullopt, "remove", true);
+}
+
+TransactionResult HostSession::Run(const HostView& view, const compile::DesiredState& desired,
+                                   const std::optional<AppliedRecord>& record,
+                                   const std::string& operation, bool remove) {
+  TransactionResult nothing;
+  nothing.diffs = {Compare(desired.ipv4, view.before.ipv4), Compare(desired.ipv6, view.before.ipv6)};
+  if (nothing.diffs[0].empty() && nothing.diffs[1].empty()) {
+    nothing.ok = true;
+    return nothing;
+  }
+  StateStore store(dir_);
+  Journal journal;
+  journal.operation = operation;
+  journal.writer = getpid();
+  journal.previous.node = desired.node;
+  journal.previous.ipv4 = view.before.ipv4.owned;
+  journal.previous.ipv6 = view.before.ipv6.owned;
+  journal.desired = desired;
+  journal.previous_record = store.Load();
+  journal.new_record = record;
+  std::string error;
+  if (!WriteJournal(dir_, journal, error)) {
+    nothing.error = error + " (nothing was changed)";
+    return nothing;
+  }
+  return RunDetached(
+      [&] {
+        lock_.Describe(fmt::format("{} committer (for pid {})", operation, journal.writer));
+        TestDelay();
+        Transaction tx(view.variant.chosen, view.before);
+        auto result = remove ? tx.Remove() : tx.Commit(desired);
+        if (result.ok) {
+          std::string ignored;
+          if (record) store.Save(*record, ignored);
+          else store.Forget();
+          auto generation = NftGeneration();
+          if (view.generation && generation && *generation == *view.generation + result.nft_commits) {
+            auto v4 = result.diffs[0].rules ? SnapshotAfter(desired.ipv4, view.before.ipv4, remove)
+                                            : view.before.ipv4;
+            auto v6 = result.diffs[1].rules ? SnapshotAfter(desired.ipv6, view.before.ipv6, remove)
+                                            : view.before.ipv6;
+            SaveCache(dir_, *generation, view.variant, v4, v6);
+          } else {
+            ForgetCache(dir_);
+          }
+        }
+        if (result.ok || !result.rollback_failed) ClearJournal(dir_);
+        if (!result.ok)
+          std::cerr << Now() << " " << operation << " failed: " << result.error << "\n";
+        return result;
+      },
+      dir_ + "/commit.log");
+}
+
+}  // namespace swarmwall::apply

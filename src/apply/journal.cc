@@ -1,0 +1,54 @@
+#include "apply/journal.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "apply/state_json.h"
+
+namespace swarmwall::apply {
+namespace {
+
+using nlohmann::json;
+
+std::string JournalPath(const std::string& dir) { return dir + "/commit-journal.json"; }
+
+}  // namespace
+
+bool WriteJournal(const std::string& dir, const Journal& j, std::string& error) {
+  json out = {{"operation", j.operation},
+              {"writer", j.writer},
+              {"previous", DesiredStateToJson(j.previous)},
+              {"desired", DesiredStateToJson(j.desired)}};
+  if (j.previous_record) out["previous_record"] = RecordToJson(*j.previous_record);
+  if (j.new_record) out["new_record"] = RecordToJson(*j.new_record);
+  return WriteFileAtomically(JournalPath(dir), out.dump(), error);
+}
+
+std::optional<Journal> LoadJournal(const std::string& dir) {
+  std::ifstream in(JournalPath(dir));
+  if (!in) return std::nullopt;
+  auto j = json::parse(in, nullptr, false);
+  Journal journal;
+  if (j.is_discarded() || !j.is_object()) {
+    // Torn writes cannot happen (rename); anything else is not ours to use.
+    journal.operation = "unreadable";
+    return journal;
+  }
+  journal.operation = j.value("operation", "");
+  journal.writer = j.value("writer", 0);
+  journal.previous = DesiredStateFromJson(j.value("previous", json::object()));
+  journal.desired = DesiredStateFromJson(j.value("desired", json::object()));
+  if (j.contains("previous_record")) journal.previous_record = RecordFromJson(j["previous_record"]);
+  if (j.contains("new_record")) journal.new_record = RecordFromJson(j["new_record"]);
+  return journal;
+}
+
+void ClearJournal(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove(JournalPath(dir), ec);
+}
+
+}  // namespace swarmwall::apply

@@ -1,0 +1,71 @@
+#include "apply/nft_generation.h"
+
+#include <arpa/inet.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+namespace swarmwall::apply {
+
+std::optional<uint32_t> NftGeneration() {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd < 0) return std::nullopt;
+  struct {
+    nlmsghdr nh;
+    nfgenmsg nfg;
+  } req{};
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.nh.nlmsg_seq = 1;
+  req.nfg.nfgen_family = AF_UNSPEC;
+  req.nfg.version = NFNETLINK_V0;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  std::optional<uint32_t> result;
+  if (sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) ==
+      static_cast<ssize_t>(sizeof req)) {
+    alignas(nlmsghdr) char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); n > 0 && NLMSG_OK(nh, n);
+         nh = NLMSG_NEXT(nh, n)) {
+      if (nh->nlmsg_type == NLMSG_ERROR) break;
+      if ((nh->nlmsg_type & 0xff) != NFT_MSG_NEWGEN) continue;
+      auto* attr = reinterpret_cast<nlattr*>(static_cast<char*>(NLMSG_DATA(nh)) +
+                                             NLMSG_ALIGN(sizeof(nfgenmsg)));
+      int left = static_cast<int>(nh->nlmsg_len) - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(nfgenmsg)));
+      while (left >= static_cast<int>(sizeof(nlattr)) && attr->nla_len >= sizeof(nlattr) &&
+             attr->nla_len <= left) {
+        if ((attr->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID &&
+            attr->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
+          uint32_t id;
+          std::memcpy(&id, reinterpret_cast<char*>(attr) + NLA_HDRLEN, sizeof id);
+          result = ntohl(id);
+          break;
+        }
+        int step = NLA_ALIGN(attr->nla_len);
+        left -= step;
+        attr = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(attr) + step);
+      }
+      break;
+    }
+  }
+  close(fd);
+  return result;
+}
+
+std::string NetnsIdentity() {
+  std::string boot;
+  std::ifstream("/proc/sys/kernel/random/boot_id") >> boot;
+  struct stat st{};
+  if (stat("/proc/self/ns/net", &st) != 0) return "";
+  return boot + "/" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+}  // namespace swarmwall::apply

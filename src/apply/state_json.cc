@@ -1,0 +1,147 @@
+#include "apply/state_json.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+namespace swarmwall::apply {
+
+using nlohmann::json;
+using netfilter::Family;
+
+json FamilyStateToJson(const compile::FamilyState& fs) {
+  json j;
+  j["family"] = fs.family == Family::kIPv4 ? 4 : 6;
+  j["chains"] = json::array();
+  for (const auto& c : fs.chains) j["chains"].push_back({{"table", c.table}, {"name", c.name}, {"rules", c.rules}});
+  j["hooks"] = json::array();
+  for (const auto& h : fs.hooks)
+    j["hooks"].push_back({{"table", h.table}, {"chain", h.chain}, {"target", h.target}, {"create", h.create_chain}});
+  j["sets"] = json::array();
+  for (const auto& s : fs.sets) {
+    json entries = json::array();
+    if (s.entries)
+      for (const auto& e : *s.entries) entries.push_back(e.ToString());
+    j["sets"].push_back({{"name", s.name}, {"policy_name", s.policy_name}, {"entries", entries}});
+  }
+  return j;
+}
+
+compile::FamilyState FamilyStateFromJson(const json& j) {
+  compile::FamilyState fs;
+  fs.family = j.value("family", 4) == 4 ? Family::kIPv4 : Family::kIPv6;
+  for (const auto& c : j.value("chains", json::array()))
+    fs.chains.push_back({c.value("table", "filter"), c.value("name", ""),
+                         c.value("rules", std::vector<std::string>{})});
+  for (const auto& h : j.value("hooks", json::array()))
+    fs.hooks.push_back({h.value("table", "filter"), h.value("chain", ""), h.value("target", ""),
+                        h.value("create", false)});
+  for (const auto& s : j.value("sets", json::array())) {
+    std::vector<netfilter::Cidr> entries;
+    for (const auto& e : s.value("entries", std::vector<std::string>{}))
+      if (auto c = netfilter::Cidr::Parse(e, fs.family)) entries.push_back(*c);
+    compile::IpSet set;
+    set.name = s.value("name", "");
+    set.policy_name = s.value("policy_name", "");
+    set.family = fs.family;
+    set.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(entries));
+    fs.sets.push_back(std::move(set));
+  }
+  return fs;
+}
+
+json DesiredStateToJson(const compile::DesiredState& s) {
+  return {{"node", s.node}, {"policy_file", s.policy_file}, {"ipv4", FamilyStateToJson(s.ipv4)},
+          {"ipv6", FamilyStateToJson(s.ipv6)}};
+}
+
+compile::DesiredState DesiredStateFromJson(const json& j) {
+  compile::DesiredState s;
+  s.node = j.value("node", "");
+  s.policy_file = j.value("policy_file", "");
+  s.ipv4 = FamilyStateFromJson(j.value("ipv4", json::object()));
+  s.ipv6 = FamilyStateFromJson(j.value("ipv6", json::object()));
+  s.ipv4.family = Family::kIPv4;
+  s.ipv6.family = Family::kIPv6;
+  return s;
+}
+
+json SnapshotToJson(const FamilySnapshot& s) {
+  compile::FamilyState owned = s.owned;
+  owned.sets.clear();
+  json jumps = json::array();
+  for (const auto& [key, n] : s.kernel.jumps) jumps.push_back({key.first, key.second, n});
+  json first = json::array();
+  for (const auto& [key, f] : s.hook_first) first.push_back({key.first, key.second, f});
+  return {{"owned", FamilyStateToJson(owned)},
+          {"chains", s.kernel.existing_chains},
+          {"jumps", jumps},
+          {"hook_first", first},
+          {"forward_jumps_to_docker_user", s.forward_jumps_to_docker_user},
+          {"docker_chains", s.docker_chains},
+          {"docker_user_referenced", s.docker_user_referenced},
+          {"docker_user_foreign_rules", s.docker_user_foreign_rules},
+          {"docker_user_removable", s.docker_user_removable},
+          {"foreign_rules", s.foreign_rules}};
+}
+
+FamilySnapshot SnapshotFromJson(const json& j) {
+  FamilySnapshot s;
+  s.owned = FamilyStateFromJson(j.value("owned", json::object()));
+  s.kernel.existing_chains = j.value("chains", std::vector<std::string>{});
+  for (const auto& e : j.value("jumps", json::array()))
+    s.kernel.jumps[{e[0].get<std::string>(), e[1].get<std::string>()}] = e[2].get<int>();
+  for (const auto& e : j.value("hook_first", json::array()))
+    s.hook_first[{e[0].get<std::string>(), e[1].get<std::string>()}] = e[2].get<bool>();
+  s.forward_jumps_to_docker_user = j.value("forward_jumps_to_docker_user", false);
+  s.docker_chains = j.value("docker_chains", false);
+  s.docker_user_referenced = j.value("docker_user_referenced", false);
+  s.docker_user_foreign_rules = j.value("docker_user_foreign_rules", false);
+  s.docker_user_removable = j.value("docker_user_removable", false);
+  s.foreign_rules = j.value("foreign_rules", size_t{0});
+  return s;
+}
+
+json RecordToJson(const AppliedRecord& r) {
+  return {{"node", r.node}, {"policy", r.policy}, {"digest", r.digest}, {"variant", r.variant},
+          {"time", r.time}};
+}
+
+AppliedRecord RecordFromJson(const json& j) {
+  AppliedRecord r;
+  r.node = j.value("node", "");
+  r.policy = j.value("policy", "");
+  r.digest = j.value("digest", "");
+  r.variant = j.value("variant", "");
+  r.time = j.value("time", "");
+  return r;
+}
+
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = "cannot write " + tmp;
+    return false;
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bool ok = done == text.size() && fsync(fd) == 0;
+  close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    error = "cannot write " + path;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace swarmwall::apply
