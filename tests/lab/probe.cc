@@ -65,7 +65,7 @@ std::map<std::string, std::vector<int>> Host::ScanTcp(const std::vector<std::str
   // cannot read the RSTs fast enough).
   std::vector<std::string> argv{"nmap", "-sS", "-p1-65535", "-T5", "-n", "-Pn", "--open",
                                 "--min-parallelism", "2048", "--initial-rtt-timeout", "40ms",
-                                "--max-rtt-timeout", "80ms", "--max-retries", "1", "-oG", file};
+                                "--max-rtt-timeout", "200ms", "--max-retries", "1", "-oG", file};
   if (v6) argv.push_back("-6");
   argv.insert(argv.end(), addrs.begin(), addrs.end());
   ProcessOptions o;
