@@ -249,6 +249,26 @@ Tri SetContains(const IpSet& set, uint64_t dir_bits, uint16_t dims, bool return_
   return Tri::kTrue;
 }
 
+// xt_addrtype for IPv6 (match_type6): the types are not exclusive (a local
+// address is UNICAST and LOCAL); MULTICAST, UNICAST and UNSPEC are checked
+// on the address, the others by a route lookup, where LOCAL only counts
+// without --limit-iface-*.
+bool MatchType6(const IpAddress& a, uint64_t mask, const HostNetwork& host, bool limit) {
+  constexpr uint64_t kUnspec = 1 << 0, kUnicast = 1 << 1, kLocal = 1 << 2, kAnycast = 1 << 4,
+                     kMulticast = 1 << 5, kBlackhole = 1 << 6, kUnreachable = 1 << 7;
+  bool multicast = IsMulticast(a), unspec = IsZero(a);
+  if ((mask & kMulticast) && !multicast) return false;
+  if ((mask & kUnicast) && (multicast || unspec)) return false;
+  if ((mask & kUnspec) && !unspec) return false;
+  if (!(mask & (kLocal | kAnycast | kBlackhole | kUnreachable))) return true;
+  uint64_t ret = 0;
+  if (!limit && host.IsLocal(a)) ret |= kLocal;
+  if (const Route* r = host.Lookup(a))
+    if (r->type == "unreachable" || r->type == "prohibit" || r->type == "blackhole")
+      ret |= kUnreachable;
+  return (mask & ret) != 0;
+}
+
 }  // namespace
 
 bool InterfaceMatches(std::string_view pattern, bool prefix, std::string_view name) {
@@ -438,7 +458,9 @@ Tri Evaluate(const Match& m, const PacketState& s, const HostNetwork& host) {
       bool src = m.kind == MatchKind::kSrcType;
       bool limit = m.flags & (Match::kLimitIn | Match::kLimitOut);
       std::string_view iface = (m.flags & Match::kLimitIn) ? p.in : p.out;
-      r = FromBool((AddressTypeBits(src ? p.src : p.dst, host, iface, limit) & m.a) != 0);
+      const IpAddress& a = src ? p.src : p.dst;
+      if (a.family == Family::kIPv6) r = FromBool(MatchType6(a, m.a, host, limit));
+      else r = FromBool((AddressTypeBits(a, host, iface, limit) & m.a) != 0);
       break;
     }
     case MatchKind::kSrcRange:

@@ -808,7 +808,8 @@ Outcome Tracer::Run(const TraceInput& in) {
     if (!lo_in && (IsLoopback(p.dst) || IsLoopback(p.src)))
       return Finish(Fate::kMartian, s, nullptr,
                     "routing: a loopback address on a non-loopback interface");
-    if (!lo_in && host_.IsLocal(p.src))
+    // (IPv4's fib_validate_source; IPv6 has no such check)
+    if (!lo_in && p.family == Family::kIPv4 && host_.IsLocal(p.src))
       return Finish(Fate::kMartian, s, nullptr, "routing: a local source address from outside");
     if (host_.IsLocal(p.dst) || host_.IsBroadcast(p.dst)) {
       if (record_)
@@ -847,17 +848,29 @@ Outcome Tracer::Run(const TraceInput& in) {
   nat_conn_ = in.state != kCtInvalid;
   v = Hook(m_.mangle_, "OUTPUT", s, true);
   if (!Accepts(v)) return Dropped(v, s);
+  std::string_view rerouted = s.packet.out;
   if (RunsNat(s)) {
     IpAddress before = s.packet.dst;
     v = Hook(m_.nat_, "OUTPUT", s, true);
     if (!Accepts(v)) return Dropped(v, s);
-    if (s.packet.dst != before && !route_out(s.packet, route))
-      return Finish(Fate::kNoRoute, s, nullptr, "routing: no route after DNAT");
+    if (s.packet.dst != before) {
+      // Re-routed at once, but the OUTPUT hook keeps the interface it was
+      // called with: -o in OUTPUT still sees the first route's.
+      std::string_view first = s.packet.out;
+      if (!route_out(s.packet, route))
+        return Finish(Fate::kNoRoute, s, nullptr, "routing: no route after DNAT");
+      rerouted = s.packet.out;
+      s.packet.out = first;
+      if (record_ && rerouted != first)
+        Event(fmt::format("routing: re-routed out of {} (OUTPUT still sees -o {})", rerouted,
+                          first));
+    }
   }
   v = Hook(m_.filter_, "OUTPUT", s, false);
   if (!Accepts(v)) return Dropped(v, s);
   v = Hook(m_.security_, "OUTPUT", s, false);
   if (!Accepts(v)) return Dropped(v, s);
+  s.packet.out = rerouted;
   if (!PostRouting(s, route, v)) return Dropped(v, s);
   if (s.packet.out == "lo") return InputPath(s, true);
   return Finish(Fate::kSent, s, nullptr, s.packet.out);

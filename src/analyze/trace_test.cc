@@ -274,6 +274,36 @@ TEST(Trace, ConntrackOptionsWithoutAConnection) {
   EXPECT_EQ(r.outcome.where, "raw PREROUTING rule 2");
 }
 
+// Regression (found by tests/analyze): a DNAT in nat OUTPUT re-routes the
+// packet, but filter OUTPUT's -o still sees the interface of the first route
+// (the hook's output device is fixed when the hook is called); POSTROUTING
+// sees the new one.
+TEST(Trace, OutputKeepsTheFirstRoutesInterface) {
+  Host h("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         ":POSTROUTING ACCEPT [0:0]\n-A OUTPUT -p udp -j DNAT --to-destination 10.0.0.5\n"
+         "-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n"
+         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n"
+         "-A OUTPUT -o eth0 -j ACCEPT\nCOMMIT\n",
+         kAddr, kRoute);
+  auto r = h.Trace("local", "203.0.113.11", "198.51.100.7", 17, 53);
+  ASSERT_EQ(r.outcome.fate, Fate::kSent);
+  EXPECT_EQ(r.outcome.final_packet.out, "eth1");
+  EXPECT_EQ(r.outcome.final_packet.dst.ToString(), "10.0.0.5");
+  EXPECT_EQ(r.outcome.final_packet.src.ToString(), "10.0.0.1");
+}
+
+// Regression (found by tests/analyze): IPv6 address types are not exclusive
+// as IPv4's are: the host's own address is UNICAST and LOCAL.
+TEST(Trace, Ipv6AddrtypeLocalIsAlsoUnicast) {
+  const char* addr = R"([{"ifname":"lo","addr_info":[{"family":"inet6","local":"::1","prefixlen":128}]},
+    {"ifname":"eth0","addr_info":[{"family":"inet6","local":"2001:db8:1::1","prefixlen":64}]}])";
+  const char* route = R"([{"dst":"2001:db8:1::/64","dev":"eth0"}])";
+  Host h("*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -m addrtype --dst-type UNICAST -m addrtype --dst-type LOCAL -j ACCEPT\nCOMMIT\n",
+         addr, route);
+  EXPECT_EQ(h.Trace("eth0", "2001:db8:1::7", "2001:db8:1::1", 6, 22).outcome.fate, Fate::kLocal);
+}
+
 // ---- Docker fixtures -----------------------------------------------------------
 
 TEST(TraceFixtures, Docker2010StrangerReachesPublishedPortThroughDnat) {

@@ -25,7 +25,8 @@ const std::vector<std::string> kDests = {
 const std::vector<std::string> kPorts = {"22", "53", "80", "443", "8080", "2377", "1000:2000",
                                          "79:81", "8000:9000"};
 
-enum Where { kRawPre, kManglePre, kNatPre, kNatPost, kFilterIn, kFilterFwd, kUser, kMangleFwd };
+enum Where { kRawPre, kManglePre, kNatPre, kNatPost, kFilterIn, kFilterFwd, kUser, kMangleFwd,
+             kOutput };
 
 // One random match for a rule in WHERE; PROTO is set when it adds -p.
 std::string RandomMatch(std::mt19937& rng, Where where, std::string& proto) {
@@ -41,10 +42,11 @@ std::string RandomMatch(std::mt19937& rng, Where where, std::string& proto) {
     case 0: return fmt::format("{}-s {}", neg, Pick(rng, kSources));
     case 1: return fmt::format("{}-d {}", neg, Pick(rng, kDests));
     case 2:
-      if (where == kNatPost) return "";
+      if (where == kNatPost || where == kOutput) return "";
       return fmt::format("{}-i {}", neg, Pick(rng, {std::string("eth0"), std::string("eth1"), std::string("eth+"), std::string("eth2")}));
     case 3:
-      if (where != kFilterFwd && where != kNatPost && where != kMangleFwd) return "";
+      if (where != kFilterFwd && where != kNatPost && where != kMangleFwd && where != kOutput)
+        return "";
       return fmt::format("{}-o {}", neg, Pick(rng, {std::string("eth0"), std::string("eth1"), std::string("eth2"), std::string("eth+")}));
     case 4:
     case 5: return port_match(false);
@@ -147,6 +149,7 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng) {
   r += "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
   for (int i = std::uniform_int_distribution<int>(0, 3)(rng); i > 0; --i)
     r += RandomRule(rng, kRawPre, "PREROUTING", "-j DROP");
+  if (Chance(rng, 0.3)) r += RandomRule(rng, kOutput, "OUTPUT", "-j DROP");
   r += "COMMIT\n";
   // mangle: marks in PREROUTING, the odd drop in FORWARD.
   r += "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
@@ -156,6 +159,7 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng) {
                     Pick(rng, {std::string("-j MARK --set-xmark 0x1/0xff"), std::string("-j MARK --set-xmark 0x2/0xffffffff"),
                                std::string("-j MARK --set-xmark 0x3/0x1")}));
   if (Chance(rng, 0.3)) r += RandomRule(rng, kMangleFwd, "FORWARD", "-j DROP");
+  if (Chance(rng, 0.3)) r += RandomRule(rng, kOutput, "OUTPUT", "-j MARK --set-xmark 0x1/0xff");
   r += "COMMIT\n";
   // nat
   r += "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
@@ -187,15 +191,24 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng) {
     if (t == "-j NATU") t = "-j RETURN";
     r += RandomRule(rng, kNatPre, "NATU", t, proto);
   }
+  for (int i = std::uniform_int_distribution<int>(0, 2)(rng); i > 0; --i) {
+    std::string proto = Pick(rng, {std::string("tcp"), std::string("udp")});
+    r += RandomRule(rng, kOutput, "OUTPUT",
+                    "-j DNAT --to-destination " +
+                        Pick(rng, {std::string("10.2.0.2:80"), std::string("10.2.0.3"),
+                                   std::string("10.3.0.3:443")}),
+                    proto);
+  }
   for (int i = std::uniform_int_distribution<int>(0, 3)(rng); i > 0; --i)
     r += RandomRule(rng, kNatPost, "POSTROUTING",
                     Pick(rng, {std::string("-j MASQUERADE"), std::string("-j MASQUERADE"),
                                std::string("-j SNAT --to-source 10.2.0.1"), std::string("-j RETURN")}));
   r += "COMMIT\n";
   // filter: base chains and user chains U0..U3 (U_i calls only U_j, j > i).
-  bool in_drop = Chance(rng, 0.5), fwd_drop = Chance(rng, 0.5);
-  r += fmt::format("*filter\n:INPUT {} [0:0]\n:FORWARD {} [0:0]\n:OUTPUT ACCEPT [0:0]\n",
-                   in_drop ? "DROP" : "ACCEPT", fwd_drop ? "DROP" : "ACCEPT");
+  bool in_drop = Chance(rng, 0.5), fwd_drop = Chance(rng, 0.5), out_drop = Chance(rng, 0.3);
+  r += fmt::format("*filter\n:INPUT {} [0:0]\n:FORWARD {} [0:0]\n:OUTPUT {} [0:0]\n",
+                   in_drop ? "DROP" : "ACCEPT", fwd_drop ? "DROP" : "ACCEPT",
+                   out_drop ? "DROP" : "ACCEPT");
   const int kUsers = 4;
   for (int u = 0; u < kUsers; ++u) r += fmt::format(":U{} - [0:0]\n", u);
   auto target = [&](int min_user, bool base) {
@@ -212,6 +225,8 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng) {
     r += RandomRule(rng, kFilterIn, "INPUT", target(0, true));
   for (int i = std::uniform_int_distribution<int>(1, 6)(rng); i > 0; --i)
     r += RandomRule(rng, kFilterFwd, "FORWARD", target(0, true));
+  for (int i = std::uniform_int_distribution<int>(0, 4)(rng); i > 0; --i)
+    r += RandomRule(rng, kOutput, "OUTPUT", target(0, true));
   for (int u = 0; u < kUsers; ++u)
     for (int i = std::uniform_int_distribution<int>(0, 4)(rng); i > 0; --i)
       r += RandomRule(rng, kUser, fmt::format("U{}", u), target(u + 1, false));
@@ -219,7 +234,7 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng) {
   return g;
 }
 
-std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count) {
+std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count, int local) {
   std::vector<int> sports;
   for (int i = 0; i < count; ++i) sports.push_back(20000 + i * 331 % 40000);
   std::shuffle(sports.begin(), sports.end(), rng);
@@ -239,6 +254,12 @@ std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count) {
     p.sport = sports[i];
     p.dport = Pick(rng, dports);
     p.icmp_type = Chance(rng, 0.8) ? 8 : 13;
+    if (i >= count - local) {
+      p.in = "local";
+      p.src = Pick(rng, {std::string("10.1.0.1"), std::string("10.3.0.1"), std::string("10.2.0.1")});
+      p.dst = Pick(rng, {std::string("10.2.0.2"), std::string("10.2.0.3"), std::string("10.2.0.9"),
+                         std::string("10.3.0.3"), std::string("10.1.0.4"), std::string("192.0.2.1")});
+    }
     out.push_back(p);
   }
   return out;

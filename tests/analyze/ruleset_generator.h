@@ -19,7 +19,8 @@ struct GeneratedRuleset {
 };
 
 struct TestPacket {
-  std::string in;         // router interface it arrives on: eth0 or eth1
+  std::string in;         // router interface it arrives on: eth0 or eth1; "local":
+                          // the router sends it
   std::string src, dst;
   int proto = 6;          // 6, 17, 1
   int sport = 0;          // also the ICMP echo id: unique within a batch
@@ -33,7 +34,8 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng);
 // -> 2001:db8:ff::/64, icmp -> ipv6-icmp (echo request 128, reply 129).
 GeneratedRuleset ToIPv6(const GeneratedRuleset& g);
 TestPacket ToIPv6(const TestPacket& p);
-// COUNT packets with distinct source ports / ICMP ids.
-std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count);
+// COUNT packets with distinct source ports / ICMP ids; LOCAL of them (the
+// last ones) sent by the router itself from its own addresses.
+std::vector<TestPacket> GeneratePackets(std::mt19937& rng, int count, int local = 0);
 
 }  // namespace swarmwall::tracetest
