@@ -2,13 +2,19 @@
 // nodes with real dockerds 20.10 in network namespaces, published containers,
 // host services, a stranger, an office and an admin outside) before and after
 // `swarmwall apply` of examples/swarm-cluster.yaml, shown by full nmap scans.
-// Everything it creates is removed at the end, also on failure (and a killed
-// demo's leftovers by the next lab that starts).
+// Everything it creates is removed at the end, also on failure or Ctrl-C (and
+// the leftovers of a demo killed with SIGKILL by the next lab that starts).
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -169,6 +175,45 @@ int Demo(const std::string& swarmwall, const std::string& policy) {
 
 }  // namespace
 
+// Ctrl-C or SIGTERM: remove the lab (every process in its namespaces, its
+// mounts, namespaces and folders), then exit. The handler only writes the
+// signal's number to a pipe; a thread of its own does the work, so the lab
+// goes down whatever the demo is waiting for. (Signals are not blocked:
+// the daemons started later must still take SIGTERM.)
+int signal_pipe[2] = {-1, -1};
+std::atomic<bool> interrupted{false};
+std::atomic<bool> unwound{false};  // the demo has returned (its lab destroyed)
+
+void OnSignal(int sig) {
+  unsigned char c = static_cast<unsigned char>(sig);
+  [[maybe_unused]] auto n = write(signal_pipe[1], &c, 1);
+}
+
+void RemoveLabOnSignal() {
+  if (pipe2(signal_pipe, O_CLOEXEC) != 0) return;
+  std::thread([] {
+    unsigned char sig = 0;
+    while (read(signal_pipe[0], &sig, 1) != 1) {
+    }
+    interrupted = true;
+    std::cerr << "\ndemo: interrupted, removing the lab\n";
+    // Twice: first to stop whatever the demo waits for (it then unwinds and
+    // its own clean-up runs); again once that is over, alone.
+    const std::string prefix = fmt::format("swldemo{}", getpid());
+    for (int pass = 0; pass < 2; ++pass) {
+      try {
+        swarmwall::lab::Lab::CleanupPrefix(prefix);
+      } catch (const std::exception& e) {
+        std::cerr << "demo: " << e.what() << "\n";
+      }
+      for (int i = 0; i < 300 && !unwound; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    _exit(128 + sig);
+  }).detach();
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::cerr << "usage: swarmwall_demo PATH-TO-SWARMWALL PATH-TO-examples/swarm-cluster.yaml\n";
@@ -179,10 +224,15 @@ int main(int argc, char** argv) {
     std::cerr << "demo: " << why << "\n";
     return 1;
   }
+  RemoveLabOnSignal();
+  int code = 1;
   try {
-    return Demo(argv[1], argv[2]);
+    code = Demo(argv[1], argv[2]);
   } catch (const std::exception& e) {
-    std::cerr << "demo failed: " << e.what() << "\n";
-    return 1;
+    if (!interrupted) std::cerr << "demo failed: " << e.what() << "\n";
   }
+  // Interrupted: the signal's thread removes the lab and exits the process.
+  unwound = true;
+  while (interrupted) pause();
+  return code;
 }

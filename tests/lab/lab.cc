@@ -391,7 +391,13 @@ void CleanupPrefixImpl(const std::string& prefix, const std::set<pid_t>& reapabl
   if (fs::exists(run, ec)) {
     if (MountsUnder(run).empty()) {
       fs::remove_all(run, ec);
-      if (ec) fmt::print(stderr, "lab: cannot remove {}: {}\n", run, ec.message());
+      // A file that vanished meanwhile (a shim exiting, another cleaner)
+      // stops remove_all half-way: once more.
+      if (ec) {
+        ec.clear();
+        fs::remove_all(run, ec);
+      }
+      if (ec && fs::exists(run)) fmt::print(stderr, "lab: cannot remove {}: {}\n", run, ec.message());
     } else {
       fmt::print(stderr, "lab: {} still has mounts, not removed\n", run);
     }
