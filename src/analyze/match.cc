@@ -38,6 +38,18 @@ void CompileOption(std::string_view module, const Part& p, const HostNetwork& ho
                    std::vector<Match>& out) {
   std::string_view opt = netfilter::OptionById(p.id).name;
   const auto& v = p.value;
+  // Every undecidable option of this module instance says where it is from.
+  struct Tag {
+    std::vector<Match>& out;
+    std::string_view module, opt;
+    size_t before;
+    ~Tag() {
+      if (out.size() > before && out.back().kind == MatchKind::kUnknown) {
+        out.back().module = module;
+        out.back().option = opt;
+      }
+    }
+  } tag{out, module, opt, out.size()};
   Match m;
   m.negated = p.negated;
   m.text = p.text;
@@ -89,7 +101,6 @@ void CompileOption(std::string_view module, const Part& p, const HostNetwork& ho
       m.a = v.lo == 0;
     } else {
       m = Unknown(p.text, "conntrack status and expiry are not modelled", p.negated);
-      m.text = opt;
     }
   } else if (module == "set") {
     if (opt == "match-set") {
@@ -131,7 +142,6 @@ void CompileOption(std::string_view module, const Part& p, const HostNetwork& ho
       return;   // side effects only
     } else {
       m = Unknown(p.text, "ipset counters are not modelled", p.negated);
-      m.text = opt;
     }
   } else if (module == "addrtype") {
     if (opt == "limit-iface-in" || opt == "limit-iface-out") {
@@ -174,11 +184,15 @@ void CompileOption(std::string_view module, const Part& p, const HostNetwork& ho
       return;
     } else {
       m = Unknown(p.text, "IPsec policy details are not modelled", p.negated);
-      m.text = opt;
     }
   } else {
+    // One report per module instance (recent --rcheck --name x is one match).
+    if (!out.empty() && out.back().kind == MatchKind::kUnknown && out.back().module == module &&
+        out.back().why == std::string_view("a match on what the packet model does not hold")) {
+      out.back().option = {};
+      return;
+    }
     m = Unknown(p.text, "a match on what the packet model does not hold", p.negated);
-    m.text = module;
   }
   out.push_back(m);
 }
@@ -489,9 +503,13 @@ Tri Evaluate(const Match& m, const PacketState& s, const HostNetwork& host) {
 
 std::string DescribeMatch(const Match& m) {
   if (m.kind != MatchKind::kUnknown) return std::string(m.text);
-  std::string s = fmt::format("-m {}", m.text);
-  if (m.b) s += netfilter::Name::FromPrefixed(reinterpret_cast<const char*>(m.b)).view();
-  return s;
+  if (m.module.empty()) {   // a module we do not know, with its options verbatim
+    std::string s = fmt::format("-m {}", m.text);
+    if (m.b) s += netfilter::Name::FromPrefixed(reinterpret_cast<const char*>(m.b)).view();
+    return s;
+  }
+  if (m.option.empty()) return fmt::format("-m {}", m.module);
+  return fmt::format("-m {} {}--{} {}", m.module, m.negated ? "! " : "", m.option, m.text);
 }
 
 }  // namespace swarmwall::analyze

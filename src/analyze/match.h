@@ -53,6 +53,7 @@ struct Match {
   const void* ptr = nullptr;
   std::string_view text;          // interface name, set name, unknown text
   std::string_view why;           // kUnknown: why (static text)
+  std::string_view module, option;   // kUnknown: where it comes from (for reports)
 
   enum Flags : uint8_t {
     kPrefix = 1, kLimitIn = 2, kLimitOut = 4,
