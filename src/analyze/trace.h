@@ -128,7 +128,9 @@ struct Outcome {
   Packet final_packet;              // after every rewrite
   std::string where;                // "table/chain rule N" that decided, or the hook
   bool operator==(const Outcome& o) const {
-    return fate == o.fate && where == o.where;
+    return fate == o.fate && where == o.where && final_packet.dst == o.final_packet.dst &&
+           final_packet.dport == o.final_packet.dport && final_packet.src == o.final_packet.src &&
+           final_packet.out == o.final_packet.out;
   }
 };
 

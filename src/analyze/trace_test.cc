@@ -197,6 +197,19 @@ TEST(Trace, UnknownMatchGivesBothVerdicts) {
   EXPECT_EQ(udp.outcome.fate, Fate::kLocal);
 }
 
+TEST(Trace, UnknownMatchOnNatKeepsEveryDestination) {
+  Host h("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         ":POSTROUTING ACCEPT [0:0]\n"
+         "-A PREROUTING -p tcp -m statistic --mode random --probability 0.5 -j REDIRECT --to-ports 81\n"
+         "-A PREROUTING -p tcp -j REDIRECT --to-ports 82\nCOMMIT\n",
+         kAddr, kRoute);
+  auto r = h.Trace("eth0", "198.51.100.7", "203.0.113.11", 6, 80);
+  EXPECT_EQ(r.outcome.final_packet.dport, 82);
+  ASSERT_EQ(r.alternatives.size(), 1u);
+  EXPECT_EQ(r.alternatives[0].final_packet.dport, 81);
+  EXPECT_EQ(VerdictText(r), "ACCEPT");
+}
+
 TEST(Trace, RoutingAndMartians) {
   Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
          kAddr, kRoute);
