@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <future>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,21 @@ void ForEachNode(std::vector<ClusterNode>& nodes, F f) {
   std::vector<std::future<void>> running;
   for (auto& n : nodes) running.push_back(std::async(std::launch::async, [&n, &f] { f(n); }));
   for (auto& r : running) r.get();
+}
+
+// busybox httpd on kHostServicePort in a `docker run --network host`
+// container (like a node exporter), listening before this returns.
+void RunHostNetworkService(ClusterNode& n) {
+  const std::string port = std::to_string(Seed004::kHostServicePort);
+  std::vector<std::string> args{"run", "-d", "--name", "hostsvc", "--network", "host", "local/busybox:1",
+                                "httpd", "-f", "-p", port, "-h", "/bin"};
+  ProcessResult r = n.docker->Docker(args);
+  if (!r.ok()) throw std::runtime_error("lab: docker run --network host on " + n.name + ": " + r.err);
+  for (int i = 0; i < 100; ++i) {
+    if (!n.host->Exec({"ss", "-Hltn", "sport = :" + port}).out.empty()) return;
+    std::this_thread::sleep_for(50ms);
+  }
+  throw std::runtime_error("lab: the host-network service on " + n.name + " does not listen on " + port);
 }
 
 }  // namespace
@@ -105,9 +121,10 @@ void Seed004::Build() {
     n.docker->RunWebContainer(kOverlayContainer, {}, kOverlay);
   });
 
-  Step("Host services on every node: 22 (ssh) and 9100 (a host-network service)");
+  Step("Host services on every node: 22 (ssh) and 9100 (a --network host container)");
   for (auto& n : nodes_) {
-    for (int port : n.listeners) n.host->Listen(port);
+    n.host->Listen(kSshPort);
+    RunHostNetworkService(n);
   }
   stranger().host->Listen(kStrangerPort);
 }

@@ -5,7 +5,8 @@
 // node-1 .2 and node-2 .3 are workers); an attachable overlay network with a
 // container of every node on it; containers published with `docker run -p`
 // (80, 443, 8080, 8081 on the manager, 8080 and 8081 on the workers); on
-// every node host listeners on 22 (ssh) and 9100 (a host-network service);
+// every node host listeners on 22 (ssh, socat) and 9100 (busybox httpd in a
+// `docker run --network host` container: a host-network service);
 // and three hosts outside: a stranger, an office and an admin.
 //
 // The nodes and sets are those of examples/swarm-cluster.yaml (copied with
@@ -38,7 +39,7 @@ struct ClusterNode {
   std::string public_addr;          // on eth0
   std::string cluster_addr;         // on ens11
   std::vector<int> published;       // host ports of `docker run -p PORT:80` (busybox httpd), container "web<PORT>"
-  std::vector<int> listeners;       // host TCP listeners (socat): 22 and 9100
+  std::vector<int> listeners;       // host TCP listeners: 22 (socat) and 9100 (a --network host container)
   Host* host = nullptr;
   DockerNode* docker = nullptr;
   std::string state_dir;            // SWARMWALL_STATE_DIR of this node
@@ -56,6 +57,8 @@ class Seed004 {
   static constexpr const char* kOverlaySubnet = "10.20.0.0/24";
   static constexpr const char* kOverlayContainer = "ov";     // one per node, on kOverlay
   static constexpr int kStrangerPort = 5000;                 // a listener on the stranger (egress checks)
+  static constexpr int kSshPort = 22;                        // socat on every node, standing in for sshd
+  static constexpr int kHostServicePort = 9100;              // busybox httpd, docker run --network host
 
   // Brings everything up; throws std::runtime_error (the daemons' logs
   // included) when something fails, after removing what it made.
