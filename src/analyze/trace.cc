@@ -413,7 +413,7 @@ class Tracer {
   Outcome InputPath(PacketState& s, bool loopback);
   Outcome ForwardPath(PacketState& s, const Route* route);
   // POSTROUTING: mangle then nat (NEW connections).
-  bool PostRouting(PacketState& s, const Route* route, HookVerdict& v);
+  bool PostRouting(PacketState& s, HookVerdict& v);
   bool RunsNat(const PacketState& s) const {
     return !(s.conn.state & (kCtUntracked | kCtInvalid)) && nat_conn_;
   }
@@ -423,7 +423,6 @@ class Tracer {
   bool record_;
   const std::vector<uint8_t>* prefix_;
   bool nat_conn_ = true;   // the nat tables see this packet (first of its connection)
-  uint8_t state_ = kCtNew;
 };
 
 Outcome Tracer::Finish(Fate f, const PacketState& s, const HookVerdict* v, std::string_view where) {
@@ -720,8 +719,7 @@ bool Tracer::ApplyNat(const Action& a, PacketState& s, bool pre, std::string& no
   return true;
 }
 
-bool Tracer::PostRouting(PacketState& s, const Route* route, HookVerdict& v) {
-  (void)route;
+bool Tracer::PostRouting(PacketState& s, HookVerdict& v) {
   v = Hook(m_.mangle_, "POSTROUTING", s, false);
   if (!Accepts(v)) return false;
   if (RunsNat(s)) {
@@ -766,7 +764,7 @@ Outcome Tracer::ForwardPath(PacketState& s, const Route* route) {
   if (!Accepts(v)) return Dropped(v, s);
   v = Hook(m_.security_, "FORWARD", s, false);
   if (!Accepts(v)) return Dropped(v, s);
-  if (!PostRouting(s, route, v)) return Dropped(v, s);
+  if (!PostRouting(s, v)) return Dropped(v, s);
   return Finish(Fate::kForward, s, nullptr, route->device);
 }
 
@@ -774,8 +772,6 @@ Outcome Tracer::Run(const TraceInput& in) {
   PacketState s;
   s.packet = in.packet;
   s.local_origin = in.local_origin;
-  state_ = in.state;
-  Family f = s.packet.family;
   if (!in.local_origin) {
     s.packet.out = {};
     // raw PREROUTING runs before conntrack: no connection yet (INVALID).
@@ -785,7 +781,9 @@ Outcome Tracer::Run(const TraceInput& in) {
     bool untracked = s.conn.state == kCtUntracked;
     s.conn = NewConnection(s.packet, untracked ? uint8_t{kCtUntracked} : in.state);
     if (in.state != kCtNew && !untracked) s.conn.ctmark_known = false;
-    nat_conn_ = in.state == kCtNew || in.state == kCtEstablished || in.state == kCtRelated;
+    // RELATED connections (ICMP errors, expectations) take their NAT from
+    // their master connection: the nat chains do not see them.
+    nat_conn_ = in.state == kCtNew || in.state == kCtEstablished;
     if (record_)
       Event(untracked ? "conntrack: not tracked"
                       : fmt::format("conntrack: state {}", in.state == kCtNew ? "NEW"
@@ -839,13 +837,12 @@ Outcome Tracer::Run(const TraceInput& in) {
   };
   const Route* route = nullptr;
   if (!route_out(s.packet, route)) return Finish(Fate::kNoRoute, s, nullptr, "routing: no route");
-  (void)f;
   s.conn = NewConnection(s.packet, kCtInvalid);
   HookVerdict v = Hook(m_.raw_, "OUTPUT", s, true);
   if (!Accepts(v)) return Dropped(v, s);
   bool untracked = s.conn.state == kCtUntracked;
   s.conn = NewConnection(s.packet, untracked ? uint8_t{kCtUntracked} : in.state);
-  nat_conn_ = in.state != kCtInvalid;
+  nat_conn_ = in.state == kCtNew || in.state == kCtEstablished;
   v = Hook(m_.mangle_, "OUTPUT", s, true);
   if (!Accepts(v)) return Dropped(v, s);
   std::string_view rerouted = s.packet.out;
@@ -871,7 +868,7 @@ Outcome Tracer::Run(const TraceInput& in) {
   v = Hook(m_.security_, "OUTPUT", s, false);
   if (!Accepts(v)) return Dropped(v, s);
   s.packet.out = rerouted;
-  if (!PostRouting(s, route, v)) return Dropped(v, s);
+  if (!PostRouting(s, v)) return Dropped(v, s);
   if (s.packet.out == "lo") return InputPath(s, true);
   return Finish(Fate::kSent, s, nullptr, s.packet.out);
 }
