@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -131,8 +133,7 @@ std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::
   if (allow_cache && generation && CacheAllowed() && LegacyTables().empty()) {
     if (auto view = FromCache(dir, *generation)) {
       std::string ipsets = SaveIpsets();
-      SetOwnedSets(ipsets, view->before.ipv4);
-      SetOwnedSets(ipsets, view->before.ipv6);
+      SetOwnedSets(ipsets, view->before.ipv4, view->before.ipv6);
       return view;
     }
   }
@@ -173,6 +174,7 @@ bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
     error = "an interrupted " + journal->operation + " left a journal, and " + error;
     return false;
   }
+  FillKeptSets(*journal, view->before.ipv4.owned, view->before.ipv6.owned);
   std::string who = fmt::format("an interrupted {} (pid {})", journal->operation, journal->writer);
   bool done = Compare(journal->desired.ipv4, view->before.ipv4).empty() &&
               Compare(journal->desired.ipv6, view->before.ipv6).empty();
@@ -238,6 +240,23 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
   journal.desired = desired;
   journal.previous_record = store.Load();
   journal.new_record = record;
+  // Sets this commit leaves alone go into the journal without entries.
+  const compile::FamilyState* desired_fs[2] = {&desired.ipv4, &desired.ipv6};
+  compile::FamilyState* j_prev[2] = {&journal.previous.ipv4, &journal.previous.ipv6};
+  compile::FamilyState* j_want[2] = {&journal.desired.ipv4, &journal.desired.ipv6};
+  auto empty = std::make_shared<const std::vector<netfilter::Cidr>>();
+  for (int f = 0; f < 2; ++f) {
+    const auto& d = nothing.diffs[f];
+    for (const auto& s : desired_fs[f]->sets) {
+      bool changed = std::find(d.changed_sets.begin(), d.changed_sets.end(), s.name) != d.changed_sets.end();
+      if (!changed) journal.kept_sets[f].push_back(s.name);
+    }
+    for (auto* fs : {j_prev[f], j_want[f]})
+      for (auto& s : fs->sets)
+        if (std::find(journal.kept_sets[f].begin(), journal.kept_sets[f].end(), s.name) !=
+            journal.kept_sets[f].end())
+          s.entries = empty;
+  }
   std::string error;
   if (!WriteJournal(dir_, journal, error)) {
     nothing.error = error + " (nothing was changed)";

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "apply/state_store.h"
 #include "compile/desired_state.h"
@@ -22,7 +23,16 @@ struct Journal {
   compile::DesiredState desired;              // owned state wanted
   std::optional<AppliedRecord> previous_record;
   std::optional<AppliedRecord> new_record;    // none: forget (remove)
+  // Sets the commit does not touch (same entries before and after), per
+  // family: written without their entries (a 100,000-entry set would cost
+  // the journal megabytes); recovery takes them from the kernel.
+  std::vector<std::string> kept_sets[2];
 };
+
+// Fills the entries of JOURNAL's kept sets of each family from what the
+// kernel holds (KERNEL_V4/V6: owned sets as read).
+void FillKeptSets(Journal& journal, const compile::FamilyState& kernel_v4,
+                  const compile::FamilyState& kernel_v6);
 
 bool WriteJournal(const std::string& dir, const Journal& journal, std::string& error);
 std::optional<Journal> LoadJournal(const std::string& dir);

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "backend/iptables_render.h"
 #include "backend/iptables_variant.h"
@@ -35,8 +36,10 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
                                                const std::string& ipset_save,
                                                netfilter::Family family, std::string& error);
 
-// The owned sets of FAMILY in `ipset save` text, sorted, into SNAP.
+// The owned sets of SNAP's family in `ipset save` text, sorted, into SNAP.
 void SetOwnedSets(const std::string& ipset_save, FamilySnapshot& snap);
+// Both families in one pass.
+void SetOwnedSets(std::string_view ipset_save, FamilySnapshot& v4, FamilySnapshot& v6);
 
 // Reads the running kernel through VARIANT.
 std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant,

@@ -66,3 +66,39 @@ TEST(StateJson, DesiredStateAndRecordRoundTrip) {
 
 }  // namespace
 }  // namespace swarmwall::apply
+
+namespace swarmwall::apply {
+namespace {
+
+TEST(OwnedSets, BothFamiliesInOnePassTwinsAndOthersLeftOut) {
+  std::string save =
+      "create other hash:ip family inet hashsize 1024 maxelem 65536\n"
+      "add other 192.0.2.1\n"
+      "create swarmwall-office-v4 hash:net family inet hashsize 1024 maxelem 1048576\n"
+      "add swarmwall-office-v4 198.51.100.7\n"
+      "add swarmwall-office-v4 198.51.100.0/25\n"
+      "create swarmwall-office-v4~ hash:net family inet hashsize 1024 maxelem 1048576\n"
+      "add swarmwall-office-v4~ 203.0.113.1\n"
+      "create swarmwall-office-v6 hash:net family inet6 hashsize 1024 maxelem 1048576\n"
+      "add swarmwall-office-v6 2001:db8::/48\n"
+      "create swarmwall-empty-v4 hash:net family inet hashsize 1024 maxelem 1048576\n";
+  FamilySnapshot v4, v6;
+  v6.owned.family = netfilter::Family::kIPv6;
+  SetOwnedSets(save, v4, v6);
+  ASSERT_EQ(v4.owned.sets.size(), 2u);
+  EXPECT_EQ(v4.owned.sets[0].name, "swarmwall-empty-v4");
+  EXPECT_TRUE(v4.owned.sets[0].entries->empty());
+  EXPECT_EQ(v4.owned.sets[1].name, "swarmwall-office-v4");
+  ASSERT_EQ(v4.owned.sets[1].entries->size(), 2u);
+  EXPECT_EQ((*v4.owned.sets[1].entries)[0].ToString(), "198.51.100.0/25");
+  ASSERT_EQ(v6.owned.sets.size(), 1u);
+  EXPECT_EQ(v6.owned.sets[0].entries->size(), 1u);
+  // The one-family form agrees.
+  FamilySnapshot only6;
+  only6.owned.family = netfilter::Family::kIPv6;
+  SetOwnedSets(std::string(save), only6);
+  EXPECT_EQ(FamilyStateToJson(only6.owned), FamilyStateToJson(v6.owned));
+}
+
+}  // namespace
+}  // namespace swarmwall::apply
