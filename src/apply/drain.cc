@@ -12,6 +12,15 @@ std::optional<DrainTarget> PrepareDrain(const std::string& manager_host, std::st
   auto id = docker::LocalNodeId(local, error);
   if (!id) return std::nullopt;
   t.node_id = *id;
+  if (manager_host.empty()) {
+    auto manager = docker::IsManager(local, error);
+    if (!manager) return std::nullopt;
+    if (!*manager) {
+      error = "the local Docker daemon (" + local.host() + ") is a Swarm worker: nodes are drained "
+              "through a manager; pass --manager DOCKER_HOST_OF_A_MANAGER";
+      return std::nullopt;
+    }
+  }
   docker::Engine manager(manager_host);
   auto node = docker::InspectNode(manager, t.node_id, error);
   if (!node) {
