@@ -31,6 +31,7 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterRender(app, global);
   RegisterDoctor(app, global);
   RegisterTrace(app, global);
+  RegisterAgent(app, global);
   // Last: it adds a hidden subcommand, and CLI11 hides what follows it.
   RegisterApply(app, global);
 }

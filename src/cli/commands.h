@@ -26,6 +26,7 @@ void RegisterRender(CLI::App& app, GlobalOptions& global);
 void RegisterApply(CLI::App& app, GlobalOptions& global);
 void RegisterDoctor(CLI::App& app, GlobalOptions& global);
 void RegisterTrace(CLI::App& app, GlobalOptions& global);
+void RegisterAgent(CLI::App& app, GlobalOptions& global);
 
 // Reads FILE ("-" = stdin) into TEXT; false with a message on stderr.
 bool ReadInput(const std::string& file, std::string& text);

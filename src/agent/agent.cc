@@ -1,0 +1,347 @@
+#include "agent/agent.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/agent_state.h"
+#include "agent/docker_events.h"
+#include "agent/keeper.h"
+#include "agent/log.h"
+#include "agent/metrics.h"
+#include "agent/metrics_server.h"
+#include "agent/nft_monitor.h"
+#include "docker/engine.h"
+#include "policy/policy.h"
+
+namespace swarmwall::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+int g_signal_pipe[2] = {-1, -1};
+
+void OnSignal(int sig) {
+  int saved = errno;
+  unsigned char b = static_cast<unsigned char>(sig);
+  if (write(g_signal_pipe[1], &b, 1) < 0) {
+  }
+  errno = saved;
+}
+
+void InstallSignals() {
+  if (pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  struct sigaction sa{};
+  sa.sa_handler = OnSignal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaction(s, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void RestoreSignals() {
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) signal(s, SIG_DFL);
+  for (int& fd : g_signal_pipe) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Files of the policy's directory whose change means a reload: not hidden
+// files, editor swap or backup files.
+bool Interesting(const std::string& name) {
+  return !name.empty() && name[0] != '.' && !name.ends_with("~") && !name.ends_with(".swp") &&
+         !name.ends_with(".swx");
+}
+
+class Agent {
+ public:
+  Agent(const AgentOptions& o, std::ostream& out)
+      : o_(o), log_(out, o.json_log), keeper_(o.state_dir, o.node) {}
+  int Run();
+
+ private:
+  std::optional<policy::Policy> Load(const std::string& why);
+  bool Apply(const policy::Policy& p, const std::string& trigger, bool first);
+  void Check(const std::string& trigger);
+  void Reload(const std::string& trigger);
+  void SaveState();
+  void Schedule(Clock::time_point at, const std::string& why);
+
+  AgentOptions o_;
+  Log log_;
+  Metrics metrics_;
+  Keeper keeper_;
+  std::optional<policy::Policy> policy_;
+  AgentState state_;
+  // The next check, why, and when the first event behind it arrived.
+  std::optional<Clock::time_point> check_at_, first_event_;
+  std::string check_why_;
+  std::optional<Clock::time_point> reload_at_;
+  int failures_ = 0;
+};
+
+std::optional<policy::Policy> Agent::Load(const std::string& why) {
+  auto loaded = policy::LoadPolicyFile(o_.policy_file);
+  for (const auto& w : loaded.warnings) log_.Write("warning", "policy-warning", {{"message", w.ToString()}});
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors)
+      log_.Error("policy-invalid", {{"trigger", why}, {"error", e.ToString()}});
+    metrics_.AddError();
+    state_.last_error = loaded.errors.empty() ? "policy does not load" : loaded.errors.front().ToString();
+    return std::nullopt;
+  }
+  return std::move(loaded.policy);
+}
+
+void Agent::SaveState() {
+  state_.updated = TimestampNow();
+  state_.counters = metrics_.Snapshot();
+  std::string error;
+  if (!WriteAgentState(o_.state_dir, state_, error))
+    log_.Write("warning", "state-not-written", {{"error", error}});
+}
+
+bool Agent::Apply(const policy::Policy& p, const std::string& trigger, bool first) {
+  auto start = Clock::now();
+  KeepResult r = keeper_.Ensure(p, !o_.force, true);
+  for (const auto& n : r.notes) log_.Info("recovered", {{"note", n}});
+  metrics_.AddCheck(r.ok);
+  if (!r.ok) {
+    metrics_.AddError();
+    state_.last_error = r.error;
+    log_.Error(first ? "apply-failed" : "reload-failed",
+               {{"trigger", trigger}, {"policy", p.file}, {"error", r.error}, {"found", r.found}});
+    SaveState();
+    return false;
+  }
+  state_.node = r.node;
+  state_.variant = r.variant;
+  metrics_.AddApply(r.changed ? r.commit_seconds : std::chrono::duration<double>(Clock::now() - start).count());
+  log_.Info(first ? "applied" : "reloaded",
+            {{"trigger", trigger}, {"policy", p.file}, {"node", r.node}, {"variant", r.variant},
+             {"changed", r.changed}, {"found", r.found},
+             {"duration_ms", Ms(Clock::now() - start)}});
+  SaveState();
+  return true;
+}
+
+void Agent::Check(const std::string& trigger) {
+  auto start = Clock::now();
+  auto since = first_event_;
+  first_event_.reset();
+  KeepResult r = keeper_.Ensure(*policy_, false, false);
+  for (const auto& n : r.notes) log_.Info("recovered", {{"note", n}});
+  metrics_.AddCheck(r.ok);
+  if (!r.ok) {
+    metrics_.AddError();
+    state_.last_error = r.error;
+    log_.Error("repair-failed", {{"trigger", trigger}, {"kinds", r.kinds}, {"found", r.found},
+                                 {"error", r.error}});
+    SaveState();
+    // Try again, later and later (at most every 10 s).
+    ++failures_;
+    Schedule(Clock::now() + std::chrono::milliseconds(std::min(10000, 250 << std::min(failures_, 6))),
+             "retry");
+    return;
+  }
+  failures_ = 0;
+  if (r.in_sync) {
+    if (!state_.counters.in_sync) SaveState();
+    return;
+  }
+  auto now = Clock::now();
+  for (const auto& k : r.kinds) metrics_.AddRepair(k);
+  metrics_.AddApply(r.commit_seconds);
+  state_.last_repair = TimestampNow();
+  state_.last_repair_kinds = r.kinds;
+  json fields = {{"trigger", trigger}, {"node", r.node}, {"kinds", r.kinds}, {"found", r.found},
+                 {"duration_ms", Ms(now - start)}};
+  if (since) fields["since_event_ms"] = Ms(now - *since);
+  log_.Info("repair", fields);
+  SaveState();
+}
+
+void Agent::Reload(const std::string& trigger) {
+  auto p = Load(trigger);
+  if (!p) {
+    log_.Error("reload-rejected", {{"trigger", trigger}, {"policy", o_.policy_file},
+                                   {"kept", "the running policy and rules"}});
+    SaveState();
+    return;
+  }
+  if (Apply(*p, trigger, false)) policy_ = std::move(p);
+  else log_.Error("reload-rejected", {{"trigger", trigger}, {"kept", "the running policy and rules"}});
+}
+
+void Agent::Schedule(Clock::time_point at, const std::string& why) {
+  if (!check_at_ || at < *check_at_) {
+    check_at_ = at;
+    check_why_ = why;
+  }
+}
+
+int Agent::Run() {
+  InstallSignals();
+  state_.pid = getpid();
+  state_.started = TimestampNow();
+  state_.running = true;
+  state_.policy = o_.policy_file;
+  state_.metrics = o_.metrics;
+  policy_ = Load("start");
+  if (!policy_ || !Apply(*policy_, "start", true)) {
+    state_.running = false;
+    SaveState();
+    RestoreSignals();
+    return 1;
+  }
+  std::unique_ptr<MetricsServer> server;
+  if (!o_.metrics.empty()) {
+    std::string error;
+    server = MetricsServer::Start(o_.metrics, metrics_, error);
+    if (!server) {
+      log_.Error("metrics-failed", {{"error", error}});
+      state_.running = false;
+      SaveState();
+      RestoreSignals();
+      return 1;
+    }
+  }
+  // Watchers.
+  std::optional<NftMonitor> nft;
+  if (state_.variant == "nft") {
+    std::string error;
+    nft = NftMonitor::Open(error);
+    if (!nft) log_.Write("warning", "no-nft-events", {{"error", error}, {"fallback", "periodic checks"}});
+  }
+  int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  std::string dir = std::filesystem::absolute(o_.policy_file).parent_path().string();
+  std::string base = std::filesystem::path(o_.policy_file).filename().string();
+  if (inotify >= 0 &&
+      inotify_add_watch(inotify, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0)
+    log_.Write("warning", "no-policy-watch", {{"dir", dir}, {"error", std::strerror(errno)}});
+  int docker_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::unique_ptr<DockerEvents> docker;
+  docker::Engine engine;
+  if (!engine.socket_path().empty())
+    docker = std::make_unique<DockerEvents>(engine.socket_path(), [docker_wake] {
+      uint64_t one = 1;
+      if (write(docker_wake, &one, sizeof one) < 0) {
+      }
+    });
+  else
+    log_.Write("warning", "no-docker-events", {{"host", engine.host()}, {"why", "events are followed over a local unix socket only"}});
+  log_.Info("watching", {{"policy", o_.policy_file}, {"node", state_.node}, {"variant", state_.variant},
+                         {"nft_events", nft.has_value()}, {"docker", engine.host()},
+                         {"interval_ms", o_.interval.count()}, {"metrics", o_.metrics}});
+  SaveState();
+  auto next_tick = Clock::now() + o_.interval;
+  bool stop = false;
+  while (!stop) {
+    auto now = Clock::now();
+    auto wake = next_tick;
+    if (check_at_ && *check_at_ < wake) wake = *check_at_;
+    if (reload_at_ && *reload_at_ < wake) wake = *reload_at_;
+    int timeout = wake <= now ? 0 : static_cast<int>(Ms(wake - now)) + 1;
+    pollfd fds[4] = {{g_signal_pipe[0], POLLIN, 0}, {inotify, POLLIN, 0},
+                     {nft ? nft->fd() : -1, POLLIN, 0}, {docker_wake, POLLIN, 0}};
+    if (poll(fds, 4, timeout) < 0 && errno != EINTR) break;
+    now = Clock::now();
+    if (fds[0].revents & POLLIN) {
+      unsigned char sig;
+      while (read(g_signal_pipe[0], &sig, 1) == 1) {
+        if (sig == SIGHUP) {
+          log_.Info("signal", {{"signal", "SIGHUP"}, {"action", "reload"}});
+          reload_at_ = now;
+        } else {
+          log_.Info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                 {"rules", "kept as they are"}});
+          stop = true;
+        }
+      }
+    }
+    if (stop) break;
+    if (fds[1].revents & POLLIN) {
+      alignas(inotify_event) char buf[4096];
+      for (ssize_t n; (n = read(inotify, buf, sizeof buf)) > 0;)
+        for (char* p = buf; p < buf + n;) {
+          auto* ev = reinterpret_cast<inotify_event*>(p);
+          std::string name = ev->len ? ev->name : "";
+          if (name == base || Interesting(name)) {
+            if (!reload_at_) log_.Info("policy-changed", {{"file", dir + "/" + name}});
+            reload_at_ = now + std::chrono::milliseconds(100);  // let the writer finish
+          }
+          p += sizeof(inotify_event) + ev->len;
+        }
+    }
+    if (nft && (fds[2].revents & POLLIN) && nft->Drain() > 0) {
+      if (!first_event_) first_event_ = now;
+      // Quiet for DEBOUNCE, but never later than 5 x DEBOUNCE after the first.
+      auto at = std::min(now + o_.debounce, *first_event_ + 5 * o_.debounce);
+      check_at_ = at;
+      if (check_why_.empty() || check_why_ == "timer") check_why_ = "nftables-event";
+    }
+    if (fds[3].revents & POLLIN) {
+      uint64_t n;
+      if (read(docker_wake, &n, sizeof n) < 0) {
+      }
+      for (const auto& e : docker->Take()) {
+        log_.Info("docker-event", {{"type", e.kind}, {"action", e.action}, {"name", e.name}});
+        if (e.kind == "daemon-gone") continue;
+        if (!first_event_) first_event_ = now;
+        Schedule(now + o_.debounce, "docker-" + e.kind + (e.action.empty() ? "" : ":" + e.action));
+        // A daemon that came back rebuilds its chains over a few seconds;
+        // the legacy variant has no events to tell: look again.
+        if (e.kind == "daemon-up" && e.action == "reconnected") next_tick = std::min(next_tick, now + std::chrono::seconds(1));
+      }
+    }
+    now = Clock::now();
+    if (reload_at_ && *reload_at_ <= now) {
+      reload_at_.reset();
+      Reload("policy-change");
+      continue;
+    }
+    if (check_at_ && *check_at_ <= now) {
+      std::string why = check_why_;
+      check_at_.reset();
+      check_why_.clear();
+      Check(why);
+      continue;
+    }
+    if (next_tick <= now) {
+      next_tick = now + o_.interval;
+      Check("timer");
+    }
+  }
+  docker.reset();
+  server.reset();
+  if (inotify >= 0) close(inotify);
+  close(docker_wake);
+  state_.running = false;
+  SaveState();
+  RestoreSignals();
+  return 0;
+}
+
+}  // namespace
+
+int RunAgent(const AgentOptions& options, std::ostream& log) {
+  Agent agent(options, log);
+  return agent.Run();
+}
+
+}  // namespace swarmwall::agent

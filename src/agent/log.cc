@@ -1,0 +1,48 @@
+#include "agent/log.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace swarmwall::agent {
+
+std::string TimestampNow() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
+  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms % 1000));
+}
+
+std::string Log::Format(bool json, const std::string& time, const std::string& level,
+                        const std::string& event, const nlohmann::json& fields) {
+  if (json) {
+    nlohmann::json j = {{"time", time}, {"level", level}, {"event", event}};
+    for (const auto& [k, v] : fields.items()) j[k] = v;
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  std::string line = time + " " + level + " " + event;
+  for (const auto& [k, v] : fields.items()) {
+    std::string value;
+    if (v.is_string()) {
+      value = v.get<std::string>();
+      if (value.empty() || value.find_first_of(" \"=") != std::string::npos)
+        value = nlohmann::json(value).dump();
+    } else {
+      value = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    line += " " + k + "=" + value;
+  }
+  return line;
+}
+
+void Log::Write(const std::string& level, const std::string& event, const nlohmann::json& fields) {
+  std::string line = Format(json_, TimestampNow(), level, event, fields);
+  std::lock_guard<std::mutex> lock(mu_);
+  out_ << line << "\n";
+  out_.flush();
+}
+
+}  // namespace swarmwall::agent
