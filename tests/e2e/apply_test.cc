@@ -223,6 +223,25 @@ TEST_P(Apply, TheKernelCacheNeverChangesAnAnswer) {
   same("after remove");
 }
 
+// One writer at a time: while someone holds the host lock, apply waits (and
+// says so) and status reports the holder.
+TEST_P(Apply, TheHostLockSerializesWriters) {
+  Sw("remove");
+  std::string state = N().dir + "/state";
+  N().host->Sh("mkdir -p " + state + " && (flock " + state + "/lock sleep 3 >/dev/null 2>&1 &) ; sleep 0.3");
+  auto status = Sw("status");
+  EXPECT_EQ(status.exit_code, 2) << status.out;
+  EXPECT_NE(status.out.find("another swarmwall holds the host lock"), std::string::npos) << status.out;
+  auto start = std::chrono::steady_clock::now();
+  auto applied = Sw("apply " + N().dir + "/policy.yaml");
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_NE(applied.err.find("waiting for " + state + "/lock"), std::string::npos) << applied.err;
+  EXPECT_GE(waited, std::chrono::milliseconds(1500)) << "apply did not wait for the lock";
+  EXPECT_EQ(Sw("status").exit_code, 0);
+  Sw("remove");
+}
+
 TEST_P(Apply, AFailingToolLeavesThePreviousState) {
   Sw("remove");
   ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);
