@@ -92,6 +92,7 @@ class Agent {
   std::optional<Clock::time_point> check_at_, first_event_;
   std::string check_why_;
   std::optional<Clock::time_point> reload_at_;
+  std::string reload_why_;
   int failures_ = 0;
 };
 
@@ -131,10 +132,10 @@ bool Agent::Apply(const policy::Policy& p, const std::string& trigger, bool firs
   }
   state_.node = r.node;
   state_.variant = r.variant;
-  metrics_.AddApply(r.changed ? r.commit_seconds : std::chrono::duration<double>(Clock::now() - start).count());
+  if (r.changed || first) metrics_.AddApply(r.changed ? r.commit_seconds : 0.0);
   log_.Info(first ? "applied" : "reloaded",
             {{"trigger", trigger}, {"policy", p.file}, {"node", r.node}, {"variant", r.variant},
-             {"changed", r.changed}, {"found", r.found},
+             {"changed", r.changed}, {"changes", r.found.size()},
              {"duration_ms", Ms(Clock::now() - start)}});
   SaveState();
   return true;
@@ -267,6 +268,7 @@ int Agent::Run() {
         if (sig == SIGHUP) {
           log_.Info("signal", {{"signal", "SIGHUP"}, {"action", "reload"}});
           reload_at_ = now;
+          reload_why_ = "SIGHUP";
         } else {
           log_.Info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                                  {"rules", "kept as they are"}});
@@ -283,6 +285,7 @@ int Agent::Run() {
           std::string name = ev->len ? ev->name : "";
           if (name == base || Interesting(name)) {
             if (!reload_at_) log_.Info("policy-changed", {{"file", dir + "/" + name}});
+            if (!reload_at_) reload_why_ = "file-change";
             reload_at_ = now + std::chrono::milliseconds(100);  // let the writer finish
           }
           p += sizeof(inotify_event) + ev->len;
@@ -312,7 +315,7 @@ int Agent::Run() {
     now = Clock::now();
     if (reload_at_ && *reload_at_ <= now) {
       reload_at_.reset();
-      Reload("policy-change");
+      Reload(reload_why_);
       continue;
     }
     if (check_at_ && *check_at_ <= now) {
