@@ -95,7 +95,9 @@ std::string RandomMatch(std::mt19937& rng, Where where, std::string& proto) {
                          Pick(rng, {std::string("10.1.0.2-10.1.0.4"), std::string("10.2.0.1-10.2.0.2"), std::string("10.3.0.3-10.3.0.9")}));
     case 15:
       if (where == kRawPre || where == kManglePre) return "";
-      return fmt::format("-m mark {}--mark {}", neg, Pick(rng, {std::string("0x1/0xff"), std::string("0x2"), std::string("0x0/0x3")}));
+      return fmt::format("-m {} {}--mark {}", Chance(rng, 0.7) ? "mark" : "connmark", neg,
+                         Pick(rng, {std::string("0x1/0xff"), std::string("0x2"), std::string("0x0/0x3"),
+                                    std::string("0x4/0xff")}));
     case 16: return "-m comment --comment \"generated rule\"";
     case 17: return "-m limit --limit 10000/sec --limit-burst 10000";
   }
@@ -157,7 +159,10 @@ GeneratedRuleset GenerateRuleset(std::mt19937& rng) {
   for (int i = std::uniform_int_distribution<int>(0, 3)(rng); i > 0; --i)
     r += RandomRule(rng, kManglePre, "PREROUTING",
                     Pick(rng, {std::string("-j MARK --set-xmark 0x1/0xff"), std::string("-j MARK --set-xmark 0x2/0xffffffff"),
-                               std::string("-j MARK --set-xmark 0x3/0x1")}));
+                               std::string("-j MARK --set-xmark 0x3/0x1"),
+                               std::string("-j CONNMARK --set-xmark 0x4/0xff"),
+                               std::string("-j CONNMARK --save-mark"),
+                               std::string("-j CONNMARK --restore-mark --mask 0x3")}));
   if (Chance(rng, 0.3)) r += RandomRule(rng, kMangleFwd, "FORWARD", "-j DROP");
   if (Chance(rng, 0.3)) r += RandomRule(rng, kOutput, "OUTPUT", "-j MARK --set-xmark 0x1/0xff");
   r += "COMMIT\n";
