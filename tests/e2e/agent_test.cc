@@ -1,0 +1,436 @@
+// swarmwall agent on a real dockerd node (20.10 and 28.5): started in the
+// node's namespace, it repairs an owned chain flushed, the INPUT jump
+// deleted, the filter table restored from a file saved without swarmwall's
+// rules (what iptables.service does), and whatever a dockerd restart
+// disturbs; a bad policy edit is refused with FILE:LINE:COL and the rules
+// stay; SIGHUP applies a changed policy; the metrics endpoint answers;
+// SIGTERM stops it and keeps the rules. The time from each change to its
+// repair is printed (from the agent's log and by polling the kernel); it is
+// never a pass/fail criterion.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lab/lab.h"
+
+namespace swarmwall {
+namespace {
+
+using lab::DockerVersion;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kPolicy = R"(version: 1
+interfaces: { public: [eth0] }
+sets:
+  office: [198.51.100.0/24, 2001:db8:100::/48]
+nodes:
+  - { name: node-a, role: manager, address: 203.0.113.21 }
+host:
+  allow:
+    - { service: ssh, from: office }
+swarm: { from: nodes }
+containers:
+  default: drop
+  allow:
+    - { ports: [8080], from: office }
+)";
+
+struct Node {
+  std::unique_ptr<lab::Lab> lab;
+  lab::Host* host = nullptr;
+  lab::DockerNode* docker = nullptr;
+  std::string dir, error;
+  pid_t agent = -1;
+  pid_t restarted_dockerd = -1;  // a daemon the test started again itself
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The agent's JSON log records after byte OFFSET.
+std::vector<nlohmann::json> Records(const std::string& log, size_t offset = 0) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(log.substr(std::min(offset, log.size())));
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+class Agent : public ::testing::TestWithParam<DockerVersion> {
+ public:
+  static std::map<DockerVersion, Node>& Nodes() {
+    static std::map<DockerVersion, Node> nodes;
+    return nodes;
+  }
+
+  // Stops what the tests started (agent, a daemon started again), before
+  // the labs go.
+  static void StopAll() {
+    for (auto& [v, n] : Nodes()) {
+      if (n.agent > 0) {
+        kill(n.agent, SIGKILL);
+        waitpid(n.agent, nullptr, 0);
+        n.agent = -1;
+      }
+      if (n.restarted_dockerd > 0 && n.docker) {
+        n.docker->Docker({"rm", "-f", "web"});
+        kill(n.restarted_dockerd, SIGTERM);
+        for (int i = 0; i < 300 && kill(n.restarted_dockerd, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+        n.restarted_dockerd = -1;
+      }
+    }
+  }
+
+ protected:
+  static Node& Get(DockerVersion v) {
+    auto& nodes = Nodes();
+    if (auto it = nodes.find(v); it != nodes.end()) return it->second;
+    Node& n = nodes[v];
+    try {
+      n.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "aga" : "agb");
+      auto& pub = n.lab->AddSwitch("pub");
+      n.host = &n.lab->AddHost("a");
+      n.lab->Connect(*n.host, pub, "eth0", {"203.0.113.21/24"});
+      n.host->Sh("ip link set lo up");
+      n.docker = &n.lab->StartDocker(*n.host, v);
+      n.docker->EnsureBusyboxImage();
+      n.docker->RunWebContainer("web", {"8080:80"});
+      n.dir = n.lab->RunDir();
+      std::ofstream(n.dir + "/policy.yaml") << kPolicy;
+      StartAgent(n);
+    } catch (const std::exception& e) {
+      n.error = e.what();
+    }
+    return n;
+  }
+
+  static std::string Log(Node& n) { return ReadAll(n.dir + "/agent.log"); }
+
+  static void StartAgent(Node& n) {
+    std::vector<std::string> argv = {"nsenter", "--net=/var/run/netns/" + n.host->netns(), "env",
+                                     "SWARMWALL_STATE_DIR=" + n.dir + "/state",
+                                     "DOCKER_HOST=unix://" + n.docker->Socket(),
+                                     SWARMWALL_BINARY, "agent", n.dir + "/policy.yaml",
+                                     "--metrics", "127.0.0.1:9469", "--log-format", "json",
+                                     "--interval-ms", "500"};
+    std::string log = n.dir + "/agent.log";
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      dup2(null, 0);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+    n.agent = pid;
+    auto deadline = Clock::now() + 30s;
+    while (Clock::now() < deadline) {
+      for (const auto& r : Records(Log(n)))
+        if (r.value("event", "") == "watching") return;
+      if (waitpid(pid, nullptr, WNOHANG) == pid) {
+        n.agent = -1;
+        throw std::runtime_error("the agent exited: " + Log(n));
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    throw std::runtime_error("the agent did not start watching in 30 s: " + Log(n));
+  }
+
+  Node& N() { return Get(GetParam()); }
+
+  ProcessResult Sw(const std::string& args) {
+    return N().host->Sh("SWARMWALL_STATE_DIR=" + N().dir + "/state " + SWARMWALL_BINARY + " " + args);
+  }
+
+  // swarmwall's rules and sets as the kernel holds them.
+  std::string Owned() {
+    std::string out;
+    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
+      auto r = N().host->Exec({tool, "-t", "filter"});
+      std::istringstream in(r.out);
+      for (std::string line; std::getline(in, line);)
+        if (line.find("SWARMWALL") != std::string::npos) out += line + "\n";
+    }
+    return out + std::regex_replace(N().host->Sh("ipset save | grep swarmwall || true").out,
+                                    std::regex(" initval 0x[0-9a-f]+"), "");
+  }
+
+  bool InSync() { return Sw("plan " + N().dir + "/policy.yaml").exit_code == 0; }
+
+  // Runs CHANGE in the node, then polls until the owned state equals WANT
+  // again. Prints the time to repair as seen by polling and by the log.
+  void ChangeAndWait(const std::string& what, const std::string& change, const std::string& want,
+                     const std::function<std::string()>& state = {}) {
+    auto now = [&] { return state ? state() : Owned(); };
+    size_t mark = Log(N()).size();
+    auto start = Clock::now();
+    auto r = N().host->Sh(change);
+    ASSERT_TRUE(r.ok()) << change << ": " << r.err;
+    auto changed = Clock::now();
+    bool repaired = false;
+    while (Clock::now() - changed < 10s) {
+      if (now() == want) {
+        repaired = true;
+        break;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    auto seen = Clock::now();
+    ASSERT_TRUE(repaired) << what << " was not repaired in 10 s; owned now:\n" << Owned() << "\nlog:\n"
+                          << Log(N()).substr(mark);
+    // The record is written just after the commit the kernel shows.
+    std::string kinds, since = "?";
+    for (int i = 0; i < 100 && kinds.empty(); ++i) {
+      for (const auto& rec : Records(Log(N()), mark))
+        if (rec.value("event", "") == "repair") {
+          kinds += rec["kinds"].dump() + " ";
+          if (rec.contains("since_event_ms")) since = std::to_string(rec["since_event_ms"].get<double>());
+        }
+      if (kinds.empty()) std::this_thread::sleep_for(20ms);
+    }
+    std::cout << "[agent " << lab::DockerVersionName(GetParam()) << "] " << what
+              << ": repaired; change command took "
+              << std::chrono::duration<double, std::milli>(changed - start).count()
+              << " ms, seen repaired by polling "
+              << std::chrono::duration<double, std::milli>(seen - changed).count()
+              << " ms after it returned; log: kinds " << kinds << "since_event_ms " << since << "\n";
+    EXPECT_FALSE(kinds.empty()) << "no repair record in the log:\n" << Log(N()).substr(mark);
+  }
+
+  void SetUp() override {
+    std::string why;
+    if (!lab::LabSupported(&why)) GTEST_SKIP() << why;
+    if (!lab::DockerAvailable(GetParam())) GTEST_SKIP() << lab::DockerUnavailableReason(GetParam());
+    ASSERT_TRUE(N().error.empty()) << N().error;
+    ASSERT_GT(N().agent, 0) << "the agent is not running";
+    ASSERT_TRUE(InSync()) << Sw("plan " + N().dir + "/policy.yaml").out << Log(N());
+  }
+};
+
+TEST_P(Agent, FirstApply) {
+  auto records = Records(Log(N()));
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.front().value("event", ""), "applied") << records.front().dump();
+  EXPECT_NE(Owned().find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << Owned();
+  auto state = nlohmann::json::parse(ReadAll(N().dir + "/state/agent.json"), nullptr, false);
+  ASSERT_TRUE(state.is_object());
+  EXPECT_EQ(state.value("pid", 0), N().agent);
+  EXPECT_TRUE(state.value("running", false));
+  EXPECT_EQ(state.value("node", ""), "node-a");
+}
+
+TEST_P(Agent, RepairsFlushedChain) {
+  ChangeAndWait("iptables -F SWARMWALL-INPUT", "iptables -F SWARMWALL-INPUT", Owned());
+}
+
+TEST_P(Agent, RepairsDeletedJump) {
+  ChangeAndWait("iptables -D INPUT -j SWARMWALL-INPUT", "iptables -D INPUT -j SWARMWALL-INPUT", Owned());
+}
+
+TEST_P(Agent, RepairsJumpNoLongerFirst) {
+  auto state = [&] { return Owned() + N().host->Sh("iptables -S INPUT | sed -n 2p").out; };
+  std::string want = state();
+  ASSERT_NE(want.find("\n-A INPUT -j SWARMWALL-INPUT\n"), std::string::npos) << want;
+  ChangeAndWait("iptables -I INPUT 1 (jump no longer first)", "iptables -I INPUT 1 -s 192.0.2.1 -j ACCEPT",
+                want, state);
+  EXPECT_EQ(N().host->Sh("iptables -S INPUT | sed -n 2p").out, "-A INPUT -j SWARMWALL-INPUT\n");
+  N().host->Sh("iptables -D INPUT -s 192.0.2.1 -j ACCEPT");
+}
+
+TEST_P(Agent, RepairsFlushAndRestore) {
+  // What iptables.service does at boot or restart: the filter table
+  // restored from a file saved before swarmwall (Docker's chains kept).
+  std::string want = Owned();
+  N().host->Sh("iptables-save -t filter | grep -v SWARMWALL > " + N().dir + "/saved.rules");
+  ChangeAndWait("iptables-restore of a file without swarmwall",
+                "iptables-restore < " + N().dir + "/saved.rules", want);
+}
+
+TEST_P(Agent, RepairsChangedSet) {
+  ChangeAndWait("ipset flush swarmwall-office-v4", "ipset flush swarmwall-office-v4", Owned());
+}
+
+TEST_P(Agent, DockerdRestart) {
+  Node& n = N();
+  std::string want = Owned();
+  pid_t old = n.restarted_dockerd > 0 ? n.restarted_dockerd : n.docker->pid();
+  // The daemon's own command line and PATH, to start it again the same way.
+  std::string cmdline = ReadAll("/proc/" + std::to_string(old) + "/cmdline");
+  std::string environ = ReadAll("/proc/" + std::to_string(old) + "/environ");
+  std::string path;
+  for (size_t p = 0; p < environ.size();) {
+    std::string kv = environ.c_str() + p;
+    if (kv.starts_with("PATH=")) path = kv.substr(5);
+    p += kv.size() + 1;
+  }
+  std::string cmd;
+  for (size_t p = 0; p < cmdline.size();) {
+    std::string a = cmdline.c_str() + p;
+    cmd += Quote(a) + " ";
+    p += a.size() + 1;
+  }
+  ASSERT_FALSE(cmd.empty());
+  size_t mark = Log(n).size();
+  auto start = Clock::now();
+  ASSERT_EQ(kill(old, SIGTERM), 0);
+  for (int i = 0; i < 300; ++i) {
+    if (old == n.docker->pid()) waitpid(old, nullptr, WNOHANG);
+    if (kill(old, 0) != 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_NE(kill(old, 0), 0) << "dockerd did not stop";
+  auto r = n.host->Sh("PATH=" + Quote(path) + " setsid " + cmd + " >> " + n.docker->LogFile() +
+                      " 2>&1 < /dev/null & echo $!");
+  ASSERT_TRUE(r.ok()) << r.err;
+  n.restarted_dockerd = std::stoi(r.out);
+  bool up = false;
+  for (int i = 0; i < 300 && !up; ++i) {
+    up = n.docker->Docker({"version"}, {.timeout = 5s}).ok();
+    if (!up) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(up) << n.docker->LogTail();
+  auto daemon_up = Clock::now();
+  // Docker rebuilds its chains as it starts: wait until the agent has seen
+  // the daemon back and the owned state is the policy's again.
+  bool seen_back = false, repaired = false;
+  while (Clock::now() - daemon_up < 15s && !(seen_back && repaired)) {
+    for (const auto& rec : Records(Log(n), mark))
+      if (rec.value("event", "") == "docker-event" && rec.value("type", "") == "daemon-up") seen_back = true;
+    repaired = Owned() == want && InSync();
+    if (!(seen_back && repaired)) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(seen_back) << Log(n).substr(mark);
+  EXPECT_TRUE(repaired) << Owned() << "\n" << Log(n).substr(mark);
+  std::string kinds = "none needed";
+  for (const auto& rec : Records(Log(n), mark))
+    if (rec.value("event", "") == "repair") kinds = rec["kinds"].dump() + " (since_event_ms " +
+                                                    rec.value("since_event_ms", nlohmann::json(0)).dump() + ")";
+  bool gone = false;
+  for (const auto& rec : Records(Log(n), mark))
+    gone = gone || (rec.value("event", "") == "docker-event" && rec.value("type", "") == "daemon-gone");
+  EXPECT_TRUE(gone) << Log(n).substr(mark);
+  std::cout << "[agent " << lab::DockerVersionName(GetParam()) << "] dockerd restart: daemon back after "
+            << std::chrono::duration<double>(daemon_up - start).count() << " s, in sync "
+            << std::chrono::duration<double, std::milli>(Clock::now() - daemon_up).count()
+            << " ms later; repairs: " << kinds << "\n";
+}
+
+TEST_P(Agent, BadPolicyKeepsRules) {
+  Node& n = N();
+  std::string want = Owned();
+  size_t mark = Log(n).size();
+  std::ofstream(n.dir + "/policy.yaml") << "version: 1\ninterfaces: { public: [eth0] }\nsets:\n  office: [198.51.100.0/33]\n";
+  std::string line;
+  for (int i = 0; i < 100 && line.empty(); ++i) {
+    for (const auto& rec : Records(Log(n), mark))
+      if (rec.value("event", "") == "policy-invalid") line = rec.value("error", "");
+    if (line.empty()) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(std::regex_search(line, std::regex("policy\\.yaml:4:\\d+: "))) << line << Log(n).substr(mark);
+  EXPECT_EQ(Owned(), want);
+  // A drift is still repaired by the running policy.
+  ChangeAndWait("iptables -F SWARMWALL-INPUT (policy file invalid)", "iptables -F SWARMWALL-INPUT", want);
+  std::ofstream(n.dir + "/policy.yaml") << kPolicy;
+  std::this_thread::sleep_for(500ms);
+}
+
+TEST_P(Agent, SighupReloadsChangedPolicy) {
+  Node& n = N();
+  std::string changed = std::regex_replace(kPolicy, std::regex("ports: \\[8080\\]"), "ports: [8080, 9090]");
+  // Written elsewhere and renamed in: one inotify event, and SIGHUP too.
+  std::ofstream(n.dir + "/policy.new") << changed;
+  std::rename((n.dir + "/policy.new").c_str(), (n.dir + "/policy.yaml").c_str());
+  size_t mark = Log(n).size();
+  kill(n.agent, SIGHUP);
+  bool applied = false;
+  for (int i = 0; i < 100 && !applied; ++i) {
+    applied = Owned().find("--ctorigdstport 9090") != std::string::npos;
+    if (!applied) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(applied) << Owned() << Log(n).substr(mark);
+  bool hup = false;
+  for (const auto& rec : Records(Log(n)))
+    hup = hup || (rec.value("event", "") == "signal" && rec.value("signal", "") == "SIGHUP");
+  EXPECT_TRUE(hup);
+  // Back to the first policy for the other tests.
+  std::ofstream(n.dir + "/policy.yaml") << kPolicy;
+  kill(n.agent, SIGHUP);
+  for (int i = 0; i < 100 && Owned().find("9090") != std::string::npos; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(Owned().find("9090"), std::string::npos);
+}
+
+TEST_P(Agent, MetricsAnswer) {
+  auto r = N().host->Sh("curl -s --max-time 5 http://127.0.0.1:9469/metrics");
+  ASSERT_TRUE(r.ok()) << r.err;
+  for (const char* m : {"swarmwall_up 1", "swarmwall_applies_total ", "swarmwall_repairs_total{kind=\"chain-flushed\"} ",
+                        "swarmwall_last_apply_duration_seconds ", "swarmwall_errors_total ",
+                        "swarmwall_drift_checks_total ", "swarmwall_in_sync 1"})
+    EXPECT_NE(r.out.find(m), std::string::npos) << m << "\n" << r.out;
+  auto h = N().host->Sh("curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:9469/healthz");
+  EXPECT_EQ(h.out, "200");
+}
+
+TEST_P(Agent, ZzSigtermStopsAndKeepsRules) {
+  Node& n = N();
+  std::string want = Owned();
+  ASSERT_EQ(kill(n.agent, SIGTERM), 0);
+  int status = -1;
+  bool exited = false;
+  for (int i = 0; i < 100 && !exited; ++i) {
+    exited = waitpid(n.agent, &status, WNOHANG) == n.agent;
+    if (!exited) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(exited) << "the agent did not stop within 5 s";
+  n.agent = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(Owned(), want);
+  auto state = nlohmann::json::parse(ReadAll(n.dir + "/state/agent.json"), nullptr, false);
+  EXPECT_FALSE(state.value("running", true));
+}
+
+INSTANTIATE_TEST_SUITE_P(Docker, Agent, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
+                         [](const auto& info) {
+                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
+                                                                      : std::string("v28_5");
+                         });
+
+}  // namespace
+}  // namespace swarmwall
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc = RUN_ALL_TESTS();
+  swarmwall::Agent::StopAll();
+  swarmwall::Agent::Nodes().clear();
+  return rc;
+}
