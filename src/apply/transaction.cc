@@ -39,6 +39,14 @@ backend::KernelState After(const compile::FamilyState& fs, const backend::Kernel
   return k;
 }
 
+// BEFORE's kernel facts plus the rules of its owned chains, so that the
+// renderer can edit a chain in place instead of flushing and refilling it.
+backend::KernelState WithOwnedRules(const FamilySnapshot& before) {
+  backend::KernelState k = before.kernel;
+  for (const auto& c : before.owned.chains) k.owned_rules[c.name] = c.rules;
+  return k;
+}
+
 }  // namespace
 
 FamilySnapshot SnapshotAfter(const compile::FamilyState& fs, const FamilySnapshot& before,
@@ -127,16 +135,35 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
   for (int f = 0; f < 2 && error.empty(); ++f) {
     if (!result.diffs[f].rules) continue;
     Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
-    std::string text = backend::RenderRestore(*want[f], now[f]->kernel);
-    // Remove: a DOCKER-USER swarmwall made before Docker (which never came,
-    // as Docker 20.10 for IPv6) goes too, so the host is as it was.
-    if (remove && now[f]->docker_user_removable)
-      text.insert(text.rfind("COMMIT"), "-X DOCKER-USER\n");
-    // Tests make the real tool fail here to prove the rollback.
-    if (const char* fail = getenv("SWARMWALL_TEST_BREAK_RESTORE");
-        fail && std::string(fail) == (f == 0 ? "ipv4" : "ipv6"))
-      text.insert(text.rfind("COMMIT"), "-A SWARMWALL-INPUT --no-such-option\n");
-    if (Restore(family, text, error)) {
+    auto render = [&](const backend::KernelState& kernel) {
+      std::string text = backend::RenderRestore(*want[f], kernel);
+      // Remove: a DOCKER-USER swarmwall made before Docker (which never came,
+      // as Docker 20.10 for IPv6) goes too, so the host is as it was.
+      if (remove && now[f]->docker_user_removable)
+        text.insert(text.rfind("COMMIT"), "-X DOCKER-USER\n");
+      // Tests make the real tool fail here to prove the rollback.
+      if (const char* fail = getenv("SWARMWALL_TEST_BREAK_RESTORE");
+          fail && std::string(fail) == (f == 0 ? "ipv4" : "ipv6"))
+        text.insert(text.rfind("COMMIT"), "-A SWARMWALL-INPUT --no-such-option\n");
+      return text;
+    };
+    // Small edits of owned chains in place; should the tool refuse them (a
+    // rule spec it cannot match), the whole family is refilled instead:
+    // a failed restore commits nothing.
+    std::string text = render(WithOwnedRules(*now[f]));
+    if (getenv("SWARMWALL_INCREMENTAL") && std::string(getenv("SWARMWALL_INCREMENTAL")) == "0")
+      text = render(now[f]->kernel);
+    bool ok = Restore(family, text, error);
+    if (!ok) {
+      std::string full = render(now[f]->kernel);
+      if (full != text) {
+        result.steps.push_back("in-place edit refused (" + error + "); refilling");
+        error.clear();
+        text = std::move(full);
+        ok = Restore(family, text, error);
+      }
+    }
+    if (ok) {
       committed[f] = true;
       ++result.nft_commits;
       result.changed = true;

@@ -1,13 +1,62 @@
 #include "backend/iptables_render.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 namespace swarmwall::backend {
 namespace {
 constexpr size_t kMaxElem = 1 << 20;   // per set; hashes grow as needed
+// The largest table the longest-common-subsequence search fills (cells of
+// the part that differs, after the common head and tail are set aside).
+constexpr size_t kMaxEditCells = 1 << 21;
 }  // namespace
+
+size_t MaxInPlaceEdits(size_t n) { return n / 4; }
+
+std::optional<ChainEdit> ChainEditScript(const std::vector<std::string>& old_rules,
+                                         const std::vector<std::string>& new_rules,
+                                         size_t max_edits) {
+  std::unordered_set<std::string_view> seen;
+  for (const auto& r : old_rules)
+    if (!seen.insert(r).second) return std::nullopt;  // -D by spec would be ambiguous
+  size_t n = old_rules.size(), m = new_rules.size();
+  if ((n > m ? n - m : m - n) > max_edits) return std::nullopt;
+  size_t head = 0;
+  while (head < n && head < m && old_rules[head] == new_rules[head]) ++head;
+  size_t tail = 0;
+  while (tail < n - head && tail < m - head && old_rules[n - 1 - tail] == new_rules[m - 1 - tail]) ++tail;
+  size_t a = n - head - tail, b = m - head - tail;  // the parts that differ
+  if ((a + 1) * (b + 1) > kMaxEditCells) return std::nullopt;
+  // Rule texts as small numbers, compared cheaply.
+  std::unordered_map<std::string_view, uint32_t> ids;
+  std::vector<uint32_t> x(a), y(b);
+  for (size_t i = 0; i < a; ++i) x[i] = ids.emplace(old_rules[head + i], ids.size()).first->second;
+  for (size_t j = 0; j < b; ++j) y[j] = ids.emplace(new_rules[head + j], ids.size()).first->second;
+  // lcs[i][j]: the longest common subsequence of x[i..] and y[j..].
+  std::vector<uint32_t> lcs((a + 1) * (b + 1), 0);
+  auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (b + 1) + j]; };
+  for (size_t i = a; i-- > 0;)
+    for (size_t j = b; j-- > 0;)
+      at(i, j) = x[i] == y[j] ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
+  if (a + b - 2 * size_t{at(0, 0)} > max_edits) return std::nullopt;
+  ChainEdit edit;
+  size_t i = 0, j = 0;
+  while (i < a || j < b) {
+    if (i < a && j < b && x[i] == y[j]) {
+      ++i, ++j;
+    } else if (j == b || (i < a && at(i + 1, j) >= at(i, j + 1))) {
+      edit.deletions.push_back(old_rules[head + i++]);
+    } else {
+      edit.insertions.emplace_back(static_cast<int>(head + j + 1), new_rules[head + j]);
+      ++j;
+    }
+  }
+  return edit;
+}
 
 bool KernelState::HasChain(std::string_view name) const {
   return std::find(existing_chains.begin(), existing_chains.end(), name) != existing_chains.end();
@@ -33,10 +82,20 @@ std::string RenderRestore(const compile::FamilyState& fs, const KernelState& now
     for (const auto& r : c.rules) estimate += r.size() + c.name.size() + 5;
   out.reserve(estimate);
   out += "*filter\n";
+  // Owned chains the kernel holds and we know the rules of: edited in place
+  // when the edit is small (declaring a chain would flush it).
+  std::vector<std::optional<ChainEdit>> edits(fs.chains.size());
+  for (size_t i = 0; i < fs.chains.size(); ++i) {
+    const auto& c = fs.chains[i];
+    auto known = now.owned_rules.find(c.name);
+    if (known == now.owned_rules.end() || !now.HasChain(c.name)) continue;
+    edits[i] = ChainEditScript(known->second, c.rules, MaxInPlaceEdits(c.rules.size()));
+  }
   // Hook chains that do not exist yet (DOCKER-USER before Docker starts).
   for (const auto& h : fs.hooks)
     if (h.create_chain && !now.HasChain(h.chain)) out += fmt::format(":{} - [0:0]\n", h.chain);
-  for (const auto& c : fs.chains) out += fmt::format(":{} - [0:0]\n", c.name);
+  for (size_t i = 0; i < fs.chains.size(); ++i)
+    if (!edits[i]) out += fmt::format(":{} - [0:0]\n", fs.chains[i].name);
   // Owned chains we no longer want: declared (so flushed) and deleted below.
   std::vector<std::string> stale;
   for (const auto& name : now.existing_chains)
@@ -46,7 +105,13 @@ std::string RenderRestore(const compile::FamilyState& fs, const KernelState& now
       stale.push_back(name);
       out += fmt::format(":{} - [0:0]\n", name);
     }
-  for (const auto& c : fs.chains)
+  for (size_t i = 0; i < fs.chains.size(); ++i) {
+    const auto& c = fs.chains[i];
+    if (edits[i]) {
+      for (const auto& r : edits[i]->deletions) out += fmt::format("-D {} {}\n", c.name, r);
+      for (const auto& [pos, r] : edits[i]->insertions) out += fmt::format("-I {} {} {}\n", c.name, pos, r);
+      continue;
+    }
     for (const auto& r : c.rules) {
       out += "-A ";
       out += c.name;
@@ -54,6 +119,7 @@ std::string RenderRestore(const compile::FamilyState& fs, const KernelState& now
       out += r;
       out += '\n';
     }
+  }
   // Exactly one jump, first: remove every existing one, insert at 1.
   for (const auto& h : fs.hooks) {
     for (int i = now.Jumps(h.chain, h.target); i > 0; --i)

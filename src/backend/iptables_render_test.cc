@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -112,6 +113,107 @@ TEST(RenderRestore, StaleOwnedChainsAreRemoved) {
   EXPECT_NE(text.find(":SWARMWALL-EGRESS - [0:0]\n"), std::string::npos);
   EXPECT_NE(text.find("-X SWARMWALL-EGRESS\n"), std::string::npos);
   EXPECT_EQ(text.find("-D SWARMWALL-USER"), std::string::npos) << "refilled, not deleted from";
+}
+
+// Runs EDIT the way iptables-restore does: -D by spec, -I at a position.
+std::vector<std::string> Play(std::vector<std::string> chain, const ChainEdit& edit) {
+  for (const auto& d : edit.deletions) {
+    auto it = std::find(chain.begin(), chain.end(), d);
+    EXPECT_NE(it, chain.end()) << "-D of a rule that is not there: " << d;
+    if (it != chain.end()) chain.erase(it);
+  }
+  for (const auto& [pos, r] : edit.insertions) {
+    EXPECT_GE(pos, 1);
+    EXPECT_LE(static_cast<size_t>(pos), chain.size() + 1) << "-I past the end";
+    chain.insert(chain.begin() + std::min<size_t>(pos - 1, chain.size()), r);
+  }
+  return chain;
+}
+
+std::vector<std::string> Rules(int n, int from = 0) {
+  std::vector<std::string> v;
+  for (int i = from; i < from + n; ++i) v.push_back("-p tcp --dport " + std::to_string(i) + " -j ACCEPT");
+  return v;
+}
+
+TEST(ChainEditScript, OneChangedRuleIsOneDeletionAndOneInsertion) {
+  auto old_rules = Rules(1000), new_rules = old_rules;
+  new_rules[500] = "-p tcp --dport 99999 -j ACCEPT";
+  auto edit = ChainEditScript(old_rules, new_rules, MaxInPlaceEdits(new_rules.size()));
+  ASSERT_TRUE(edit);
+  ASSERT_EQ(edit->deletions, std::vector<std::string>{old_rules[500]});
+  ASSERT_EQ(edit->insertions.size(), 1u);
+  EXPECT_EQ(edit->insertions[0].first, 501);
+  EXPECT_EQ(Play(old_rules, *edit), new_rules);
+}
+
+TEST(ChainEditScript, NothingChangedIsNoEdit) {
+  auto edit = ChainEditScript(Rules(10), Rules(10), 0);
+  ASSERT_TRUE(edit);
+  EXPECT_EQ(edit->size(), 0u);
+}
+
+TEST(ChainEditScript, LargeEditsAndDuplicatesAreRefused) {
+  EXPECT_FALSE(ChainEditScript(Rules(100), Rules(100, 50), MaxInPlaceEdits(100)));
+  EXPECT_FALSE(ChainEditScript(Rules(10), Rules(40), MaxInPlaceEdits(40)));
+  auto dup = Rules(10);
+  dup.push_back(dup[3]);
+  EXPECT_FALSE(ChainEditScript(dup, Rules(10), 5)) << "-D by spec would be ambiguous";
+  EXPECT_TRUE(ChainEditScript(Rules(10), dup, 5)) << "duplicates in the new list are fine";
+}
+
+TEST(ChainEditScript, RandomEditsReplayToTheNewList) {
+  std::srand(4);
+  for (int round = 0; round < 2000; ++round) {
+    int n = std::rand() % 40;
+    auto old_rules = Rules(n);
+    auto new_rules = old_rules;
+    int changes = std::rand() % 6;
+    int next = 1000;
+    for (int k = 0; k < changes; ++k) {
+      int op = std::rand() % 3;
+      if (op == 0 || new_rules.empty()) {
+        new_rules.insert(new_rules.begin() + std::rand() % (new_rules.size() + 1), Rules(1, next++)[0]);
+      } else if (op == 1) {
+        new_rules.erase(new_rules.begin() + std::rand() % new_rules.size());
+      } else {  // a move: delete here, insert there
+        size_t from = std::rand() % new_rules.size();
+        std::string r = new_rules[from];
+        new_rules.erase(new_rules.begin() + from);
+        new_rules.insert(new_rules.begin() + std::rand() % (new_rules.size() + 1), r);
+      }
+    }
+    auto edit = ChainEditScript(old_rules, new_rules, 1000);
+    ASSERT_TRUE(edit);
+    EXPECT_LE(edit->size(), 2u * changes) << "minimal: each change costs at most two lines";
+    EXPECT_EQ(Play(old_rules, *edit), new_rules) << "round " << round;
+  }
+}
+
+TEST(RenderRestore, ASmallChangeEditsTheChainInPlace) {
+  compile::FamilyState fs = Small();
+  fs.chains[1].rules = Rules(100);
+  KernelState now = FreshDockerHost();
+  now.existing_chains.push_back("SWARMWALL-INPUT");
+  now.existing_chains.push_back("SWARMWALL-USER");
+  now.jumps[{"INPUT", "SWARMWALL-INPUT"}] = 1;
+  now.jumps[{"DOCKER-USER", "SWARMWALL-USER"}] = 1;
+  std::string fresh = RenderRestore(fs, now);  // rules unknown: refilled
+  EXPECT_NE(fresh.find(":SWARMWALL-USER - [0:0]\n"), std::string::npos);
+  now.owned_rules["SWARMWALL-INPUT"] = fs.chains[0].rules;
+  now.owned_rules["SWARMWALL-USER"] = Rules(100);
+  now.owned_rules["SWARMWALL-USER"][7] = "-p udp --dport 7 -j ACCEPT";
+  std::string text = RenderRestore(fs, now);
+  EXPECT_EQ(text.find(":SWARMWALL-USER"), std::string::npos) << "declaring would flush it";
+  EXPECT_EQ(text.find(":SWARMWALL-INPUT"), std::string::npos) << "unchanged: left alone";
+  EXPECT_EQ(text.find("-A SWARMWALL-"), std::string::npos);
+  EXPECT_NE(text.find("-D SWARMWALL-USER -p udp --dport 7 -j ACCEPT\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("-I SWARMWALL-USER 8 -p tcp --dport 7 -j ACCEPT\n"), std::string::npos) << text;
+  // A large change is a refill.
+  now.owned_rules["SWARMWALL-USER"] = Rules(100, 60);
+  text = RenderRestore(fs, now);
+  EXPECT_NE(text.find(":SWARMWALL-USER - [0:0]\n"), std::string::npos);
+  EXPECT_EQ(text.find("-D SWARMWALL-USER -p"), std::string::npos);
 }
 
 TEST(RenderIpset, SwapsAFilledTwin) {
