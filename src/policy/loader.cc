@@ -3,8 +3,6 @@
 // has it. Cross-references and whole-policy checks are in validate.cc.
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +14,7 @@
 #include "policy/internal.h"
 #include "policy/policy.h"
 #include "policy/services.h"
+#include "policy/yaml_tree.h"
 
 namespace swarmwall::policy {
 namespace {
@@ -62,7 +61,7 @@ constexpr std::pair<std::string_view, std::string_view> kKeySynonyms[] = {
 // A key of a mapping with its value.
 struct Field {
   std::string key;
-  YAML::Node value;
+  YamlNode value;
   SourceLocation key_at;
   SourceLocation at;  // the value; the key when the value is empty
 };
@@ -83,9 +82,9 @@ struct Item {
   bool plain = true;  // not quoted
 };
 
-bool IsPlain(const YAML::Node& n) { return n.Tag() == "?"; }
+bool IsPlain(const YamlNode& n) { return n.Tag() == "?"; }
 
-std::string Describe(const YAML::Node& n) {
+std::string Describe(const YamlNode& n) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -143,34 +142,6 @@ int ParsePortNumber(std::string_view s) {
   return v >= 1 && v <= 65535 ? v : 0;
 }
 
-// Where a YAML document's first event is (to count documents).
-struct DocumentStart : YAML::EventHandler {
-  YAML::Mark mark;
-  bool seen = false;
-  void Note(const YAML::Mark& m) {
-    if (!seen) mark = m;
-    seen = true;
-  }
-  void OnDocumentStart(const YAML::Mark& m) override { Note(m); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Note(m); }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Note(m); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    Note(m);
-  }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    Note(m);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    Note(m);
-  }
-  void OnMapEnd() override {}
-};
-
 class Loader {
  public:
   Loader(std::string file, std::string base_dir, const FileReader& reader, Diagnostics& d)
@@ -180,7 +151,7 @@ class Loader {
   bool Load(std::string_view yaml, Policy& policy);
 
  private:
-  SourceLocation At(const YAML::Node& n, const SourceLocation& fallback) const {
+  SourceLocation At(const YamlNode& n, const SourceLocation& fallback) const {
     if (!n.IsDefined() || n.IsNull()) return fallback;
     YAML::Mark m = n.Mark();
     if (m.line < 0 || m.column < 0) return fallback;
@@ -196,24 +167,28 @@ class Loader {
   // Reads a mapping's keys, reporting unknown (not in ALLOWED, unless it is
   // empty) and repeated ones. False when NODE is not a mapping (reported,
   // unless it is empty and ALLOW_NULL).
-  bool ReadMap(const YAML::Node& node, const SourceLocation& at, std::string_view what,
+  bool ReadMap(const YamlNode& node, const SourceLocation& at, std::string_view what,
                Keys allowed, Map& out, bool allow_null = false);
   std::optional<std::string> Scalar(const Field& f, std::string_view what);
   // A single value or a list of values.
   std::vector<Item> Items(const Field& f, std::string_view what, bool allow_empty = false);
+  // The same, one at a time and without copies (big sets): FN(text, at,
+  // plain) for each scalar; AT is only valid during the call.
+  template <typename Fn>
+  void EachItem(const Field& f, std::string_view what, bool allow_empty, Fn fn);
   std::optional<bool> Bool(const Field& f);
 
   void ReadInterfaces(const Field& f, Interfaces& out, bool require_public);
   void ReadSets(const Field& f, Policy& policy);
   void ReadSetFile(const Item& path, AddressSet& set);
   void ReadNodes(const Field& f, Policy& policy);
-  void ReadNode(const YAML::Node& n, const SourceLocation& at, Policy& policy);
+  void ReadNode(const YamlNode& n, const SourceLocation& at, Policy& policy);
   void ReadHost(const Field& f, Policy& policy);
   void ReadSwarm(const Field& f, Policy& policy);
   void ReadFilter(const Field& f, Section section, Action& default_action,
                   std::vector<Rule>& rules);
   void ReadRules(const Field& f, Section section, Action action, std::vector<Rule>& out);
-  void ReadRule(const YAML::Node& n, const SourceLocation& at, Section section, Action action,
+  void ReadRule(const YamlNode& n, const SourceLocation& at, Section section, Action action,
                 int index, std::vector<Rule>& out);
   AddressMatch ReadAddresses(const Field& f);
   Selector ReadSelector(const Field& f);
@@ -226,18 +201,17 @@ class Loader {
   size_t work_ = 0;
 };
 
-bool Loader::ReadMap(const YAML::Node& node, const SourceLocation& at, std::string_view what,
+bool Loader::ReadMap(const YamlNode& node, const SourceLocation& at, std::string_view what,
                      Keys allowed, Map& out, bool allow_null) {
   if (node.IsNull() && allow_null) return true;
   if (!node.IsMap()) {
     Error(at, fmt::format("{} must be a mapping, got {}", what, Describe(node)));
     return false;
   }
-  for (auto it = node.begin(); it != node.end(); ++it) {
+  for (size_t i = 0; i < node.size(); ++i) {
     Tick();
-    // A copy: `it->first` is a reference into a temporary.
-    const YAML::Node k = it->first;
-    const YAML::Node v = it->second;
+    const YamlNode k = node.Key(i);
+    const YamlNode v = node.Value(i);
     SourceLocation key_at = At(k, at);
     if (!k.IsScalar()) {
       Error(key_at, fmt::format("a key in {} must be a name, got {}", what, Describe(k)));
@@ -279,29 +253,44 @@ std::optional<std::string> Loader::Scalar(const Field& f, std::string_view what)
 
 std::vector<Item> Loader::Items(const Field& f, std::string_view what, bool allow_empty) {
   std::vector<Item> out;
+  EachItem(f, what, allow_empty, [&](const std::string& text, const SourceLocation& at,
+                                     bool plain) { out.push_back({text, at, plain}); });
+  return out;
+}
+
+template <typename Fn>
+void Loader::EachItem(const Field& f, std::string_view what, bool allow_empty, Fn fn) {
   if (f.value.IsScalar()) {
     Tick();
-    out.push_back({f.value.Scalar(), f.at, IsPlain(f.value)});
-    return out;
+    fn(f.value.Scalar(), f.at, IsPlain(f.value));
+    return;
   }
   if (!f.value.IsSequence()) {
     Error(f.at, fmt::format("{} must be a value or a list, got {}", what, Describe(f.value)));
-    return out;
+    return;
   }
   if (f.value.size() == 0 && !allow_empty) {
     Error(f.at, fmt::format("{} is an empty list (leave the key out instead)", what));
-    return out;
+    return;
   }
-  for (const auto& v : f.value) {
+  SourceLocation at = f.at;  // one string for the file name, not one per item
+  for (size_t i = 0; i < f.value.size(); ++i) {
+    const YamlNode v = f.value.Child(i);
     Tick();
-    SourceLocation at = At(v, f.at);
     if (!v.IsScalar()) {
-      Error(at, fmt::format("an item of {} must be a single value, got {}", what, Describe(v)));
+      Error(At(v, f.at),
+            fmt::format("an item of {} must be a single value, got {}", what, Describe(v)));
       continue;
     }
-    out.push_back({v.Scalar(), at, IsPlain(v)});
+    YAML::Mark m = v.Mark();
+    if (m.line < 0 || m.column < 0) {
+      fn(v.Scalar(), f.at, IsPlain(v));
+      continue;
+    }
+    at.line = m.line + 1;
+    at.column = m.column + 1;
+    fn(v.Scalar(), at, IsPlain(v));
   }
-  return out;
 }
 
 std::optional<bool> Loader::Bool(const Field& f) {
@@ -344,41 +333,13 @@ void Loader::AddEntry(AddressSet& set, const std::string& text, const SourceLoca
 bool Loader::Load(std::string_view yaml, Policy& p) {
   p.file = file_;
   SourceLocation start{file_, 1, 1};
-  YAML::Node root;
-  try {
-    // Count the documents first. yaml-cpp 0.7 never gets past a stray ','
-    // between documents (YAML::LoadAll loops forever): stop when a document
-    // starts where the previous one did.
-    std::string text(yaml);
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    DocumentStart previous, next;
-    for (int n = 0; parser.HandleNextDocument(next); ++n) {
-      if (n > 0 && next.seen && previous.seen && next.mark.pos == previous.mark.pos) {
-        Error({file_, next.mark.line + 1, next.mark.column + 1},
-              fmt::format("YAML: unexpected '{}'", next.mark.pos < static_cast<int>(text.size())
-                                                       ? text[static_cast<size_t>(next.mark.pos)]
-                                                       : ' '));
-        return false;
-      }
-      if (n == 1) {
-        Error({file_, next.mark.line + 1, next.mark.column + 1},
-              "a second YAML document: a policy is one document");
-        return false;
-      }
-      previous = next;
-      next = DocumentStart{};
-    }
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    SourceLocation at = start;
-    if (e.mark.line >= 0 && e.mark.column >= 0) at = {file_, e.mark.line + 1, e.mark.column + 1};
-    Error(at, "YAML: " + e.msg);
-    return false;
-  } catch (const YAML::Exception& e) {
-    Error(start, std::string("YAML: ") + e.what());
+  ParsedYaml parsed = ParseYamlDocument(yaml);
+  if (parsed.error) {
+    Error(parsed.line > 0 ? SourceLocation{file_, parsed.line, parsed.column} : start,
+          *parsed.error);
     return false;
   }
+  YamlNode root = parsed.tree.Root();
   if (!root.IsDefined() || root.IsNull()) {
     Error(start, "empty policy: it starts with 'version: 1'");
     return false;
@@ -485,7 +446,9 @@ void Loader::ReadSets(const Field& f, Policy& p) {
       if (const Field* c = sm.Get("comment"))
         if (auto text = Scalar(*c, "comment")) set.comment = *text;
       if (const Field* e = sm.Get("entries"))
-        for (const auto& item : Items(*e, "entries", true)) AddEntry(set, item.text, item.at);
+        EachItem(*e, "entries", true, [&](const std::string& text, const SourceLocation& at, bool) {
+          AddEntry(set, text, at);
+        });
       if (const Field* file = sm.Get("file")) {
         if (auto path = Scalar(*file, "file")) ReadSetFile({*path, file->at}, set);
       }
@@ -494,8 +457,10 @@ void Loader::ReadSets(const Field& f, Policy& p) {
     } else if (g.value.IsNull()) {
       Error(g.at, fmt::format("set '{}' needs a list of addresses or {{ file: PATH }}", g.key));
     } else {
-      for (const auto& item : Items(g, fmt::format("set '{}'", g.key), true))
-        AddEntry(set, item.text, item.at);
+      EachItem(g, fmt::format("set '{}'", g.key), true,
+               [&](const std::string& text, const SourceLocation& at, bool) {
+                 AddEntry(set, text, at);
+               });
     }
     p.sets.push_back(std::move(set));
   }
@@ -515,6 +480,7 @@ void Loader::ReadSetFile(const Item& path, AddressSet& set) {
   size_t errors = 0;
   int line = 0;
   std::string_view rest = *text;
+  SourceLocation at{full, 0, 0};  // one string for the file name, not one per line
   while (!rest.empty()) {
     Tick();
     ++line;
@@ -527,7 +493,8 @@ void Loader::ReadSetFile(const Item& path, AddressSet& set) {
     if (a == std::string_view::npos) continue;
     size_t b = l.find_first_of(" \t\r", a);
     std::string token(l.substr(a, b == std::string_view::npos ? std::string_view::npos : b - a));
-    SourceLocation at{full, line, static_cast<int>(a) + 1};
+    at.line = line;
+    at.column = static_cast<int>(a) + 1;
     size_t before = set.ipv4.size() + set.ipv6.size();
     AddEntry(set, token, at);
     bool bad = set.ipv4.size() + set.ipv6.size() == before;
@@ -562,7 +529,8 @@ void Loader::ReadNodes(const Field& f, Policy& p) {
     Error(f.at, "nodes is an empty list: list the nodes, or write 'nodes: auto'");
     return;
   }
-  for (const auto& n : f.value) {
+  for (size_t i = 0; i < f.value.size(); ++i) {
+    const YamlNode n = f.value.Child(i);
     Tick();
     SourceLocation at = At(n, f.at);
     if (n.IsScalar() && n.Scalar() == "auto") {
@@ -579,7 +547,7 @@ void Loader::ReadNodes(const Field& f, Policy& p) {
   }
 }
 
-void Loader::ReadNode(const YAML::Node& n, const SourceLocation& at, Policy& p) {
+void Loader::ReadNode(const YamlNode& n, const SourceLocation& at, Policy& p) {
   Map m;
   ReadMap(n, at, "a node", kNodeKeys, m);
   Node node;
@@ -747,13 +715,14 @@ void Loader::ReadRules(const Field& f, Section section, Action action, std::vect
     return;
   }
   int index = 0;
-  for (const auto& n : f.value) {
+  for (size_t i = 0; i < f.value.size(); ++i) {
+    const YamlNode n = f.value.Child(i);
     Tick();
     ReadRule(n, At(n, f.at), section, action, index++, out);
   }
 }
 
-void Loader::ReadRule(const YAML::Node& n, const SourceLocation& at, Section section, Action action,
+void Loader::ReadRule(const YamlNode& n, const SourceLocation& at, Section section, Action action,
                       int index, std::vector<Rule>& out) {
   Rule r;
   r.section = section;

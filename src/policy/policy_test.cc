@@ -1,6 +1,8 @@
 #include "policy/policy.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include <sstream>
 
 #include "policy/services.h"
+#include "policy/yaml_tree.h"
 
 namespace swarmwall::policy {
 namespace {
@@ -755,6 +758,155 @@ containers:
 )");
   ASSERT_TRUE(r.ok()) << All(r);
   EXPECT_EQ(r.warnings.size(), 1u) << All(r);  // the second is shadowed by the first
+}
+
+// ------------------------------------------------------------- long lists
+
+// The tree yaml_tree.cc builds is the one YAML::Load builds: same kinds,
+// tags, scalars, lines and columns, same children in the same order.
+void ExpectSameTree(const YamlNode& ours, const YAML::Node& theirs, const std::string& path) {
+  ASSERT_EQ(ours.Type(), theirs.Type()) << path;
+  EXPECT_EQ(ours.Mark().line, theirs.Mark().line) << path;
+  EXPECT_EQ(ours.Mark().column, theirs.Mark().column) << path;
+  EXPECT_EQ(ours.Tag(), theirs.Tag()) << path;
+  if (theirs.IsScalar()) {
+    EXPECT_EQ(ours.Scalar(), theirs.Scalar()) << path;
+  }
+  ASSERT_EQ(ours.size(), theirs.size()) << path;
+  size_t i = 0;
+  if (theirs.IsSequence())
+    for (const auto& child : theirs) {
+      ExpectSameTree(ours.Child(i), child, path + "/" + std::to_string(i));
+      ++i;
+    }
+  if (theirs.IsMap())
+    for (const auto& pair : theirs) {
+      const YAML::Node k = pair.first, v = pair.second;
+      ExpectSameTree(ours.Key(i), k, path + "/key" + std::to_string(i));
+      ExpectSameTree(ours.Value(i), v, path + "/" + std::to_string(i));
+      ++i;
+    }
+}
+
+// ... or the same error, when yaml-cpp finds one.
+// FAST: how many items should be read without yaml-cpp's scanner.
+void ExpectSameTree(const std::string& text, size_t fast = 0) {
+  ParsedYaml ours = ParseYamlDocument(text);
+  EXPECT_EQ(ours.fast_items, fast) << text.substr(0, 200);
+  YAML::Node theirs;
+  try {
+    theirs = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    ASSERT_TRUE(ours.error) << e.what();
+    EXPECT_EQ(*ours.error, "YAML: " + e.msg);
+    EXPECT_EQ(ours.line, e.mark.line + 1);
+    EXPECT_EQ(ours.column, e.mark.column + 1);
+    return;
+  }
+  ASSERT_FALSE(ours.error) << *ours.error;
+  ExpectSameTree(ours.tree.Root(), theirs, "");
+}
+
+// kHead without its sets and containers: lines 1-5.
+const std::string kListHead = kHead.substr(0, kHead.find("sets:"));
+
+// N lines "INDENT- 10.0.X.Y/32".
+std::string LongList(int n, const std::string& indent = "    ", int first = 0) {
+  std::string s;
+  for (int i = first; i < first + n; ++i)
+    s += fmt::format("{}- 10.0.{}.{}/32\n", indent, i / 256, i % 256);
+  return s;
+}
+
+TEST(PolicyLongLists, TreeIsYamlCppsWhateverTheListsAreIn) {
+  // Read fast: a set's list, an indentless list, two lists, a list at the end
+  // without a line break, a list beside other items of the same list.
+  ExpectSameTree(kListHead + "sets:\n  big:\n" + LongList(100) + "  other:\n" + LongList(70, "  - ") +
+                 "containers: { allow: [{ from: big }, { from: other }] }\n",
+                 100);  // "  - - ..." is a list in a list: not read fast
+  ExpectSameTree("a:\n" + LongList(80, "") + "b: 1\n", 80);
+  ExpectSameTree("a:\n  - \"quoted\"\n" + LongList(80, "  ") + "  - 'x'\n" + LongList(90, "  ", 80) +
+                 "  - { k: v }\n",
+                 170);
+  std::string at_end = "a:\n" + LongList(70, "  ");
+  at_end.pop_back();
+  ExpectSameTree(at_end, 70);
+  // Not lists at all, or not only: a block scalar, a plain scalar that goes
+  // on, a list item continued on the next line; lists in lists, anchors.
+  ExpectSameTree("a: |\n" + LongList(70, "  ") + "b: 1\n");
+  ExpectSameTree("a: text\n" + LongList(70, "  ") + "b: 1\n");
+  ExpectSameTree("a:\n" + LongList(70, "  ") + "    continued\nb: 1\n");
+  ExpectSameTree("a:\n  -\n" + LongList(70, "    ") + "b: 1\n", 70);
+  ExpectSameTree("a:\n  - - 1.2.3.4\n" + LongList(70, "    ") + "b: &x [1]\nc: *x\n", 70);
+  ExpectSameTree("a: [\n" + LongList(70, "  ") + "]\n");
+  ExpectSameTree("a:\n" + LongList(70, "  ") + "  - 2001:db8::\n" + LongList(70, "  ", 70),
+                 140);
+  // Flow lists on one line: read fast, or not (a quoted string, a comment,
+  // a ':' last, nested, two on a line).
+  std::string flow;
+  for (int i = 0; i < 100; ++i)
+    flow += fmt::format("{}{}", i ? ", " : "",
+                        i % 10 == 9 ? fmt::format("2001:db8:{:x}::/64", i) : fmt::format("10.0.0.{}/32", i));
+  ExpectSameTree("a: [" + flow + "]\nb: [" + flow + "]   \nc: { d: [" + flow + "] }\n", 200);
+  ExpectSameTree("a: [[" + flow + "], [" + flow + "]]\n");
+  ExpectSameTree("a: \"[" + flow + "]\"\n");
+  ExpectSameTree("a: 1 # [" + flow + "]\n");
+  ExpectSameTree("a: [" + flow + ", 2001:db8::]\n");
+  ExpectSameTree("- [" + flow + "]\n- [" + flow + ",]\n", 100);
+}
+
+TEST(PolicyLongLists, PlacesAfterAndInsideALongListAreExact) {
+  // Lines 1-5 kListHead, 6 "sets:", 7 "  big:", 8-207 the list (an error
+  // at line 58), 208-210 a rule with an error.
+  std::string list = LongList(200);
+  list.replace(list.find("10.0.0.50/32"), 12, "10.0.0.350/3");
+  auto r = Load(kListHead + "sets:\n  big:\n" + list +
+                "containers:\n  allow:\n    - { ports: [nope], from: big }\n");
+  EXPECT_ERROR(r, "p.yaml:58:7: bad address or CIDR '10.0.0.350/3'");
+  EXPECT_ERROR(r, "p.yaml:210:17: bad port 'nope': a number 1-65535 or a range like 8000-8100");
+  EXPECT_EQ(r.errors.size(), 2u) << All(r);
+  // YAML errors and a second document after a long list: yaml-cpp's own
+  // message at the text's own line.
+  auto y = Load(kListHead + "sets:\n  big:\n" + LongList(200) + "containers: [\n");
+  ASSERT_EQ(y.errors.size(), 1u) << All(y);
+  EXPECT_EQ(y.errors[0].where.line, 209) << All(y);
+  EXPECT_EQ(Load(kListHead + "sets:\n  big:\n" + LongList(200) + "---\na: 1\n").errors[0].ToString(),
+            "p.yaml:208:1: a second YAML document: a policy is one document");
+}
+
+TEST(PolicyLongLists, SameResultAsShortLists) {
+  // 200 entries read fast, and the same 200 in a flow list (yaml-cpp).
+  std::string flow = "[";
+  for (int i = 0; i < 200; ++i) flow += fmt::format("{}10.0.{}.{}/32", i ? ", " : "", i / 256, i % 256);
+  flow += "]";
+  std::string tail = "containers: { allow: [{ ports: [80], from: big }] }\n";
+  auto fast = Load(kListHead + "sets:\n  big:\n" + LongList(200) + tail);
+  auto slow = Load(kListHead + "sets:\n  big: " + flow + "\n" + tail);
+  ASSERT_TRUE(fast.ok() && slow.ok()) << All(fast) << All(slow);
+  EXPECT_EQ(fast.policy->sets, slow.policy->sets);
+  EXPECT_EQ(fast.policy->sets[1].ipv4.size(), 200u);
+}
+
+TEST(PolicyWarnings, ShadowingOnSharedListsAndNodes) {
+  // Many rules on one big set and on sets that cover each other: each pair
+  // of lists is compared once, and the answers are the ones of before.
+  std::string y = kListHead + "sets:\n  big:\n" + LongList(300) + "  part:\n" + LongList(100) +
+                  "  more:\n" + LongList(100, "    ", 250) +
+                  "containers:\n  allow:\n    - { ports: [1000-2000], from: big }\n";
+  for (int p = 1000; p < 1100; ++p) y += fmt::format("    - {{ ports: [{}], from: part }}\n", p);
+  y += "    - { ports: [1000], from: more }\n";        // 50 of its 100 are not in big
+  y += "    - { ports: [3000], from: [part, more] }\n";
+  y += "    - { ports: [3000], from: more, on: [manager-1, node-1] }\n";  // = every node
+  auto r = Load(y);
+  ASSERT_TRUE(r.ok()) << All(r);
+  // Line 6 sets, 7 big, 8-307, 308 part, 309-408, 409 more, 410-509, 510
+  // containers, 511 allow, 512 the first rule, 513-612 the part rules,
+  // 613-615 the last three.
+  EXPECT_EQ(r.warnings.size(), 101u) << All(r);
+  EXPECT_WARNING(r, "p.yaml:513:7: warning: rule is shadowed by the allow rule at 512:7, which "
+                    "matches everything it does: it never decides anything");
+  EXPECT_WARNING(r, "p.yaml:615:7: warning: rule is shadowed by the allow rule at 614:7, which "
+                    "matches everything it does: it never decides anything");
 }
 
 // ---------------------------------------------------------------- services

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "policy/internal.h"
@@ -23,8 +24,21 @@ std::string At(const SourceLocation& where) {
 }
 
 void SortUnique(std::vector<Cidr>& v) {
-  std::sort(v.begin(), v.end());
+  if (!std::is_sorted(v.begin(), v.end())) std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// Whether MATCH resolves to at least one address of FAMILY (what
+// !policy.Resolve(match, family).empty() says, without building the list).
+bool HasFamily(const Policy& p, const AddressMatch& match, Family family) {
+  for (const auto& t : match.terms) {
+    if (t.kind == AddressTerm::Kind::kCidr) {
+      if (t.cidr.family() == family) return true;
+    } else if (const AddressSet* s = p.FindSet(t.set)) {
+      if (!s->Entries(family).empty()) return true;
+    }
+  }
+  return false;
 }
 
 class Validator {
@@ -51,6 +65,10 @@ class Validator {
 
 void Validator::Run() {
   FillNodesSet();
+  for (auto& s : p_.sets) {
+    SortUnique(s.ipv4);
+    SortUnique(s.ipv6);
+  }
   if (p_.interfaces.public_.empty() && !d_.HasErrors())
     Error({p_.file, 1, 1}, "no public interface: name the interfaces filtering applies to");
   CheckNodes();
@@ -134,8 +152,6 @@ void Validator::CheckNodes() {
 void Validator::CheckSets() {
   std::map<std::string, const AddressSet*> names;
   for (auto& s : p_.sets) {
-    SortUnique(s.ipv4);
-    SortUnique(s.ipv6);
     if (auto [it, fresh] = names.emplace(s.name, &s); !fresh) {
       Error(s.where,
             fmt::format("duplicate set name '{}' (first at {})", s.name, At(it->second->where)));
@@ -247,18 +263,26 @@ void Validator::CheckRule(Rule& r, Action default_action, bool section_has_allow
          fmt::format("rule allows everything from anywhere{}", r.on.All() ? " on every node" : ""));
   if (!p_.ipv6) {
     const AddressMatch& m = r.section == Section::kEgress ? r.to : r.from;
-    if (!m.Any() && p_.Resolve(m, Family::kIPv4).empty() && !p_.Resolve(m, Family::kIPv6).empty())
+    if (!m.Any() && !HasFamily(p_, m, Family::kIPv4) && HasFamily(p_, m, Family::kIPv6))
       Warn(r.where, "rule matches only IPv6 addresses and ipv6 is false: it does nothing");
   }
 }
 
 // ---------------------------------------------------------------- shadowing
 
+// An address list rules resolve to, shared by every rule whose terms are
+// the same: resolved, sorted and measured once, however many rules use it.
+struct ResolvedList {
+  int id = 0;
+  const std::vector<Cidr>* cidrs = nullptr;  // `own`, or a set's (sorted) entries
+  std::vector<Cidr> own;
+  std::vector<int> lengths;  // prefix lengths present, ascending
+};
+
 // What one rule stands for, expanded once.
 struct Expanded {
-  std::vector<bool> nodes;                          // listed nodes selected
-  std::vector<Cidr> from[2], to[2];                 // [0] IPv4, [1] IPv6; sorted
-  std::vector<int> from_lengths[2], to_lengths[2];  // prefix lengths present
+  int nodes = 0;                             // id of the listed nodes selected
+  const ResolvedList *from[2], *to[2];       // [0] IPv4, [1] IPv6
 };
 
 bool CidrsCover(const std::vector<Cidr>& outer, const std::vector<int>& lengths,
@@ -278,11 +302,84 @@ bool CidrsCover(const std::vector<Cidr>& outer, const std::vector<int>& lengths,
   return true;
 }
 
+// A rule's traffic in a few numbers, to rule out most pairs before
+// Traffic::Covers looks at them: false only when E cannot cover L.
+struct TrafficSummary {
+  bool any = false;
+  uint32_t protocols = 0, all_ports = 0;  // bits by protocol
+  uint32_t lo = 65536, hi = 0;            // span of the listed port ranges
+  explicit TrafficSummary(const Traffic& t) : any(t.Any()) {
+    for (const auto& p : t.protocols) {
+      uint32_t bit = 1u << static_cast<unsigned>(p.protocol);
+      protocols |= bit;
+      if (p.ports.empty()) all_ports |= bit;
+      for (const auto& r : p.ports) {
+        lo = std::min<uint32_t>(lo, r.first);
+        hi = std::max<uint32_t>(hi, r.last);
+      }
+    }
+  }
+};
+
+bool MayCover(const TrafficSummary& e, const TrafficSummary& l) {
+  if (e.any) return true;
+  if (l.any || (l.protocols & ~e.protocols) || (l.all_ports & ~e.all_ports)) return false;
+  return e.all_ports != 0 || l.lo > l.hi || (e.lo <= l.lo && l.hi <= e.hi);
+}
+
 bool UsesNodesSet(const AddressMatch& m) {
   return std::any_of(m.terms.begin(), m.terms.end(), [](const AddressTerm& t) {
     return t.kind == AddressTerm::Kind::kSet && t.set == "nodes";
   });
 }
+
+// Resolves address matches, each distinct one once, and answers "does list
+// E cover list L" once per pair of lists.
+class ResolvedLists {
+ public:
+  explicit ResolvedLists(const Policy& p) : p_(p) {}
+
+  const ResolvedList* Get(const AddressMatch& m, Family family) {
+    std::vector<std::string> parts;
+    for (const auto& t : m.terms)
+      parts.push_back(t.kind == AddressTerm::Kind::kSet ? "s " + t.set : "c " + t.cidr.ToString());
+    std::sort(parts.begin(), parts.end());
+    std::string key = family == Family::kIPv4 ? "4" : "6";
+    for (const auto& part : parts) key += "\n" + part;
+    auto& slot = lists_[key];
+    if (slot) return slot.get();
+    slot = std::make_unique<ResolvedList>();
+    slot->id = static_cast<int>(lists_.size());
+    const AddressSet* only =
+        m.terms.size() == 1 && m.terms[0].kind == AddressTerm::Kind::kSet ? p_.FindSet(m.terms[0].set)
+                                                                          : nullptr;
+    if (only) {
+      slot->cidrs = &only->Entries(family);  // sorted and unique already
+    } else {
+      slot->own = p_.Resolve(m, family);
+      slot->cidrs = &slot->own;
+    }
+    for (const auto& c : *slot->cidrs) {
+      int len = c.PrefixLength();
+      if (std::find(slot->lengths.begin(), slot->lengths.end(), len) == slot->lengths.end())
+        slot->lengths.push_back(len);
+    }
+    std::sort(slot->lengths.begin(), slot->lengths.end());
+    return slot.get();
+  }
+
+  bool Covers(const ResolvedList& e, const ResolvedList& l) {
+    if (e.id == l.id) return true;
+    auto [it, fresh] = covers_.emplace(std::pair{e.id, l.id}, false);
+    if (fresh) it->second = CidrsCover(*e.cidrs, e.lengths, *l.cidrs);
+    return it->second;
+  }
+
+ private:
+  const Policy& p_;
+  std::map<std::string, std::unique_ptr<ResolvedList>> lists_;
+  std::map<std::pair<int, int>, bool> covers_;
+};
 
 void Validator::CheckShadowing(const std::vector<Rule>& rules) {
   if (rules.size() > kMaxShadowRules) {
@@ -291,30 +388,45 @@ void Validator::CheckShadowing(const std::vector<Rule>& rules) {
                      SectionName(rules[0].section)));
     return;
   }
+  // Sets are sorted here already (Run), so a one-set list is the set itself.
+  ResolvedLists lists(p_);
+  std::map<std::vector<bool>, int> node_ids;  // the listed nodes a rule selects
+  std::vector<const std::vector<bool>*> node_lists;
   std::vector<Expanded> ex(rules.size());
+  std::vector<TrafficSummary> traffic;
   for (size_t i = 0; i < rules.size(); ++i) {
     const Rule& r = rules[i];
-    for (const auto& n : p_.nodes) ex[i].nodes.push_back(Selects(r.on, n));
+    traffic.emplace_back(r.traffic);
+    std::vector<bool> selected;
+    for (const auto& n : p_.nodes) selected.push_back(Selects(r.on, n));
+    auto [it, fresh] = node_ids.emplace(std::move(selected), static_cast<int>(node_ids.size()));
+    if (fresh) node_lists.push_back(&it->first);
+    ex[i].nodes = it->second;
     for (int f = 0; f < 2; ++f) {
       Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
-      ex[i].from[f] = p_.Resolve(r.from, family);
-      ex[i].to[f] = p_.Resolve(r.to, family);
-      for (auto [list, lengths] : {std::pair{&ex[i].from[f], &ex[i].from_lengths[f]},
-                                   std::pair{&ex[i].to[f], &ex[i].to_lengths[f]}}) {
-        for (const auto& c : *list) lengths->push_back(c.PrefixLength());
-        std::sort(lengths->begin(), lengths->end());
-        lengths->erase(std::unique(lengths->begin(), lengths->end()), lengths->end());
-      }
+      ex[i].from[f] = lists.Get(r.from, family);
+      ex[i].to[f] = lists.Get(r.to, family);
     }
   }
+  // Whether the nodes of one id include those of another, once per pair.
+  std::map<std::pair<int, int>, bool> nodes_include;
+  auto listed_nodes_cover = [&](int e, int l) {
+    if (e == l) return true;
+    auto [it, fresh] = nodes_include.emplace(std::pair{e, l}, true);
+    if (fresh) {
+      const auto &ne = *node_lists[static_cast<size_t>(e)], &nl = *node_lists[static_cast<size_t>(l)];
+      for (size_t k = 0; k < ne.size(); ++k)
+        if (nl[k] && !ne[k]) {
+          it->second = false;
+          break;
+        }
+    }
+    return it->second;
+  };
   auto nodes_cover = [&](size_t e, size_t l) {
     const Selector &se = rules[e].on, &sl = rules[l].on;
     if (se.All()) return true;
-    if (!p_.auto_nodes) {
-      for (size_t k = 0; k < p_.nodes.size(); ++k)
-        if (ex[l].nodes[k] && !ex[e].nodes[k]) return false;
-      return true;
-    }
+    if (!p_.auto_nodes) return listed_nodes_cover(ex[e].nodes, ex[l].nodes);
     if (sl.All()) return false;
     for (const auto& t : sl.terms) {
       bool same = std::any_of(se.terms.begin(), se.terms.end(), [&](const SelectorTerm& o) {
@@ -326,18 +438,17 @@ void Validator::CheckShadowing(const std::vector<Rule>& rules) {
     return true;
   };
   auto addresses_cover = [&](const AddressMatch& me, const AddressMatch& ml,
-                             const std::vector<Cidr>* ce, const std::vector<int>* le,
-                             const std::vector<Cidr>* cl) {
+                             const ResolvedList* const* ce, const ResolvedList* const* cl) {
     if (me.Any()) return true;
     if (ml.Any()) return false;
     if (p_.auto_nodes && UsesNodesSet(ml) && !UsesNodesSet(me)) return false;
-    return CidrsCover(ce[0], le[0], cl[0]) && CidrsCover(ce[1], le[1], cl[1]);
+    return lists.Covers(*ce[0], *cl[0]) && lists.Covers(*ce[1], *cl[1]);
   };
   auto covers = [&](size_t e, size_t l) {
-    return rules[e].traffic.Covers(rules[l].traffic) && nodes_cover(e, l) &&
-           addresses_cover(rules[e].from, rules[l].from, ex[e].from, ex[e].from_lengths,
-                           ex[l].from) &&
-           addresses_cover(rules[e].to, rules[l].to, ex[e].to, ex[e].to_lengths, ex[l].to);
+    return MayCover(traffic[e], traffic[l]) && rules[e].traffic.Covers(rules[l].traffic) &&
+           nodes_cover(e, l) &&
+           addresses_cover(rules[e].from, rules[l].from, ex[e].from, ex[l].from) &&
+           addresses_cover(rules[e].to, rules[l].to, ex[e].to, ex[l].to);
   };
   for (size_t l = 0; l < rules.size(); ++l) {
     for (size_t e = 0; e < l; ++e) {
