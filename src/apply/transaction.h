@@ -3,6 +3,10 @@
 // twins and swapped in; rules go in one iptables-restore --noflush --wait
 // per family (atomic per call). When a later step fails, the earlier ones
 // are put back from the snapshot taken before anything was written.
+// Owned chains that differ from the kernel's by a small edit are edited in
+// place (backend::RenderRestore, -D / -I in that same single restore);
+// SWARMWALL_INCREMENTAL=0 always flushes and refills them (benchmarks). The
+// rollback always refills.
 #pragma once
 
 #include <string>
