@@ -23,7 +23,7 @@ struct AgentOptions {
   bool json_log = false;
   bool force = false;               // apply even if it locks out an SSH client
   std::chrono::milliseconds interval{2000};  // periodic check
-  std::chrono::milliseconds debounce{20};    // quiet time after an event
+  std::chrono::milliseconds debounce{5};     // quiet time after an event
 };
 
 // Runs until SIGTERM or SIGINT. 0 after a clean stop; 1 when the first
