@@ -239,7 +239,8 @@ for ((i = 0; i < runs * 2; i++)); do
 done
 # The floor of the in-place edit: one bare restore deleting one rule of
 # SWARMWALL-USER by spec and inserting it back, beside the foreign rules.
-one=$(iptables -S SWARMWALL-USER | grep -m1 -- '--ctorigdstport' | sed 's/^-A SWARMWALL-USER //')
+iptables -S SWARMWALL-USER >"$work/user.rules"
+one=$(grep -m1 -- '--ctorigdstport' "$work/user.rules" | sed 's/^-A SWARMWALL-USER //')
 printf '*filter\n-D SWARMWALL-USER %s\n-I SWARMWALL-USER 2 %s\nCOMMIT\n' "$one" "$one" >"$work/edit.rules"
 edit_floor_times=()
 for ((i = 0; i < runs * 2; i++)); do
@@ -296,6 +297,6 @@ echo "| (c) floor of an in-place edit: one bare \`iptables-restore --noflush\` o
 echo
 echo "Where a no-op goes with the 100,000-entry set: \`ipset save\` alone $(ms "$ipset_save_big_us") ms (owned sets are always read and compared exactly: ipset has no generation), policy load (\`swarmwall check\`) $(ms "$check_us") ms. Typical policy: \`ipset save\` $(ms "$ipset_save_us") ms, policy load $(ms "$tcheck_us") ms."
 echo
-echo "Policy load alone (\`swarmwall check\`): $(ms "$check_us") ms for this policy; $(ms "$check_all_office_us") ms when the 1,000 container rules all match the 100,000-entry set (the shadowing check resolves and sorts the set once per rule: a change needed in src/policy)."
+echo "Policy load alone (\`swarmwall check\`): $(ms "$check_us") ms for this policy; $(ms "$check_all_office_us") ms when the 1,000 container rules all match the 100,000-entry set."
 echo
 echo "Zero writes in (b): tools run by one no-op apply: $tools; writes among them: $writes; nf_tables generation $gen_before before, $gen_after after; ipset contents $([[ "$sets_before" == "$sets_after" ]] && echo unchanged || echo CHANGED)."
