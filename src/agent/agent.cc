@@ -61,13 +61,6 @@ void RestoreSignals() {
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-// Files of the policy's directory whose change means a reload: not hidden
-// files, editor swap or backup files.
-bool Interesting(const std::string& name) {
-  return !name.empty() && name[0] != '.' && !name.ends_with("~") && !name.ends_with(".swp") &&
-         !name.ends_with(".swx");
-}
-
 class Agent {
  public:
   Agent(const AgentOptions& o, std::ostream& out)
@@ -283,7 +276,7 @@ int Agent::Run() {
         for (char* p = buf; p < buf + n;) {
           auto* ev = reinterpret_cast<inotify_event*>(p);
           std::string name = ev->len ? ev->name : "";
-          if (name == base || Interesting(name)) {
+          if (name == base) {
             if (!reload_at_) log_.Info("policy-changed", {{"file", dir + "/" + name}});
             if (!reload_at_) reload_why_ = "file-change";
             reload_at_ = now + std::chrono::milliseconds(100);  // let the writer finish
