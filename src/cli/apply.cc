@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/agent_state.h"
 #include "analyze/docker_layout.h"
 #include "apply/confirm.h"
 #include "apply/diff.h"
@@ -467,6 +468,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       if (record)
         j["applied"] = {{"node", record->node}, {"policy", record->policy},
                         {"digest", record->digest}, {"time", record->time}};
+      if (auto agent = agent::LoadAgentState(global.state_dir)) j["agent"] = agent::AgentStateToJson(*agent);
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << fmt::format("iptables variant: {} ({})\n", variant.chosen.name, variant.reason);
@@ -479,6 +481,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                                  record->policy, record->time, record->digest);
       else
         std::cout << "applied: nothing recorded in " << store.dir() << "\n";
+      std::string agent = agent::DescribeAgent(global.state_dir);
+      std::cout << "agent: " << (agent.empty() ? "never ran with " + store.dir() : agent) << "\n";
       for (const auto* s : {v4, v6}) {
         std::cout << (s == v4 ? "IPv4" : "IPv6") << ": " << s->owned.chains.size()
                   << " owned chain(s), " << s->owned.sets.size() << " owned set(s), "

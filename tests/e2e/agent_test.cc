@@ -400,6 +400,15 @@ TEST_P(Agent, MetricsAnswer) {
   EXPECT_EQ(h.out, "200");
 }
 
+// swarmwall status tells about the running agent (text and JSON).
+TEST_P(Agent, StatusShowsTheAgent) {
+  auto text = Sw("status");
+  EXPECT_NE(text.out.find("agent: "), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("agent: never ran"), std::string::npos) << text.out;
+  auto json = Sw("status --output json");
+  EXPECT_NE(json.out.find("\"agent\""), std::string::npos) << json.out;
+}
+
 TEST_P(Agent, ZzSigtermStopsAndKeepsRules) {
   Node& n = N();
   std::string want = Owned();
