@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/lab.h"
+#include "lab/rules_view.h"
 
 namespace swarmwall {
 namespace {
@@ -173,17 +174,7 @@ class Agent : public ::testing::TestWithParam<DockerVersion> {
   }
 
   // swarmwall's rules and sets as the kernel holds them.
-  std::string Owned() {
-    std::string out;
-    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-      auto r = N().host->Exec({tool, "-t", "filter"});
-      std::istringstream in(r.out);
-      for (std::string line; std::getline(in, line);)
-        if (line.find("SWARMWALL") != std::string::npos) out += line + "\n";
-    }
-    return out + std::regex_replace(N().host->Sh("ipset save | grep swarmwall || true").out,
-                                    std::regex(" initval 0x[0-9a-f]+"), "");
-  }
+  std::string Owned() { return lab::OwnedRules(*N().host); }
 
   bool InSync() { return Sw("plan " + N().dir + "/policy.yaml").exit_code == 0; }
 

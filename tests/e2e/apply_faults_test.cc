@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "lab/lab.h"
+#include "lab/rules_view.h"
 
 namespace swarmwall {
 namespace {
@@ -125,25 +126,7 @@ class Faults : public ::testing::TestWithParam<DockerVersion> {
   // owned sets with their members (sorted: a refilled set lists its members
   // in another hash order; its random initval and the hash size it grew to
   // are not content).
-  std::string Owned() {
-    std::string out;
-    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-      auto r = N().host->Exec({tool, "-t", "filter"});
-      std::istringstream in(r.out);
-      for (std::string line; std::getline(in, line);)
-        if (line.find("SWARMWALL") != std::string::npos)
-          out += std::regex_replace(line, std::regex("\\[\\d+:\\d+\\]"), "[0:0]") + "\n";
-    }
-    auto sets = N().host->Sh("ipset save | grep swarmwall || true").out;
-    std::vector<std::string> lines;
-    std::istringstream in(sets);
-    for (std::string line; std::getline(in, line);)
-      lines.push_back(std::regex_replace(
-          line, std::regex(" (initval 0x[0-9a-f]+|hashsize \\d+|bucketsize \\d+)"), ""));
-    std::sort(lines.begin(), lines.end());
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
+  std::string Owned() { return lab::OwnedRules(*N().host); }
 
   // The lines of NOW missing from REF (-) and extra in it (+), for messages.
 std::string Delta(const std::string& now, const std::string& ref) {
@@ -163,18 +146,7 @@ std::string Delta(const std::string& now, const std::string& ref) {
 }
 
 // Docker's rules (everything not swarmwall's), counters zeroed.
-  std::string Foreign() {
-    std::string out;
-    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-      auto r = N().host->Exec({tool});
-      std::istringstream in(r.out);
-      for (std::string line; std::getline(in, line);) {
-        if (line.starts_with("#") || line.find("SWARMWALL") != std::string::npos) continue;
-        out += std::regex_replace(line, std::regex("\\[\\d+:\\d+\\]"), "[0:0]") + "\n";
-      }
-    }
-    return out;
-  }
+  std::string Foreign() { return lab::ForeignRules(*N().host); }
 
   void SetUp() override {
     std::string why;

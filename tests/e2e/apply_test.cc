@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "lab/lab.h"
+#include "lab/rules_view.h"
 
 namespace swarmwall {
 namespace {
@@ -71,48 +72,10 @@ class Apply : public ::testing::TestWithParam<DockerVersion> {
     return n.host->Sh(env + " SWARMWALL_STATE_DIR=" + n.dir + "/state " + SWARMWALL_BINARY + " " + args);
   }
 
-  // Docker's (and everyone else's) rules: every table without swarmwall's
-  // chains and jumps, counters zeroed. A table holding nothing but built-in
-  // chains with ACCEPT policies behaves as no table at all (with nft, adding
-  // and removing a chain leaves such an empty table behind), so it is left out.
-  std::string Foreign() {
-    std::string out;
-    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-      auto r = N().host->Exec({tool});
-      std::istringstream in(r.out);
-      std::string table;
-      bool meaningful = false;
-      for (std::string line; std::getline(in, line);) {
-        if (line.starts_with("#") || line.find("SWARMWALL") != std::string::npos) continue;
-        line = std::regex_replace(line, std::regex("\\[\\d+:\\d+\\]"), "[0:0]");
-        if (line.starts_with("*")) {
-          table.clear();
-          meaningful = false;
-        }
-        table += line + "\n";
-        // An empty DOCKER-USER alone is Docker's hook point, which apply
-        // creates where Docker has made none (20.10's IPv6) and remove deletes.
-        if (line.starts_with("-A") || (line.starts_with(":") && line.find(" ACCEPT ") == std::string::npos &&
-                                       line != ":DOCKER-USER - [0:0]"))
-          meaningful = true;
-        if (line == "COMMIT" && meaningful) out += table;
-      }
-    }
-    return out;
-  }
+  // Docker's (and everyone else's) rules; swarmwall's rules and sets.
+  std::string Foreign() { return lab::ForeignRules(*N().host); }
 
-  std::string Owned() {
-    std::string out;
-    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-      auto r = N().host->Exec({tool, "-t", "filter"});
-      std::istringstream in(r.out);
-      for (std::string line; std::getline(in, line);)
-        if (line.find("SWARMWALL") != std::string::npos) out += line + "\n";
-    }
-    // A refilled set gets a new random hash seed (initval): not content.
-    return out + std::regex_replace(N().host->Sh("ipset save | grep swarmwall || true").out,
-                                    std::regex(" initval 0x[0-9a-f]+"), "");
-  }
+  std::string Owned() { return lab::OwnedRules(*N().host); }
 
   void SetUp() override {
     std::string why;

@@ -20,6 +20,7 @@
 #include <fmt/ranges.h>
 
 #include "lab/lab.h"
+#include "lab/rules_view.h"
 #include "lab/seed004.h"
 #include "lab/swarm.h"
 
@@ -118,39 +119,10 @@ class ClusterTest : public ::testing::TestWithParam<DockerVersion> {
   // swarmwall's chains and jumps, counters zeroed; tables holding only
   // built-in chains with ACCEPT policies (or Docker's empty DOCKER-USER,
   // which apply creates where Docker has none) are left out. As apply_test.cc.
-  std::string Foreign(const ClusterNode& n) {
-    std::string out;
-    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-      std::istringstream in(n.host->Exec({tool}).out);
-      std::string table;
-      bool meaningful = false;
-      for (std::string line; std::getline(in, line);) {
-        if (line.starts_with("#") || line.find("SWARMWALL") != std::string::npos) continue;
-        line = std::regex_replace(line, std::regex("\\[\\d+:\\d+\\]"), "[0:0]");
-        if (line.starts_with("*")) {
-          table.clear();
-          meaningful = false;
-        }
-        table += line + "\n";
-        if (line.starts_with("-A") || (line.starts_with(":") && line.find(" ACCEPT ") == std::string::npos &&
-                                       line != ":DOCKER-USER - [0:0]"))
-          meaningful = true;
-        if (line == "COMMIT" && meaningful) out += table;
-      }
-    }
-    return out;
-  }
+  std::string Foreign(const ClusterNode& n) { return lab::ForeignRules(*n.host); }
 
   // swarmwall's rules and sets on NODE ("" when none).
-  std::string Owned(const ClusterNode& n) {
-    std::string out;
-    for (const char* tool : {"iptables-save", "ip6tables-save"}) {
-      std::istringstream in(n.host->Exec({tool}).out);
-      for (std::string line; std::getline(in, line);)
-        if (line.find("SWARMWALL") != std::string::npos) out += line + "\n";
-    }
-    return out + n.host->Sh("ipset list -n | grep swarmwall || true").out;
-  }
+  std::string Owned(const ClusterNode& n) { return lab::OwnedRules(*n.host); }
 
   // Full TCP scans of every node's public address from each of FROM, all at
   // once (one nmap per pair: one nmap scanning several hosts of a dropping
