@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/process.h"
+
 namespace swarmwall::apply {
 namespace {
 
@@ -78,13 +80,7 @@ TransactionResult RunDetached(const std::function<TransactionResult()>& work,
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     close(pipefd[0]);
-    int null = open("/dev/null", O_RDONLY);
-    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (null >= 0) dup2(null, 0);
-    if (out >= 0) {
-      dup2(out, 1);
-      dup2(out, 2);
-    }
+    RedirectStdioToLog(log);
     TransactionResult r = work();
     WriteAll(pipefd[1], ToJson(r).dump());
     _exit(r.ok ? 0 : 1);

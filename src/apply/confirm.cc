@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/state_json.h"
+#include "base/process.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -26,26 +27,11 @@ std::string PendingPath(const std::string& dir) { return dir + "/pending-confirm
 
 std::optional<std::string> SavePending(const std::string& dir, const compile::DesiredState& previous,
                                        std::string& error) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
   std::random_device rd;
   std::string token = fmt::format("{:08x}{:08x}", rd(), rd());
   json j = {{"token", token}, {"node", previous.node}, {"ipv4", FamilyStateToJson(previous.ipv4)},
             {"ipv6", FamilyStateToJson(previous.ipv6)}};
-  std::string tmp = PendingPath(dir) + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump();
-    if (!out) {
-      error = "cannot write " + tmp;
-      return std::nullopt;
-    }
-  }
-  std::filesystem::rename(tmp, PendingPath(dir), ec);
-  if (ec) {
-    error = "cannot write " + PendingPath(dir) + ": " + ec.message();
-    return std::nullopt;
-  }
+  if (!WriteFileAtomically(PendingPath(dir), j.dump(), error)) return std::nullopt;
   return token;
 }
 
@@ -80,13 +66,7 @@ bool ArmTimer(const std::string& binary, const std::string& dir, const std::stri
     // to init and outlives whoever killed us.
     setsid();
     if (fork() != 0) _exit(0);
-    int null = open("/dev/null", O_RDONLY);
-    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (null >= 0) dup2(null, 0);
-    if (out >= 0) {
-      dup2(out, 1);
-      dup2(out, 2);
-    }
+    RedirectStdioToLog(log);
     std::string after = std::to_string(seconds);
     execl(binary.c_str(), binary.c_str(), "--state-dir", dir.c_str(), "rollback-timer", "--token",
           token.c_str(), "--after", after.c_str(), static_cast<char*>(nullptr));

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apply/state_json.h"
+
 namespace swarmwall::apply {
 
 std::string NormalizedDigest(const compile::DesiredState& state) {
@@ -16,26 +18,8 @@ std::string NormalizedDigest(const compile::DesiredState& state) {
 }
 
 bool StateStore::Save(const AppliedRecord& r, std::string& error) const {
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) {
-    error = "cannot create " + dir_ + ": " + ec.message();
-    return false;
-  }
-  nlohmann::json j = {{"node", r.node}, {"policy", r.policy}, {"digest", r.digest},
-                      {"variant", r.variant}, {"time", r.time}};
-  std::string path = dir_ + "/applied.json", tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) {
-      error = "cannot write " + tmp;
-      return false;
-    }
-  }
-  std::filesystem::rename(tmp, path, ec);  // atomic: old or new record
-  if (ec) error = "cannot write " + path + ": " + ec.message();
-  return !ec;
+  // Atomic (fsync, rename): old or new record, never half of one.
+  return WriteFileAtomically(dir_ + "/applied.json", RecordToJson(r).dump(2) + "\n", error);
 }
 
 std::optional<AppliedRecord> StateStore::Load() const {
@@ -43,13 +27,7 @@ std::optional<AppliedRecord> StateStore::Load() const {
   if (!in) return std::nullopt;
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  AppliedRecord r;
-  r.node = j.value("node", "");
-  r.policy = j.value("policy", "");
-  r.digest = j.value("digest", "");
-  r.variant = j.value("variant", "");
-  r.time = j.value("time", "");
-  return r;
+  return RecordFromJson(j);
 }
 
 void StateStore::Forget() const {

@@ -137,4 +137,14 @@ bool ProgramExists(const std::string& program) {
   return false;
 }
 
+void RedirectStdioToLog(const std::string& log) {
+  int null = open("/dev/null", O_RDONLY);
+  int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (null >= 0) dup2(null, 0);
+  if (out >= 0) {
+    dup2(out, 1);
+    dup2(out, 2);
+  }
+}
+
 }  // namespace swarmwall

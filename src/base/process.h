@@ -34,4 +34,9 @@ ProcessResult Shell(const std::string& command_line,
 // True when PROGRAM is found in PATH.
 bool ProgramExists(const std::string& program);
 
+// For a detached child (a committer, a rollback timer) that outlives the
+// command that forked it: stdin from /dev/null, stdout and stderr appended
+// to LOG, so nothing it prints goes to a terminal that may be gone.
+void RedirectStdioToLog(const std::string& log);
+
 }  // namespace swarmwall
