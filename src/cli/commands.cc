@@ -36,4 +36,18 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterApply(app, global);
 }
 
+std::optional<netfilter::Ruleset> ParseRulesetText(const std::string& text, const std::string& name,
+                                                   std::optional<netfilter::Family> family) {
+  netfilter::ParseOptions options;
+  options.file_name = name;
+  options.family = family;
+  auto result = netfilter::ParseRuleset(text, options);
+  for (const auto& w : result.warnings) std::cerr << w.ToString() << " (warning)\n";
+  if (!result.ruleset) {
+    std::cerr << result.error->ToString() << "\n";
+    return std::nullopt;
+  }
+  return std::move(result.ruleset);
+}
+
 }  // namespace swarmwall::cli

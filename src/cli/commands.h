@@ -4,7 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
+
+#include "netfilter/parser.h"
 
 namespace swarmwall::cli {
 
@@ -30,5 +33,10 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global);
 
 // Reads FILE ("-" = stdin) into TEXT; false with a message on stderr.
 bool ReadInput(const std::string& file, std::string& text);
+
+// Parses iptables-save TEXT named NAME (for FILE:LINE:COL); warnings and the
+// error go to stderr. nullopt on an error.
+std::optional<netfilter::Ruleset> ParseRulesetText(const std::string& text, const std::string& name,
+                                                   std::optional<netfilter::Family> family);
 
 }  // namespace swarmwall::cli

@@ -9,23 +9,6 @@
 #include "netfilter/parser.h"
 
 namespace swarmwall::cli {
-namespace {
-
-std::optional<netfilter::Ruleset> Parse(const std::string& text, const std::string& name,
-                                        std::optional<netfilter::Family> family) {
-  netfilter::ParseOptions options;
-  options.file_name = name;
-  options.family = family;
-  auto result = netfilter::ParseRuleset(text, options);
-  for (const auto& w : result.warnings) std::cerr << w.ToString() << " (warning)\n";
-  if (!result.ruleset) {
-    std::cerr << result.error->ToString() << "\n";
-    return std::nullopt;
-  }
-  return std::move(result.ruleset);
-}
-
-}  // namespace
 
 void RegisterExplain(CLI::App& app, GlobalOptions& global) {
   struct Args {
@@ -58,11 +41,11 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
         global.exit_code = kError;
         return;
       }
-      v4 = Parse(s4.text, variant.chosen.SaveCommand(netfilter::Family::kIPv4),
+      v4 = ParseRulesetText(s4.text, variant.chosen.SaveCommand(netfilter::Family::kIPv4),
                  netfilter::Family::kIPv4);
       auto s6 = backend::SaveLive(variant.chosen, netfilter::Family::kIPv6);
       if (s6.ok)
-        v6 = Parse(s6.text, variant.chosen.SaveCommand(netfilter::Family::kIPv6),
+        v6 = ParseRulesetText(s6.text, variant.chosen.SaveCommand(netfilter::Family::kIPv6),
                    netfilter::Family::kIPv6);
       if (auto version = docker::Engine().Version())
         context.docker_version = version->value("Version", "");
@@ -73,7 +56,7 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
         return;
       }
       context.source = args->file == "-" ? "<stdin>" : args->file;
-      v4 = Parse(text, context.source, std::nullopt);
+      v4 = ParseRulesetText(text, context.source, std::nullopt);
       if (v4 && v4->family == netfilter::Family::kIPv6) std::swap(v4, v6);
       if (!args->file6.empty()) {
         std::string text6;
@@ -81,7 +64,7 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
           global.exit_code = kError;
           return;
         }
-        v6 = Parse(text6, args->file6, netfilter::Family::kIPv6);
+        v6 = ParseRulesetText(text6, args->file6, netfilter::Family::kIPv6);
         if (!v6) {
           global.exit_code = kError;
           return;

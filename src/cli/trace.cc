@@ -27,19 +27,6 @@ bool Fail(GlobalOptions& global, const std::string& message) {
   return false;
 }
 
-std::optional<netfilter::Ruleset> ParseText(const std::string& text, const std::string& name,
-                                            std::optional<netfilter::Family> family) {
-  netfilter::ParseOptions options;
-  options.file_name = name;
-  options.family = family;
-  auto result = netfilter::ParseRuleset(text, options);
-  for (const auto& w : result.warnings) std::cerr << w.ToString() << " (warning)\n";
-  if (!result.ruleset) {
-    std::cerr << result.error->ToString() << "\n";
-    return std::nullopt;
-  }
-  return std::move(result.ruleset);
-}
 
 bool ReadFacts(const TraceArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
   std::string text, error;
@@ -127,7 +114,7 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
       Fail(global, saved.error);
       return;
     }
-    ruleset = ParseText(saved.text, variant.chosen.SaveCommand(family), family);
+    ruleset = ParseRulesetText(saved.text, variant.chosen.SaveCommand(family), family);
   } else {
     std::string file = family == netfilter::Family::kIPv6 && !a.file6.empty() ? a.file6 : a.file;
     std::string text;
@@ -135,7 +122,7 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
-    ruleset = ParseText(text, file == "-" ? "<stdin>" : file, std::nullopt);
+    ruleset = ParseRulesetText(text, file == "-" ? "<stdin>" : file, std::nullopt);
     if (ruleset && ruleset->family != family) {
       Fail(global, file + " holds " + (ruleset->family == netfilter::Family::kIPv4 ? "IPv4" : "IPv6") +
                        " rules but the packet is " +
