@@ -32,6 +32,10 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterDoctor(app, global);
   RegisterTrace(app, global);
   RegisterAgent(app, global);
+  RegisterExposure(app, global);
+  RegisterAudit(app, global);
+  RegisterVerify(app, global);
+  RegisterHealth(app, global);
   // Last: it adds a hidden subcommand, and CLI11 hides what follows it.
   RegisterApply(app, global);
 }

@@ -30,6 +30,10 @@ void RegisterApply(CLI::App& app, GlobalOptions& global);
 void RegisterDoctor(CLI::App& app, GlobalOptions& global);
 void RegisterTrace(CLI::App& app, GlobalOptions& global);
 void RegisterAgent(CLI::App& app, GlobalOptions& global);
+void RegisterExposure(CLI::App& app, GlobalOptions& global);
+void RegisterAudit(CLI::App& app, GlobalOptions& global);
+void RegisterVerify(CLI::App& app, GlobalOptions& global);
+void RegisterHealth(CLI::App& app, GlobalOptions& global);
 
 // Reads FILE ("-" = stdin) into TEXT; false with a message on stderr.
 bool ReadInput(const std::string& file, std::string& text);
