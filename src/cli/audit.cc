@@ -1,11 +1,199 @@
-// swarmwall audit (stub; being written). Audit: findings in a ruleset, or its proof against a policy.
+// swarmwall audit: findings in a ruleset (each with severity, the rules, what
+// it means and the fix), and with --policy the proof that the ruleset does
+// what the policy says for one node (docs/audit.md).
+#include <fstream>
+#include <iostream>
+
+#include "analyze/audit.h"
+#include "analyze/audit_matrix.h"
+#include "analyze/audit_report.h"
+#include "analyze/host_network.h"
+#include "analyze/policy_exposure.h"
+#include "analyze/report_html.h"
+#include "backend/iptables_variant.h"
 #include "cli/commands.h"
+#include "policy/policy.h"
 
 namespace swarmwall::cli {
+namespace {
+
+struct AuditArgs {
+  std::string file, file6, addr, route, route6, ipsets, policy, node, html;
+  std::vector<std::string> public_ifaces;
+  bool live = false;
+};
+
+void Fail(GlobalOptions& global, const std::string& message) {
+  std::cerr << "swarmwall audit: " << message << "\n";
+  global.exit_code = kError;
+}
+
+bool ReadFacts(const AuditArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
+  std::string text, error;
+  if (a.live && !analyze::LoadLiveHostNetwork(net, error)) {
+    Fail(global, error);
+    return false;
+  }
+  struct Src { const std::string& file; const char* opt; int kind; };
+  for (Src s : {Src{a.addr, "--addr", 0}, Src{a.route, "--route", 1}, Src{a.route6, "--route6", 2},
+                Src{a.ipsets, "--ipsets", 3}}) {
+    if (s.file.empty()) continue;
+    if (!ReadInput(s.file, text)) {
+      Fail(global, std::string("cannot read ") + s.opt);
+      return false;
+    }
+    bool ok = s.kind == 0   ? analyze::ParseIpAddrJson(text, net, error)
+              : s.kind == 1 ? analyze::ParseIpRouteJson(text, netfilter::Family::kIPv4, net, error)
+              : s.kind == 2 ? analyze::ParseIpRouteJson(text, netfilter::Family::kIPv6, net, error)
+                            : analyze::ParseIpsetSave(text, net, error);
+    if (!ok) {
+      Fail(global, s.file + ": " + error);
+      return false;
+    }
+  }
+  return true;
+}
+
+// FILE may hold either family; the result goes where its family says.
+bool ReadRulesetFile(const std::string& file, std::optional<netfilter::Ruleset>& v4,
+                     std::optional<netfilter::Ruleset>& v6, std::string& name4, std::string& name6,
+                     std::optional<netfilter::Family> family, GlobalOptions& global) {
+  std::string text;
+  if (!ReadInput(file, text)) {
+    global.exit_code = kError;
+    return false;
+  }
+  std::string name = file == "-" ? "<stdin>" : file;
+  auto rs = ParseRulesetText(text, name, family);
+  if (!rs) {
+    global.exit_code = kError;
+    return false;
+  }
+  if (rs->family == netfilter::Family::kIPv4) {
+    v4 = std::move(rs);
+    name4 = name;
+  } else {
+    v6 = std::move(rs);
+    name6 = name;
+  }
+  return true;
+}
+
+void RunAudit(const AuditArgs& a, GlobalOptions& global) {
+  if (a.live == !a.file.empty()) return Fail(global, "give a FILE (or -) or --live");
+  if (a.policy.empty() != a.node.empty()) return Fail(global, "--policy and --node go together");
+  std::optional<netfilter::Ruleset> v4, v6;
+  std::string name4, name6;
+  if (a.live) {
+    auto variant = backend::DetectVariant();
+    for (auto fam : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
+      auto saved = backend::SaveLive(variant.chosen, fam);
+      if (!saved.ok) {
+        if (fam == netfilter::Family::kIPv6) continue;   // no IPv6 tables: audit IPv4 only
+        return Fail(global, saved.error);
+      }
+      auto rs = ParseRulesetText(saved.text, variant.chosen.SaveCommand(fam), fam);
+      if (!rs) {
+        global.exit_code = kError;
+        return;
+      }
+      (fam == netfilter::Family::kIPv4 ? v4 : v6) = std::move(rs);
+    }
+  } else {
+    if (!ReadRulesetFile(a.file, v4, v6, name4, name6, std::nullopt, global)) return;
+    if (!a.file6.empty() &&
+        !ReadRulesetFile(a.file6, v4, v6, name4, name6, netfilter::Family::kIPv6, global))
+      return;
+  }
+  bool have_facts = a.live || !a.addr.empty();
+  analyze::HostNetwork net;
+  if (!ReadFacts(a, net, global)) return;
+
+  std::optional<policy::Policy> pol;
+  const policy::Node* node = nullptr;
+  if (!a.policy.empty()) {
+    auto loaded = policy::LoadPolicyFile(a.policy);
+    for (const auto& d : loaded.errors) std::cerr << d.ToString() << "\n";
+    if (!loaded.ok()) {
+      global.exit_code = kError;
+      return;
+    }
+    pol = std::move(*loaded.policy);
+    node = pol->FindNode(a.node);
+    if (!node) return Fail(global, "the policy has no node " + a.node);
+    if (!have_facts) return Fail(global, "--policy needs the host's facts: --addr and --route, or --live");
+  }
+
+  analyze::AuditInput input;
+  input.v4 = v4 ? &*v4 : nullptr;
+  input.v6 = v6 ? &*v6 : nullptr;
+  input.file4 = name4;
+  input.file6 = name6;
+  input.host = have_facts ? &net : nullptr;
+  input.public_interfaces = a.public_ifaces;
+  if (pol) {
+    if (input.public_interfaces.empty()) input.public_interfaces = pol->InterfacesOf(*node).public_;
+    for (const auto& n : pol->nodes)
+      for (const auto& addr : n.addresses) input.trusted.push_back(netfilter::Cidr::Prefix(addr, addr.Bits()));
+  }
+  auto findings = analyze::Audit(input);
+
+  std::optional<analyze::PolicyProof> proof;
+  if (pol) {
+    proof.emplace(analyze::ProvePolicy(*pol, *node, input));
+    analyze::DowngradeIntended(*proof, findings);
+  }
+
+  if (!a.html.empty()) {
+    analyze::HtmlReportInput report;
+    report.title = "swarmwall audit" + (a.live ? std::string(" (live)") : " of " + a.file);
+    report.v4 = input.v4;
+    report.v6 = input.v6;
+    report.findings = &findings;
+    std::vector<analyze::MatrixRow> matrix;
+    if (input.host) {
+      matrix = analyze::ReachMatrix(input);
+      report.matrix = &matrix;
+    }
+    report.proof = proof ? &*proof : nullptr;
+    std::ofstream out(a.html);
+    out << analyze::RenderHtmlReport(report);
+    if (!out) return Fail(global, "cannot write " + a.html);
+  }
+
+  if (global.json()) {
+    nlohmann::json j = {{"findings", analyze::FindingsJson(findings)},
+                        {"worst", analyze::AuditSeverityName(analyze::WorstSeverity(findings))}};
+    if (proof) j["policy"] = analyze::ProofJson(*proof);
+    std::cout << j.dump(2) << "\n";
+  } else {
+    if (findings.empty()) std::cout << "no findings\n";
+    std::cout << analyze::FindingsText(findings);
+    if (proof) std::cout << analyze::ProofText(*proof);
+  }
+  bool bad = proof ? !proof->differences.empty() || proof->incomplete
+                   : analyze::WorstSeverity(findings) != analyze::AuditSeverity::kInfo;
+  global.exit_code = bad ? kPending : kOk;
+}
+
+}  // namespace
 
 void RegisterAudit(CLI::App& app, GlobalOptions& global) {
-  (void)app;
-  (void)global;
+  auto args = std::make_shared<AuditArgs>();
+  auto* cmd = app.add_subcommand(
+      "audit", "Findings in a ruleset (severity, rules, meaning, fix); with --policy, prove it implements the policy");
+  cmd->add_option("file", args->file, "iptables-save (or ip6tables-save) output, or - for standard input");
+  cmd->add_option("--file6,--ip6", args->file6, "ip6tables-save output");
+  cmd->add_flag("--live", args->live, "Read the running kernel's rules (both families), addresses, routes, ipsets");
+  cmd->add_option("--addr", args->addr, "`ip -j addr` output of the host");
+  cmd->add_option("--route", args->route, "`ip -j route` output of the host");
+  cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");
+  cmd->add_option("--ipsets", args->ipsets, "`ipset save` output of the host");
+  cmd->add_option("--public", args->public_ifaces, "Public interfaces (default: the policy's, else guessed)");
+  cmd->add_option("--policy", args->policy, "Prove the ruleset implements this policy (with --node)");
+  cmd->add_option("--node", args->node, "The policy's node this ruleset belongs to");
+  cmd->add_option("--html", args->html, "Also write a self-contained HTML report to this file");
+  cmd->callback([args, &global] { RunAudit(*args, global); });
 }
 
 }  // namespace swarmwall::cli
