@@ -19,9 +19,11 @@
 #include "agent/docker_events.h"
 #include "agent/keeper.h"
 #include "agent/log.h"
+#include "agent/membership.h"
 #include "agent/metrics.h"
 #include "agent/metrics_server.h"
 #include "agent/nft_monitor.h"
+#include "apply/swarm_members.h"
 #include "docker/engine.h"
 #include "policy/policy.h"
 
@@ -69,6 +71,11 @@ class Agent {
 
  private:
   std::optional<policy::Policy> Load(const std::string& why);
+  // BASE with the Swarm's nodes when it says `nodes: auto` (else BASE).
+  // Read from the manager; when that fails, the members known last.
+  std::optional<policy::Policy> WithMembers(const policy::Policy& base, const std::string& why);
+  bool ReadMembers(const std::string& why);
+  void Relist(const std::string& trigger);
   bool Apply(const policy::Policy& p, const std::string& trigger, bool first);
   void Check(const std::string& trigger);
   void Reload(const std::string& trigger);
@@ -79,7 +86,12 @@ class Agent {
   Log log_;
   Metrics metrics_;
   Keeper keeper_;
-  std::optional<policy::Policy> policy_;
+  std::optional<policy::Policy> policy_;  // what is kept: the file's, plus the Swarm's nodes
+  std::optional<policy::Policy> base_;    // the policy file's own
+  std::optional<std::vector<apply::SwarmMember>> members_, read_;  // kept / last read
+  std::string members_error_;             // the last failed read's error (logged once)
+  std::optional<Clock::time_point> relist_at_, relist_first_;  // next re-list; the event behind it
+  std::string relist_why_;
   AgentState state_;
   // The next check, why, and when the first event behind it arrived.
   std::optional<Clock::time_point> check_at_, first_event_;
@@ -100,6 +112,99 @@ std::optional<policy::Policy> Agent::Load(const std::string& why) {
     return std::nullopt;
   }
   return std::move(loaded.policy);
+}
+
+bool Agent::ReadMembers(const std::string& why) {
+  std::string error, used;
+  auto members = apply::ReadSwarmMembers(o_.manager, error, &used);
+  if (!members) {
+    metrics_.AddError();
+    if (error != members_error_)
+      log_.Write("warning", "membership-read-failed", {{"trigger", why}, {"manager", o_.manager}, {"error", error},
+                                                      {"kept", "the Swarm's nodes read last"}});
+    members_error_ = error;
+    state_.last_error = error;
+    return false;
+  }
+  if (!members_error_.empty()) log_.Info("membership-read", {{"manager", used}, {"note", "the manager answers again"}});
+  members_error_.clear();
+  read_ = std::move(members);
+  metrics_.SetSwarmNodes(static_cast<int64_t>(read_->size()));
+  return true;
+}
+
+std::optional<policy::Policy> Agent::WithMembers(const policy::Policy& base, const std::string& why) {
+  if (!base.auto_nodes) return base;
+  if (!ReadMembers(why) && !read_) {
+    if (auto saved = apply::LoadMembers(o_.state_dir)) {
+      log_.Write("warning", "membership-saved", {{"note", "using the Swarm's nodes saved by an earlier run"},
+                                                 {"nodes", saved->size()}});
+      read_ = std::move(saved);
+    } else {
+      log_.Error("membership-unknown", {{"trigger", why}, {"error", members_error_},
+                                        {"hint", "nodes: auto needs a manager's Engine API: the local daemon "
+                                                 "when it is a manager, else --manager HOST"}});
+      return std::nullopt;
+    }
+  }
+  std::vector<std::string> notes;
+  auto merged = apply::PolicyWithMembers(base, *read_, &notes);
+  if (!merged.ok()) {
+    for (const auto& e : merged.errors)
+      log_.Error("membership-invalid", {{"trigger", why}, {"error", e.ToString()}});
+    metrics_.AddError();
+    return std::nullopt;
+  }
+  return std::move(merged.policy);
+}
+
+void Agent::Relist(const std::string& trigger) {
+  if (!base_ || !base_->auto_nodes) return;
+  auto start = Clock::now();
+  auto since = relist_first_;
+  relist_first_.reset();
+  if (!ReadMembers(trigger)) {
+    // Try again soon: the manager may be restarting.
+    relist_at_ = Clock::now() + std::chrono::seconds(1);
+    relist_why_ = "retry";
+    return;
+  }
+  if (members_ && *read_ == *members_) return;
+  MembershipChange change = DiffMembers(members_ ? *members_ : std::vector<apply::SwarmMember>{}, *read_);
+  std::vector<std::string> notes;
+  auto merged = apply::PolicyWithMembers(*base_, *read_, &notes);
+  if (!merged.ok()) {
+    for (const auto& e : merged.errors) log_.Error("membership-invalid", {{"trigger", trigger}, {"error", e.ToString()}});
+    metrics_.AddError();
+    members_ = read_;  // the same list is not tried again; the running policy stays
+    return;
+  }
+  KeepResult r = keeper_.UpdateSets(*merged.policy);
+  for (const auto& n : r.notes) log_.Info("recovered", {{"note", n}});
+  json fields = {{"trigger", trigger},        {"node", r.node},       {"joined", change.joined},
+                 {"left", change.left},       {"changed", change.changed},
+                 {"nodes", read_->size()},    {"written", r.changed}, {"how", r.how.empty() ? "none" : r.how},
+                 {"found", r.found},          {"duration_ms", Ms(Clock::now() - start)}};
+  if (since) fields["since_event_ms"] = Ms(Clock::now() - *since);
+  if (!r.ok) {
+    metrics_.AddError();
+    state_.last_error = r.error;
+    fields["error"] = r.error;
+    log_.Error("membership-failed", fields);
+    relist_at_ = Clock::now() + std::chrono::seconds(1);
+    relist_why_ = "retry";
+    SaveState();
+    return;
+  }
+  policy_ = std::move(merged.policy);
+  members_ = read_;
+  metrics_.AddMembershipUpdate();
+  if (r.changed) metrics_.AddApply(r.commit_seconds);
+  std::string error;
+  if (!apply::SaveMembers(o_.state_dir, *members_, error))
+    log_.Write("warning", "state-not-written", {{"error", error}});
+  log_.Info("membership", fields);
+  SaveState();
 }
 
 void Agent::SaveState() {
@@ -178,8 +283,19 @@ void Agent::Reload(const std::string& trigger) {
     SaveState();
     return;
   }
-  if (Apply(*p, trigger, false)) policy_ = std::move(p);
-  else log_.Error("reload-rejected", {{"trigger", trigger}, {"kept", "the running policy and rules"}});
+  auto effective = WithMembers(*p, trigger);
+  if (!effective) {
+    log_.Error("reload-rejected", {{"trigger", trigger}, {"kept", "the running policy and rules"}});
+    SaveState();
+    return;
+  }
+  if (Apply(*effective, trigger, false)) {
+    base_ = std::move(p);
+    policy_ = std::move(effective);
+    if (base_->auto_nodes) members_ = read_;
+  } else {
+    log_.Error("reload-rejected", {{"trigger", trigger}, {"kept", "the running policy and rules"}});
+  }
 }
 
 void Agent::Schedule(Clock::time_point at, const std::string& why) {
@@ -196,7 +312,15 @@ int Agent::Run() {
   state_.running = true;
   state_.policy = o_.policy_file;
   state_.metrics = o_.metrics;
-  policy_ = Load("start");
+  base_ = Load("start");
+  if (base_) policy_ = WithMembers(*base_, "start");
+  if (base_ && base_->auto_nodes && policy_) {
+    members_ = read_;
+    std::string error;
+    apply::SaveMembers(o_.state_dir, *members_, error);
+    log_.Info("membership", {{"trigger", "start"}, {"nodes", members_->size()},
+                             {"manager", o_.manager.empty() ? "the local daemon" : o_.manager}});
+  }
   if (!policy_ || !Apply(*policy_, "start", true)) {
     state_.running = false;
     SaveState();
@@ -239,9 +363,25 @@ int Agent::Run() {
     });
   else
     log_.Write("warning", "no-docker-events", {{"host", engine.host()}, {"why", "events are followed over a local unix socket only"}});
+  // A manager named by --manager: its node events tell membership changes
+  // (a worker's own daemon has none). Over a unix socket only; the
+  // periodic re-list covers the rest.
+  std::unique_ptr<DockerEvents> manager_events;
+  int manager_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (base_->auto_nodes && !o_.manager.empty()) {
+    docker::Engine manager(o_.manager);
+    if (!manager.socket_path().empty() && manager.socket_path() != engine.socket_path())
+      manager_events = std::make_unique<DockerEvents>(manager.socket_path(), [manager_wake] {
+        uint64_t one = 1;
+        if (write(manager_wake, &one, sizeof one) < 0) {
+        }
+      });
+  }
+  auto next_relist = Clock::now() + o_.relist;
   log_.Info("watching", {{"policy", o_.policy_file}, {"node", state_.node}, {"variant", state_.variant},
                          {"nft_events", nft.has_value()}, {"docker", engine.host()},
-                         {"interval_ms", o_.interval.count()}, {"metrics", o_.metrics}});
+                         {"interval_ms", o_.interval.count()}, {"metrics", o_.metrics},
+                         {"nodes_auto", base_->auto_nodes}, {"manager_events", manager_events != nullptr}});
   SaveState();
   auto next_tick = Clock::now() + o_.interval;
   bool stop = false;
@@ -250,10 +390,13 @@ int Agent::Run() {
     auto wake = next_tick;
     if (check_at_ && *check_at_ < wake) wake = *check_at_;
     if (reload_at_ && *reload_at_ < wake) wake = *reload_at_;
+    if (relist_at_ && *relist_at_ < wake) wake = *relist_at_;
+    if (base_->auto_nodes && next_relist < wake) wake = next_relist;
     int timeout = wake <= now ? 0 : static_cast<int>(Ms(wake - now)) + 1;
-    pollfd fds[4] = {{g_signal_pipe[0], POLLIN, 0}, {inotify, POLLIN, 0},
-                     {nft ? nft->fd() : -1, POLLIN, 0}, {docker_wake, POLLIN, 0}};
-    if (poll(fds, 4, timeout) < 0 && errno != EINTR) break;
+    pollfd fds[5] = {{g_signal_pipe[0], POLLIN, 0}, {inotify, POLLIN, 0},
+                     {nft ? nft->fd() : -1, POLLIN, 0}, {docker_wake, POLLIN, 0},
+                     {manager_events ? manager_wake : -1, POLLIN, 0}};
+    if (poll(fds, 5, timeout) < 0 && errno != EINTR) break;
     now = Clock::now();
     if (fds[0].revents & POLLIN) {
       unsigned char sig;
@@ -299,16 +442,42 @@ int Agent::Run() {
         log_.Info("docker-event", {{"type", e.kind}, {"action", e.action}, {"name", e.name}});
         if (e.kind == "daemon-gone") continue;
         if (!first_event_) first_event_ = now;
+        if (base_->auto_nodes && (e.kind == "node" || e.kind == "daemon-up") && !relist_at_) {
+          relist_at_ = now + o_.debounce;
+          relist_first_ = now;
+          relist_why_ = "docker-" + e.kind + (e.action.empty() ? "" : ":" + e.action);
+        }
         Schedule(now + o_.debounce, "docker-" + e.kind + (e.action.empty() ? "" : ":" + e.action));
         // A daemon that came back rebuilds its chains over a few seconds;
         // the legacy variant has no events to tell: look again.
         if (e.kind == "daemon-up" && e.action == "reconnected") next_tick = std::min(next_tick, now + std::chrono::seconds(1));
       }
     }
+    if (fds[4].revents & POLLIN) {
+      uint64_t n;
+      if (read(manager_wake, &n, sizeof n) < 0) {
+      }
+      for (const auto& e : manager_events->Take()) {
+        if (e.kind != "node" && e.kind != "daemon-up") continue;
+        log_.Info("docker-event", {{"type", e.kind}, {"action", e.action}, {"name", e.name}, {"daemon", "manager"}});
+        if (!relist_at_) {
+          relist_at_ = now + o_.debounce;
+          relist_first_ = now;
+          relist_why_ = "manager-" + e.kind + (e.action.empty() ? "" : ":" + e.action);
+        }
+      }
+    }
     now = Clock::now();
     if (reload_at_ && *reload_at_ <= now) {
       reload_at_.reset();
       Reload(reload_why_);
+      continue;
+    }
+    if ((relist_at_ && *relist_at_ <= now) || (base_->auto_nodes && next_relist <= now)) {
+      std::string why = relist_at_ && *relist_at_ <= now ? relist_why_ : "relist-timer";
+      relist_at_.reset();
+      next_relist = now + o_.relist;
+      Relist(why);
       continue;
     }
     if (check_at_ && *check_at_ <= now) {
@@ -324,6 +493,8 @@ int Agent::Run() {
     }
   }
   docker.reset();
+  manager_events.reset();
+  close(manager_wake);
   server.reset();
   if (inotify >= 0) close(inotify);
   close(docker_wake);

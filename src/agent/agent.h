@@ -6,7 +6,8 @@
 // with FILE:LINE:COL and the running state stays). Every check compares the
 // kernel with the policy and repairs only what differs, through Keeper
 // (apply's own transaction). SIGTERM / SIGINT: a clean exit that keeps the
-// rules.
+// rules. With `nodes: auto` it also keeps the nodes' set in step with the
+// Swarm's node list (node events and a periodic re-list; membership.h).
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,11 @@ struct AgentOptions {
   bool force = false;               // apply even if it locks out an SSH client
   std::chrono::milliseconds interval{2000};  // periodic check
   std::chrono::milliseconds debounce{5};     // quiet time after an event
+  // `nodes: auto` (live membership): the DOCKER_HOST of a manager to read the
+  // Swarm's nodes from ("": the local daemon, which must then be a manager),
+  // and how often the list is read again besides the node events.
+  std::string manager;
+  std::chrono::milliseconds relist{5000};
 };
 
 // Runs until SIGTERM or SIGINT. 0 after a clean stop; 1 when the first

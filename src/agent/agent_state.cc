@@ -24,7 +24,9 @@ json AgentStateToJson(const AgentState& s) {
           {"counters", {{"applies", s.counters.applies}, {"errors", s.counters.errors},
                         {"drift_checks", s.counters.drift_checks}, {"repairs", repairs},
                         {"last_apply_seconds", s.counters.last_apply_seconds},
-                        {"in_sync", s.counters.in_sync}}}};
+                        {"in_sync", s.counters.in_sync},
+                        {"membership_updates", s.counters.membership_updates},
+                        {"swarm_nodes", s.counters.swarm_nodes}}}};
 }
 
 AgentState AgentStateFromJson(const json& j) {
@@ -46,6 +48,8 @@ AgentState AgentStateFromJson(const json& j) {
   s.counters.drift_checks = c.value("drift_checks", uint64_t{0});
   s.counters.last_apply_seconds = c.value("last_apply_seconds", 0.0);
   s.counters.in_sync = c.value("in_sync", false);
+  s.counters.membership_updates = c.value("membership_updates", uint64_t{0});
+  s.counters.swarm_nodes = c.value("swarm_nodes", int64_t{-1});
   json repairs = c.value("repairs", json::object());
   for (const auto& [k, v] : repairs.items())
     if (v.is_number_unsigned()) s.counters.repairs[k] = v.get<uint64_t>();

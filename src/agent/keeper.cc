@@ -6,10 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "agent/membership.h"
 #include "apply/host_session.h"
 #include "apply/lockout.h"
 #include "apply/state_store.h"
 #include "backend/host_facts.h"
+#include "base/process.h"
 #include "compile/compiler.h"
 
 namespace swarmwall::agent {
@@ -40,6 +42,11 @@ std::optional<compile::DesiredState> Desire(const policy::Policy& policy, const 
 
 std::vector<apply::FamilyDiff> Diffs(const compile::DesiredState& d, const apply::HostView& v) {
   return {apply::Compare(d.ipv4, v.before.ipv4), apply::Compare(d.ipv6, v.before.ipv6)};
+}
+
+apply::AppliedRecord RecordFor(const policy::Policy& policy, const compile::DesiredState& d,
+                               const apply::HostView& v) {
+  return apply::AppliedRecord{d.node, policy.file, apply::NormalizedDigest(d), v.variant.chosen.name, NowIso()};
 }
 
 bool Empty(const std::vector<apply::FamilyDiff>& diffs) {
@@ -104,8 +111,7 @@ KeepResult Keeper::Ensure(const policy::Policy& policy, bool guard, bool record_
   r.node = desired->node;
   r.variant = view->variant.chosen.name;
   auto record_for = [&](const compile::DesiredState& d, const apply::HostView& v) {
-    return apply::AppliedRecord{d.node, policy.file, apply::NormalizedDigest(d), v.variant.chosen.name,
-                                NowIso()};
+    return RecordFor(policy, d, v);
   };
   if (Empty(Diffs(*desired, *view))) {
     r.ok = r.in_sync = true;
@@ -144,6 +150,64 @@ KeepResult Keeper::Ensure(const policy::Policy& policy, bool guard, bool record_
   r.ok = result.ok;
   r.changed = result.changed;
   if (!result.ok) r.error = result.error;
+  return r;
+}
+
+KeepResult Keeper::UpdateSets(const policy::Policy& policy) {
+  KeepResult r;
+  auto view = apply::ReadHost(dir_, true, r.error);
+  if (!view) {
+    r.error = "cannot read the kernel's rules: " + r.error;
+    return r;
+  }
+  auto desired = Desire(policy, node_, *view, r.error);
+  if (!desired) return r;
+  auto deltas = SetOnlyDeltas(*desired, view->before);
+  auto whole = [&] {
+    KeepResult w = Ensure(policy, false, true);
+    if (w.changed) w.how = "rules";
+    return w;
+  };
+  if (!deltas) return whole();
+  r.node = desired->node;
+  r.variant = view->variant.chosen.name;
+  if (deltas->empty()) {
+    r.ok = r.in_sync = true;
+    apply::StateStore(dir_).Save(RecordFor(policy, *desired, *view), r.error);
+    return r;
+  }
+  auto start = std::chrono::steady_clock::now();
+  {
+    auto session = apply::HostSession::Open(dir_, "agent", std::chrono::seconds(30), r.error, r.notes);
+    if (!session) return r;
+    auto locked_view = session->Read(r.error);
+    if (!locked_view) {
+      r.error = "cannot read the kernel's rules: " + r.error;
+      return r;
+    }
+    desired = Desire(policy, node_, *locked_view, r.error);
+    if (!desired) return r;
+    deltas = SetOnlyDeltas(*desired, locked_view->before);
+    if (deltas && !deltas->empty()) {
+      auto run = RunProcess({"ipset", "restore"}, {.input = RenderSetDeltas(*deltas),
+                                                    .timeout = std::chrono::seconds(60)});
+      if (!run.ok()) {
+        r.error = "ipset restore (set entries in place) failed: " + run.err;
+        return r;
+      }
+      r.found = DescribeSetDeltas(*deltas);
+      r.kinds = {"set"};
+      r.changed = true;
+      r.how = "ipset";
+      std::string error;
+      if (!apply::StateStore(dir_).Save(RecordFor(policy, *desired, *locked_view), error))
+        r.notes.push_back("the applied record was not written: " + error);
+    }
+  }
+  if (!deltas) return whole();  // changed under us: the whole way
+  r.commit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.ok = true;
+  r.in_sync = !r.changed;
   return r;
 }
 

@@ -26,6 +26,8 @@ struct KeepResult {
   std::vector<std::string> notes;   // recovery of an interrupted commit
   std::string error;
   double commit_seconds = 0;
+  std::string how;                  // UpdateSets: "ipset" (entries in place) or "rules" (a
+                                    // whole transaction), "" when nothing was written
 };
 
 // What kind of drift DIFFS (one per family, made against BEFORE) show:
@@ -43,6 +45,14 @@ class Keeper {
   // lock out a current SSH client (as apply without --force). RECORD_SAME:
   // record POLICY as applied even when nothing had to be written (as apply).
   KeepResult Ensure(const policy::Policy& policy, bool guard, bool record_same);
+
+  // The same for a change of the Swarm's membership: when only the entries
+  // of existing owned sets differ, they are added and deleted in place
+  // (`ipset restore` of add/del lines under the host lock, no rule
+  // rendered) and the applied record learns the new state; anything else
+  // (the rules' shape changed: this node's role, a set that appears or
+  // empties) goes through Ensure. FOUND lists the set changes.
+  KeepResult UpdateSets(const policy::Policy& policy);
 
  private:
   std::string dir_, node_;

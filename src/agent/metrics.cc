@@ -32,6 +32,16 @@ void Metrics::AddRepair(const std::string& kind) {
   ++s_.repairs[kind];
 }
 
+void Metrics::AddMembershipUpdate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++s_.membership_updates;
+}
+
+void Metrics::SetSwarmNodes(int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s_.swarm_nodes = n;
+}
+
 MetricsSnapshot Metrics::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return s_;
@@ -58,6 +68,13 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   out += fmt::format("swarmwall_errors_total {}\n", s.errors);
   metric("drift_checks_total", "counter", "Comparisons of the kernel with the policy");
   out += fmt::format("swarmwall_drift_checks_total {}\n", s.drift_checks);
+  metric("membership_updates_total", "counter",
+         "Swarm membership changes (nodes: auto) written to the kernel: set entries in place, or rules");
+  out += fmt::format("swarmwall_membership_updates_total {}\n", s.membership_updates);
+  if (s.swarm_nodes >= 0) {
+    metric("swarm_nodes", "gauge", "Nodes in the Swarm's node list as last read (nodes: auto)");
+    out += fmt::format("swarmwall_swarm_nodes {}\n", s.swarm_nodes);
+  }
   return out;
 }
 

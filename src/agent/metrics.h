@@ -18,6 +18,8 @@ struct MetricsSnapshot {
   std::map<std::string, uint64_t> repairs;  // by kind
   double last_apply_seconds = 0;
   bool in_sync = false;        // the last check found the kernel as the policy says
+  uint64_t membership_updates = 0;  // Swarm membership changes written (nodes: auto)
+  int64_t swarm_nodes = -1;    // Swarm nodes in the last list read; -1: no `nodes: auto`
   uint64_t repairs_total() const;
 };
 
@@ -27,6 +29,8 @@ class Metrics {
   void AddError();
   void AddCheck(bool in_sync);
   void AddRepair(const std::string& kind);
+  void AddMembershipUpdate();
+  void SetSwarmNodes(int64_t n);
   MetricsSnapshot Snapshot() const;
 
  private:

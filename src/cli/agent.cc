@@ -10,9 +10,9 @@ namespace swarmwall::cli {
 
 void RegisterAgent(CLI::App& app, GlobalOptions& global) {
   struct Args {
-    std::string policy, node, metrics, log_format = "text";
+    std::string policy, node, metrics, log_format = "text", manager;
     bool force = false;
-    int interval_ms = 2000;
+    int interval_ms = 2000, relist_ms = 5000;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -28,6 +28,12 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--interval-ms", args->interval_ms,
                   "Periodic check (sets; every rule on the legacy variant), default 2000")
       ->check(CLI::Range(100, 3600000));
+  cmd->add_option("--manager", args->manager,
+                  "nodes: auto: DOCKER_HOST of a Swarm manager to read the nodes from (default: the local "
+                  "daemon, which must then be a manager)");
+  cmd->add_option("--relist-ms", args->relist_ms,
+                  "nodes: auto: read the Swarm's node list again this often besides node events, default 5000")
+      ->check(CLI::Range(200, 3600000));
   cmd->callback([args, &global] {
     agent::AgentOptions o;
     o.policy_file = args->policy;
@@ -37,6 +43,8 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global) {
     o.json_log = args->log_format == "json";
     o.force = args->force;
     o.interval = std::chrono::milliseconds(args->interval_ms);
+    o.manager = args->manager;
+    o.relist = std::chrono::milliseconds(args->relist_ms);
     global.exit_code = agent::RunAgent(o, std::cerr) == 0 ? kOk : kError;
   });
 }
