@@ -70,6 +70,9 @@ struct ExposureTarget {
 struct ExposureEntry {
   std::vector<netfilter::Cidr> sources;     // the source class, as CIDRs
   uint16_t protocol = 6;                    // 6 tcp, 17 udp, 132 sctp, 1 icmp, 58 icmpv6, ...
+  uint16_t protocol_last = 0;               // 0: PROTOCOL alone; else the last of a range
+                                            // PROTOCOL..PROTOCOL_LAST of protocols no rule
+                                            // names (treated alike)
   std::vector<PortSpan> ports;              // empty for protocols without ports
   ExposureTarget target;
   Reach reach = Reach::kExact;
