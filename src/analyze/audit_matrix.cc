@@ -42,7 +42,8 @@ bool MatchesAny(const std::vector<std::string>& patterns, std::string_view name)
 
 }  // namespace
 
-std::vector<MatrixRow> ReachMatrix(const AuditInput& in, bool all_interfaces) {
+std::vector<MatrixRow> ReachMatrix(const AuditInput& in, bool all_interfaces,
+                                   const std::vector<netfilter::IpAddress>& from) {
   std::vector<MatrixRow> rows;
   if (!in.host) return rows;
   std::vector<std::string> patterns = in.public_interfaces;
@@ -56,6 +57,12 @@ std::vector<MatrixRow> ReachMatrix(const AuditInput& in, bool all_interfaces) {
     b.AddHost(*in.host);
     for (const auto& c : in.trusted) b.AddCidr(c);
     auto sources = b.Addresses(in.host);
+    if (!from.empty()) {
+      sources.clear();
+      for (const auto& a : from)
+        if (a.family == fam) sources.push_back({a, a, a});
+      if (sources.empty()) continue;
+    }
     auto ports = b.Ports();
     for (const auto& iface : in.host->interfaces) {
       if (iface.name == "lo") continue;
@@ -92,7 +99,7 @@ std::vector<MatrixRow> ReachMatrix(const AuditInput& in, bool all_interfaces) {
         row.target = std::get<1>(k);
         row.reach = std::get<2>(k);
         row.ports = std::get<3>(k);
-        row.sources = srcs.size() == sources.size() ? "any" : Join(srcs);
+        row.sources = srcs.size() == sources.size() && from.empty() ? "any" : Join(srcs);
         rows.push_back(std::move(row));
       }
     }

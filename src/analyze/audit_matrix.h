@@ -29,7 +29,9 @@ struct MatrixRow {
 // Over every interface in INPUT.public_interfaces (or every interface of
 // the host when empty and ALL_INTERFACES, else the guessed public ones),
 // protocols tcp and udp. Requires INPUT.host.
-std::vector<MatrixRow> ReachMatrix(const AuditInput& input, bool all_interfaces = false);
+// FROM (non-empty): only these source addresses, each its own class.
+std::vector<MatrixRow> ReachMatrix(const AuditInput& input, bool all_interfaces = false,
+                                   const std::vector<netfilter::IpAddress>& from = {});
 
 std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& exposure);
 

@@ -2,6 +2,8 @@
 // it means and the fix), and with --policy the proof that the ruleset does
 // what the policy says for one node (docs/audit.md).
 #include <fstream>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <iostream>
 
 #include "analyze/audit.h"
@@ -19,7 +21,7 @@ namespace {
 
 struct AuditArgs {
   std::string file, file6, addr, route, route6, ipsets, policy, node, html;
-  std::vector<std::string> public_ifaces;
+  std::vector<std::string> public_ifaces, from;
   bool live = false;
 };
 
@@ -161,15 +163,29 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
     if (!out) return Fail(global, "cannot write " + a.html);
   }
 
+  std::vector<analyze::MatrixRow> reach;
+  if (!a.from.empty()) {
+    if (!input.host) return Fail(global, "--from needs the host's facts: --addr and --route, or --live");
+    std::vector<netfilter::IpAddress> from;
+    for (const auto& f : a.from) {
+      auto addr = netfilter::IpAddress::Parse(f);
+      if (!addr) return Fail(global, "--from needs addresses: " + f);
+      from.push_back(*addr);
+    }
+    reach = analyze::ReachMatrix(input, false, from);
+  }
   if (global.json()) {
     nlohmann::json j = {{"findings", analyze::FindingsJson(findings)},
                         {"worst", analyze::AuditSeverityName(analyze::WorstSeverity(findings))}};
+    if (!a.from.empty()) j["reach"] = analyze::MatrixJson(reach);
     if (proof) j["policy"] = analyze::ProofJson(*proof);
     std::cout << j.dump(2) << "\n";
   } else {
     if (findings.empty()) std::cout << "no findings\n";
     std::cout << analyze::FindingsText(findings);
     if (proof) std::cout << analyze::ProofText(*proof);
+    if (!a.from.empty()) std::cout << "what " << fmt::format("{}", fmt::join(a.from, ", ")) << " reaches:\n"
+                                   << analyze::MatrixText(reach);
   }
   bool bad = proof ? !proof->differences.empty() || proof->incomplete
                    : analyze::WorstSeverity(findings) != analyze::AuditSeverity::kInfo;
@@ -192,6 +208,7 @@ void RegisterAudit(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--public", args->public_ifaces, "Public interfaces (default: the policy's, else guessed)");
   cmd->add_option("--policy", args->policy, "Prove the ruleset implements this policy (with --node)");
   cmd->add_option("--node", args->node, "The policy's node this ruleset belongs to");
+  cmd->add_option("--from", args->from, "Also list what these source addresses reach (on the public interfaces)");
   cmd->add_option("--html", args->html, "Also write a self-contained HTML report to this file");
   cmd->callback([args, &global] { RunAudit(*args, global); });
 }

@@ -1,0 +1,161 @@
+// Issue 5 in the seed-004 lab (tests/lab/seed004.h: three Swarm nodes with
+// real dockerds, a stranger and an office outside), for Docker 20.10 and
+// 28.5, after `swarmwall apply` of examples/swarm-cluster.yaml on every
+// node. The cluster comes up once per Docker version, and one test per
+// version judges, for every node:
+//   (a) what the analyzer computes from the node's live ruleset that the
+//       stranger's and the office's addresses reach (`audit --live --from`,
+//       packet classes traced through the kernel's own rules) equals what
+//       nmap finds open from the stranger and the office (full TCP scans);
+//   (b) `audit --live --policy --node N` finds no difference between the
+//       ruleset and the policy;
+//   (c) `verify` run in the stranger's and the office's namespaces exits 0.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "lab/lab.h"
+#include "lab/seed004.h"
+
+namespace swarmwall {
+namespace {
+
+using lab::ClusterNode;
+using lab::DockerVersion;
+using lab::Outsider;
+using lab::Seed004;
+using Ports = std::vector<int>;
+
+struct Cluster {
+  std::unique_ptr<Seed004> lab;
+  std::string error;
+};
+
+// "22, 80, 8000-8002" -> the ports.
+std::set<int> ExpandPorts(const std::string& text) {
+  std::set<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    int lo = std::atoi(item.c_str()), hi = lo;
+    if (auto dash = item.find('-'); dash != std::string::npos) hi = std::atoi(item.c_str() + dash + 1);
+    for (int p = lo; p > 0 && p <= hi; ++p) out.insert(p);
+  }
+  return out;
+}
+
+class ExposureLabTest : public ::testing::TestWithParam<DockerVersion> {
+ protected:
+  static Cluster& Get(DockerVersion v) {
+    static std::map<DockerVersion, Cluster> clusters;
+    if (auto it = clusters.find(v); it != clusters.end()) return it->second;
+    Cluster& c = clusters[v];
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      lab::Seed004Options o;
+      o.version = v;
+      o.tag = v == DockerVersion::k20_10 ? "auda" : "audb";
+      o.policy = std::string(SWARMWALL_SOURCE_DIR) + "/examples/swarm-cluster.yaml";
+      c.lab = std::make_unique<Seed004>(o);
+      for (auto& n : c.lab->nodes()) {
+        auto r = c.lab->Swarmwall(n, SWARMWALL_BINARY, {"apply", c.lab->policy(), "--node", n.name});
+        if (r.exit_code != 0) throw std::runtime_error("apply on " + n.name + ": " + r.out + r.err);
+      }
+    } catch (const std::exception& e) {
+      c.error = e.what();
+    }
+    std::cout << fmt::format("[   LAB    ] seed-004 cluster, Docker {}: up and applied in {} ms\n",
+                             lab::DockerVersionName(v),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - start).count());
+    return c;
+  }
+
+  Seed004& L() { return *Get(GetParam()).lab; }
+
+  void SetUp() override {
+    std::string why;
+    if (!lab::LabSupported(&why)) GTEST_SKIP() << why;
+    if (!lab::DockerAvailable(GetParam())) GTEST_SKIP() << lab::DockerUnavailableReason(GetParam());
+    ASSERT_TRUE(Get(GetParam()).error.empty()) << Get(GetParam()).error;
+  }
+};
+
+TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
+  Seed004& lab = L();
+  std::vector<Outsider*> outsiders = {&lab.stranger(), &lab.office()};
+
+  // Everything from outside at once: full TCP scans for (a), and verify (c).
+  std::map<std::pair<std::string, std::string>, std::future<Ports>> scans;
+  std::map<std::pair<std::string, std::string>, std::future<ProcessResult>> verifies;
+  for (Outsider* o : outsiders)
+    for (auto& n : lab.nodes()) {
+      scans[{o->name, n.name}] =
+          std::async(std::launch::async, [o, &n] { return o->host->ScanTcp(n.public_addr); });
+      verifies[{o->name, n.name}] = std::async(std::launch::async, [o, &n, &lab] {
+        return o->host->Exec({SWARMWALL_BINARY, "verify", lab.policy(), "--node", n.name, "--target",
+                              n.public_addr, "--from-label", o->name},
+                             {.timeout = std::chrono::minutes(5)});
+      });
+    }
+
+  for (auto& n : lab.nodes()) {
+    SCOPED_TRACE(n.name);
+    // (a) and (b): one audit of the live ruleset.
+    std::vector<std::string> args = {"--output", "json", "audit", "--live", "--policy", lab.policy(),
+                                     "--node", n.name};
+    for (Outsider* o : outsiders) {
+      args.push_back("--from");
+      args.push_back(o->addr);
+    }
+    auto r = lab.Swarmwall(n, SWARMWALL_BINARY, args);
+    ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 2) << r.out << r.err;
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(r.out)) << r.out;
+    // (b)
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_TRUE(j["policy"]["differences"].empty()) << j["policy"].dump(2);
+    EXPECT_GT(j["policy"]["packets_traced"].get<int>(), 100);
+    // (a): reached TCP ports on eth0, per outsider, against what listens or is published.
+    auto exposed = lab.ExposedPorts(n);
+    for (Outsider* o : outsiders) {
+      std::set<int> reached;
+      for (const auto& row : j["reach"]) {
+        if (row["in"] != "eth0" || row["proto"] != "tcp") continue;
+        std::string sources = row["sources"];
+        if (("," + sources + ",").find(o->addr) == std::string::npos) continue;
+        for (int p : ExpandPorts(row["ports"])) reached.insert(p);
+      }
+      Ports expected;
+      for (int p : exposed)
+        if (reached.count(p)) expected.push_back(p);
+      Ports seen = scans[{o->name, n.name}].get();
+      EXPECT_EQ(seen, expected) << o->name << " -> " << n.name << " (" << n.public_addr << "): nmap "
+                                << fmt::format("{}", fmt::join(seen, ",")) << ", analyzer "
+                                << fmt::format("{}", fmt::join(expected, ",")) << "\n"
+                                << j["reach"].dump(1);
+    }
+  }
+  // (c)
+  for (auto& [key, f] : verifies) {
+    ProcessResult v = f.get();
+    EXPECT_EQ(v.exit_code, 0) << key.first << " -> " << key.second << ":\n" << v.out << v.err;
+    std::cout << "[  VERIFY  ] " << v.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Docker, ExposureLabTest, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
+                         [](const auto& info) {
+                           return info.param == DockerVersion::k20_10 ? std::string("v20_10") : std::string("v28_5");
+                         });
+
+}  // namespace
+}  // namespace swarmwall
