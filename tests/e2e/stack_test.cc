@@ -302,8 +302,14 @@ TEST_P(Stack, DeploysOnEveryNodeAndRollsBackABrokenPolicy) {
   EXPECT_EQ(Configs(), "swarmwall-policy-1");
 
   // swarmwall health says why, from the node's namespace (host side).
+  auto t_health = Clock::now();
   Sw(1, "health --no-agent " + good);
+  double health_s = Seconds(Clock::now() - t_health);
   EXPECT_EQ(last_.exit_code, 0) << last_.out << last_.err;
+  t_health = Clock::now();
+  auto in_container = c_.nodes[1]->Docker({"exec", Container(1).first, "swarmwall", "health", "/etc/swarmwall/policy.yaml"});
+  double exec_health_s = Seconds(Clock::now() - t_health);
+  EXPECT_EQ(in_container.exit_code, 0) << in_container.out << in_container.err;
   std::string out = Sw(1, "health --no-agent " + other);
   EXPECT_EQ(last_.exit_code, 1) << out;
   EXPECT_NE(out.find("unhealthy: node node-1: the firewall differs from the policy"), std::string::npos) << out;
@@ -342,7 +348,9 @@ TEST_P(Stack, DeploysOnEveryNodeAndRollsBackABrokenPolicy) {
             << errors << "[stack " << v << "] swarm up " << Seconds(t_up - t0) << " s, image on 3 nodes "
             << Seconds(t_image - t_up) << " s, deploy to all healthy " << Seconds(t_healthy - t_image)
             << " s, broken update to rollback_completed " << Seconds(t_rolled_back - t_update)
-            << " s, all healthy again " << Seconds(t_healthy_again - t_rolled_back) << " s\n";
+            << " s, all healthy again " << Seconds(t_healthy_again - t_rolled_back) << " s; swarmwall health "
+            << health_s * 1000 << " ms (sh + nsenter + health), docker exec ... health " << exec_health_s * 1000
+            << " ms\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Docker, Stack, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
