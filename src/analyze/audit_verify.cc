@@ -121,9 +121,10 @@ VerifyResult CompareScan(const PolicyIntent& intent, const netfilter::IpAddress&
     std::string expected;
     std::string why;
     if (host.accept && dropped) {
-      if (cont.governed && !cont.accept) continue;   // maybe a published port the policy closes
       expected = "reached";
       why = host.why;
+      // A published port the policy closes would be filtered rightly: say so.
+      if (cont.governed && !cont.accept) why += "; unless the port is published (" + cont.why + ")";
     } else if (!host.accept && reached) {
       if (cont.governed && cont.accept) continue;   // maybe a published port the policy opens
       expected = "dropped";

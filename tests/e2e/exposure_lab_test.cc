@@ -107,6 +107,14 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
       });
     }
 
+  // A negative control for verify: the stranger claiming an admin's address
+  // (admins.txt) expects ssh open on the manager; nmap finds it filtered.
+  auto pretend = std::async(std::launch::async, [&lab] {
+    return lab.stranger().host->Exec({SWARMWALL_BINARY, "verify", lab.policy(), "--node", "manager-1", "--target",
+                                      lab.manager().public_addr, "--source", "203.0.113.70", "--no-udp"},
+                                     {.timeout = std::chrono::minutes(5)});
+  });
+
   for (auto& n : lab.nodes()) {
     SCOPED_TRACE(n.name);
     // (a) and (b): one audit of the live ruleset.
@@ -150,6 +158,23 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
     EXPECT_EQ(v.exit_code, 0) << key.first << " -> " << key.second << ":\n" << v.out << v.err;
     std::cout << "[  VERIFY  ] " << v.out;
   }
+  ProcessResult p = pretend.get();
+  EXPECT_EQ(p.exit_code, 2) << p.out << p.err;
+  EXPECT_NE(p.out.find("22/tcp: nmap says filtered, the policy says reached"), std::string::npos) << p.out;
+
+  // A negative control for audit --policy: a rule that opens 9100 on a
+  // worker's public interface is a difference, with 9100 and the rule.
+  ClusterNode& w = lab.node("node-1");
+  auto saved = lab.Swarmwall(w, SWARMWALL_BINARY, {"--output", "json", "audit", "--live", "--policy", lab.policy(),
+                                                    "--node", w.name});
+  ASSERT_EQ(saved.exit_code, 0) << saved.out << saved.err;
+  const std::string ipt = "iptables";   // the variant Docker uses in the lab (nft on both)
+  ASSERT_TRUE(w.host->Exec({ipt, "-I", "INPUT", "1", "-i", "eth0", "-p", "tcp", "--dport", "9100", "-j", "ACCEPT"}).ok());
+  auto bad = lab.Swarmwall(w, SWARMWALL_BINARY, {"audit", "--live", "--policy", lab.policy(), "--node", w.name});
+  w.host->Exec({ipt, "-D", "INPUT", "-i", "eth0", "-p", "tcp", "--dport", "9100", "-j", "ACCEPT"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("host 9100/tcp from"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("-A INPUT -i eth0 -p tcp -m tcp --dport 9100 -j ACCEPT"), std::string::npos) << bad.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Docker, ExposureLabTest, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
