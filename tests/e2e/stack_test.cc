@@ -8,7 +8,8 @@
 // node's namespace). Then the stack is deployed again with a policy that
 // loads but names no address of these nodes: the first updated agent exits
 // 1, and Swarm rolls the update back (UpdateStatus.State rollback_completed)
-// to the old config, every node healthy and in sync again. The time of each
+// to the old config, every node healthy and in sync again; no other node
+// ever ran the broken policy (parallelism 1). The time of each
 // phase is printed, never judged.
 //
 // The stack file is used as shipped; only its variables differ: each lab
@@ -22,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -339,6 +341,14 @@ TEST_P(Stack, DeploysOnEveryNodeAndRollsBackABrokenPolicy) {
   ASSERT_TRUE(rolled_back) << "update states seen: " << seen << "\n" << Diagnose();
   EXPECT_EQ(Configs(), "swarmwall-policy-1") << "the old config is not back";
   auto errors = c_.nodes[0]->Docker({"service", "ps", "--no-trunc", "--format", "{{.Node}} {{.Error}}", kService}).out;
+  // parallelism 1: the failure stopped the update at its first node.
+  std::set<std::string> failed_on;
+  {
+    std::istringstream in(errors);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("non-zero exit") != std::string::npos) failed_on.insert(line.substr(0, line.find(' ')));
+  }
+  EXPECT_EQ(failed_on.size(), 1u) << "tasks failed on more than one node (or none):\n" << errors;
   ASSERT_TRUE(lab::WaitRunningTasks(*c_.nodes[0], kService, 3, 90s)) << Diagnose();
   ASSERT_TRUE(WaitFor([&] { return AllHealthy(); }, 90s)) << Diagnose();
   auto t_healthy_again = Clock::now();
