@@ -79,6 +79,9 @@ void AuditReachability(const AuditInput& input, std::vector<AuditFinding>& out);
 
 // The public interfaces AuditInput would use for HOST (see public_interfaces).
 std::vector<std::string> GuessPublicInterfaces(const HostNetwork& host);
+// The names of INPUT.host's interfaces that INPUT.public_interfaces (or the
+// guess) stand for.
+std::vector<std::string> PublicInterfaceNames(const AuditInput& input);
 
 // A RuleRef for rule NUMBER (1-based; 0 = the chain) of TABLE/CHAIN.
 RuleRef MakeRuleRef(const netfilter::Ruleset& rs, const std::string& file, std::string_view table,

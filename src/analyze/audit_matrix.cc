@@ -100,6 +100,7 @@ std::vector<MatrixRow> ReachMatrix(const AuditInput& in, bool all_interfaces,
         row.reach = std::get<2>(k);
         row.ports = std::get<3>(k);
         row.sources = srcs.size() == sources.size() && from.empty() ? "any" : Join(srcs);
+        row.to = dsts[0].ToString();
         rows.push_back(std::move(row));
       }
     }
@@ -127,9 +128,32 @@ std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& e) {
           break;
         case ExposureTarget::kForward: row.target = "forward"; break;
       }
+      std::vector<std::string> to;
+      for (const auto& c : en.target.addresses) to.push_back(c.ToString());
+      row.to = Join(to);
       row.reach = en.reach == Reach::kExact ? "exact" : en.reach == Reach::kUnder ? "under" : "maybe";
       rows.push_back(std::move(row));
     }
+  return rows;
+}
+
+std::vector<MatrixRow> ExposureMatrix(const AuditInput& in, const std::vector<netfilter::IpAddress>& from) {
+  std::vector<MatrixRow> rows;
+  if (!in.host) return rows;
+  auto names = PublicInterfaceNames(in);
+  if (names.empty()) return rows;
+  for (const netfilter::Ruleset* rs : {in.v4, in.v6}) {
+    if (!rs) continue;
+    ExposureOptions o;
+    o.interfaces = names;
+    for (const auto& a : from)
+      if (a.family == rs->family) o.from.push_back(netfilter::Cidr::Prefix(a, a.Bits()));
+    if (!from.empty() && o.from.empty()) continue;
+    TraceModel model(*rs, *in.host);
+    auto e = ComputeExposure(model, o);
+    auto r = MatrixFromExposure(e);
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
   return rows;
 }
 
@@ -142,6 +166,7 @@ nlohmann::json MatrixJson(const std::vector<MatrixRow>& rows) {
                  {"proto", r.proto},
                  {"ports", r.ports},
                  {"target", r.target},
+                 {"to", r.to},
                  {"reach", r.reach}});
   return a;
 }
@@ -149,8 +174,8 @@ nlohmann::json MatrixJson(const std::vector<MatrixRow>& rows) {
 std::string MatrixText(const std::vector<MatrixRow>& rows) {
   std::string out;
   for (const auto& r : rows)
-    out += fmt::format("  IPv{} in {} from {}: {}/{} -> {}{}\n", r.family == Family::kIPv4 ? 4 : 6, r.iface, r.sources,
-                       r.ports, r.proto, r.target, r.reach == "exact" ? "" : " (" + r.reach + ")");
+    out += fmt::format("  IPv{} in {} from {} to {}: {}/{} -> {}{}\n", r.family == Family::kIPv4 ? 4 : 6, r.iface,
+                       r.sources, r.to, r.ports, r.proto, r.target, r.reach == "exact" ? "" : " (" + r.reach + ")");
   return out;
 }
 

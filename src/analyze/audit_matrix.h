@@ -23,6 +23,7 @@ struct MatrixRow {
   std::string proto;
   std::string ports;      // "22, 80, 8000-8100"
   std::string target;     // "host" or "container 172.17.0.3:80"
+  std::string to;         // the (original) destination addresses: "203.0.113.11/32, 10.10.10.1/32"
   std::string reach;      // "exact", "maybe" ("over"), ...
 };
 
@@ -34,6 +35,11 @@ std::vector<MatrixRow> ReachMatrix(const AuditInput& input, bool all_interfaces 
                                    const std::vector<netfilter::IpAddress>& from = {});
 
 std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& exposure);
+
+// The matrix by the symbolic engine (exposure.h, ComputeExposure) for both
+// families of INPUT, on its public interfaces (PublicInterfaceNames), new
+// connections; FROM (non-empty): only those sources. Requires INPUT.host.
+std::vector<MatrixRow> ExposureMatrix(const AuditInput& input, const std::vector<netfilter::IpAddress>& from = {});
 
 nlohmann::json MatrixJson(const std::vector<MatrixRow>& rows);
 std::string MatrixText(const std::vector<MatrixRow>& rows);

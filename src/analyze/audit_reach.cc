@@ -103,7 +103,9 @@ struct FamilyView {
   std::optional<IpAddress> stranger;
 };
 
-std::vector<std::string> PublicNames(const AuditInput& in) {
+}  // namespace
+
+std::vector<std::string> PublicInterfaceNames(const AuditInput& in) {
   std::vector<std::string> patterns =
       in.public_interfaces.empty() ? GuessPublicInterfaces(*in.host) : in.public_interfaces;
   std::vector<std::string> names;
@@ -118,6 +120,8 @@ std::vector<std::string> PublicNames(const AuditInput& in) {
     }
   return names;
 }
+
+namespace {
 
 void SwarmPorts(FamilyView& v, const std::vector<std::string>& ifaces, const HostNetwork& host,
                 std::vector<AuditFinding>& out) {
@@ -288,7 +292,7 @@ void AuditReachability(const AuditInput& in, std::vector<AuditFinding>& out) {
     out.push_back(std::move(f));
     return;
   }
-  auto ifaces = PublicNames(in);
+  auto ifaces = PublicInterfaceNames(in);
   // No public interface in the facts (a host seen from inside, a fixture
   // without one): assume one, so that what a stranger reaches is still said.
   HostNetwork assumed;

@@ -47,14 +47,14 @@ void Matrix(const std::vector<MatrixRow>& rows, std::string& out) {
     out += "<p><b>Nothing is reachable</b> from the interfaces considered.</p>\n";
     return;
   }
-  out += "<table class=\"matrix\">\n<tr><th>family</th><th>in</th><th>from</th><th>proto</th><th>ports</th>"
+  out += "<table class=\"matrix\">\n<tr><th>family</th><th>in</th><th>from</th><th>to</th><th>proto</th><th>ports</th>"
          "<th>reaches</th><th>certainty</th></tr>\n";
   for (const auto& r : rows) {
     bool container = r.target.rfind("container", 0) == 0;
     out += fmt::format(
-        "<tr class=\"{}\"><td>IPv{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td{}>{}</td></tr>\n",
+        "<tr class=\"{}\"><td>IPv{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td{}>{}</td></tr>\n",
         container ? "container" : "host", r.family == netfilter::Family::kIPv4 ? 4 : 6, HtmlEscape(r.iface),
-        HtmlEscape(r.sources), HtmlEscape(r.proto), HtmlEscape(r.ports), HtmlEscape(r.target),
+        HtmlEscape(r.sources), HtmlEscape(r.to), HtmlEscape(r.proto), HtmlEscape(r.ports), HtmlEscape(r.target),
         r.reach == "exact" ? "" : " class=\"maybe\"", HtmlEscape(r.reach));
   }
   out += "</table>\n";

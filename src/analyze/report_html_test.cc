@@ -43,8 +43,8 @@ TEST(ReportHtml, SelfContainedPageWithMatrixFindingsAndSvg) {
   if (!ProgramExists("dot")) GTEST_SKIP() << "graphviz is not installed";
   auto rs = Parse(kRules);
   std::vector<MatrixRow> matrix = {{netfilter::Family::kIPv4, "eth0", "198.51.100.0/24", "tcp", "8080",
-                                    "container 172.17.0.2:80", "exact"},
-                                   {netfilter::Family::kIPv4, "eth0", "any", "tcp", "22", "host", "exact"}};
+                                    "container 172.17.0.2:80", "203.0.113.5/32", "exact"},
+                                   {netfilter::Family::kIPv4, "eth0", "any", "tcp", "22", "host", "203.0.113.5/32", "exact"}};
   std::vector<AuditFinding> findings(1);
   findings[0].severity = AuditSeverity::kHigh;
   findings[0].code = "published-port-public";

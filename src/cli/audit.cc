@@ -154,7 +154,7 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
     report.findings = &findings;
     std::vector<analyze::MatrixRow> matrix;
     if (input.host) {
-      matrix = analyze::ReachMatrix(input);
+      matrix = analyze::ExposureMatrix(input);
       report.matrix = &matrix;
     }
     report.proof = proof ? &*proof : nullptr;
@@ -172,7 +172,7 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
       if (!addr) return Fail(global, "--from needs addresses: " + f);
       from.push_back(*addr);
     }
-    reach = analyze::ReachMatrix(input, false, from);
+    reach = analyze::ExposureMatrix(input, from);
   }
   if (global.json()) {
     nlohmann::json j = {{"findings", analyze::FindingsJson(findings)},

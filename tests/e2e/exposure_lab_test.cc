@@ -3,10 +3,10 @@
 // 28.5, after `swarmwall apply` of examples/swarm-cluster.yaml on every
 // node. The cluster comes up once per Docker version, and one test per
 // version judges, for every node:
-//   (a) what the analyzer computes from the node's live ruleset that the
-//       stranger's and the office's addresses reach (`audit --live --from`,
-//       packet classes traced through the kernel's own rules) equals what
-//       nmap finds open from the stranger and the office (full TCP scans);
+//   (a) what the exposure engine (exposure.h) computes from the node's live
+//       ruleset that the stranger's and the office's addresses reach on
+//       its public address (`audit --live --from`) equals what nmap finds
+//       open from the stranger and the office (full TCP scans);
 //   (b) `audit --live --policy --node N` finds no difference between the
 //       ruleset and the policy;
 //   (c) `verify` run in the stranger's and the office's namespaces exits 0.
@@ -139,7 +139,9 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
       for (const auto& row : j["reach"]) {
         if (row["in"] != "eth0" || row["proto"] != "tcp") continue;
         std::string sources = row["sources"];
-        if (("," + sources + ",").find(o->addr) == std::string::npos) continue;
+        if (sources.find(o->addr + "/32") == std::string::npos) continue;
+        std::string to = row["to"];
+        if (to.find(n.public_addr + "/32") == std::string::npos) continue;   // to the scanned address
         for (int p : ExpandPorts(row["ports"])) reached.insert(p);
       }
       Ports expected;
