@@ -110,6 +110,7 @@ VerifyResult CompareScan(const PolicyIntent& intent, const netfilter::IpAddress&
     const auto& [proto, port] = key;
     uint16_t pn = proto == "udp" ? 17 : proto == "sctp" ? 132 : 6;
     ++res.ports_checked;
+    if (pn == 17) ++res.udp_checked;
     Intent host = intent.Host(source, iface, pn, port);
     Intent cont = intent.Container(source, iface, pn, port);
     if (!host.governed) continue;
@@ -156,7 +157,7 @@ VerifyResult CompareScan(const PolicyIntent& intent, const netfilter::IpAddress&
 
 nlohmann::json VerifyJson(const VerifyResult& r) {
   nlohmann::json j = {{"node", r.node}, {"target", r.target}, {"source", r.source}, {"label", r.label},
-                      {"via", r.via}, {"ports_checked", r.ports_checked}, {"equal", r.differences.empty()},
+                      {"via", r.via}, {"ports_checked", r.ports_checked}, {"udp_checked", r.udp_checked}, {"equal", r.differences.empty()},
                       {"notes", r.notes}, {"differences", nlohmann::json::array()}};
   for (const auto& d : r.differences)
     j["differences"].push_back({{"proto", d.proto}, {"ports", d.ports}, {"seen", d.seen},
@@ -168,9 +169,11 @@ std::string VerifyText(const VerifyResult& r) {
   std::string out = fmt::format("verify {} ({}) from {}{} via its {} interface: ", r.node, r.target, r.source,
                                 r.label.empty() ? "" : " (" + r.label + ")", r.via);
   if (r.differences.empty())
-    out += fmt::format("what nmap sees is what the policy allows ({} ports)\n", r.ports_checked);
+    out += fmt::format("what nmap sees is what the policy allows ({} TCP and {} UDP ports)\n",
+                       r.ports_checked - r.udp_checked, r.udp_checked);
   else
-    out += fmt::format("{} difference(s) ({} ports)\n", r.differences.size(), r.ports_checked);
+    out += fmt::format("{} difference(s) ({} TCP and {} UDP ports)\n", r.differences.size(),
+                       r.ports_checked - r.udp_checked, r.udp_checked);
   for (const auto& d : r.differences)
     out += fmt::format("  {}/{}: nmap says {}, the policy says {} ({})\n", d.ports, d.proto, d.seen, d.expected,
                        d.policy_why);

@@ -39,6 +39,7 @@ struct VerifyResult {
   std::vector<VerifyDifference> differences;
   std::vector<std::string> notes;   // UDP ports nmap cannot decide, ...
   size_t ports_checked = 0;
+  size_t udp_checked = 0;           // of which UDP
 };
 
 // Compares SCAN (of the node's address) with what INTENT lets SOURCE reach
