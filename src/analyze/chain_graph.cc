@@ -75,16 +75,24 @@ void Family(const netfilter::Ruleset& rs, const DockerExplanation& ex, size_t ma
                        id, t.name, hidden ? fmt::format("- {} more chains not drawn", hidden) : "",
                        rs.family == netfilter::Family::kIPv4 ? 4 : 6);
     out += "    { rank=same; ";
+    std::vector<std::string_view> hooks;
     for (const auto* c : shown)
-      if (c->builtin) out += fmt::format("\"{}:{}\"; ", id, Escape(c->name));
+      if (c->builtin) {
+        out += fmt::format("\"{}:{}\"; ", id, Escape(c->name));
+        hooks.push_back(c->name);
+      }
     out += "}\n";
+    // The hooks left to right in the kernel's order.
+    for (size_t i = 1; i < hooks.size(); ++i)
+      out += fmt::format("    \"{}:{}\" -> \"{}:{}\" [style=invis];\n", id, Escape(hooks[i - 1]), id, Escape(hooks[i]));
     for (const auto* c : shown) {
       Owner o = c->builtin ? Owner::kSystem : Owner::kOther;
       if (auto it = owners.find({std::string(t.name), std::string(c->name)}); it != owners.end()) o = it->second;
       if (!c->builtin && o == Owner::kSystem) o = Owner::kOther;
       Colors col = ColorOf(o);
-      std::string label = c->builtin ? fmt::format("{}\\n{} rules, policy {}", Escape(c->name), c->rules.size(), c->policy)
-                                     : fmt::format("{}\\n{} rules", Escape(c->name), c->rules.size());
+      std::string count = fmt::format("{} rule{}", c->rules.size(), c->rules.size() == 1 ? "" : "s");
+      std::string label = c->builtin ? fmt::format("{}\\n{}, policy {}", Escape(c->name), count, c->policy)
+                                     : fmt::format("{}\\n{}", Escape(c->name), count);
       out += fmt::format(
           "    \"{}:{}\" [label=\"{}\", shape=box, style=\"filled{}\", fillcolor=\"{}\", color=\"{}\", "
           "tooltip=\"{} {} ({})\"];\n",
