@@ -3,8 +3,12 @@
 #include "analyze/exposure.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "analyze/exposure_walk.h"
 #include "analyze/packet_space.h"
@@ -105,42 +109,101 @@ struct Item {
 // Accepted outcomes with their certainty: a packet that met no undecidable
 // match has exactly one outcome; one that did has several, all uncertain,
 // and is reached for sure only when all of them agree.
+bool BoxesIntersect(const Box& a, const Box& b) {
+  for (int d = 0; d < kDims; ++d)
+    if (!a.d[d].Intersects(b.d[d])) return false;
+  return true;
+}
+
 std::vector<Item> Items(std::vector<FlowOutcome>& outcomes, std::vector<Label>& labels) {
   std::vector<Item> items;
+  std::map<Label, int> ids;
   auto label_id = [&](const Label& l) {
-    for (size_t i = 0; i < labels.size(); ++i)
-      if (labels[i] == l) return static_cast<int>(i);
-    labels.push_back(l);
-    return static_cast<int>(labels.size()) - 1;
+    auto [it, fresh] = ids.emplace(l, static_cast<int>(labels.size()));
+    if (fresh) labels.push_back(l);
+    return it->second;
   };
-  std::vector<std::pair<const FlowOutcome*, Label>> uncertain;
+  struct Uncertain {
+    const FlowOutcome* o;
+    int label;
+    U128 lo, hi;   // the hull of its destinations
+  };
+  std::vector<Uncertain> uncertain;
   for (auto& o : outcomes) {
+    if (o.box.Empty()) continue;
+    int id = o.accepted ? label_id(LabelOf(o)) : -1;
     if (o.st.uncertain) {
-      uncertain.emplace_back(&o, LabelOf(o));
+      const auto& d = o.box.d[kDimDst].intervals();
+      uncertain.push_back({&o, id, d.front().lo, d.back().hi});
       continue;
     }
-    if (o.accepted) items.push_back({o.box, label_id(LabelOf(o)), Reach::kExact});
+    if (o.accepted) items.push_back({o.box, id, Reach::kExact});
   }
-  for (auto& [o, l] : uncertain) {
-    if (!o->accepted) continue;
-    std::vector<Box> under{o->box}, next;
-    for (auto& [p, m] : uncertain) {
-      if (m == l || under.empty()) continue;
+  // Sorted by the hull's start: the others that may overlap one are found
+  // by a binary search (kube-proxy-like rulesets fork per service address).
+  std::sort(uncertain.begin(), uncertain.end(), [](const Uncertain& a, const Uncertain& b) { return a.lo < b.lo; });
+  U128 widest = 0;
+  for (const auto& u : uncertain) widest = std::max(widest, u.hi - u.lo);
+  std::vector<Box> under, next;
+  for (const auto& u : uncertain) {
+    if (u.label < 0) continue;
+    under.assign(1, u.o->box);
+    U128 from = u.lo >= widest ? u.lo - widest : 0;
+    auto it = std::lower_bound(uncertain.begin(), uncertain.end(), from,
+                               [](const Uncertain& x, U128 v) { return x.lo < v; });
+    for (; it != uncertain.end() && it->lo <= u.hi && !under.empty(); ++it) {
+      if (it->label == u.label || it->hi < u.lo) continue;
+      const Box& p = it->o->box;
       next.clear();
-      for (auto& b : under) SubtractBox(b, p->box, next);
+      for (auto& b : under) {
+        if (!BoxesIntersect(b, p)) next.push_back(std::move(b));
+        else SubtractBox(b, p, next);
+      }
       std::swap(under, next);
     }
-    int id = label_id(l);
-    std::vector<Box> over{o->box};
+    std::vector<Box> over{u.o->box};
     for (auto& b : under) {
-      items.push_back({b, id, Reach::kUnder});
       next.clear();
-      for (auto& x : over) SubtractBox(x, b, next);
+      for (auto& x : over) {
+        if (!BoxesIntersect(x, b)) next.push_back(std::move(x));
+        else SubtractBox(x, b, next);
+      }
       std::swap(over, next);
+      items.push_back({std::move(b), u.label, Reach::kUnder});
     }
-    for (auto& b : over) items.push_back({b, id, Reach::kOver});
+    for (auto& b : over) items.push_back({std::move(b), u.label, Reach::kOver});
   }
   return items;
+}
+
+// Items that differ only in their sources are one (the mark a source got on
+// the way, say, does not change where it ends).
+std::vector<Item> MergeSources(std::vector<Item> items) {
+  std::vector<Item> out;
+  std::unordered_map<size_t, std::vector<size_t>> by_key;
+  for (auto& it : items) {
+    size_t h = static_cast<size_t>(it.label) * 31u + static_cast<size_t>(it.reach);
+    for (int d = 0; d < kDims; ++d)
+      if (d != kDimSrc) h = h * 1000003u ^ it.box.d[d].Hash();
+    auto& cands = by_key[h];
+    bool merged = false;
+    for (size_t i : cands) {
+      Item& o = out[i];
+      if (o.label != it.label || o.reach != it.reach) continue;
+      bool same = true;
+      for (int d = 0; d < kDims && same; ++d)
+        if (d != kDimSrc && !(o.box.d[d] == it.box.d[d])) same = false;
+      if (!same) continue;
+      o.box.d[kDimSrc] = o.box.d[kDimSrc].Union(it.box.d[kDimSrc]);
+      merged = true;
+      break;
+    }
+    if (!merged) {
+      cands.push_back(out.size());
+      out.push_back(std::move(it));
+    }
+  }
+  return out;
 }
 
 struct Row {
@@ -169,9 +232,16 @@ bool RowLess(const Row& a, const Row& b, const std::vector<Label>& labels) {
 void MergeRows(std::vector<Row>& rows) {
   for (int pass = 0; pass < 2; ++pass) {
     std::vector<Row> out;
+    std::unordered_map<size_t, std::vector<size_t>> by_key;
     for (auto& r : rows) {
+      auto [label, proto, last, reach] = r.Key();
+      const IntervalSet& same = pass == 0 ? r.ports : r.dst;
+      size_t h = ((static_cast<size_t>(label) * 1000003u + proto) * 1000003u + last) * 31u + reach;
+      h = h * 1000003u ^ same.Hash();
+      auto& cands = by_key[h];
       bool merged = false;
-      for (auto& o : out) {
+      for (size_t i : cands) {
+        Row& o = out[i];
         if (o.Key() != r.Key()) continue;
         if (pass == 0 && o.ports == r.ports) {
           o.dst = o.dst.Union(r.dst);
@@ -182,7 +252,10 @@ void MergeRows(std::vector<Row>& rows) {
         }
         if (merged) break;
       }
-      if (!merged) out.push_back(std::move(r));
+      if (!merged) {
+        cands.push_back(out.size());
+        out.push_back(std::move(r));
+      }
     }
     rows = std::move(out);
   }
@@ -193,7 +266,7 @@ void MergeRows(std::vector<Row>& rows) {
 std::vector<ExposureEntry> Assemble(std::vector<FlowOutcome>& outcomes, Family family,
                                     const std::vector<uint16_t>& named) {
   std::vector<Label> labels;
-  std::vector<Item> items = Items(outcomes, labels);
+  std::vector<Item> items = MergeSources(Items(outcomes, labels));
   std::vector<ExposureEntry> entries;
   if (items.empty()) return entries;
   struct Event {
@@ -360,8 +433,15 @@ FamilyExposure ComputeExposure(const TraceModel& model, const ExposureOptions& o
   for (const auto& a : Arrivals(model, options)) {
     InterfaceExposure ie;
     ie.interface = a.name;
+    auto t0 = std::chrono::steady_clock::now();
     std::vector<FlowOutcome> outcomes = walker.Run(a.name, a.unknown, StartBox(space, options, a.sources));
+    auto t1 = std::chrono::steady_clock::now();
     ie.entries = Assemble(outcomes, r.family, named);
+    auto t2 = std::chrono::steady_clock::now();
+    if (getenv("EXPOSURE_TIMING"))
+      fprintf(stderr, "%s: walk %.3f s (%zu outcomes), assemble %.3f s\n", a.name.c_str(),
+              std::chrono::duration<double>(t1 - t0).count(), outcomes.size(),
+              std::chrono::duration<double>(t2 - t1).count());
 
     r.interfaces.push_back(std::move(ie));
   }

@@ -1,11 +1,261 @@
-// swarmwall exposure (stub; being written). Exposure: which sources reach which ports of the host and its containers.
+// swarmwall exposure: what a host's ruleset lets in, over every packet:
+// per family, arrival interface and source class, which protocols and ports
+// reach the host and which reach which container through which published
+// port (docs/exposure.md).
+#include <iostream>
+
+#include "analyze/exposure.h"
+#include "analyze/exposure_report.h"
+#include "analyze/host_network.h"
+#include "analyze/ipassmt.h"
+#include "analyze/trace.h"
+#include "backend/iptables_variant.h"
 #include "cli/commands.h"
+#include "netfilter/modules.h"
+#include "netfilter/parser.h"
 
 namespace swarmwall::cli {
+namespace {
+
+struct ExposureArgs {
+  std::string file, file6, addr, route, route6, ipsets, ipassmt;
+  bool live = false, matrix = false;
+  std::vector<std::string> in;
+  std::string from, proto, dport, chain;
+};
+
+bool Fail(GlobalOptions& global, const std::string& message) {
+  std::cerr << "swarmwall exposure: " << message << "\n";
+  global.exit_code = kError;
+  return false;
+}
+
+bool ReadFacts(const ExposureArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
+  std::string text, error;
+  if (a.live && !analyze::LoadLiveHostNetwork(net, error)) return Fail(global, error);
+  auto read = [&](const std::string& file, const char* what, auto parse) {
+    if (file.empty()) return true;
+    if (!ReadInput(file, text)) return Fail(global, std::string("cannot read ") + what);
+    if (!parse(text)) return Fail(global, file + ": " + error);
+    return true;
+  };
+  return read(a.addr, "--addr", [&](const std::string& t) { return analyze::ParseIpAddrJson(t, net, error); }) &&
+         read(a.route, "--route",
+              [&](const std::string& t) {
+                return analyze::ParseIpRouteJson(t, netfilter::Family::kIPv4, net, error);
+              }) &&
+         read(a.route6, "--route6",
+              [&](const std::string& t) {
+                return analyze::ParseIpRouteJson(t, netfilter::Family::kIPv6, net, error);
+              }) &&
+         read(a.ipsets, "--ipsets", [&](const std::string& t) { return analyze::ParseIpsetSave(t, net, error); });
+}
+
+// "22", "22,80", "8000-8100", "8000:8100".
+bool ParsePorts(const std::string& text, std::vector<analyze::PortSpan>& out) {
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t dash = item.find_first_of("-:");
+    try {
+      size_t used = 0;
+      unsigned long lo = std::stoul(item.substr(0, dash), &used);
+      if (used != item.substr(0, dash).size()) return false;
+      unsigned long hi = lo;
+      if (dash != std::string::npos) {
+        hi = std::stoul(item.substr(dash + 1), &used);
+        if (used != item.substr(dash + 1).size()) return false;
+      }
+      if (lo > hi || hi > 65535) return false;
+      out.push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+    } catch (...) {
+      return false;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return !out.empty();
+}
+
+// --from: CIDRs (comma-separated) or the name of one of the host's ipsets.
+bool ParseFrom(const std::string& text, const analyze::HostNetwork& net, netfilter::Family family,
+               std::vector<netfilter::Cidr>& out, bool& empty_for_family) {
+  empty_for_family = false;
+  if (const analyze::IpSet* set = net.FindSet(text)) {
+    if (set->family != family) {
+      empty_for_family = true;
+      return true;
+    }
+    for (const auto& e : set->entries)
+      if (!e.nomatch && e.net.family() == family) out.push_back(e.net);
+    empty_for_family = out.empty();
+    return true;
+  }
+  size_t start = 0;
+  bool any = false;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    auto c = netfilter::Cidr::Parse(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!c) return false;
+    any = true;
+    if (c->family() == family) out.push_back(*c);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  empty_for_family = any && out.empty();
+  return any;
+}
+
+void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
+  if (a.live == !a.file.empty()) {
+    Fail(global, "give a FILE (or -) or --live");
+    return;
+  }
+  analyze::HostNetwork net;
+  if (!ReadFacts(a, net, global)) return;
+  analyze::IpAssignment ipassmt;
+  if (!a.ipassmt.empty()) {
+    std::string text, error;
+    if (!ReadInput(a.ipassmt, text)) {
+      Fail(global, "cannot read --ipassmt");
+      return;
+    }
+    if (!analyze::ParseIpAssignment(text, ipassmt, error)) {
+      Fail(global, a.ipassmt + ": " + error);
+      return;
+    }
+  }
+  analyze::ExposureOptions options;
+  if (!a.chain.empty()) {
+    if (a.chain == "FORWARD") options.scope = analyze::ExposureOptions::Scope::kFilterForward;
+    else if (a.chain == "INPUT") options.scope = analyze::ExposureOptions::Scope::kFilterInput;
+    else {
+      Fail(global, "--chain is FORWARD or INPUT");
+      return;
+    }
+  }
+  options.interfaces = a.in;
+  if (!a.ipassmt.empty()) options.ipassmt = &ipassmt;
+  if (!a.proto.empty()) {
+    std::string proto = a.proto == "icmpv6" || a.proto == "icmp6" ? "ipv6-icmp" : a.proto;
+    uint16_t p = 0;
+    if (!netfilter::ParseProtocol(proto, p)) {
+      Fail(global, "unknown protocol " + a.proto);
+      return;
+    }
+    options.protocol = p;
+  }
+  if (!a.dport.empty() && !ParsePorts(a.dport, options.dports)) {
+    Fail(global, "--dport takes N, N,M or N-M (0..65535)");
+    return;
+  }
+  if (a.matrix && (options.dports.size() != 1 || options.dports[0].lo != options.dports[0].hi)) {
+    Fail(global, "--matrix needs one --dport N (and --proto, default tcp)");
+    return;
+  }
+
+  // The rulesets: FILE (either family) and --file6, or the live kernel's two.
+  std::vector<netfilter::Ruleset> rulesets;
+  if (a.live) {
+    auto variant = backend::DetectVariant();
+    for (auto family : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
+      auto saved = backend::SaveLive(variant.chosen, family);
+      if (!saved.ok) {
+        if (family == netfilter::Family::kIPv6) continue;   // no ip6tables: IPv4 only
+        Fail(global, saved.error);
+        return;
+      }
+      auto r = ParseRulesetText(saved.text, variant.chosen.SaveCommand(family), family);
+      if (!r) {
+        global.exit_code = kError;
+        return;
+      }
+      rulesets.push_back(std::move(*r));
+    }
+  } else {
+    for (const std::string& file : {a.file, a.file6}) {
+      if (file.empty()) continue;
+      std::string text;
+      if (!ReadInput(file, text)) {
+        global.exit_code = kError;
+        return;
+      }
+      auto r = ParseRulesetText(text, file == "-" ? "<stdin>" : file,
+                                &file == &a.file6 ? std::optional(netfilter::Family::kIPv6) : std::nullopt);
+      if (!r) {
+        global.exit_code = kError;
+        return;
+      }
+      rulesets.push_back(std::move(*r));
+    }
+  }
+
+  std::vector<analyze::FamilyExposure> results;
+  std::vector<analyze::ServiceMatrix> matrices;
+  for (const auto& ruleset : rulesets) {
+    analyze::ExposureOptions o = options;
+    if (!a.from.empty()) {
+      bool empty = false;
+      if (!ParseFrom(a.from, net, ruleset.family, o.from, empty)) {
+        Fail(global, "--from takes CIDRs (a,b,...) or the name of an ipset of --ipsets");
+        return;
+      }
+      if (empty) continue;   // no source of this family
+    }
+    analyze::TraceModel model(ruleset, net);
+    if (a.matrix)
+      matrices.push_back(analyze::ComputeServiceMatrix(model, o.protocol.value_or(6), o.dports[0].lo, o));
+    else
+      results.push_back(analyze::ComputeExposure(model, o));
+  }
+
+  if (a.matrix) {
+    if (global.json()) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& m : matrices) j.push_back(analyze::ServiceMatrixJson(m));
+      std::cout << j.dump(2) << "\n";
+    } else {
+      for (const auto& m : matrices) std::cout << analyze::ServiceMatrixText(m) << "\n";
+    }
+    global.exit_code = kOk;
+    return;
+  }
+  if (global.json()) std::cout << analyze::ExposureJson(results).dump(2) << "\n";
+  else std::cout << analyze::ExposureText(results);
+  bool control = false;
+  for (const auto& f : results)
+    for (const auto& i : f.interfaces)
+      for (const auto& e : i.entries) control |= analyze::ExposedControlPort(e) != 0;
+  global.exit_code = control ? kPending : kOk;
+}
+
+}  // namespace
 
 void RegisterExposure(CLI::App& app, GlobalOptions& global) {
-  (void)app;
-  (void)global;
+  auto args = std::make_shared<ExposureArgs>();
+  auto* cmd = app.add_subcommand(
+      "exposure",
+      "What gets in, over every packet: per interface and source class, the ports that reach the "
+      "host and the containers (exit 2: a Swarm/Docker API port is open to the world)");
+  cmd->add_option("file", args->file, "iptables-save (or ip6tables-save) output, or - for standard input");
+  cmd->add_option("--file6", args->file6, "ip6tables-save output (the IPv6 exposure)");
+  cmd->add_flag("--live", args->live, "Read the running kernel's rules (both families), addresses, routes and ipsets");
+  cmd->add_option("--addr", args->addr, "`ip -j addr` output of the host");
+  cmd->add_option("--route", args->route, "`ip -j route` output of the host");
+  cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");
+  cmd->add_option("--ipsets", args->ipsets, "`ipset save` output of the host");
+  cmd->add_option("--ipassmt", args->ipassmt,
+                  "Interface-to-address assignment (fffuu's ipassmt): sources per arrival interface");
+  cmd->add_option("--in", args->in, "Only these arrival interfaces (repeatable)");
+  cmd->add_option("--from", args->from, "Only these sources: CIDRs (a,b,...) or an ipset's name");
+  cmd->add_option("--proto", args->proto, "Only this protocol: tcp, udp, icmp, icmpv6 or a number");
+  cmd->add_option("--dport", args->dport, "Only these destination ports: N, N,M or N-M");
+  cmd->add_option("--chain", args->chain,
+                  "FORWARD or INPUT: that filter chain alone, as fffuu analyses it (no NAT, no routing)");
+  cmd->add_flag("--matrix", args->matrix,
+                "fffuu's service matrix for --proto and one --dport: address classes and edges");
+  cmd->callback([args, &global] { RunExposure(*args, global); });
 }
 
 }  // namespace swarmwall::cli
