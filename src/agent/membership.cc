@@ -57,8 +57,10 @@ MembershipChange DiffMembers(const std::vector<SwarmMember>& before, const std::
 std::optional<std::vector<SetDelta>> SetOnlyDeltas(const compile::DesiredState& desired,
                                                    const apply::Before& now) {
   std::vector<SetDelta> out;
-  for (const auto* pair : {&desired.ipv4, &desired.ipv6}) {
-    const auto& snap = pair->family == netfilter::Family::kIPv4 ? now.ipv4 : now.ipv6;
+  // By position: a policy with `ipv6: false` leaves desired.ipv6 default-made.
+  for (int f = 0; f < 2; ++f) {
+    const compile::FamilyState* pair = f == 0 ? &desired.ipv4 : &desired.ipv6;
+    const auto& snap = f == 0 ? now.ipv4 : now.ipv6;
     apply::FamilyDiff d = apply::Compare(*pair, snap);
     if (d.rules || !d.stale_sets.empty()) return std::nullopt;
     for (const auto& name : d.changed_sets) {
