@@ -241,6 +241,26 @@ TEST(Membership, SetOnlyDeltasInPlace) {
   EXPECT_FALSE(SetOnlyDeltas(compile::Compile(p6, *p6.FindNode("manager-1"), facts), before));
 }
 
+// `ipv6: false` leaves the desired IPv6 state default-made (its family
+// field says IPv4): deltas are still found, by position.
+TEST(Membership, SetOnlyDeltasWithoutIpv6) {
+  auto base = Base(std::string(kPolicy) + "ipv6: false\n");
+  std::vector<SwarmMember> two = {Member("m", "manager-1", "10.10.10.1", policy::Role::kManager),
+                                  Member("w1", "node-1", "10.10.10.2")};
+  auto three = two;
+  three.push_back(Member("w3", "node-3", "10.10.10.4"));
+  auto p2 = *apply::PolicyWithMembers(base, two).policy;
+  auto p3 = *apply::PolicyWithMembers(base, three).policy;
+  compile::NodeFacts facts;
+  auto d2 = compile::Compile(p2, *p2.FindNode("node-1"), facts);
+  auto before = Holding(d2);
+  before.ipv6 = apply::FamilySnapshot{};
+  before.ipv6.owned.family = Family::kIPv6;
+  auto deltas = SetOnlyDeltas(compile::Compile(p3, *p3.FindNode("node-1"), facts), before);
+  ASSERT_TRUE(deltas);
+  EXPECT_EQ(RenderSetDeltas(*deltas), "add swarmwall-nodes-v4 10.10.10.4/32 -exist\n");
+}
+
 TEST(Membership, Metrics) {
   Metrics m;
   std::string text = RenderPrometheus(m.Snapshot());
