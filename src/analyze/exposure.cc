@@ -139,21 +139,46 @@ std::vector<Item> Items(std::vector<FlowOutcome>& outcomes, std::vector<Label>& 
     }
     if (o.accepted) items.push_back({o.box, id, Reach::kExact});
   }
-  // Sorted by the hull's start: the others that may overlap one are found
-  // by a binary search (kube-proxy-like rulesets fork per service address).
-  std::sort(uncertain.begin(), uncertain.end(), [](const Uncertain& a, const Uncertain& b) { return a.lo < b.lo; });
-  U128 widest = 0;
-  for (const auto& u : uncertain) widest = std::max(widest, u.hi - u.lo);
+  // The others that may overlap one: those addressed to one of its
+  // destination ports (most forks are per published port or service), plus
+  // the few that span many ports.
+  std::unordered_map<uint16_t, std::vector<size_t>> by_port;
+  std::vector<size_t> wide;
+  auto narrow = [](const IntervalSet& ports) {
+    return ports.size() == 1 && ports.intervals()[0].hi - ports.intervals()[0].lo < 16;
+  };
+  for (size_t i = 0; i < uncertain.size(); ++i) {
+    const IntervalSet& ports = uncertain[i].o->box.d[kDimDport];
+    if (!narrow(ports)) {
+      wide.push_back(i);
+      continue;
+    }
+    for (U128 p = ports.First(); p <= ports.intervals()[0].hi; ++p) by_port[static_cast<uint16_t>(p)].push_back(i);
+  }
   std::vector<Box> under, next;
-  for (const auto& u : uncertain) {
+  std::vector<size_t> cands;
+  for (size_t ui = 0; ui < uncertain.size(); ++ui) {
+    const Uncertain& u = uncertain[ui];
     if (u.label < 0) continue;
     under.assign(1, u.o->box);
-    U128 from = u.lo >= widest ? u.lo - widest : 0;
-    auto it = std::lower_bound(uncertain.begin(), uncertain.end(), from,
-                               [](const Uncertain& x, U128 v) { return x.lo < v; });
-    for (; it != uncertain.end() && it->lo <= u.hi && !under.empty(); ++it) {
-      if (it->label == u.label || it->hi < u.lo) continue;
-      const Box& p = it->o->box;
+    const IntervalSet& ports = u.o->box.d[kDimDport];
+    cands = wide;
+    if (narrow(ports)) {
+      for (U128 p = ports.First(); p <= ports.intervals()[0].hi; ++p) {
+        auto it = by_port.find(static_cast<uint16_t>(p));
+        if (it != by_port.end()) cands.insert(cands.end(), it->second.begin(), it->second.end());
+      }
+    } else {
+      for (size_t i = 0; i < uncertain.size(); ++i)
+        if (narrow(uncertain[i].o->box.d[kDimDport])) cands.push_back(i);
+    }
+    std::sort(cands.begin(), cands.end());
+    cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
+    for (size_t ci : cands) {
+      const Uncertain& other = uncertain[ci];
+      if (under.empty()) break;
+      if (other.label == u.label || other.hi < u.lo || other.lo > u.hi) continue;
+      const Box& p = other.o->box;
       next.clear();
       for (auto& b : under) {
         if (!BoxesIntersect(b, p)) next.push_back(std::move(b));

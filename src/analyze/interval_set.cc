@@ -61,6 +61,12 @@ bool IntervalSet::Intersects(const IntervalSet& o) const {
   return false;
 }
 
+bool IntervalSet::IntersectsRange(U128 lo, U128 hi) const {
+  // The first interval that ends at or after lo.
+  auto it = std::lower_bound(v_.begin(), v_.end(), lo, [](const Interval& a, U128 x) { return a.hi < x; });
+  return it != v_.end() && it->lo <= hi;
+}
+
 IntervalSet IntervalSet::Subtract(const IntervalSet& o) const {
   IntervalSet r;
   size_t j = 0;

@@ -38,6 +38,8 @@ class IntervalSet {
   IntervalSet Subtract(const IntervalSet& o) const;
   IntervalSet Union(const IntervalSet& o) const;
   bool Intersects(const IntervalSet& o) const;
+  // Whether some value of [lo, hi] is in the set (a binary search).
+  bool IntersectsRange(U128 lo, U128 hi) const;
   // The part of this set in [lo, hi].
   IntervalSet Clip(U128 lo, U128 hi) const;
 

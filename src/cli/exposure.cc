@@ -135,6 +135,14 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
       return;
     }
   }
+  if (a.chain.empty() && !a.live && net.interfaces.empty()) {
+    // Without the host's addresses nothing is known to be local: the
+    // arrival path cannot tell INPUT from FORWARD. The INPUT chain alone is
+    // what can be said.
+    std::cerr << "swarmwall exposure: no --addr: the host's addresses are unknown; showing filter INPUT "
+                 "alone (as --chain INPUT). Give --addr and --route for the whole path with NAT.\n";
+    options.scope = analyze::ExposureOptions::Scope::kFilterInput;
+  }
   options.interfaces = a.in;
   if (!a.ipassmt.empty()) options.ipassmt = &ipassmt;
   if (!a.proto.empty()) {
