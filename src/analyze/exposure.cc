@@ -140,23 +140,35 @@ std::vector<Item> Items(std::vector<FlowOutcome>& outcomes, std::vector<Label>& 
     if (o.accepted) items.push_back({o.box, id, Reach::kExact});
   }
   // The others that may overlap one: those addressed to one of its
-  // destination ports (most forks are per published port or service), plus
-  // the few that span many ports.
-  std::unordered_map<uint16_t, std::vector<size_t>> by_port;
-  std::vector<size_t> wide;
+  // destination ports and, when it has one destination address, to that
+  // address (most forks are per published port or service), plus the few
+  // that span many ports or addresses.
   auto narrow = [](const IntervalSet& ports) {
     return ports.size() == 1 && ports.intervals()[0].hi - ports.intervals()[0].lo < 16;
   };
+  auto point = [](const IntervalSet& s) { return s.size() == 1 && s.intervals()[0].lo == s.intervals()[0].hi; };
+  std::unordered_map<uint16_t, std::vector<size_t>> by_port, by_port_wide_dst;
+  std::map<std::pair<uint16_t, U128>, std::vector<size_t>> by_port_dst;
+  std::vector<size_t> wide;
   for (size_t i = 0; i < uncertain.size(); ++i) {
-    const IntervalSet& ports = uncertain[i].o->box.d[kDimDport];
+    const Box& b = uncertain[i].o->box;
+    const IntervalSet& ports = b.d[kDimDport];
     if (!narrow(ports)) {
       wide.push_back(i);
       continue;
     }
-    for (U128 p = ports.First(); p <= ports.intervals()[0].hi; ++p) by_port[static_cast<uint16_t>(p)].push_back(i);
+    for (U128 p = ports.First(); p <= ports.intervals()[0].hi; ++p) {
+      uint16_t port = static_cast<uint16_t>(p);
+      by_port[port].push_back(i);
+      if (point(b.d[kDimDst])) by_port_dst[{port, b.d[kDimDst].First()}].push_back(i);
+      else by_port_wide_dst[port].push_back(i);
+    }
   }
   std::vector<Box> under, next;
   std::vector<size_t> cands;
+  auto add = [&](const std::vector<size_t>* v) {
+    if (v) cands.insert(cands.end(), v->begin(), v->end());
+  };
   for (size_t ui = 0; ui < uncertain.size(); ++ui) {
     const Uncertain& u = uncertain[ui];
     if (u.label < 0) continue;
@@ -164,9 +176,18 @@ std::vector<Item> Items(std::vector<FlowOutcome>& outcomes, std::vector<Label>& 
     const IntervalSet& ports = u.o->box.d[kDimDport];
     cands = wide;
     if (narrow(ports)) {
+      bool single = point(u.o->box.d[kDimDst]);
       for (U128 p = ports.First(); p <= ports.intervals()[0].hi; ++p) {
-        auto it = by_port.find(static_cast<uint16_t>(p));
-        if (it != by_port.end()) cands.insert(cands.end(), it->second.begin(), it->second.end());
+        uint16_t port = static_cast<uint16_t>(p);
+        if (single) {
+          auto it = by_port_dst.find({port, u.o->box.d[kDimDst].First()});
+          add(it == by_port_dst.end() ? nullptr : &it->second);
+          auto jt = by_port_wide_dst.find(port);
+          add(jt == by_port_wide_dst.end() ? nullptr : &jt->second);
+        } else {
+          auto it = by_port.find(port);
+          add(it == by_port.end() ? nullptr : &it->second);
+        }
       }
     } else {
       for (size_t i = 0; i < uncertain.size(); ++i)

@@ -79,9 +79,19 @@ void ExposureWalker::Merge(std::vector<Flow>& flows) {
   }
 }
 
-// A quick look at the rule's plain conditions: true when no packet of F can
-// match it (most rules of a long chain, for most flows).
-bool ExposureWalker::CannotMatch(const CompiledChain& c, const CompiledRule& r, const Flow& f) const {
+// A rule's plain conditions, decoded once per chain walk: most rules of a
+// long chain cannot match most packet sets, and this says so cheaply.
+struct ExposureWalker::Quick {
+  bool src = false, dst = false, proto = false, dport = false;
+  U128 src_lo = 0, src_hi = 0, dst_lo = 0, dst_hi = 0;
+  const netfilter::Cidr* dst_cidr = nullptr;
+  uint64_t protocol = 0, port_lo = 0, port_hi = 0;
+  const Match* in = nullptr;
+  const Match* out = nullptr;
+};
+
+ExposureWalker::Quick ExposureWalker::QuickOf(const CompiledChain& c, const CompiledRule& r) const {
+  Quick q;
   const Match* ms = c.matches.data() + r.first_match;
   int bits = space_.family() == Family::kIPv4 ? 32 : 128;
   for (uint32_t i = 0; i < r.match_count; ++i) {
@@ -90,36 +100,58 @@ bool ExposureWalker::CannotMatch(const CompiledChain& c, const CompiledRule& r, 
     switch (m.kind) {
       case MatchKind::kSource:
       case MatchKind::kDestination: {
-        if (m.kind == MatchKind::kDestination && f.st.dnat) {
-          if (m.cidr.family() == space_.family() && !m.cidr.Contains(f.st.to_addr)) return true;
-          break;
-        }
         int len = m.cidr.PrefixLength();
         if (len < 0 || m.cidr.family() != space_.family()) break;
         U128 lo = ToNumber(m.cidr.address);
         U128 host = len == 0 ? MaxOf(space_.family()) : (len == bits ? 0 : ((U128{1} << (bits - len)) - 1));
-        const IntervalSet& set = f.box.d[m.kind == MatchKind::kSource ? kDimSrc : kDimDst];
-        if (!set.IntersectsRange(lo & ~host, (lo & ~host) | host)) return true;
+        if (m.kind == MatchKind::kSource) {
+          q.src = true;
+          q.src_lo = lo & ~host;
+          q.src_hi = (lo & ~host) | host;
+        } else {
+          q.dst = true;
+          q.dst_lo = lo & ~host;
+          q.dst_hi = (lo & ~host) | host;
+          q.dst_cidr = &m.cidr;
+        }
         break;
       }
       case MatchKind::kProtocol:
-        if (m.a && !f.box.d[kDimProto].Contains(m.a)) return true;
+        if (m.a) {
+          q.proto = true;
+          q.protocol = m.a;
+        }
         break;
       case MatchKind::kDstPort:
-        if (f.st.to_port_set ? (f.st.to_port < m.a || f.st.to_port > m.b)
-                             : !f.box.d[kDimDport].IntersectsRange(m.a, m.b))
-          return true;
+        q.dport = true;
+        q.port_lo = m.a;
+        q.port_hi = m.b;
         break;
-      case MatchKind::kInInterface:
-        if (!f.st.in_unknown && !InterfaceMatches(m.text, m.flags & Match::kPrefix, f.st.in)) return true;
-        break;
-      case MatchKind::kOutInterface:
-        if (!f.st.out_unknown && !InterfaceMatches(m.text, m.flags & Match::kPrefix, f.st.out)) return true;
-        break;
-      default:
-        break;
+      case MatchKind::kInInterface: q.in = &m; break;
+      case MatchKind::kOutInterface: q.out = &m; break;
+      default: break;
     }
   }
+  return q;
+}
+
+bool ExposureWalker::CannotMatch(const Quick& q, const Flow& f) const {
+  if (q.dst) {
+    if (f.st.dnat) {
+      if (!q.dst_cidr->Contains(f.st.to_addr)) return true;
+    } else if (!f.box.d[kDimDst].IntersectsRange(q.dst_lo, q.dst_hi)) {
+      return true;
+    }
+  }
+  if (q.proto && !f.box.d[kDimProto].Contains(q.protocol)) return true;
+  if (q.src && !f.box.d[kDimSrc].IntersectsRange(q.src_lo, q.src_hi)) return true;
+  if (q.dport && (f.st.to_port_set ? (f.st.to_port < q.port_lo || f.st.to_port > q.port_hi)
+                                   : !f.box.d[kDimDport].IntersectsRange(q.port_lo, q.port_hi)))
+    return true;
+  if (q.in && !f.st.in_unknown && !InterfaceMatches(q.in->text, q.in->flags & Match::kPrefix, f.st.in))
+    return true;
+  if (q.out && !f.st.out_unknown && !InterfaceMatches(q.out->text, q.out->flags & Match::kPrefix, f.st.out))
+    return true;
   return false;
 }
 
@@ -306,6 +338,7 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
   for (size_t pos = 0; pos < c.rules.size() && !current.empty(); ++pos) {
     if (truncated) return;
     const CompiledRule& r = c.rules[pos];
+    Quick quick = QuickOf(c, r);
     next.clear();
     matched.clear();
     for (auto& f : current) {
@@ -313,7 +346,7 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
         truncated = true;
         return;
       }
-      if (CannotMatch(c, r, f)) {
+      if (CannotMatch(quick, f)) {
         next.push_back(std::move(f));
         continue;
       }

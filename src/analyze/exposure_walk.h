@@ -49,7 +49,9 @@ class ExposureWalker {
   void Hook(const char* table, const char* chain, std::vector<Flow> in, Sink& sink);
   void Walk(const CompiledTable& t, int chain, std::vector<Flow> input, int depth,
             std::vector<Flow>& returned, Sink& sink);
-  bool CannotMatch(const CompiledChain& c, const CompiledRule& r, const Flow& f) const;
+  struct Quick;
+  Quick QuickOf(const CompiledChain& c, const CompiledRule& r) const;
+  bool CannotMatch(const Quick& q, const Flow& f) const;
   // Splits FLOW by RULE's matches: (part, answer).
   void SplitRule(const CompiledChain& c, const CompiledRule& r, const Flow& flow,
                  std::vector<std::pair<Box, Tri>>& out);

@@ -108,8 +108,10 @@ Action CompileAction(const netfilter::Rule& r, const netfilter::Table& table, Fa
     case TargetKind::kQueue: a.kind = Action::kQueue; return a;
     case TargetKind::kChain: {
       a.kind = r.is_goto ? Action::kGoto : Action::kJump;
-      for (size_t i = 0; i < table.chains.size(); ++i)
-        if (table.chains[i].name == r.target.view()) a.chain = static_cast<int>(i);
+      // By the table's chain index (a scan per rule is quadratic on
+      // kube-proxy-sized rulesets).
+      if (const netfilter::Chain* ch = table.FindChain(r.target.view()))
+        a.chain = static_cast<int>(ch - table.chains.data());
       if (a.chain < 0) a.kind = Action::kUnknown;
       return a;
     }
