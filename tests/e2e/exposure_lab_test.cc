@@ -5,8 +5,10 @@
 // version judges, for every node:
 //   (a) what the exposure engine (exposure.h) computes from the node's live
 //       ruleset that the stranger's and the office's addresses reach on
-//       its public address (`audit --live --from`) equals what nmap finds
-//       open from the stranger and the office (full TCP scans);
+//       its public address (`exposure --live --from`, and `audit --live
+//       --from`) equals what nmap finds open from the stranger and the
+//       office (full TCP scans), for the ports something listens on or
+//       publishes (Seed004::ExposedPorts);
 //   (b) `audit --live --policy --node N` finds no difference between the
 //       ruleset and the policy;
 //   (c) `verify` run in the stranger's and the office's namespaces exits 0.
@@ -147,7 +149,28 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
       Ports expected;
       for (int p : exposed)
         if (reached.count(p)) expected.push_back(p);
+      // The same from `swarmwall exposure --live` (the exposure command itself).
+      auto ex = lab.Swarmwall(n, SWARMWALL_BINARY,
+                              {"--output", "json", "exposure", "--live", "--in", "eth0", "--from", o->addr + "/32"});
+      ASSERT_TRUE(ex.exit_code == 0 || ex.exit_code == 2) << ex.out << ex.err;
+      nlohmann::json e;
+      ASSERT_NO_THROW(e = nlohmann::json::parse(ex.out)) << ex.out;
+      std::set<int> by_exposure;
+      for (const auto& fam : e["families"])
+        for (const auto& i : fam["interfaces"])
+          for (const auto& entry : i["over"]) {
+            if (entry["protocol_name"] != "tcp") continue;
+            bool to_public = false;
+            for (const auto& a : entry["target"]["addresses"]) to_public |= a == n.public_addr + "/32";
+            if (!to_public) continue;
+            for (const auto& p : entry["ports"])
+              for (int x : ExpandPorts(p.get<std::string>())) by_exposure.insert(x);
+          }
+      Ports expected_by_exposure;
+      for (int p : exposed)
+        if (by_exposure.count(p)) expected_by_exposure.push_back(p);
       Ports seen = scans[{o->name, n.name}].get();
+      EXPECT_EQ(seen, expected_by_exposure) << o->name << " -> " << n.name << ": swarmwall exposure --live\n" << ex.out;
       EXPECT_EQ(seen, expected) << o->name << " -> " << n.name << " (" << n.public_addr << "): nmap "
                                 << fmt::format("{}", fmt::join(seen, ",")) << ", analyzer "
                                 << fmt::format("{}", fmt::join(expected, ",")) << "\n"
