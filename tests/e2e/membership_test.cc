@@ -280,8 +280,10 @@ TEST_P(Membership, B_JoinedNodeEntersEverySetAndReachesTheSwarmPorts) {
   for (auto* n : {&c.M(), &c.W()})
     ASSERT_TRUE(WaitFor([&] { return SetHas(*n, "swarmwall-joining-v4", "10.10.10.3"); })) << n->name << Log(*n);
   size_t mark_m = Log(c.M()).size(), mark_w = Log(c.W()).size();
+  auto join_started = Clock::now();
   lab::SwarmJoin(*c.J().docker, c.token, c.M().clu, "ens11");
   auto joined = Clock::now();
+  const double join_ms = std::chrono::duration<double, std::milli>(joined - join_started).count();
   std::map<std::string, double> seen;
   while (seen.size() < 2 && Clock::now() - joined < 20s) {
     for (auto* n : {&c.M(), &c.W()})
@@ -308,8 +310,8 @@ TEST_P(Membership, B_JoinedNodeEntersEverySetAndReachesTheSwarmPorts) {
     }
     EXPECT_FALSE(found.empty()) << n->name << ": no membership record\n" << Log(*n).substr(mark);
     std::cout << fmt::format("[membership {}] join -> {} in {}'s nodes set: {:.0f} ms after `docker swarm join` "
-                             "returned (polled); agent: {}\n",
-                             V(), c.J().clu, n->name, seen[n->name], found);
+                             "returned (polled; the join itself took {:.0f} ms); agent: {}\n",
+                             V(), c.J().clu, n->name, seen[n->name], join_ms, found);
   }
   // The new node's own agent (a worker: through the manager) holds all three.
   Membership::StartAgent(c, c.J(), true);
