@@ -13,6 +13,8 @@ PACKAGES=(
   iptables ipset nftables conntrack iproute2
   # the lab: real dockerd nodes in namespaces, probes from outside
   docker.io busybox-static socat curl nmap netcat-openbsd
+  # the agent's image, made from Debian packages (deploy/image/build.sh)
+  binutils dpkg-dev
   # docs and checks
   graphviz systemd firewalld time
   python3-jsonschema python3-yaml

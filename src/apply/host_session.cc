@@ -17,6 +17,7 @@
 
 #include "apply/committer.h"
 #include "apply/diff.h"
+#include "apply/ipset_read.h"
 #include "apply/journal.h"
 #include "apply/nft_generation.h"
 #include "apply/state_json.h"
@@ -132,8 +133,7 @@ std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::
   auto generation = NftGeneration();
   if (allow_cache && generation && CacheAllowed() && LegacyTables().empty()) {
     if (auto view = FromCache(dir, *generation)) {
-      std::string ipsets = SaveIpsets();
-      SetOwnedSets(ipsets, view->before.ipv4, view->before.ipv6);
+      ReadOwnedSets(view->before.ipv4, view->before.ipv6);
       return view;
     }
   }

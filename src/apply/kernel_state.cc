@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 
+#include "apply/ipset_read.h"
 #include "base/process.h"
 #include "netfilter/parser.h"
 #include "netfilter/printer.h"
@@ -159,12 +160,11 @@ std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant
 }
 
 std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error) {
-  std::string ipsets = SaveIpsets();
   auto v4 = Read(variant, Family::kIPv4, "", error);
   if (!v4) return std::nullopt;
   auto v6 = Read(variant, Family::kIPv6, "", error);
   if (!v6) return std::nullopt;
-  SetOwnedSets(ipsets, *v4, *v6);
+  ReadOwnedSets(*v4, *v6);
   return Before{std::move(*v4), std::move(*v6)};
 }
 

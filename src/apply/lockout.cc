@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "apply/conntrack_read.h"
 #include "base/process.h"
 #include "netfilter/modules.h"
 #include "netfilter/parser.h"
@@ -114,8 +115,10 @@ std::vector<SshClient> FindSshClients() {
     std::string a, b, c, d;
     if (s >> a >> b >> c >> d) port = static_cast<uint16_t>(std::atoi(d.c_str()));
   }
-  std::string listing;
-  if (ProgramExists("conntrack")) {
+  std::string listing, error;
+  if (auto dump = EstablishedTcpListing(error)) {
+    listing = std::move(*dump);
+  } else if (ProgramExists("conntrack")) {
     for (const char* fam : {"ipv4", "ipv6"}) {
       auto r = RunProcess({"conntrack", "-L", "-f", fam, "-p", "tcp", "--state", "ESTABLISHED"},
                           {.timeout = std::chrono::seconds(10)});

@@ -105,8 +105,14 @@ FamilySnapshot SnapshotFromJson(const json& j) {
 }
 
 json RecordToJson(const AppliedRecord& r) {
-  return {{"node", r.node}, {"policy", r.policy}, {"digest", r.digest}, {"variant", r.variant},
-          {"time", r.time}};
+  json j = {{"node", r.node}, {"policy", r.policy}, {"digest", r.digest}, {"variant", r.variant},
+            {"time", r.time}};
+  if (!r.inputs.empty()) {
+    j["inputs"] = r.inputs;
+    j["files"] = r.files;
+  }
+  if (!r.owned.empty()) j["owned"] = r.owned;
+  return j;
 }
 
 AppliedRecord RecordFromJson(const json& j) {
@@ -116,6 +122,11 @@ AppliedRecord RecordFromJson(const json& j) {
   r.digest = j.value("digest", "");
   r.variant = j.value("variant", "");
   r.time = j.value("time", "");
+  r.inputs = j.value("inputs", "");
+  r.owned = j.value("owned", "");
+  if (j.contains("files") && j["files"].is_array())
+    for (const auto& f : j["files"])
+      if (f.is_string()) r.files.push_back(f.get<std::string>());
   return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "apply/diff.h"
 #include "compile/desired_state.h"
@@ -17,6 +18,11 @@ struct AppliedRecord {
   std::string digest;      // of the normalized desired state
   std::string variant;     // nft / legacy
   std::string time;        // ISO 8601, UTC
+  // What the desired state was compiled from (see compile_inputs.h); empty
+  // when it cannot be told (nodes: auto, the agent's applies).
+  std::string inputs;
+  std::vector<std::string> files;   // the policy file, then its address files
+  std::string owned;                // OwnedFingerprint of the desired state
 };
 
 // The digest of STATE in canonical order (what status compares).

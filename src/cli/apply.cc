@@ -16,6 +16,7 @@
 
 #include "agent/agent_state.h"
 #include "analyze/docker_layout.h"
+#include "apply/compile_inputs.h"
 #include "apply/confirm.h"
 #include "apply/diff.h"
 #include "apply/drain.h"
@@ -65,23 +66,24 @@ std::optional<policy::Policy> LoadPolicy(const std::string& file) {
   return std::move(loaded.policy);
 }
 
-// The kernel read through SESSION and the node's desired state from it.
+// The kernel read through SESSION (unless VIEW was read already) and the
+// node's desired state from it.
 struct Prepared {
   apply::HostView view;
   compile::DesiredState desired;
+  compile::NodeFacts facts;
 };
 
 std::optional<Prepared> Prepare(const apply::HostSession& session, const policy::Policy& policy,
-                                const std::string& node_name) {
+                                const std::string& node_name,
+                                std::optional<apply::HostView> view = std::nullopt) {
   std::string error;
-  auto view = session.Read(error);
+  if (!view) view = session.Read(error);
   if (!view) {
     std::cerr << "swarmwall: cannot read the kernel's rules: " << error << "\n";
     return std::nullopt;
   }
-  compile::NodeFacts facts;
-  facts.local_addresses = backend::LocalAddresses();
-  apply::SetHookFacts(view->before.ipv4, view->before.ipv6, facts);
+  compile::NodeFacts facts = apply::FactsFor(*view);
   auto choice = compile::IdentifyNode(policy, facts,
                                       node_name.empty() ? std::nullopt : std::optional(node_name));
   if (!choice.node) {
@@ -91,6 +93,7 @@ std::optional<Prepared> Prepare(const apply::HostSession& session, const policy:
   Prepared p;
   p.desired = compile::Compile(policy, *choice.node, facts);
   p.view = std::move(*view);
+  p.facts = std::move(facts);
   return p;
 }
 
@@ -199,6 +202,31 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       ->check(CLI::Range(1, 86400));
   cmd->callback([apply_args, &global] {
     const Args& a = *apply_args;
+    // An unchanged policy on an unchanged host: the kernel is compared with
+    // the recorded digest, and the policy is not even loaded (see
+    // apply/compile_inputs.h). Plain applies only.
+    std::optional<apply::HostSession> session;
+    std::optional<apply::HostView> view;
+    const char* fast = getenv("SWARMWALL_FAST_NOOP");
+    if (!a.dry_run && !a.drain && a.confirm == 0 && !(fast && std::string(fast) == "0")) {
+      auto record = apply::StateStore(global.state_dir).Load();
+      if (record && !record->inputs.empty()) {
+        session = OpenSession(global, "apply");
+        std::string error;
+        if (session) view = session->Read(error);
+        if (view && apply::UnchangedSinceRecord(*view, *record, a.policy, a.node)) {
+          if (global.json())
+            std::cout << nlohmann::json{{"node", record->node}, {"changed", false},
+                                        {"variant", view->variant.chosen.name},
+                                        {"steps", nlohmann::json::array()},
+                                        {"diff", nlohmann::json::array()}}.dump(2) << "\n";
+          else
+            std::cout << fmt::format("node {} ({} iptables, {}): already up to date, nothing written\n",
+                                     record->node, view->variant.chosen.name, view->variant.reason);
+          return;
+        }
+      }
+    }
     auto policy = LoadPolicy(a.policy);
     if (!policy) {
       global.exit_code = kError;
@@ -215,8 +243,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         return;
       }
     }
-    auto session = OpenSession(global, "apply");
-    auto p = session ? Prepare(*session, *policy, a.node) : std::nullopt;
+    if (!session) session = OpenSession(global, "apply");
+    auto p = session ? Prepare(*session, *policy, a.node, std::move(view)) : std::nullopt;
     if (!p) {
       global.exit_code = kError;
       return;
@@ -282,6 +310,11 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     }
     apply::AppliedRecord record{p->desired.node, policy->file, apply::NormalizedDigest(p->desired),
                                 p->view.variant.chosen.name, Now()};
+    if (!policy->auto_nodes) {
+      record.files = apply::PolicyFiles(*policy);
+      record.inputs = apply::InputsFingerprint(record.files, a.node, p->facts).value_or("");
+      record.owned = apply::OwnedFingerprint(p->desired);
+    }
     auto result = session->Commit(p->view, p->desired, record, "apply");
     if (const char* hang = getenv("SWARMWALL_TEST_HANG_AFTER_COMMIT"))
       std::this_thread::sleep_for(std::chrono::seconds(std::atoi(hang)));
@@ -293,7 +326,12 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
-    if (!result.changed) {
+    auto same = [](const apply::AppliedRecord& x, const apply::AppliedRecord& y) {
+      return std::tie(x.node, x.policy, x.digest, x.variant, x.inputs, x.files, x.owned) ==
+             std::tie(y.node, y.policy, y.digest, y.variant, y.inputs, y.files, y.owned);
+    };
+    auto recorded = result.changed ? std::nullopt : apply::StateStore(global.state_dir).Load();
+    if (!result.changed && !(recorded && same(*recorded, record))) {
       std::string error;
       if (!apply::StateStore(global.state_dir).Save(record, error))
         std::cerr << "swarmwall apply: warning: " << error << "\n";

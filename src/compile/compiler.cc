@@ -382,9 +382,14 @@ std::string DesiredState::Digest() const {
       for (const auto& r : c.rules) h = Fnv(r + "\n", h);
     }
     for (const auto& k : fs->hooks) h = Fnv(k.table + "/" + k.chain + "/" + k.target, h);
+    std::string text;   // one buffer: 100,000 entries, no allocation each
     for (const auto& s : fs->sets) {
       h = Fnv(s.name, h);
-      for (const auto& e : *s.entries) h = Fnv(e.ToString(), h);
+      for (const auto& e : *s.entries) {
+        text.clear();
+        e.AppendTo(text);
+        h = Fnv(text, h);
+      }
     }
   }
   return fmt::format("{:016x}", h);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <compare>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,7 +25,14 @@ struct IpAddress {
   // Appends ToString()'s text to OUT (no temporary string).
   void AppendTo(std::string& out) const;
   int Bits() const { return family == Family::kIPv4 ? 32 : 128; }
-  auto operator<=>(const IpAddress&) const = default;
+  // The bytes in order (memcmp: sorting 100,000 set entries spends its
+  // time here), then the family; what the defaulted order would say.
+  std::strong_ordering operator<=>(const IpAddress& o) const {
+    int c = std::memcmp(bytes.data(), o.bytes.data(), bytes.size());
+    if (c != 0) return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+    return family <=> o.family;
+  }
+  bool operator==(const IpAddress& o) const = default;
 };
 
 // An address with a netmask, 20 bytes. Masks are almost always prefixes and

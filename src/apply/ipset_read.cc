@@ -1,0 +1,202 @@
+#include "apply/ipset_read.h"
+
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/ipset/ip_set.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "apply/netlink_dump.h"
+#include "compile/desired_state.h"
+
+namespace swarmwall::apply {
+namespace {
+
+using netfilter::Family;
+
+// IPSET_CMD_LIST as a dump, in ipset's protocol version.
+NetlinkRequest ListRequest(uint32_t seq) {
+  NetlinkRequest req((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST, NLM_F_REQUEST | NLM_F_DUMP,
+                     NFPROTO_IPV4, seq);
+  req.PutU8(IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
+  return req;
+}
+
+// One element of a hash:net set: IP (nested v4/v6 address) and CIDR.
+bool ParseElement(const char* data, size_t len, Family family, std::vector<netfilter::Cidr>& out,
+                  std::string& error) {
+  NetlinkAttrs attrs{data, len};
+  uint16_t type;
+  const char* d;
+  size_t n;
+  std::optional<netfilter::IpAddress> address;
+  int prefix = -1;
+  while (attrs.Next(type, d, n)) {
+    if (type == IPSET_ATTR_IP) {
+      NetlinkAttrs inner{d, n};
+      uint16_t t;
+      const char* v;
+      size_t vn;
+      while (inner.Next(t, v, vn)) {
+        netfilter::IpAddress a;
+        if (t == IPSET_ATTR_IPADDR_IPV4 && vn == 4 && family == Family::kIPv4) {
+          a.family = Family::kIPv4;
+        } else if (t == IPSET_ATTR_IPADDR_IPV6 && vn == 16 && family == Family::kIPv6) {
+          a.family = Family::kIPv6;
+        } else {
+          error = "an element address of an unexpected kind";
+          return false;
+        }
+        std::memcpy(a.bytes.data(), v, vn);
+        address = a;
+      }
+    } else if (type == IPSET_ATTR_CIDR && n >= 1) {
+      prefix = static_cast<uint8_t>(d[0]);
+    } else if (type == IPSET_ATTR_CADT_LINENO) {
+      // ignored
+    } else {
+      // nomatch, timeouts, counters, comments: not what swarmwall makes;
+      // `ipset save` says them in words, so let the caller read that.
+      error = "an element with extensions";
+      return false;
+    }
+  }
+  if (!address) {
+    error = "an element without an address";
+    return false;
+  }
+  out.push_back(netfilter::Cidr::Prefix(*address, prefix < 0 ? address->Bits() : prefix));
+  return true;
+}
+
+std::string NameOf(const char* d, size_t n) { return std::string(d, strnlen(d, n)); }
+
+// Cidr's order. IPv4 prefixes (all of swarmwall's IPv4 sets) sort as one
+// 64-bit key each, (address, prefix): the same order, a fraction of the
+// time for 100,000 entries.
+void SortEntries(std::vector<netfilter::Cidr>& entries) {
+  bool v4_prefixes = std::all_of(entries.begin(), entries.end(), [](const netfilter::Cidr& c) {
+    return c.family() == Family::kIPv4 && c.PrefixLength() >= 0;
+  });
+  if (!v4_prefixes) {
+    std::sort(entries.begin(), entries.end());
+    return;
+  }
+  std::vector<uint64_t> keys;
+  keys.reserve(entries.size());
+  for (const auto& c : entries) {
+    const auto& b = c.address.bytes;
+    uint64_t a = uint64_t{b[0]} << 24 | uint64_t{b[1]} << 16 | uint64_t{b[2]} << 8 | b[3];
+    keys.push_back(a << 8 | static_cast<uint64_t>(c.PrefixLength()));
+  }
+  std::sort(keys.begin(), keys.end());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    netfilter::IpAddress a;
+    uint64_t v = keys[i] >> 8;
+    a.bytes[0] = static_cast<uint8_t>(v >> 24);
+    a.bytes[1] = static_cast<uint8_t>(v >> 16);
+    a.bytes[2] = static_cast<uint8_t>(v >> 8);
+    a.bytes[3] = static_cast<uint8_t>(v);
+    entries[i] = netfilter::Cidr::Prefix(a, static_cast<int>(keys[i] & 0xff));
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, std::string& error) {
+  NetlinkSocket sock;
+  if (!sock.ok()) {
+    error = std::string("netlink socket: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  // First the names only (other owners' sets may be big), then each of ours.
+  std::vector<std::string> names;
+  uint32_t seq = 1;
+  {
+    NetlinkRequest req = ListRequest(seq);
+    uint32_t flags = htonl(IPSET_FLAG_LIST_SETNAME);
+    req.Put(IPSET_ATTR_FLAGS | NLA_F_NET_BYTEORDER,
+            std::string(reinterpret_cast<const char*>(&flags), sizeof flags));
+    bool ok = sock.Dump(req, [&](NetlinkAttrs attrs) {
+      uint16_t type;
+      const char* d;
+      size_t n;
+      while (attrs.Next(type, d, n))
+        if (type == IPSET_ATTR_SETNAME) {
+          std::string name = NameOf(d, n);
+          if (name.starts_with(prefix) && (names.empty() || names.back() != name))
+            names.push_back(std::move(name));
+        }
+      return true;
+    }, error);
+    if (!ok) return std::nullopt;
+  }
+  std::vector<KernelSet> sets;
+  for (const auto& name : names) {
+    ++seq;
+    NetlinkRequest req = ListRequest(seq);
+    req.Put(IPSET_ATTR_SETNAME, name + std::string(1, '\0'));
+    KernelSet set;
+    set.name = name;
+    bool ok = sock.Dump(req, [&](NetlinkAttrs attrs) {
+      uint16_t type;
+      const char* d;
+      size_t n;
+      while (attrs.Next(type, d, n)) {
+        if (type == IPSET_ATTR_TYPENAME) {
+          set.type = NameOf(d, n);
+        } else if (type == IPSET_ATTR_FAMILY && n >= 1) {
+          set.family_known = d[0] == NFPROTO_IPV4 || d[0] == NFPROTO_IPV6;
+          set.family = d[0] == NFPROTO_IPV6 ? Family::kIPv6 : Family::kIPv4;
+        } else if (type == IPSET_ATTR_ADT) {
+          if (set.type != "hash:net") {
+            error = "set " + name + " is a " + set.type;
+            return false;
+          }
+          NetlinkAttrs elements{d, n};
+          uint16_t t;
+          const char* e;
+          size_t en;
+          while (elements.Next(t, e, en)) {
+            if (t != IPSET_ATTR_DATA) continue;
+            if (!ParseElement(e, en, set.family, set.entries, error)) {
+              error = "set " + name + ": " + error;
+              return false;
+            }
+          }
+        }
+      }
+      return true;
+    }, error);
+    if (!ok) return std::nullopt;
+    sets.push_back(std::move(set));
+  }
+  return sets;
+}
+
+void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6) {
+  std::string error;
+  auto sets = ReadKernelSets(compile::kSetPrefix, error);
+  if (!sets) {
+    SetOwnedSets(SaveIpsets(), v4, v6);
+    return;
+  }
+  std::sort(sets->begin(), sets->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  v4.owned.sets.clear();
+  v6.owned.sets.clear();
+  for (auto& k : *sets) {
+    if (k.name.ends_with("~") || !k.family_known) continue;   // a twin; not ours
+    SortEntries(k.entries);
+    compile::IpSet s;
+    s.name = k.name;
+    s.family = k.family;
+    s.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(k.entries));
+    (k.family == Family::kIPv4 ? v4 : v6).owned.sets.push_back(std::move(s));
+  }
+}
+
+}  // namespace swarmwall::apply

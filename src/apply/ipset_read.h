@@ -1,0 +1,36 @@
+// Swarmwall's own sets read straight from the kernel over ipset's netlink
+// protocol. `ipset save` of a 100,000-entry set prints 4 MB of text that we
+// then parse again (~95 ms); the same entries as binary attributes take a
+// fraction of that, and every plan, apply, status and agent check reads the
+// owned sets exactly (ipset has no generation counter to cache them by).
+// Any failure (no ip_set module, an unexpected attribute) falls back to the
+// text of `ipset save`, so the result is always exact.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apply/kernel_state.h"
+#include "netfilter/address.h"
+
+namespace swarmwall::apply {
+
+struct KernelSet {
+  std::string name;
+  std::string type;                 // "hash:net"
+  netfilter::Family family = netfilter::Family::kIPv4;
+  bool family_known = false;        // inet or inet6
+  std::vector<netfilter::Cidr> entries;   // in the kernel's order
+};
+
+// Every set whose name starts with PREFIX, with its entries; nullopt with
+// ERROR when the kernel cannot be asked or answers something unexpected.
+std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, std::string& error);
+
+// The owned sets of both families (sorted, twins left out) into V4 and V6:
+// over netlink, or from `ipset save` when that fails.
+void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6);
+
+}  // namespace swarmwall::apply
