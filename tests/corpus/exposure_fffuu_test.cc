@@ -532,8 +532,11 @@ const std::vector<Explained>& ExplainedDifferences() {
     }
     l.push_back({"iptables_25.07.2014", 22, {kSctp}});
     l.push_back({"iptables_20.10.2013", 22, {kSctp}});
-    l.push_back({"iptables-save-2016-06-27_16-29-01", 22, {kOutJump, kSctp, kSport}});
-    l.push_back({"iptables-save-2016-06-27_16-29-01", 80, {kOutJump}});
+    for (std::string_view f : {"iptables-save-2015-09-03_15-56-50", "iptables-save-2016-03-16_13-53-28",
+                               "iptables-save-2016-06-27_16-29-01"}) {
+      l.push_back({f, 22, {kOutJump, kSctp, kSport}});
+      l.push_back({f, 80, {kOutJump}});
+    }
     return l;
   }();
   return list;
