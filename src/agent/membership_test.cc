@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <unistd.h>
 
 #include "agent/membership.h"
 #include "agent/metrics.h"
@@ -178,6 +181,34 @@ swarm: { from: nodes }
   auto same = apply::PolicyWithMembers(fixed, members);
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(same.policy->nodes.size(), 1u);
+}
+
+// apply / plan: a manager that does not answer -> the members the agent
+// saved; neither -> an error naming the daemon.
+TEST(SwarmMembers, WithSwarmNodesFallsBackToTheSavedList) {
+  std::string dir = std::filesystem::temp_directory_path() / ("swarmwall-members-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string nowhere = "unix:///nonexistent/swarmwall-test.sock";
+  std::ostringstream messages;
+  EXPECT_FALSE(apply::WithSwarmNodes(Base(), nowhere, dir, messages));
+  EXPECT_NE(messages.str().find("nodes: auto"), std::string::npos) << messages.str();
+  std::string error;
+  ASSERT_TRUE(apply::SaveMembers(dir, Members(), error)) << error;
+  messages.str("");
+  auto p = apply::WithSwarmNodes(Base(), nowhere, dir, messages);
+  ASSERT_TRUE(p) << messages.str();
+  EXPECT_EQ(p->nodes.size(), 2u);
+  EXPECT_NE(messages.str().find("warning"), std::string::npos) << messages.str();
+  // A policy without auto is left alone, no daemon asked.
+  auto fixed = Base(R"(version: 1
+interfaces: { public: [eth0] }
+nodes: [{ name: a, role: manager, address: 10.10.10.1 }]
+swarm: { from: nodes }
+)");
+  messages.str("");
+  EXPECT_EQ(apply::WithSwarmNodes(fixed, nowhere, dir, messages), fixed);
+  EXPECT_EQ(messages.str(), "");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Membership, Diff) {
