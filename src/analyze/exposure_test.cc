@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -151,8 +152,8 @@ std::string Check(const Host& h, const FamilyExposure& e, const TraceInput& t) {
 
 // Random packets over the interesting values of the ruleset and the host,
 // plus one point of every entry's source class.
-void CrossCheck(const Host& h, const FamilyExposure& e, int n, uint32_t seed = 1,
-                std::vector<std::string> ifaces = {}) {
+int CrossCheck(const Host& h, const FamilyExposure& e, int n, uint32_t seed = 1,
+               std::vector<std::string> ifaces = {}) {
   std::mt19937 rng(seed);
   Family f = h.ruleset.family;
   std::vector<IpAddress> addrs;
@@ -184,7 +185,7 @@ void CrossCheck(const Host& h, const FamilyExposure& e, int n, uint32_t seed = 1
   if (ifaces.empty())
     for (const auto& ie : e.interfaces) ifaces.push_back(ie.interface);
   std::vector<uint16_t> protos{6, 6, 6, 17, 17, 132, 47, static_cast<uint16_t>(f == Family::kIPv4 ? 1 : 58)};
-  int failures = 0;
+  int failures = 0, entered = 0;
   for (int i = 0; i < n && failures < 5; ++i) {
     TraceInput t;
     Packet& p = t.packet;
@@ -207,7 +208,9 @@ void CrossCheck(const Host& h, const FamilyExposure& e, int n, uint32_t seed = 1
       ADD_FAILURE() << d;
       ++failures;
     }
+    entered += !EntriesFor(e, t).empty();
   }
+  return entered;
 }
 
 std::string Dump(const FamilyExposure& e) {
@@ -543,6 +546,109 @@ TEST(ExposureFixture, Docker285RawDropsAndLoopback) {
   Host h6 = Host::Fixture("docker-28.5-swarm", "node", true);
   auto e6 = ComputeExposure(*h6.model, o);
   CrossCheck(h6, e6, 1000, 5);
+}
+
+}  // namespace
+}  // namespace swarmwall::analyze
+
+namespace swarmwall::analyze {
+namespace {
+
+// Random rulesets (nat DNAT/REDIRECT with a user chain, filter user chains
+// with jumps, gotos and RETURN, marks, sets, conntrack original-destination
+// matches, interfaces, ports, multiport, addrtype, one undecidable match
+// now and then), each cross-checked against trace on random packets.
+std::string RandomRuleset(std::mt19937& rng, bool v6) {
+  auto pick = [&](std::initializer_list<const char*> l) { return *(l.begin() + rng() % l.size()); };
+  auto cidr = [&] {
+    return v6 ? std::string(pick({"2001:db8::/64", "2001:db8:1::/48", "2001:db8::11/128", "2001:db8:2::2/128",
+                                  "2001:db8:1::5/128", "::/1"}))
+              : std::string(pick({"198.51.100.0/24", "198.51.100.0/25", "10.0.0.0/24", "10.0.0.5/32",
+                                  "203.0.113.11/32", "172.17.0.2/32", "172.17.0.0/16", "0.0.0.0/1"}));
+  };
+  auto cond = [&](bool nat, bool out_ok = false) {
+    std::string s;
+    if (rng() % 3 == 0) s += fmt::format(" {}-s {}", rng() % 4 == 0 ? "! " : "", cidr());
+    if (rng() % 4 == 0) s += fmt::format(" {}-d {}", rng() % 4 == 0 ? "! " : "", cidr());
+    if (rng() % 3 == 0) s += fmt::format(" {}-i {}", rng() % 4 == 0 ? "! " : "", pick({"eth0", "eth1", "eth+", "docker0"}));
+    if (out_ok && rng() % 5 == 0) s += fmt::format(" -o {}", pick({"eth0", "eth1", "docker0"}));
+    int p = rng() % 5;
+    if (p == 0 || p == 1) {
+      s += fmt::format(" -p {} -m {} --dport {}", p ? "tcp" : "udp", p ? "tcp" : "udp",
+                       pick({"22", "80", "8080", "1000:2000", "2377", "443"}));
+    } else if (p == 2) {
+      s += fmt::format(" -p tcp -m multiport {}--dports {}", rng() % 4 == 0 ? "! " : "", pick({"80,443", "22,8000:8100"}));
+    } else if (p == 3 && rng() % 2) {
+      s += " -p tcp";
+    }
+    if (!nat && rng() % 6 == 0) s += fmt::format(" -m mark --mark {}", pick({"0x1", "0x0"}));
+    if (!nat && rng() % 7 == 0) s += fmt::format(" -m conntrack --ctorigdstport {}", pick({"8080", "80"}));
+    if (!nat && rng() % 8 == 0) s += " -m conntrack --ctstate DNAT";
+    if (rng() % 8 == 0) s += fmt::format(" -m set {}--match-set allow src", rng() % 3 == 0 ? "! " : "");
+    if (rng() % 9 == 0) s += " -m addrtype --dst-type LOCAL";
+    if (rng() % 15 == 0) s += " -m statistic --mode random --probability 0.5";
+    return s;
+  };
+  std::string nat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:PUB - [0:0]\n";
+  nat += "-A PREROUTING -m addrtype --dst-type LOCAL -j PUB\n";
+  for (int i = rng() % 4; i > 0; --i) {
+    std::string c = cond(true);
+    bool ports = c.find("-p ") != std::string::npos;
+    nat += fmt::format("-A PUB{} -j DNAT --to-destination {}\n", c,
+                       !ports ? (v6 ? "2001:db8:2::2" : "172.17.0.2")
+                       : v6   ? pick({"[2001:db8:2::2]:80", "[2001:db8:2::3]:8080"})
+                              : pick({"172.17.0.2:80", "172.17.0.3:8080"}));
+  }
+  if (rng() % 3 == 0)
+    nat += fmt::format("-A PREROUTING -i {} -p tcp -m tcp --dport {} -j REDIRECT --to-ports 2222\n",
+                       pick({"eth0", "eth1"}), pick({"80", "22", "1000:2000"}));
+  nat += "-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n";
+  std::string mangle = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";
+  if (rng() % 2) mangle += fmt::format("-A PREROUTING{} -j MARK --set-xmark 0x1/0xffffffff\n", cond(true));
+  mangle += "COMMIT\n";
+  std::string filter = fmt::format("*filter\n:INPUT {} [0:0]\n:FORWARD {} [0:0]\n:OUTPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n",
+                                   pick({"ACCEPT", "DROP"}), pick({"ACCEPT", "DROP"}));
+  auto target = [&](const char* self) {
+    std::string t = pick({"ACCEPT", "DROP", "REJECT", "RETURN", "A", "B", "goto", "LOG"});
+    if (t == "goto") return std::string(" -g ") + (std::string(self) == "B" ? "A" : "B");
+    if ((t == "A" || t == "B") && (std::string(self) == "A" || std::string(self) == "B")) t = std::string(self) == "A" ? "B" : "ACCEPT";
+    if (t == "A" && std::string(self) == "A") t = "ACCEPT";
+    return " -j " + t;
+  };
+  // A may jump to B, B never to A (no loops).
+  for (const char* chain : {"INPUT", "FORWARD", "A", "B"}) {
+    for (int i = 2 + rng() % 5; i > 0; --i) {
+      std::string t = target(chain);
+      if (std::string(chain) == "B" && (t == " -j A" || t == " -g A" || t == " -j B" || t == " -g B")) t = " -j RETURN";
+      if (std::string(chain) == "A" && (t == " -g A" || t == " -j A")) t = " -j DROP";
+      if ((std::string(chain) == "INPUT" || std::string(chain) == "FORWARD") && t == " -j RETURN") t = " -j DROP";
+      filter += fmt::format("-A {}{}{}\n", chain, cond(false, std::string(chain) == "FORWARD"), t);
+    }
+  }
+  filter += "COMMIT\n";
+  return mangle + nat + filter;
+}
+
+TEST(ExposureRandom, AgreesWithTrace) {
+  const char* sets4 = "create allow hash:net family inet hashsize 1024 maxelem 65536\n"
+                      "add allow 198.51.100.0/25\nadd allow 10.0.0.0/24\nadd allow 10.0.0.5 nomatch\n";
+  const char* sets6 = "create allow hash:net family inet6 hashsize 1024 maxelem 65536\n"
+                      "add allow 2001:db8:1::/48\n";
+  int n = 0, entered = 0;
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    std::mt19937 rng(seed);
+    bool v6 = seed % 3 == 0;
+    std::string rules = RandomRuleset(rng, v6);
+    Host h(rules, kAddr, v6 ? kRoute6 : kRoute, v6 ? sets6 : sets4);
+    auto e = ComputeExposure(*h.model, ExposureOptions{});
+    SCOPED_TRACE(rules);
+    entered += CrossCheck(h, e, 500, seed);
+    ++n;
+    if (HasFailure()) break;
+  }
+  EXPECT_EQ(n, 200);
+  EXPECT_GT(entered, 200 * 500 / 10);   // a good part of the packets get in somewhere
+  std::cout << entered << " of " << 200 * 500 << " random packets got in\n";
 }
 
 }  // namespace
