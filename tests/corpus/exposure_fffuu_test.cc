@@ -517,34 +517,37 @@ constexpr std::string_view kSctp = "fffuu reads -p sctp as unknown (SctpRuleNeve
 constexpr std::string_view kSport =
     "fffuu fixes source port 10000, we take any (SourcePortIsAnyNotFffuusTenThousand)";
 struct Explained {
-  std::string_view file;
+  std::string file;   // relative to corpus/net-network
   int port;
   std::vector<std::string_view> causes;
 };
 const std::vector<Explained>& ExplainedDifferences() {
+  static const std::string kTum = "configs_chair_for_Network_Architectures_and_Services/";
   static const std::vector<Explained> list = [] {
     std::vector<Explained> l;
     for (std::string_view f : {"iptables-save-2015-05-13_10-53-20", "iptables-save-2015-05-15_14-14-46",
                                "iptables-save-2015-05-15_14-35-03", "iptables-save-2015-05-15_15-11-14",
                                "iptables-save-2015-05-15_15-23-41"}) {
-      l.push_back({f, 22, {kOutJump, kSctp}});
-      l.push_back({f, 80, {kOutJump}});
+      l.push_back({kTum + std::string(f), 22, {kOutJump, kSctp}});
+      l.push_back({kTum + std::string(f), 80, {kOutJump}});
     }
-    l.push_back({"iptables_25.07.2014", 22, {kSctp}});
-    l.push_back({"iptables_20.10.2013", 22, {kSctp}});
+    l.push_back({kTum + std::string("iptables_25.07.2014"), 22, {kSctp}});
+    l.push_back({kTum + std::string("iptables_20.10.2013"), 22, {kSctp}});
     for (std::string_view f : {"iptables-save-2015-09-03_15-56-50", "iptables-save-2016-03-16_13-53-28",
                                "iptables-save-2016-06-27_16-29-01"}) {
-      l.push_back({f, 22, {kOutJump, kSctp, kSport}});
-      l.push_back({f, 80, {kOutJump}});
+      l.push_back({kTum + std::string(f), 22, {kOutJump, kSctp, kSport}});
+      l.push_back({kTum + std::string(f), 80, {kOutJump}});
     }
+    // -s 192.168.0.0/16 --sport 80 / 443, -s 131.159.0.2 --sport 8080 ACCEPTs.
+    l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 22, {kSport}});
+    l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 80, {kSport}});
     return l;
   }();
   return list;
 }
 const Explained* FindExplained(const std::string& rel, int port) {
-  static const std::string tum = "configs_chair_for_Network_Architectures_and_Services/";
   for (const auto& e : ExplainedDifferences())
-    if (rel == tum + std::string(e.file) && e.port == port) return &e;
+    if (rel == e.file && e.port == port) return &e;
   return nullptr;
 }
 
