@@ -465,6 +465,11 @@ Box StartBox(const SpaceContext& space, const ExposureOptions& o, const Interval
     for (const auto& p : o.dports) parts.push_back({p.lo, p.hi});
     b.d[kDimDport] = IntervalSet::Of(std::move(parts));
   }
+  if (!o.sports.empty()) {
+    std::vector<Interval> parts;
+    for (const auto& p : o.sports) parts.push_back({p.lo, p.hi});
+    b.d[kDimSport] = IntervalSet::Of(std::move(parts));
+  }
   return b;
 }
 
@@ -584,8 +589,10 @@ ServiceMatrix ComputeServiceMatrix(const TraceModel& model, uint16_t protocol, u
   std::vector<IntervalSet> ro, co, ru, cu;
   relation(over, ro, co);
   relation(under, ru, cu);
+  // Classes: elements with the same row and column of the over-approximation
+  // (the coarsest partition, as fffuu's).
   struct Sig {
-    const IntervalSet *a, *b, *c, *d;
+    const IntervalSet *a, *b;
     bool operator<(const Sig& o) const {
       auto less = [](const IntervalSet* x, const IntervalSet* y) {
         return x->intervals().size() != y->intervals().size()
@@ -596,32 +603,41 @@ ServiceMatrix ComputeServiceMatrix(const TraceModel& model, uint16_t protocol, u
                            return p.lo != q.lo ? p.lo < q.lo : p.hi < q.hi;
                          });
       };
-      for (auto [x, y] : {std::pair{a, o.a}, {b, o.b}, {c, o.c}, {d, o.d}}) {
-        if (less(x, y)) return true;
-        if (less(y, x)) return false;
-      }
-      return false;
+      if (less(a, o.a)) return true;
+      if (less(o.a, a)) return false;
+      return less(b, o.b);
     }
   };
   std::map<Sig, int> class_of;
-  std::vector<int> element_class(n);
-  std::vector<std::vector<Interval>> members;
+  std::vector<std::vector<Interval>> members;        // addresses
+  std::vector<std::vector<Interval>> member_index;   // element indices
   std::vector<size_t> rep;
   for (size_t e = 0; e < n; ++e) {
-    Sig s{&ro[e], &co[e], &ru[e], &cu[e]};
+    Sig s{&ro[e], &co[e]};
     auto [it, fresh] = class_of.emplace(s, static_cast<int>(members.size()));
     if (fresh) {
       members.emplace_back();
+      member_index.emplace_back();
       rep.push_back(e);
     }
-    element_class[e] = it->second;
     members[it->second].push_back({cuts[e], e + 1 < n ? cuts[e + 1] - 1 : max});
+    member_index[it->second].push_back({e, e});
   }
+  std::vector<IntervalSet> index_sets;
+  for (auto& mi : member_index) index_sets.push_back(IntervalSet::Of(mi));
   for (auto& mem : members) m.classes.push_back(ToCidrs(IntervalSet::Of(mem), m.family));
   for (size_t a = 0; a < rep.size(); ++a)
     for (size_t b = 0; b < rep.size(); ++b) {
-      if (ro[rep[a]].Contains(rep[b])) m.edges.emplace_back(static_cast<int>(a), static_cast<int>(b));
-      if (ru[rep[a]].Contains(rep[b])) m.edges_under.emplace_back(static_cast<int>(a), static_cast<int>(b));
+      if (!ro[rep[a]].Contains(rep[b])) continue;
+      m.edges.emplace_back(static_cast<int>(a), static_cast<int>(b));
+      // Under: every element of A reaches every element of B for sure.
+      bool all = true;
+      for (const auto& iv : index_sets[a].intervals()) {
+        for (U128 e = iv.lo; e <= iv.hi && all; ++e)
+          all = index_sets[b].Subtract(ru[static_cast<size_t>(e)]).empty();
+        if (!all) break;
+      }
+      if (all) m.edges_under.emplace_back(static_cast<int>(a), static_cast<int>(b));
     }
   return m;
 }

@@ -115,6 +115,8 @@ struct ExposureOptions {
   std::vector<netfilter::Cidr> from;        // only these sources (empty: all)
   std::optional<uint16_t> protocol;         // only this protocol
   std::vector<PortSpan> dports;             // only these destination ports (empty: all)
+  std::vector<PortSpan> sports;             // only these source ports (empty: all; fffuu
+                                            // takes 10000)
   // Interface -> source addresses (fffuu's ipassmt): packets arriving on an
   // interface come only from its addresses. Null: any source on any
   // interface.
@@ -129,7 +131,8 @@ FamilyExposure ComputeExposure(const TraceModel& model, const ExposureOptions& o
 
 // fffuu's service matrix for one protocol and destination port: a partition
 // of the address space into classes (addresses treated alike as source and
-// as destination) and the edges class -> class of the packets accepted
+// as destination in the over-approximation: the coarsest such partition, as
+// fffuu's) and the edges class -> class of the packets accepted
 // (scope kFilterForward: accepted by the chain; kHost: delivered or
 // forwarded; the destination is the original one). Source port 10000 as
 // fffuu takes it is irrelevant here: every source port is covered, and an
@@ -141,7 +144,8 @@ struct ServiceMatrix {
   std::vector<std::vector<netfilter::Cidr>> classes;
   std::vector<std::pair<int, int>> edges;        // over-approximation (== exact
                                                  // when there are no unknowns)
-  std::vector<std::pair<int, int>> edges_under;  // under-approximation
+  std::vector<std::pair<int, int>> edges_under;  // under-approximation: every
+                                                 // address of A reaches every one of B
   std::vector<ExposureUnknown> unknowns;
   bool truncated = false;
 };

@@ -653,3 +653,50 @@ TEST(ExposureRandom, AgreesWithTrace) {
 
 }  // namespace
 }  // namespace swarmwall::analyze
+
+namespace swarmwall::analyze {
+namespace {
+
+TEST(ExposureMatrix, ClassesFromTheOverApproximationOnly) {
+  // 10/8 reaches 172.16/12 for sure, the rest only under `recent`: over,
+  // every address reaches 172.16/12 alike (2 classes, as fffuu has them).
+  Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A FORWARD -s 10.0.0.0/8 -d 172.16.0.0/12 -p tcp -m tcp --dport 22 -j ACCEPT\n"
+         "-A FORWARD -d 172.16.0.0/12 -p tcp -m tcp --dport 22 -m recent --rcheck --name x -j ACCEPT\n"
+         "COMMIT\n",
+         "[]", "[]");
+  ExposureOptions o;
+  o.scope = ExposureOptions::Scope::kFilterForward;
+  auto m = ComputeServiceMatrix(*h.model, 6, 22, o);
+  ASSERT_EQ(m.classes.size(), 2u);
+  EXPECT_EQ(m.edges.size(), 2u);        // both classes -> 172.16/12 (which is in one of them)
+  EXPECT_TRUE(m.edges_under.empty());   // not every member of a class reaches for sure
+  EXPECT_EQ(m.unknowns.size(), 1u);
+}
+
+TEST(ExposureMatrix, MarksAreUndecidableInAFilterChainAlone) {
+  Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A FORWARD -m mark --mark 0x2 -j ACCEPT\nCOMMIT\n",
+         "[]", "[]");
+  ExposureOptions o;
+  o.scope = ExposureOptions::Scope::kFilterForward;
+  auto m = ComputeServiceMatrix(*h.model, 6, 22, o);
+  EXPECT_EQ(m.edges.size(), 1u);
+  EXPECT_TRUE(m.edges_under.empty());
+  ASSERT_EQ(m.unknowns.size(), 1u);
+  EXPECT_EQ(m.unknowns[0].what, "-m mark");
+}
+
+TEST(ExposureMatrix, SourcePorts) {
+  Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A FORWARD -d 192.0.2.5/32 -p tcp -m tcp --sport 443 -j ACCEPT\nCOMMIT\n",
+         "[]", "[]");
+  ExposureOptions o;
+  o.scope = ExposureOptions::Scope::kFilterForward;
+  EXPECT_EQ(ComputeServiceMatrix(*h.model, 6, 22, o).edges.size(), 2u);   // everyone (itself too) -> 192.0.2.5
+  o.sports = {{10000, 10000}};
+  EXPECT_EQ(ComputeServiceMatrix(*h.model, 6, 22, o).edges.size(), 0u);
+}
+
+}  // namespace
+}  // namespace swarmwall::analyze

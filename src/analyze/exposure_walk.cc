@@ -207,7 +207,10 @@ void ExposureWalker::NoteUnknown(const CompiledTable& t, const CompiledChain& c,
     bool exact = space_.MatchCuts(m, f.st, cuts);
     if (exact && space_.EvalAt(m, f.st, v) != Tri::kUnknown) continue;
     std::string what, why;
-    if (m.kind == MatchKind::kInInterface || m.kind == MatchKind::kOutInterface) {
+    if ((m.kind == MatchKind::kMark || m.kind == MatchKind::kConnmark) && f.st.mark_unknown) {
+      what = std::string(m.kind == MatchKind::kMark ? "-m mark" : "-m connmark");
+      why = "marks are set in chains a filter-chain-alone analysis does not walk";
+    } else if (m.kind == MatchKind::kInInterface || m.kind == MatchKind::kOutInterface) {
       bool in = m.kind == MatchKind::kInInterface;
       what = fmt::format("{}{} {}{}", m.negated ? "! " : "", in ? "-i" : "-o", m.text,
                          (m.flags & Match::kPrefix) ? "+" : "");
@@ -526,6 +529,7 @@ std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknow
 
   if (options_.scope != Scope::kHost) {
     f0.st.ct = options_.state;
+    f0.st.mark_unknown = true;   // set by mangle rules this scope does not walk
     std::vector<std::pair<Flow, int>> routed;
     std::vector<Flow> flows{f0};
     if (options_.scope == Scope::kFilterForward) {

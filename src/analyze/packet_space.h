@@ -36,6 +36,8 @@ struct Box {
 struct FlowState {
   std::string_view in, out;
   bool in_unknown = false, out_unknown = false;   // -i / -o matches are undecidable
+  bool mark_unknown = false;                      // mark/connmark matches are undecidable
+                                                  // (a filter chain alone: mangle not walked)
   bool local_origin = false;
   uint32_t mark = 0, ctmark = 0;
   uint8_t ct = kCtNew;                            // kCtNew, kCtUntracked, kCtInvalid ...
