@@ -16,6 +16,10 @@
 
 #include "agent/agent_state.h"
 #include "analyze/docker_layout.h"
+#include "analyze/exposure.h"
+#include "analyze/exposure_change.h"
+#include "analyze/host_network.h"
+#include "analyze/trace.h"
 #include "apply/compile_inputs.h"
 #include "apply/confirm.h"
 #include "apply/diff.h"
@@ -24,7 +28,9 @@
 #include "apply/host_session.h"
 #include "apply/kernel_state.h"
 #include "apply/lockout.h"
+#include "apply/ruleset_after.h"
 #include "apply/state_store.h"
+#include "apply/swarm_members.h"
 #include "backend/host_facts.h"
 #include "backend/iptables_variant.h"
 #include "cli/commands.h"
@@ -97,6 +103,50 @@ std::optional<Prepared> Prepare(const apply::HostSession& session, const policy:
   return p;
 }
 
+// The exposure of the kernel's rules now and as they would be after the
+// commit (owned chains and sets replaced by DESIRED's), both families.
+std::optional<std::vector<analyze::ExposureDelta>> ExposureChange(const apply::HostView& view,
+                                                                  const compile::DesiredState& desired,
+                                                                  std::string& error) {
+  analyze::HostNetwork now;
+  if (!analyze::LoadLiveHostNetwork(now, error)) return std::nullopt;
+  analyze::HostNetwork after = now;
+  for (auto it = after.ipsets.begin(); it != after.ipsets.end();)   // ours: as desired
+    it = it->first.starts_with(compile::kSetPrefix) ? after.ipsets.erase(it) : std::next(it);
+  for (const compile::FamilyState* fs : {&desired.ipv4, &desired.ipv6})
+    for (const auto& s : fs->sets) {
+      analyze::IpSet set;
+      set.name = s.name;
+      set.type = "hash:net";
+      set.family = s.family;
+      set.dimensions = {"net"};
+      if (s.entries)
+        for (const auto& e : *s.entries) set.entries.push_back({.net = e});
+      after.ipsets[s.name] = std::move(set);
+    }
+  std::vector<analyze::FamilyExposure> before_x, after_x;
+  for (auto family : {Family::kIPv4, Family::kIPv6}) {
+    auto saved = backend::SaveLive(view.variant.chosen, family);
+    if (!saved.ok) {
+      if (family == Family::kIPv6) continue;
+      error = saved.error;
+      return std::nullopt;
+    }
+    auto old_rules = ParseRulesetText(saved.text, "the kernel's rules", family);
+    auto new_rules = ParseRulesetText(apply::RulesetAfter(saved.text, desired.Of(family)),
+                                      "the rules after apply", family);
+    if (!old_rules || !new_rules) {
+      error = "cannot read the rules back";
+      return std::nullopt;
+    }
+    analyze::ExposureOptions o;
+    analyze::TraceModel m_old(*old_rules, now), m_new(*new_rules, after);
+    before_x.push_back(analyze::ComputeExposure(m_old, o));
+    after_x.push_back(analyze::ComputeExposure(m_new, o));
+  }
+  return analyze::CompareExposure(before_x, after_x);
+}
+
 void PrintDiffs(const std::vector<apply::FamilyDiff>& diffs) {
   for (const auto& d : diffs) {
     if (d.empty()) continue;
@@ -150,6 +200,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     int confirm = 0;
     bool force = false;
     bool drain = false;
+    bool exposure = false;
     std::string manager;
     int drain_timeout = 120;
   };
@@ -157,8 +208,11 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   auto* plan = app.add_subcommand("plan", "Show what apply would change on this host (exit 2: changes pending)");
   plan->add_option("policy", plan_args->policy, "The cluster policy (YAML)")->required();
   plan->add_option("--node", plan_args->node, "The node (default: the one with an address on this host)");
+  plan->add_flag("--exposure", plan_args->exposure,
+                 "Also show how the exposure would change: ports and sources that open or close");
   plan->callback([plan_args, &global] {
     auto policy = LoadPolicy(plan_args->policy);
+    if (policy) policy = apply::WithSwarmNodes(std::move(*policy), plan_args->manager, global.state_dir, std::cerr);
     auto session = policy ? OpenSession(global, "plan") : std::nullopt;
     auto p = session ? Prepare(*session, *policy, plan_args->node) : std::nullopt;
     if (!p) {
@@ -169,15 +223,31 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                                             apply::Compare(p->desired.ipv6, p->view.before.ipv6)};
     bool pending = !diffs[0].empty() || !diffs[1].empty();
     const auto& variant = p->view.variant.chosen.name;
+    std::optional<std::vector<analyze::ExposureDelta>> exposure;
+    if (plan_args->exposure) {
+      std::string error;
+      exposure = ExposureChange(p->view, p->desired, error);
+      if (!exposure) {
+        std::cerr << "swarmwall plan --exposure: " << error << "\n";
+        global.exit_code = kError;
+        return;
+      }
+    }
     if (global.json()) {
-      std::cout << nlohmann::json{{"node", p->desired.node}, {"variant", variant},
-                                  {"pending", pending}, {"diff", DiffsJson(diffs)}}
-                       .dump(2)
-                << "\n";
+      nlohmann::json j{{"node", p->desired.node}, {"variant", variant},
+                       {"pending", pending}, {"diff", DiffsJson(diffs)}};
+      if (exposure) j["exposure"] = analyze::ExposureDeltaJson(*exposure);
+      std::cout << j.dump(2) << "\n";
     } else {
       std::cout << fmt::format("node {} ({} iptables): {}\n", p->desired.node, variant,
                                pending ? "changes pending" : "nothing to change");
       PrintDiffs(diffs);
+      if (exposure) {
+        auto lines = analyze::ExposureDeltaLines(*exposure);
+        std::cout << (lines.empty() ? "exposure: unchanged\n"
+                                    : "exposure (+ opens, - closes; new connections):\n");
+        for (const auto& l : lines) std::cout << "  " << l << "\n";
+      }
     }
     global.exit_code = pending ? kPending : kOk;
   });
@@ -196,7 +266,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                 "Drain this Swarm node first (its tasks leave), apply, check, then set its "
                 "availability back; on failure it stays drained");
   cmd->add_option("--manager", apply_args->manager,
-                  "DOCKER_HOST of a Swarm manager for --drain (default: the local daemon, DOCKER_HOST)");
+                  "DOCKER_HOST of a Swarm manager, for --drain and `nodes: auto` (default: the local daemon, DOCKER_HOST)");
   cmd->add_option("--drain-timeout", apply_args->drain_timeout,
                   "Seconds to wait for the node's tasks to leave (default 120)")
       ->check(CLI::Range(1, 86400));
@@ -228,6 +298,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       }
     }
     auto policy = LoadPolicy(a.policy);
+    if (policy) policy = apply::WithSwarmNodes(std::move(*policy), a.manager, global.state_dir, std::cerr);
     if (!policy) {
       global.exit_code = kError;
       return;
