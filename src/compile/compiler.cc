@@ -71,7 +71,11 @@ class NodeCompiler {
     state.node = node_.name;
     state.policy_file = policy_.file;
     state.ipv4 = Family(Family::kIPv4);
-    if (policy_.ipv6) state.ipv6 = Family(Family::kIPv6);
+    if (policy_.ipv6)
+      state.ipv6 = Family(Family::kIPv6);
+    else
+      state.ipv6.family = Family::kIPv6;   // nothing of ours, but still IPv6: it
+                                           // is compared with the kernel's IPv6
     return state;
   }
 

@@ -81,6 +81,17 @@ TEST(Compiler, WorkerGetsNoManagerPortsNorIngress) {
                       "\"swarmwall: swarm port from elsewhere\" -j DROP")) << Dump(in);
 }
 
+// ipv6: false left a default-made IPv6 state that said IPv4: its digest never
+// matched the kernel's and status reported drift after every apply.
+TEST(Compiler, Ipv6OffIsAnEmptyIpv6State) {
+  auto p = Load("swarm-cluster.yaml");
+  p.ipv6 = false;
+  auto s = Compile(p, *p.FindNode("manager-1"), NodeFacts{});
+  EXPECT_EQ(s.ipv6.family, netfilter::Family::kIPv6);
+  EXPECT_TRUE(s.ipv6.chains.empty());
+  EXPECT_FALSE(s.ipv4.chains.empty());
+}
+
 TEST(Compiler, Ipv6UsesOnlyIpv6Entries) {
   auto p = Load("swarm-cluster.yaml");
   auto s = Compile(p, *p.FindNode("manager-1"), NodeFacts{});
