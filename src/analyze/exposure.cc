@@ -411,13 +411,18 @@ struct Arrival {
   std::string name;
   bool unknown = false;
   IntervalSet sources;
+  const std::vector<std::string>* not_in = nullptr;   // "any other interface" than these
 };
 
-std::vector<Arrival> Arrivals(const TraceModel& model, const ExposureOptions& o) {
+std::vector<Arrival> Arrivals(const TraceModel& model, const ExposureOptions& o,
+                              std::vector<std::string>& ipassmt_names) {
   Family f = model.family();
   IntervalSet all = IntervalSet::Range(0, MaxOf(f));
   IntervalSet from = o.from.empty() ? all : FromCidrs(o.from, f);
   const IpAssignment* ipassmt = o.ipassmt && o.ipassmt->family == f ? o.ipassmt : nullptr;
+  ipassmt_names.clear();
+  if (ipassmt)
+    for (const auto& e : ipassmt->entries) ipassmt_names.push_back(e.interface);
   auto sources_of = [&](const std::string& name) {
     if (!ipassmt) return from;
     const IpAssignment::Entry* e = ipassmt->Find(name);
@@ -442,6 +447,9 @@ std::vector<Arrival> Arrivals(const TraceModel& model, const ExposureOptions& o)
     return out;
   }
   for (const auto& n : names) out.push_back({n, false, sources_of(n)});
+  // With an ipassmt, packets may also arrive on an interface it does not
+  // list, from any source (fffuu's constrain mode keeps those).
+  if (ipassmt && o.interfaces.empty()) out.push_back({"*", true, from, &ipassmt_names});
   return out;
 }
 
@@ -481,11 +489,12 @@ FamilyExposure ComputeExposure(const TraceModel& model, const ExposureOptions& o
   SpaceContext space(model.host(), r.family);
   ExposureWalker walker(model, space, options);
   std::vector<uint16_t> named = NamedProtocols(model);
-  for (const auto& a : Arrivals(model, options)) {
+  std::vector<std::string> listed;
+  for (const auto& a : Arrivals(model, options, listed)) {
     InterfaceExposure ie;
     ie.interface = a.name;
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<FlowOutcome> outcomes = walker.Run(a.name, a.unknown, StartBox(space, options, a.sources));
+    std::vector<FlowOutcome> outcomes = walker.Run(a.name, a.unknown, StartBox(space, options, a.sources), a.not_in);
     auto t1 = std::chrono::steady_clock::now();
     ie.entries = Assemble(outcomes, r.family, named);
     auto t2 = std::chrono::steady_clock::now();
@@ -516,8 +525,9 @@ ServiceMatrix ComputeServiceMatrix(const TraceModel& model, uint16_t protocol, u
   // (src, dst) boxes accepted: over (some reading), under (every reading).
   std::vector<std::pair<IntervalSet, IntervalSet>> over, under;
   IntervalSet all_sports = IntervalSet::Range(0, 65535);
-  for (const auto& a : Arrivals(model, o)) {
-    std::vector<FlowOutcome> outcomes = walker.Run(a.name, a.unknown, StartBox(space, o, a.sources));
+  std::vector<std::string> listed;
+  for (const auto& a : Arrivals(model, o, listed)) {
+    std::vector<FlowOutcome> outcomes = walker.Run(a.name, a.unknown, StartBox(space, o, a.sources), a.not_in);
     std::vector<Label> labels;
     for (auto& it : Items(outcomes, labels)) {
       over.emplace_back(it.box.d[kDimSrc], it.box.d[kDimDst]);

@@ -503,7 +503,8 @@ void ExposureWalker::Routing(std::vector<Flow> flows, std::vector<Flow>& local,
   }
 }
 
-std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknown, const Box& start) {
+std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknown, const Box& start,
+                                             const std::vector<std::string>* not_in) {
   std::vector<FlowOutcome> out;
   auto done = [&](std::vector<Flow>& flows, bool accepted, ExposureTarget::Kind kind) {
     for (auto& f : flows) {
@@ -523,6 +524,7 @@ std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknow
   f0.box = start;
   f0.st.in = in;
   f0.st.in_unknown = in_unknown;
+  f0.st.not_in = not_in;
   if (f0.box.Empty()) return out;
   const HostNetwork& host = space_.host();
   using Scope = ExposureOptions::Scope;

@@ -34,7 +34,9 @@ class ExposureWalker {
 
   // Every outcome of the packets of START arriving on IN (IN_UNKNOWN: -i
   // matches are undecidable).
-  std::vector<FlowOutcome> Run(std::string_view in, bool in_unknown, const Box& start);
+  // NOT_IN: with IN_UNKNOWN, the names it is known not to be (may be null).
+  std::vector<FlowOutcome> Run(std::string_view in, bool in_unknown, const Box& start,
+                               const std::vector<std::string>* not_in = nullptr);
 
   std::vector<ExposureUnknown> unknowns;   // every undecidable match met, once
   bool truncated = false;

@@ -116,6 +116,10 @@ PacketState SpaceContext::Point(const FlowState& st, const U128 v[kDims]) const 
 Tri SpaceContext::EvalAt(const Match& m, const FlowState& st, const U128 v[kDims]) const {
   if (st.mark_unknown && (m.kind == MatchKind::kMark || m.kind == MatchKind::kConnmark))
     return Tri::kUnknown;
+  if (st.in_unknown && st.not_in && m.kind == MatchKind::kInInterface && !(m.flags & Match::kPrefix)) {
+    for (const auto& name : *st.not_in)
+      if (name == m.text) return m.negated ? Tri::kTrue : Tri::kFalse;   // some other interface
+  }
   if (st.in_unknown || st.out_unknown) {
     bool in = false, out = false;
     switch (m.kind) {

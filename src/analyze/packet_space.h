@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct Box {
 struct FlowState {
   std::string_view in, out;
   bool in_unknown = false, out_unknown = false;   // -i / -o matches are undecidable
+  // With in_unknown: names the arrival interface is known not to be (the
+  // interfaces of an ipassmt, for "any other interface"); null: none.
+  const std::vector<std::string>* not_in = nullptr;
   bool mark_unknown = false;                      // mark/connmark matches are undecidable
                                                   // (a filter chain alone: mangle not walked)
   bool local_origin = false;
