@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
@@ -30,6 +32,11 @@ using swarmwall::lab::DockerVersion;
 using swarmwall::lab::Outsider;
 using swarmwall::lab::Seed004;
 using Ports = std::vector<int>;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
 
 int step_number = 0;
 
@@ -90,6 +97,53 @@ Ports Minus(const Ports& a, const Ports& b) {
   Ports out;
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   return out;
+}
+
+// `swarmwall agent` on NODE in the background (the lab's teardown stops
+// it with everything else in the namespace), then `iptables -F
+// SWARMWALL-INPUT` as iptables.service or a hurried operator would; the
+// agent's nf_tables monitor sees it and re-applies. Shows its log.
+bool DriftRepair(Seed004& lab, ClusterNode& node, const std::string& swarmwall) {
+  std::string log = node.state_dir + "/agent.log";
+  std::string cmd = fmt::format(
+      "DOCKER_HOST=unix://{} SWARMWALL_STATE_DIR={} setsid {} agent {} --node {} --log-format text "
+      "</dev/null >{} 2>&1 &", node.docker->Socket(), node.state_dir, swarmwall, lab.policy(), node.name, log);
+  node.host->Sh(cmd);
+  auto log_has = [&](const std::string& what) {
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str().find(what) != std::string::npos;
+  };
+  auto until = [&](auto done, std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  };
+  if (!until([&] { return log_has("watching"); }, std::chrono::seconds(20))) {
+    Say("the agent did not start; its log:");
+    Show(lab.Swarmwall(node, "cat", {log}));
+    return false;
+  }
+  Say(fmt::format("swarmwall agent {} --node {} runs on {} (nf_tables events, Docker events)",
+                  "examples/swarm-cluster.yaml", node.name, node.name));
+  auto rules = [&] { return node.host->Sh("iptables -S SWARMWALL-INPUT | wc -l").out; };
+  Say("before: SWARMWALL-INPUT holds " + Trim(rules()) + " lines; now: iptables -F SWARMWALL-INPUT");
+  std::string full = rules();
+  auto t0 = std::chrono::steady_clock::now();
+  node.host->Sh("iptables -F SWARMWALL-INPUT");
+  bool back = until([&] { return rules() == full; }, std::chrono::seconds(10));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  Say(back ? fmt::format("after {} ms SWARMWALL-INPUT is whole again ({} lines); the agent's log:", ms, Trim(rules()))
+           : "NOT repaired within 10 s; the agent's log:");
+  Show(lab.Swarmwall(node, "tail", {"-n", "4", log}));
+  ProcessResult status = lab.Swarmwall(node, swarmwall, {"status"});
+  Say(fmt::format("swarmwall status: exit {} ({})", status.exit_code,
+                  status.exit_code == 0 ? "no drift" : "findings"));
+  return back && status.exit_code == 0;
 }
 
 int Demo(const std::string& swarmwall, const std::string& policy) {
@@ -167,10 +221,13 @@ int Demo(const std::string& swarmwall, const std::string& policy) {
   ProcessResult status = lab.Swarmwall(m, swarmwall, {"status"});
   Show(status);
 
+  Step("Drift: someone flushes swarmwall's INPUT chain on manager-1; the agent repairs it");
+  bool repaired = DriftRepair(lab, m, swarmwall);
+
   Step("Removing the lab (daemons, containers, namespaces, mounts)");
   lab.Down();
   Say("done");
-  return healthy && status.exit_code == 0 ? 0 : 1;
+  return healthy && status.exit_code == 0 && repaired ? 0 : 1;
 }
 
 }  // namespace
