@@ -2,12 +2,15 @@
 // per family, arrival interface and source class, which protocols and ports
 // reach the host and which reach which container through which published
 // port (docs/exposure.md).
+#include <fstream>
 #include <iostream>
 
+#include "analyze/audit_matrix.h"
 #include "analyze/exposure.h"
 #include "analyze/exposure_report.h"
 #include "analyze/host_network.h"
 #include "analyze/ipassmt.h"
+#include "analyze/report_html.h"
 #include "analyze/trace.h"
 #include "backend/iptables_variant.h"
 #include "cli/commands.h"
@@ -21,7 +24,7 @@ struct ExposureArgs {
   std::string file, file6, addr, route, route6, ipsets, ipassmt;
   bool live = false, matrix = false;
   std::vector<std::string> in;
-  std::string from, proto, dport, chain;
+  std::string from, proto, dport, chain, html;
 };
 
 bool Fail(GlobalOptions& global, const std::string& message) {
@@ -229,6 +232,24 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
     global.exit_code = kOk;
     return;
   }
+  if (!a.html.empty()) {
+    // One page: the matrix, and the chain graph of each family's rules.
+    std::vector<analyze::MatrixRow> matrix;
+    for (const auto& f : results) {
+      auto rows = analyze::MatrixFromExposure(f);
+      matrix.insert(matrix.end(), rows.begin(), rows.end());
+    }
+    analyze::HtmlReportInput report;
+    report.title = "swarmwall exposure" + (a.live ? std::string(" (live)") : " of " + a.file);
+    for (const auto& r : rulesets) (r.family == netfilter::Family::kIPv4 ? report.v4 : report.v6) = &r;
+    report.matrix = &matrix;
+    std::ofstream out(a.html);
+    out << analyze::RenderHtmlReport(report);
+    if (!out) {
+      Fail(global, "cannot write " + a.html);
+      return;
+    }
+  }
   if (global.json()) std::cout << analyze::ExposureJson(results).dump(2) << "\n";
   else std::cout << analyze::ExposureText(results);
   bool control = false;
@@ -261,6 +282,8 @@ void RegisterExposure(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--dport", args->dport, "Only these destination ports: N, N,M or N-M");
   cmd->add_option("--chain", args->chain,
                   "FORWARD or INPUT: that filter chain alone, as fffuu analyses it (no NAT, no routing)");
+  cmd->add_option("--html", args->html,
+                  "Also write a self-contained HTML report (the matrix and the chain graph) to this file");
   cmd->add_flag("--matrix", args->matrix,
                 "fffuu's service matrix for --proto and one --dport: address classes and edges");
   cmd->callback([args, &global] { RunExposure(*args, global); });
