@@ -1,14 +1,15 @@
 #include "apply/compile_inputs.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -28,12 +29,27 @@ struct Hasher {
   std::string Hex() const { return fmt::format("{:016x}{:016x}", a, b); }
 };
 
+// The whole file in one read (a 1.5 MB address file through an ifstream
+// took 200 small reads and a copy).
 std::optional<std::string> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st{};
+  std::string out;
+  if (fstat(fd, &st) == 0 && st.st_size > 0) out.resize(static_cast<size_t>(st.st_size));
+  size_t have = 0;
+  for (;;) {
+    if (have == out.size()) out.resize(out.size() + 65536);
+    ssize_t n = read(fd, out.data() + have, out.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      if (n < 0) return std::nullopt;
+      out.resize(have);
+      return out;
+    }
+    have += static_cast<size_t>(n);
+  }
 }
 
 // This binary, so that a new swarmwall compiles again.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <string_view>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -45,12 +47,13 @@ FamilyDiff Compare(const compile::FamilyState& desired_in, const FamilySnapshot&
     const auto& old_rules = it->second->rules;
     if (old_rules != c.rules) {
       d.rules = true;
+      // Hashed, not searched: 1,000-rule chains made this quadratic.
+      std::unordered_set<std::string_view> in_old(old_rules.begin(), old_rules.end());
+      std::unordered_set<std::string_view> in_new(c.rules.begin(), c.rules.end());
       for (const auto& r : old_rules)
-        if (std::find(c.rules.begin(), c.rules.end(), r) == c.rules.end())
-          d.lines.push_back(fmt::format("- -A {} {}", c.name, r));
+        if (!in_new.count(r)) d.lines.push_back(fmt::format("- -A {} {}", c.name, r));
       for (const auto& r : c.rules)
-        if (std::find(old_rules.begin(), old_rules.end(), r) == old_rules.end())
-          d.lines.push_back(fmt::format("+ -A {} {}", c.name, r));
+        if (!in_old.count(r)) d.lines.push_back(fmt::format("+ -A {} {}", c.name, r));
       if (d.lines.empty() || d.lines.back().find(c.name) == std::string::npos)
         d.lines.push_back(fmt::format("~ {}: same rules in another order", c.name));
     }
