@@ -6,7 +6,8 @@
 //     crash; the undecidable matches met are reported.
 // (b) For every entry of tests/corpus/fffuu_reference.json (fffuu's service
 //     matrix for filter/FORWARD, TCP to port 22 or 80, with the ipassmt the
-//     files' authors used), our service matrix of the same chain and port,
+//     files' authors used, fffuu's generic `lo` one otherwise), our service
+//     matrix of the same chain and port,
 //     put in the same canonical form, has the same fingerprint (class count,
 //     edge count, SHA-256 of the canonical text). fffuu's matrix is an
 //     over-approximation for new connections, so ours is compared by its
@@ -371,11 +372,26 @@ TEST(ExposureFffuu, CanonicalFormOfATinyMatrix) {
             "fd20b9779ff902ca64f4ed3eb771e45c4f6916a3d9db3037097b69e1e6bf4f82");
 }
 
+// fffuu's generic assignment, loaded when no --ipassmt is given (its help:
+// "it only loads `lo = [127.0.0.0/8]`"; fffuu6: `lo = [::1/128]`).
+const IpAssignment& GenericAssignment(Family family) {
+  static const auto make = [](std::string_view text) {
+    IpAssignment a;
+    std::string error;
+    EXPECT_TRUE(ParseIpAssignment(text, a, error)) << error;
+    return a;
+  };
+  static const IpAssignment v4 = make("lo = [127.0.0.0/8]\n");
+  static const IpAssignment v6 = make("lo = [::1/128]\n");
+  return family == Family::kIPv6 ? v6 : v4;
+}
+
 // Where fffuu over-approximates and swarmwall does not, on rulesets of our
 // own. fffuu's answers were obtained with `fffuu --service_matrix_dport 22
 // FILE` (commit e0a2516, tests/corpus/FFFUU.md) and are quoted in comments;
 // the kernel's answer follows from the rules, for any routing.
-Canonical OurMatrix(const std::string& text, uint16_t port) {
+Canonical OurMatrix(const std::string& text, uint16_t port,
+                    const IpAssignment* ipassmt = nullptr) {
   netfilter::ParseResult parsed = netfilter::ParseRuleset(text);
   EXPECT_TRUE(parsed.ruleset) << parsed.error->ToString();
   if (!parsed.ruleset) return {};
@@ -383,8 +399,16 @@ Canonical OurMatrix(const std::string& text, uint16_t port) {
   TraceModel model(*parsed.ruleset, host);
   ExposureOptions options;
   options.scope = ExposureOptions::Scope::kFilterForward;
+  options.ipassmt = ipassmt;
   ServiceMatrix m = ComputeServiceMatrix(model, 6, port, options);
   return Canonicalise(m, m.edges);
+}
+
+IpAssignment Assignment(std::string_view text) {
+  IpAssignment a;
+  std::string error;
+  EXPECT_TRUE(ParseIpAssignment(text, a, error)) << error;
+  return a;
 }
 
 TEST(ExposureFffuu, OutInterfaceOfAJumpIsOnePacketProperty) {
@@ -440,6 +464,72 @@ TEST(ExposureFffuu, SourcePortIsAnyNotFffuusTenThousand) {
             "class 0.0.0.0-10.0.2.14,10.0.2.16-255.255.255.255\n"
             "class 10.0.2.15\n"
             "edge 0 1\n"
+            "edge 1 1\n");
+}
+
+TEST(ExposureFffuu, InInterfaceOfADropIsOnePacketPropertyInConstrainMode) {
+  // eth0 = [0.0.0.0/0] and eth1 = [10.0.0.0/8] overlap, so fffuu only
+  // constrains `-i eth0` with `-s 0.0.0.0/0` and then abstracts the
+  // interface rule by rule: the DROP rule goes (an unknown match in a DROP
+  // rule counts as false), the ACCEPT stays (as true). fffuu's "even-simpler
+  // firewall" is `ACCEPT all 0.0.0.0/0 0.0.0.0/0` and its matrix
+  //   a |-> {0.0.0.0 .. 255.255.255.255}   (a,a)
+  // A packet from 224.0.0.1 arriving on eth0 meets the DROP rule first in
+  // the kernel: it is never accepted, whichever interface it arrives on.
+  IpAssignment assignment = Assignment("eth0 = [0.0.0.0/0]\neth1 = [10.0.0.0/8]\n");
+  Canonical c = OurMatrix(
+      "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      "-A FORWARD -i eth0 -s 224.0.0.0/4 -j DROP\n"
+      "-A FORWARD -i eth0 -j ACCEPT\n"
+      "COMMIT\n",
+      22, &assignment);
+  EXPECT_EQ(c.text,
+            "fffuu-service-matrix v1 ipv4\n"
+            "class 0.0.0.0-223.255.255.255,240.0.0.0-255.255.255.255\n"
+            "class 224.0.0.0-239.255.255.255\n"
+            "edge 0 0\n"
+            "edge 0 1\n");
+}
+
+TEST(ExposureFffuu, LimitedBroadcastSourceIsBroadcastType) {
+  // fffuu does not model addrtype: the DROP rule counts as not matching and
+  //   a |-> {0.0.0.0 .. 255.255.255.255}   (a,a)
+  // In the kernel (inet_addr_type) 255.255.255.255 and 0.0.0.0 are of type
+  // BROADCAST on every host: packets from them are dropped.
+  Canonical c = OurMatrix(
+      "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      "-A FORWARD -m addrtype --src-type BROADCAST -j DROP\n"
+      "-A FORWARD -j ACCEPT\n"
+      "COMMIT\n",
+      22);
+  EXPECT_EQ(c.text,
+            "fffuu-service-matrix v1 ipv4\n"
+            "class 0.0.0.0,255.255.255.255\n"
+            "class 0.0.0.1-255.255.255.254\n"
+            "edge 1 0\n"
+            "edge 1 1\n");
+}
+
+TEST(ExposureFffuu, GenericAssignmentOfFffuu) {
+  // Without --ipassmt fffuu assumes `lo = [127.0.0.0/8]` (interfaces it does
+  // not list keep any source). For `-A FORWARD -i lo -j ACCEPT`:
+  //   a |-> {127.0.0.0 .. 127.255.255.255}
+  //   b |-> {0.0.0.0 .. 126.255.255.255} u {128.0.0.0 .. 255.255.255.255}
+  //   (a,a) (a,b)
+  // The rules alone accept every source on lo (a packet from 10.0.0.1 with
+  // in-interface lo matches the rule): without an assignment swarmwall says
+  // so; given fffuu's generic one it gives fffuu's matrix.
+  const std::string rules =
+      "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      "-A FORWARD -i lo -j ACCEPT\n"
+      "COMMIT\n";
+  EXPECT_EQ(OurMatrix(rules, 22).text,
+            "fffuu-service-matrix v1 ipv4\nclass 0.0.0.0-255.255.255.255\nedge 0 0\n");
+  EXPECT_EQ(OurMatrix(rules, 22, &GenericAssignment(Family::kIPv4)).text,
+            "fffuu-service-matrix v1 ipv4\n"
+            "class 0.0.0.0-126.255.255.255,128.0.0.0-255.255.255.255\n"
+            "class 127.0.0.0-127.255.255.255\n"
+            "edge 1 0\n"
             "edge 1 1\n");
 }
 
@@ -509,11 +599,17 @@ TEST(ExposureFffuu, EveryCorpusFileIsAnalyzed) {
 
 // Differences analysed pair by pair (tests/corpus/FFFUU.md, "Differences"):
 // every (source, destination) pair where the two matrices differ comes from
-// one of the causes the three tests above pin on rulesets of our own. They
+// one of the causes the tests above pin on rulesets of our own. They
 // are printed, not failed; any other difference fails.
 constexpr std::string_view kOutJump =
     "fffuu abstracts -o of a jump rule by rule (OutInterfaceOfAJumpIsOnePacketProperty)";
 constexpr std::string_view kSctp = "fffuu reads -p sctp as unknown (SctpRuleNeverMatchesTcp)";
+constexpr std::string_view kInIface =
+    "fffuu abstracts -i rule by rule when its assignment's zones overlap "
+    "(InInterfaceOfADropIsOnePacketPropertyInConstrainMode)";
+constexpr std::string_view kAddrtype =
+    "fffuu does not model addrtype; 255.255.255.255 is BROADCAST "
+    "(LimitedBroadcastSourceIsBroadcastType)";
 constexpr std::string_view kSport =
     "fffuu fixes source port 10000, we take any (SourcePortIsAnyNotFffuusTenThousand)";
 struct Explained {
@@ -541,6 +637,11 @@ const std::vector<Explained>& ExplainedDifferences() {
     // -s 192.168.0.0/16 --sport 80 / 443, -s 131.159.0.2 --sport 8080 ACCEPTs.
     l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 22, {kSport}});
     l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 80, {kSport}});
+    // smurfs: -s 224.0.0.0/4 -g smurflog (DROP), reached with -i vocb; then
+    // utvm_frwd -o vocb -j ACCEPT (ipassmt_sqrl: lup and lo overlap); and
+    // smurfs: -m addrtype --src-type BROADCAST -g smurflog for 255.255.255.255.
+    for (int port : {22, 80})
+      l.push_back({"configs_sqrl_shorewall/2014_sep_iptables-saveakachan", port, {kInIface, kAddrtype}});
     return l;
   }();
   return list;
@@ -588,6 +689,10 @@ TEST(ExposureFffuu, ServiceMatricesAgreeWithFffuu) {
         assignments.emplace(name, std::move(a));
       }
       options.ipassmt = &assignments.at(name);
+    } else {
+      // fffuu without --ipassmt loads its generic assignment (lo only); an
+      // interface it does not list keeps any source (GenericAssignmentOfFffuu).
+      options.ipassmt = &GenericAssignment(e["family"] == "ipv6" ? Family::kIPv6 : Family::kIPv4);
     }
     auto start = std::chrono::steady_clock::now();
     ServiceMatrix m = ComputeServiceMatrix(*l->model, 6, uint16_t(port), options);
