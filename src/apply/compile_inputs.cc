@@ -176,8 +176,8 @@ bool KernelMatchesRecord(const HostView& view, const AppliedRecord& record) {
   return true;
 }
 
-bool UnchangedSinceRecord(const HostView& view, const AppliedRecord& record,
-                          const std::string& policy_file, const std::string& node_arg) {
+bool InputsUnchanged(const HostView& view, const AppliedRecord& record,
+                     const std::string& policy_file, const std::string& node_arg) {
   if (record.inputs.empty() || record.files.empty() || record.variant != view.variant.chosen.name)
     return false;
   // The same policy file (by path, as given), then the same bytes.
@@ -185,7 +185,7 @@ bool UnchangedSinceRecord(const HostView& view, const AppliedRecord& record,
   if (std::filesystem::absolute(policy_file, ec).lexically_normal().string() != record.files[0])
     return false;
   auto now = InputsFingerprint(record.files, node_arg, FactsFor(view));
-  return now && *now == record.inputs && KernelMatchesRecord(view, record);
+  return now && *now == record.inputs;
 }
 
 }  // namespace swarmwall::apply

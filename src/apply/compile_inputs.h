@@ -40,10 +40,10 @@ std::string OwnedFingerprint(const compile::DesiredState& state);
 // applied: the owned state's digest, each owned hook once and first.
 bool KernelMatchesRecord(const HostView& view, const AppliedRecord& record);
 
-// The no-op of apply without loading the policy: RECORD was made from
-// inputs that still have the same fingerprint (POLICY_FILE named first) and
-// the kernel still matches it. False whenever anything is in doubt.
-bool UnchangedSinceRecord(const HostView& view, const AppliedRecord& record,
-                          const std::string& policy_file, const std::string& node_arg);
+// The first half of apply's no-op without loading the policy: RECORD was
+// made from inputs that still have the same fingerprint (POLICY_FILE named
+// first). Needs VIEW's rules only, not its sets.
+bool InputsUnchanged(const HostView& view, const AppliedRecord& record,
+                     const std::string& policy_file, const std::string& node_arg);
 
 }  // namespace swarmwall::apply

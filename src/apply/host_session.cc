@@ -129,17 +129,18 @@ void DestroyTwins() {
 
 }  // namespace
 
-std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::string& error) {
+std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::string& error,
+                                 bool with_sets) {
   auto generation = NftGeneration();
   if (allow_cache && generation && CacheAllowed() && LegacyTables().empty()) {
     if (auto view = FromCache(dir, *generation)) {
-      ReadOwnedSets(view->before.ipv4, view->before.ipv6);
+      if (with_sets) ReadOwnedSets(view->before.ipv4, view->before.ipv6);
       return view;
     }
   }
   HostView view;
   view.variant = backend::DetectVariant();
-  auto before = ReadBefore(view.variant.chosen, error);
+  auto before = ReadBefore(view.variant.chosen, error, with_sets);
   if (!before) return std::nullopt;
   view.before = std::move(*before);
   auto after = NftGeneration();

@@ -48,7 +48,10 @@ struct HostView {
 
 // Reads the kernel (through the cache when allowed and valid) without the
 // lock; a writer must hold it (HostSession::Read).
-std::optional<HostView> ReadHost(const std::string& state_dir, bool allow_cache, std::string& error);
+// WITH_SETS false: the owned sets are not read (ReadOwnedSets fills them
+// later), for a caller that may not need them.
+std::optional<HostView> ReadHost(const std::string& state_dir, bool allow_cache, std::string& error,
+                                 bool with_sets = true);
 
 class HostSession {
  public:
@@ -58,7 +61,9 @@ class HostSession {
                                          std::chrono::milliseconds wait, std::string& error,
                                          std::vector<std::string>& notes);
 
-  std::optional<HostView> Read(std::string& error) const { return ReadHost(dir_, true, error); }
+  std::optional<HostView> Read(std::string& error, bool with_sets = true) const {
+    return ReadHost(dir_, true, error, with_sets);
+  }
 
   // Step 4: brings the owned state from VIEW to DESIRED; on success RECORD
   // is saved. Writes nothing (no journal, no child) when nothing differs.

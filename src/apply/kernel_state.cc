@@ -159,12 +159,13 @@ std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant
   return Read(variant, family, SaveIpsets(), error);
 }
 
-std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error) {
+std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error,
+                                 bool with_sets) {
   auto v4 = Read(variant, Family::kIPv4, "", error);
   if (!v4) return std::nullopt;
   auto v6 = Read(variant, Family::kIPv6, "", error);
   if (!v6) return std::nullopt;
-  ReadOwnedSets(*v4, *v6);
+  if (with_sets) ReadOwnedSets(*v4, *v6);
   return Before{std::move(*v4), std::move(*v6)};
 }
 

@@ -51,7 +51,9 @@ struct Before {
 };
 
 // Both families through VARIANT (ipset read once); nullopt with ERROR set.
-std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error);
+// WITH_SETS false: the owned sets are left for ReadOwnedSets.
+std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error,
+                                 bool with_sets = true);
 
 // Where SWARMWALL-USER is hooked, from what the kernel holds (see NodeFacts):
 // DOCKER-USER when FORWARD jumps there or Docker has not started (it keeps a

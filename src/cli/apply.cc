@@ -26,6 +26,7 @@
 #include "apply/drain.h"
 #include "apply/host_lock.h"
 #include "apply/host_session.h"
+#include "apply/ipset_read.h"
 #include "apply/kernel_state.h"
 #include "apply/lockout.h"
 #include "apply/ruleset_after.h"
@@ -283,8 +284,12 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       if (record && !record->inputs.empty()) {
         session = OpenSession(global, "apply");
         std::string error;
-        if (session) view = session->Read(error);
-        if (view && apply::UnchangedSinceRecord(*view, *record, a.policy, a.node)) {
+        // The rules first (cached by the generation): the sets are read
+        // (100,000 entries: the dearest part) only once they can matter.
+        if (session) view = session->Read(error, false);
+        bool same_inputs = view && apply::InputsUnchanged(*view, *record, a.policy, a.node);
+        if (view) apply::ReadOwnedSets(view->before.ipv4, view->before.ipv6);
+        if (same_inputs && apply::KernelMatchesRecord(*view, *record)) {
           if (global.json())
             std::cout << nlohmann::json{{"node", record->node}, {"changed", false},
                                         {"variant", view->variant.chosen.name},
