@@ -637,9 +637,9 @@ const std::vector<Explained>& ExplainedDifferences() {
     // -s 192.168.0.0/16 --sport 80 / 443, -s 131.159.0.2 --sport 8080 ACCEPTs.
     l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 22, {kSport}});
     l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 80, {kSport}});
-    // smurfs: -s 224.0.0.0/4 -g smurflog (DROP), reached with -i vocb; then
-    // utvm_frwd -o vocb -j ACCEPT (ipassmt_sqrl: lup and lo overlap); and
-    // smurfs: -m addrtype --src-type BROADCAST -g smurflog for 255.255.255.255.
+    // The anti-smurf chain drops sources in 224.0.0.0/4 reached through an
+    // interface's chain, whose ACCEPT fffuu keeps (ipassmt_sqrl: lup and lo
+    // overlap), and its addrtype BROADCAST rule drops 255.255.255.255.
     for (int port : {22, 80})
       l.push_back({"configs_sqrl_shorewall/2014_sep_iptables-saveakachan", port, {kInIface, kAddrtype}});
     return l;
