@@ -1,11 +1,11 @@
 // fffuu's interface-to-address assignment ("ipassmt"): which source
 // addresses may arrive on which interface, in the format of the
-// Iptables_Semantics haskell tool (`eth1.96 = [131.159.14.3/25]`,
+// Iptables_Semantics haskell tool (`eth1.96 = [198.51.100.3/25]`,
 // `eth0 = [0.0.0.0-255.255.255.255]`, `lup = all_but_those_ips [ ... ]`, an
 // entry may span lines, `#` starts a comment). The exposure analysis takes
 // it as spoofing protection: a packet arriving on an interface has one of
-// its source addresses. Host bits of a CIDR are ignored (131.159.14.3/25 is
-// 131.159.14.0/25).
+// its source addresses. Host bits of a CIDR are ignored (198.51.100.3/25 is
+// 198.51.100.0/25).
 #pragma once
 
 #include <string>

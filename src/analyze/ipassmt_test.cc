@@ -21,7 +21,7 @@ TEST(IpAssignment, Shapes) {
   IpAssignment a;
   std::string error;
   ASSERT_TRUE(ParseIpAssignment("eth0 = [0.0.0.0-255.255.255.255]\nfoo = []\n"
-                                "eth1.96 = [131.159.14.3/25] # comment\n"
+                                "eth1.96 = [198.51.100.3/25] # comment\n"
                                 "lup = all_but_those_ips [\n  192.168.0.0/16,\n"
                                 "  172.16.0.0/12,\n 10.0.0.0/8\n]\nlo = [127.0.0.0/8, 10.0.0.1]\n",
                                 a, error))
@@ -29,7 +29,7 @@ TEST(IpAssignment, Shapes) {
   ASSERT_EQ(a.entries.size(), 5u);
   EXPECT_EQ(Cidrs(a.Find("eth0")->spans), "0.0.0.0/0");
   EXPECT_TRUE(a.Find("foo")->spans.empty());
-  EXPECT_EQ(Cidrs(a.Find("eth1.96")->spans), "131.159.14.0/25");
+  EXPECT_EQ(Cidrs(a.Find("eth1.96")->spans), "198.51.100.0/25");
   EXPECT_TRUE(a.Find("lup")->all_but);
   EXPECT_EQ(Cidrs(a.Find("lup")->spans),
             "0.0.0.0/5 8.0.0.0/7 11.0.0.0/8 12.0.0.0/6 16.0.0.0/4 32.0.0.0/3 64.0.0.0/2 "

@@ -634,7 +634,7 @@ const std::vector<Explained>& ExplainedDifferences() {
       l.push_back({kTum + std::string(f), 22, {kOutJump, kSctp, kSport}});
       l.push_back({kTum + std::string(f), 80, {kOutJump}});
     }
-    // -s 192.168.0.0/16 --sport 80 / 443, -s 131.159.0.2 --sport 8080 ACCEPTs.
+    // ACCEPTs by source port (80, 443, 8080).
     l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 22, {kSport}});
     l.push_back({"configs_psa/team_a/iptables-save.2016-03-02", 80, {kSport}});
     // The anti-smurf chain drops sources in 224.0.0.0/4 reached through an
