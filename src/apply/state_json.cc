@@ -111,7 +111,6 @@ json RecordToJson(const AppliedRecord& r) {
     j["inputs"] = r.inputs;
     j["files"] = r.files;
   }
-  if (!r.owned.empty()) j["owned"] = r.owned;
   return j;
 }
 
@@ -123,7 +122,6 @@ AppliedRecord RecordFromJson(const json& j) {
   r.variant = j.value("variant", "");
   r.time = j.value("time", "");
   r.inputs = j.value("inputs", "");
-  r.owned = j.value("owned", "");
   if (j.contains("files") && j["files"].is_array())
     for (const auto& f : j["files"])
       if (f.is_string()) r.files.push_back(f.get<std::string>());

@@ -5,16 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apply/compile_inputs.h"
 #include "apply/state_json.h"
 
 namespace swarmwall::apply {
 
 std::string NormalizedDigest(const compile::DesiredState& state) {
-  compile::DesiredState n;
-  n.node = state.node;
-  n.ipv4 = Normalized(state.ipv4);
-  n.ipv6 = Normalized(state.ipv6);
-  return n.Digest();
+  return OwnedFingerprint(state);
 }
 
 bool StateStore::Save(const AppliedRecord& r, std::string& error) const {

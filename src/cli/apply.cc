@@ -389,7 +389,6 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     if (!policy->auto_nodes) {
       record.files = apply::PolicyFiles(*policy);
       record.inputs = apply::InputsFingerprint(record.files, a.node, p->facts).value_or("");
-      record.owned = apply::OwnedFingerprint(p->desired);
     }
     auto result = session->Commit(p->view, p->desired, record, "apply");
     if (const char* hang = getenv("SWARMWALL_TEST_HANG_AFTER_COMMIT"))
@@ -403,8 +402,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       return;
     }
     auto same = [](const apply::AppliedRecord& x, const apply::AppliedRecord& y) {
-      return std::tie(x.node, x.policy, x.digest, x.variant, x.inputs, x.files, x.owned) ==
-             std::tie(y.node, y.policy, y.digest, y.variant, y.inputs, y.files, y.owned);
+      return std::tie(x.node, x.policy, x.digest, x.variant, x.inputs, x.files) ==
+             std::tie(y.node, y.policy, y.digest, y.variant, y.inputs, y.files);
     };
     auto recorded = result.changed ? std::nullopt : apply::StateStore(global.state_dir).Load();
     if (!result.changed && !(recorded && same(*recorded, record))) {
