@@ -17,11 +17,9 @@
 #include "analyze/host_network.h"
 #include "analyze/ipassmt.h"
 #include "analyze/trace.h"
+#include "gen_kube_dump.h"
 #include "netfilter/parser.h"
 
-// The generator lives in bench/ (swarmwall_bench_gen); the analyzer's
-// programs link only the analyzer, so it is compiled in here.
-#include "../../bench/gen_kube_dump.cc"
 
 using namespace swarmwall;
 
