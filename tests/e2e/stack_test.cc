@@ -341,14 +341,18 @@ TEST_P(Stack, DeploysOnEveryNodeAndRollsBackABrokenPolicy) {
   ASSERT_TRUE(rolled_back) << "update states seen: " << seen << "\n" << Diagnose();
   EXPECT_EQ(Configs(), "swarmwall-policy-1") << "the old config is not back";
   auto errors = c_.nodes[0]->Docker({"service", "ps", "--no-trunc", "--format", "{{.Node}} {{.Error}}", kService}).out;
-  // parallelism 1: the failure stopped the update at its first node.
+  // parallelism 1: the update moves to the next node once a task runs, and
+  // `monitor` counts a failure that comes after that; so the broken policy
+  // meets one node, or two when the first failure is counted while the next
+  // task starts (seen on 28.5), never all three.
   std::set<std::string> failed_on;
   {
     std::istringstream in(errors);
     for (std::string line; std::getline(in, line);)
       if (line.find("non-zero exit") != std::string::npos) failed_on.insert(line.substr(0, line.find(' ')));
   }
-  EXPECT_EQ(failed_on.size(), 1u) << "tasks failed on more than one node (or none):\n" << errors;
+  EXPECT_GE(failed_on.size(), 1u) << "no task failed:\n" << errors;
+  EXPECT_LT(failed_on.size(), c_.nodes.size()) << "the broken update reached every node:\n" << errors;
   ASSERT_TRUE(lab::WaitRunningTasks(*c_.nodes[0], kService, 3, 90s)) << Diagnose();
   ASSERT_TRUE(WaitFor([&] { return AllHealthy(); }, 90s)) << Diagnose();
   auto t_healthy_again = Clock::now();
