@@ -11,6 +11,7 @@
 #include "analyze/audit_classes.h"
 #include "analyze/audit_verify.h"
 #include "analyze/policy_exposure.h"
+#include "analyze/test_host.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::analyze {
@@ -19,18 +20,8 @@ namespace {
 using netfilter::Family;
 using netfilter::Ruleset;
 
-std::string Shared() {
-  const char* s = getenv("SWARMWALL_SHARED");
-  return s ? s : SWARMWALL_SHARED_DEFAULT;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::ReadFile;
+using test::Shared;
 
 Ruleset Parse(const std::string& text, Family family = Family::kIPv4) {
   netfilter::ParseOptions o;

@@ -7,22 +7,14 @@
 #include <sstream>
 
 #include "analyze/explain_report.h"
+#include "analyze/test_host.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::analyze {
 namespace {
 
-std::string Shared() {
-  const char* s = getenv("SWARMWALL_SHARED");
-  return s ? s : SWARMWALL_SHARED_DEFAULT;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::ReadFile;
+using test::Shared;
 
 netfilter::Ruleset Load(const std::string& text, netfilter::Family family) {
   netfilter::ParseOptions o;

@@ -16,6 +16,7 @@
 
 #include "analyze/addr_number.h"
 #include "analyze/docker_layout.h"
+#include "analyze/test_host.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::analyze {
@@ -25,39 +26,11 @@ using netfilter::Cidr;
 using netfilter::Family;
 using netfilter::IpAddress;
 
-std::string Shared() {
-  const char* s = getenv("SWARMWALL_SHARED");
-  return s ? s : SWARMWALL_SHARED_DEFAULT;
-}
+using test::ReadFile;
+using test::Shared;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Host {
-  netfilter::Ruleset ruleset;
-  HostNetwork net;
-  std::unique_ptr<TraceModel> model;
-
-  Host(const std::string& rules, const std::string& addr, const std::string& route,
-       const std::string& ipsets = "") {
-    auto r = netfilter::ParseRuleset(rules);
-    if (!r.ruleset) throw std::runtime_error(r.error->ToString());
-    ruleset = std::move(*r.ruleset);
-    std::string error;
-    if (!ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
-    if (!ParseIpRouteJson(route, ruleset.family, net, error)) throw std::runtime_error(error);
-    if (!ipsets.empty() && !ParseIpsetSave(ipsets, net, error)) throw std::runtime_error(error);
-    model = std::make_unique<TraceModel>(ruleset, net);
-  }
-  static Host Fixture(const std::string& dir, const std::string& node, bool v6 = false) {
-    std::string d = Shared() + "/fixtures/" + dir + "/" + node;
-    return Host(ReadFile(d + (v6 ? ".ip6tables-save" : ".iptables-save")),
-                ReadFile(d + ".ip-addr.json"), ReadFile(d + ".ip-route.json"));
-  }
+struct Host : test::HostBase<Host> {
+  using HostBase::HostBase;
 };
 
 bool InCidrs(const std::vector<Cidr>& cidrs, const IpAddress& a) {

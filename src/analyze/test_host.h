@@ -1,0 +1,57 @@
+// For the analyzer's unit tests only: where the shared fixtures are, a
+// file's text, and a ruleset with its host's facts and a TraceModel over
+// them (Self: the test's own host type, which adds its helpers).
+#pragma once
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "analyze/host_network.h"
+#include "analyze/trace.h"
+#include "netfilter/parser.h"
+
+namespace swarmwall::analyze::test {
+
+inline std::string Shared() {
+  const char* s = std::getenv("SWARMWALL_SHARED");
+  return s ? s : SWARMWALL_SHARED_DEFAULT;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+template <typename Self>
+struct HostBase {
+  netfilter::Ruleset ruleset;
+  HostNetwork net;
+  std::unique_ptr<TraceModel> model;
+
+  HostBase(const std::string& rules, const std::string& addr, const std::string& route,
+           const std::string& ipsets = "") {
+    auto r = netfilter::ParseRuleset(rules);
+    if (!r.ruleset) throw std::runtime_error(r.error->ToString());
+    ruleset = std::move(*r.ruleset);
+    std::string error;
+    if (!ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
+    if (!ParseIpRouteJson(route, ruleset.family, net, error)) throw std::runtime_error(error);
+    if (!ipsets.empty() && !ParseIpsetSave(ipsets, net, error)) throw std::runtime_error(error);
+    model = std::make_unique<TraceModel>(ruleset, net);
+  }
+  // A node of ../shared/fixtures/DIR with its `ip -j` facts.
+  static Self Fixture(const std::string& dir, const std::string& node, bool v6 = false) {
+    std::string d = Shared() + "/fixtures/" + dir + "/" + node;
+    return Self(ReadFile(d + (v6 ? ".ip6tables-save" : ".iptables-save")), ReadFile(d + ".ip-addr.json"),
+                ReadFile(d + ".ip-route.json"));
+  }
+};
+
+}  // namespace swarmwall::analyze::test
