@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "lab/agent_log.h"
 #include "lab/lab.h"
 #include "lab/rules_view.h"
 
@@ -58,23 +59,8 @@ struct Node {
   pid_t restarted_dockerd = -1;  // a daemon the test started again itself
 };
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The agent's JSON log records after byte OFFSET.
-std::vector<nlohmann::json> Records(const std::string& log, size_t offset = 0) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(log.substr(std::min(offset, log.size())));
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
-  }
-  return out;
-}
+using lab::ReadAll;
+using lab::Records;
 
 std::string Quote(const std::string& s) {
   std::string out = "'";

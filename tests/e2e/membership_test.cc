@@ -33,6 +33,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "lab/agent_log.h"
 #include "lab/lab.h"
 #include "lab/rules_view.h"
 #include "lab/swarm.h"
@@ -78,22 +79,8 @@ struct Cluster {
   Member& J() { return nodes[2]; }
 };
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<nlohmann::json> Records(const std::string& log, size_t offset = 0) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(log.substr(std::min(offset, log.size())));
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
-  }
-  return out;
-}
+using lab::ReadAll;
+using lab::Records;
 
 std::string Log(const Member& n) { return ReadAll(n.dir + "/agent.log"); }
 
