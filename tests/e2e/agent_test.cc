@@ -125,32 +125,7 @@ class Agent : public ::testing::TestWithParam<DockerVersion> {
                                      SWARMWALL_BINARY, "agent", n.dir + "/policy.yaml",
                                      "--metrics", "127.0.0.1:9469", "--log-format", "json",
                                      "--interval-ms", "500"};
-    std::string log = n.dir + "/agent.log";
-    pid_t pid = fork();
-    if (pid == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      dup2(null, 0);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-    n.agent = pid;
-    auto deadline = Clock::now() + 30s;
-    while (Clock::now() < deadline) {
-      for (const auto& r : Records(Log(n)))
-        if (r.value("event", "") == "watching") return;
-      if (waitpid(pid, nullptr, WNOHANG) == pid) {
-        n.agent = -1;
-        throw std::runtime_error("the agent exited: " + Log(n));
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    throw std::runtime_error("the agent did not start watching in 30 s: " + Log(n));
+    n.agent = lab::StartAgent(argv, n.dir + "/agent.log", "on " + n.host->netns());
   }
 
   Node& N() { return Get(GetParam()); }

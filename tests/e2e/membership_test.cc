@@ -138,33 +138,7 @@ class Membership : public ::testing::TestWithParam<DockerVersion> {
       argv.push_back("--manager");
       argv.push_back("unix://" + c.M().docker->Socket());
     }
-    std::string log = n.dir + "/agent.log";
-    size_t mark = Log(n).size();
-    pid_t pid = fork();
-    if (pid == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      dup2(null, 0);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-    n.agent = pid;
-    auto deadline = Clock::now() + 30s;
-    while (Clock::now() < deadline) {
-      for (const auto& r : Records(Log(n), mark))
-        if (r.value("event", "") == "watching") return;
-      if (waitpid(pid, nullptr, WNOHANG) == pid) {
-        n.agent = -1;
-        throw std::runtime_error("the agent on " + n.name + " exited: " + Log(n).substr(mark));
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    throw std::runtime_error("the agent on " + n.name + " did not start watching in 30 s: " + Log(n).substr(mark));
+    n.agent = lab::StartAgent(argv, n.dir + "/agent.log", "on " + n.name);
   }
 
   static Cluster& Get(DockerVersion v) {
