@@ -105,16 +105,20 @@ ours_total=$(iptables -S | grep -c '^-A SWARMWALL')
 # runs start from, nothing of ours), loaded by the tools themselves.
 "$bin" remove >/dev/null
 "$bin" render "$work/p.yaml" --node n1 --out-dir "$work/render" >/dev/null
-bare_times=()
-for ((i = 0; i < runs; i++)); do
-  "$bin" remove >/dev/null
-  t0=$(now_us)
-  ipset restore <"$work/render/n1.ipset"
-  iptables-restore --noflush <"$work/render/n1.v4.rules"
-  ip6tables-restore --noflush <"$work/render/n1.v6.rules"
-  t1=$(now_us)
-  bare_times+=($((t1 - t0)))
-done
+# Loads DIR's rendered text with the tools alone, RUNS times from nothing of
+# ours; prints each time (microseconds).
+bare_loads() {
+  for ((i = 0; i < runs; i++)); do
+    "$bin" remove >/dev/null
+    t0=$(now_us)
+    ipset restore <"$1/n1.ipset"
+    iptables-restore --noflush <"$1/n1.v4.rules"
+    ip6tables-restore --noflush <"$1/n1.v6.rules"
+    t1=$(now_us)
+    echo $((t1 - t0))
+  done
+}
+bare_times=($(bare_loads "$work/render"))
 bare_owned=$(owned | md5sum)
 same_text=$([[ "$sw_owned" == "$bare_owned" ]] && echo "identical" || echo "DIFFERENT")
 
@@ -150,16 +154,7 @@ done
 # The floor of (i): the same rendered text loaded by the tools themselves.
 "$bin" remove >/dev/null
 "$bin" render "$work/r.yaml" --node n1 --out-dir "$work/render-r" >/dev/null
-ro_bare_times=()
-for ((i = 0; i < runs; i++)); do
-  "$bin" remove >/dev/null
-  t0=$(now_us)
-  ipset restore <"$work/render-r/n1.ipset"
-  iptables-restore --noflush <"$work/render-r/n1.v4.rules"
-  ip6tables-restore --noflush <"$work/render-r/n1.v6.rules"
-  t1=$(now_us)
-  ro_bare_times+=($((t1 - t0)))
-done
+ro_bare_times=($(bare_loads "$work/render-r"))
 
 # The same 1,000 rules applied by swarmwall with a small set (what the
 # per-rule method does, plus a set), from nothing of ours.
