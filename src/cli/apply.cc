@@ -163,6 +163,20 @@ nlohmann::json DiffsJson(const std::vector<apply::FamilyDiff>& diffs) {
   return j;
 }
 
+// What apply reports, as JSON or as its first line (also for the no-op
+// decided without loading the policy).
+nlohmann::json ApplyJson(const std::string& node, const backend::VariantReport& variant,
+                         const apply::TransactionResult& result) {
+  return {{"node", node}, {"changed", result.changed}, {"variant", variant.chosen.name},
+          {"steps", result.steps}, {"diff", DiffsJson(result.diffs)}};
+}
+
+std::string ApplyLine(const std::string& node, const backend::VariantReport& variant,
+                      const apply::TransactionResult& result) {
+  return fmt::format("node {} ({} iptables, {}): {}\n", node, variant.chosen.name, variant.reason,
+                     result.changed ? "applied" : "already up to date, nothing written");
+}
+
 // Docker's version and chain layout, for status.
 struct DockerFacts {
   std::string host, version, layout;
@@ -290,14 +304,9 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         bool same_inputs = view && apply::InputsUnchanged(*view, *record, a.policy, a.node);
         if (view) apply::ReadOwnedSets(view->before.ipv4, view->before.ipv6);
         if (same_inputs && apply::KernelMatchesRecord(*view, *record)) {
-          if (global.json())
-            std::cout << nlohmann::json{{"node", record->node}, {"changed", false},
-                                        {"variant", view->variant.chosen.name},
-                                        {"steps", nlohmann::json::array()},
-                                        {"diff", nlohmann::json::array()}}.dump(2) << "\n";
-          else
-            std::cout << fmt::format("node {} ({} iptables, {}): already up to date, nothing written\n",
-                                     record->node, view->variant.chosen.name, view->variant.reason);
+          apply::TransactionResult nothing;
+          if (global.json()) std::cout << ApplyJson(record->node, view->variant, nothing).dump(2) << "\n";
+          else std::cout << ApplyLine(record->node, view->variant, nothing);
           return;
         }
       }
@@ -440,15 +449,11 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     }
     const auto& variant = p->view.variant;
     if (global.json()) {
-      nlohmann::json j{{"node", p->desired.node}, {"changed", result.changed},
-                       {"variant", variant.chosen.name}, {"steps", result.steps},
-                       {"diff", DiffsJson(result.diffs)}};
+      nlohmann::json j = ApplyJson(p->desired.node, variant, result);
       if (drain) j["drain"] = {{"node_id", drain->node_id}, {"availability", drain->availability}};
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << fmt::format("node {} ({} iptables, {}): {}\n", p->desired.node, variant.chosen.name,
-                               variant.reason,
-                               result.changed ? "applied" : "already up to date, nothing written");
+      std::cout << ApplyLine(p->desired.node, variant, result);
       PrintDiffs(result.diffs);
       if (!drained_note.empty()) std::cout << drained_note << "\n";
       if (!token.empty())
