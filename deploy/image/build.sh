@@ -72,7 +72,8 @@ package_of_lib() {
 }
 
 seeds="libc6 dash iptables ipset iproute2 netbase"
-for lib in $(needed "$binary"); do
+# libcurl is loaded at run time (src/docker/libcurl.h), not NEEDED.
+for lib in $(needed "$binary") libcurl.so.4; do
   p=$(package_of_lib "$lib") || { say "no package holds $lib (needed by $binary)"; exit 1; }
   seeds="$seeds $p"
 done

@@ -1,10 +1,9 @@
 #include "docker/engine.h"
 
-#include <curl/curl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mutex>
+#include "docker/libcurl.h"
 
 namespace swarmwall::docker {
 namespace {
@@ -12,11 +11,6 @@ namespace {
 size_t Collect(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
-}
-
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 bool FileExists(const std::string& path) {
@@ -74,8 +68,9 @@ Response Engine::Request(const std::string& method, const std::string& path,
     response.error = config_error_;
     return response;
   }
-  GlobalInit();
-  CURL* curl = curl_easy_init();
+  const LibCurl* lib = LoadLibCurl(response.error);
+  if (!lib) return response;
+  CURL* curl = lib->easy_init();
   if (!curl) {
     response.error = "curl_easy_init failed";
     return response;
@@ -84,48 +79,48 @@ Response Engine::Request(const std::string& method, const std::string& path,
   std::string url;
   if (endpoint_.kind == Endpoint::Kind::kUnix) {
     url = "http://localhost" + path;
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint_.socket.c_str());
+    lib->easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint_.socket.c_str());
   } else {
     const std::string& h = endpoint_.host;
     url = std::string(tls_.enabled ? "https://" : "http://") +
           (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(endpoint_.port) +
           endpoint_.base_path + path;
     if (tls_.enabled) {
-      curl_easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls_.verify ? 1L : 0L);
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls_.verify ? 2L : 0L);
-      if (FileExists(tls_.ca)) curl_easy_setopt(curl, CURLOPT_CAINFO, tls_.ca.c_str());
-      if (FileExists(tls_.cert)) curl_easy_setopt(curl, CURLOPT_SSLCERT, tls_.cert.c_str());
-      if (FileExists(tls_.key)) curl_easy_setopt(curl, CURLOPT_SSLKEY, tls_.key.c_str());
+      lib->easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+      lib->easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls_.verify ? 1L : 0L);
+      lib->easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls_.verify ? 2L : 0L);
+      if (FileExists(tls_.ca)) lib->easy_setopt(curl, CURLOPT_CAINFO, tls_.ca.c_str());
+      if (FileExists(tls_.cert)) lib->easy_setopt(curl, CURLOPT_SSLCERT, tls_.cert.c_str());
+      if (FileExists(tls_.key)) lib->easy_setopt(curl, CURLOPT_SSLKEY, tls_.key.c_str());
     }
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    lib->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  lib->easy_setopt(curl, CURLOPT_URL, url.c_str());
+  lib->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  lib->easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+  lib->easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  lib->easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  lib->easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  lib->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_slist* headers = nullptr;
   if (body) {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+    headers = lib->slist_append(headers, "Content-Type: application/json");
+    lib->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    lib->easy_setopt(curl, CURLOPT_POSTFIELDS, body->c_str());
+    lib->easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
   }
-  CURLcode rc = curl_easy_perform(curl);
+  CURLcode rc = lib->easy_perform(curl);
   if (rc != CURLE_OK) {
-    response.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    response.error = errbuf[0] ? errbuf : lib->easy_strerror(rc);
     // curl names "localhost port 80" for a socket it could not open.
     if (rc == CURLE_COULDNT_CONNECT && endpoint_.kind == Endpoint::Kind::kUnix)
       response.error = UnixConnectError(endpoint_.socket);
     response.body.clear();
   } else {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    lib->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   }
-  if (headers) curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  if (headers) lib->slist_free_all(headers);
+  lib->easy_cleanup(curl);
   return response;
 }
 
