@@ -22,6 +22,7 @@
 #include "apply/nft_generation.h"
 #include "apply/state_json.h"
 #include "base/process.h"
+#include "base/timings.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -258,17 +259,20 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
             journal.kept_sets[f].end())
           s.entries = empty;
   }
+  TimingMark("diff");
   std::string error;
   if (!WriteJournal(dir_, journal, error)) {
     nothing.error = error + " (nothing was changed)";
     return nothing;
   }
+  TimingMark("journal");
   return RunDetached(
       [&] {
         lock_.Describe(fmt::format("{} committer (for pid {})", operation, journal.writer));
         TestDelay();
         Transaction tx(view.variant.chosen, view.before);
         auto result = remove ? tx.Remove() : tx.Commit(desired);
+        TimingMark("transaction");
         if (result.ok) {
           std::string ignored;
           if (record) store.Save(*record, ignored);
@@ -285,6 +289,7 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
           }
         }
         if (result.ok || !result.rollback_failed) ClearJournal(dir_);
+        TimingMark("record-and-cache");
         if (!result.ok)
           std::cerr << Now() << " " << operation << " failed: " << result.error << "\n";
         return result;

@@ -197,16 +197,18 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
   return sets;
 }
 
-void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6) {
+OwnedSets ReadOwnedSetsNow() {
+  OwnedSets out;
   std::string error;
   auto sets = ReadKernelSets(compile::kSetPrefix, error);
   if (!sets) {
+    FamilySnapshot v4, v6;
     SetOwnedSets(SaveIpsets(), v4, v6);
-    return;
+    out.ipv4 = std::move(v4.owned.sets);
+    out.ipv6 = std::move(v6.owned.sets);
+    return out;
   }
   std::sort(sets->begin(), sets->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  v4.owned.sets.clear();
-  v6.owned.sets.clear();
   for (auto& k : *sets) {
     if (k.name.ends_with("~") || !k.family_known) continue;   // a twin; not ours
     SortEntries(k.entries);
@@ -214,8 +216,16 @@ void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6) {
     s.name = k.name;
     s.family = k.family;
     s.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(k.entries));
-    (k.family == Family::kIPv4 ? v4 : v6).owned.sets.push_back(std::move(s));
+    (k.family == Family::kIPv4 ? out.ipv4 : out.ipv6).push_back(std::move(s));
   }
+  return out;
 }
+
+void PutOwnedSets(OwnedSets sets, FamilySnapshot& v4, FamilySnapshot& v6) {
+  v4.owned.sets = std::move(sets.ipv4);
+  v6.owned.sets = std::move(sets.ipv6);
+}
+
+void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6) { PutOwnedSets(ReadOwnedSetsNow(), v4, v6); }
 
 }  // namespace swarmwall::apply

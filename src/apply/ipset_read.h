@@ -29,8 +29,16 @@ struct KernelSet {
 // ERROR when the kernel cannot be asked or answers something unexpected.
 std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, std::string& error);
 
-// The owned sets of both families (sorted, twins left out) into V4 and V6:
-// over netlink, or from `ipset save` when that fails.
+// The owned sets of both families (sorted, twins left out): over netlink,
+// or from `ipset save` when that fails. Touches nothing shared, so it can
+// run on a thread beside the policy's load (see cli/apply.cc).
+struct OwnedSets {
+  std::vector<compile::IpSet> ipv4, ipv6;
+};
+OwnedSets ReadOwnedSetsNow();
+
+// The same, into V4 and V6's owned states.
 void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6);
+void PutOwnedSets(OwnedSets sets, FamilySnapshot& v4, FamilySnapshot& v6);
 
 }  // namespace swarmwall::apply
