@@ -212,8 +212,9 @@ bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
 }
 
 TransactionResult HostSession::Commit(const HostView& view, const compile::DesiredState& desired,
-                                      const AppliedRecord& record, const std::string& operation) {
-  return Run(view, desired, record, operation, false);
+                                      const AppliedRecord& record, const std::string& operation,
+                                      std::vector<FamilyDiff> diffs) {
+  return Run(view, desired, record, operation, false, std::move(diffs));
 }
 
 TransactionResult HostSession::Remove(const HostView& view) {
@@ -225,9 +226,12 @@ TransactionResult HostSession::Remove(const HostView& view) {
 
 TransactionResult HostSession::Run(const HostView& view, const compile::DesiredState& desired,
                                    const std::optional<AppliedRecord>& record,
-                                   const std::string& operation, bool remove) {
+                                   const std::string& operation, bool remove,
+                                   std::vector<FamilyDiff> diffs) {
   TransactionResult nothing;
-  nothing.diffs = {Compare(desired.ipv4, view.before.ipv4), Compare(desired.ipv6, view.before.ipv6)};
+  nothing.diffs = diffs.size() == 2 ? std::move(diffs)
+                                    : std::vector<FamilyDiff>{Compare(desired.ipv4, view.before.ipv4),
+                                                              Compare(desired.ipv6, view.before.ipv6)};
   if (nothing.diffs[0].empty() && nothing.diffs[1].empty()) {
     nothing.ok = true;
     return nothing;
@@ -271,7 +275,7 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
         lock_.Describe(fmt::format("{} committer (for pid {})", operation, journal.writer));
         TestDelay();
         Transaction tx(view.variant.chosen, view.before);
-        auto result = remove ? tx.Remove() : tx.Commit(desired);
+        auto result = remove ? tx.Remove() : tx.Commit(desired, nothing.diffs);
         TimingMark("transaction");
         if (result.ok) {
           std::string ignored;

@@ -67,8 +67,10 @@ class HostSession {
 
   // Step 4: brings the owned state from VIEW to DESIRED; on success RECORD
   // is saved. Writes nothing (no journal, no child) when nothing differs.
+  // DIFFS: Compare of DESIRED with VIEW per family, when known already.
   TransactionResult Commit(const HostView& view, const compile::DesiredState& desired,
-                           const AppliedRecord& record, const std::string& operation);
+                           const AppliedRecord& record, const std::string& operation,
+                           std::vector<FamilyDiff> diffs = {});
   // Step 4 for remove: every owned rule, chain, hook and set away; the
   // applied record forgotten.
   TransactionResult Remove(const HostView& view);
@@ -79,7 +81,7 @@ class HostSession {
   HostSession(std::string dir, HostLock lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
   TransactionResult Run(const HostView& view, const compile::DesiredState& desired,
                         const std::optional<AppliedRecord>& record, const std::string& operation,
-                        bool remove);
+                        bool remove, std::vector<FamilyDiff> diffs = {});
   bool Recover(std::string& error, std::vector<std::string>& notes);
 
   std::string dir_;

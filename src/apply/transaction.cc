@@ -87,8 +87,9 @@ bool Transaction::Ipset(const std::string& text, std::string& error) {
   return false;
 }
 
-TransactionResult Transaction::Commit(const compile::DesiredState& desired) {
-  return Run(desired.ipv4, desired.ipv6, false);
+TransactionResult Transaction::Commit(const compile::DesiredState& desired,
+                                      std::vector<FamilyDiff> diffs) {
+  return Run(desired.ipv4, desired.ipv6, false, std::move(diffs));
 }
 
 TransactionResult Transaction::Remove() {
@@ -99,11 +100,13 @@ TransactionResult Transaction::Remove() {
 }
 
 TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile::FamilyState& v6,
-                                   bool remove) {
+                                   bool remove, std::vector<FamilyDiff> diffs) {
   TransactionResult result;
   const compile::FamilyState* want[2] = {&v4, &v6};
   const FamilySnapshot* now[2] = {&before_.ipv4, &before_.ipv6};
-  for (int f = 0; f < 2; ++f) result.diffs.push_back(Compare(*want[f], *now[f]));
+  if (diffs.size() == 2) result.diffs = std::move(diffs);
+  else
+    for (int f = 0; f < 2; ++f) result.diffs.push_back(Compare(*want[f], *now[f]));
   bool any = false;
   for (const auto& d : result.diffs) any |= !d.empty();
   if (!any) {

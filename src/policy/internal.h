@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/address_cache.h"
 #include "policy/policy.h"
 
 namespace swarmwall::policy {
@@ -18,6 +19,7 @@ class Diagnostics {
   void Error(const SourceLocation& where, std::string message);
   void Warn(const SourceLocation& where, std::string message);
   bool HasErrors() const { return errors_ > 0; }
+  size_t Count() const { return list_.size(); }   // errors and warnings so far
   // Moves everything into RESULT, sorted: the policy file first, then by
   // file, line and column; POLICY is kept only when there is no error.
   LoadResult Finish(std::optional<Policy> policy, const std::string& policy_file);
@@ -35,7 +37,8 @@ using FileReader =
 std::optional<std::string> ReadRegularFile(const std::string& path, std::string& error);
 
 LoadResult LoadPolicyTextWith(std::string_view yaml, const std::string& name,
-                              const std::string& base_dir, const FileReader& reader);
+                              const std::string& base_dir, const FileReader& reader,
+                              const AddressCache* cache = nullptr);
 
 // Every check and resolution that does not need the YAML (validate.cc).
 void ValidateInto(Policy& policy, Diagnostics& diagnostics);

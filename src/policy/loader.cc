@@ -144,8 +144,9 @@ int ParsePortNumber(std::string_view s) {
 
 class Loader {
  public:
-  Loader(std::string file, std::string base_dir, const FileReader& reader, Diagnostics& d)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)), reader_(reader), d_(d) {}
+  Loader(std::string file, std::string base_dir, const FileReader& reader, Diagnostics& d,
+         const AddressCache* cache)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), reader_(reader), d_(d), cache_(cache) {}
 
   // False when there is no policy to validate (YAML errors, not a mapping).
   bool Load(std::string_view yaml, Policy& policy);
@@ -181,6 +182,7 @@ class Loader {
   void ReadInterfaces(const Field& f, Interfaces& out, bool require_public);
   void ReadSets(const Field& f, Policy& policy);
   void ReadSetFile(const Item& path, AddressSet& set);
+  void ParseSetFile(const std::string& full, std::string_view text, AddressSet& set);
   void ReadNodes(const Field& f, Policy& policy);
   void ReadNode(const YamlNode& n, const SourceLocation& at, Policy& policy);
   void ReadHost(const Field& f, Policy& policy);
@@ -198,6 +200,7 @@ class Loader {
   std::string file_, base_dir_;
   const FileReader& reader_;
   Diagnostics& d_;
+  const AddressCache* cache_;
   size_t work_ = 0;
 };
 
@@ -493,9 +496,29 @@ void Loader::ReadSetFile(const Item& path, AddressSet& set) {
     Error(path.at, fmt::format("cannot read address file '{}': {}", full, error));
     return;
   }
+  if (cache_) {
+    if (auto hit = cache_->Find(full, *text)) {
+      Tick(hit->lines);
+      set.ipv4.insert(set.ipv4.end(), hit->ipv4.begin(), hit->ipv4.end());
+      set.ipv6.insert(set.ipv6.end(), hit->ipv6.begin(), hit->ipv6.end());
+      return;
+    }
+  }
+  size_t said = d_.Count(), from4 = set.ipv4.size(), from6 = set.ipv6.size();
+  ParseSetFile(full, *text, set);
+  if (cache_ && d_.Count() == said) {
+    AddressCache::Parsed parsed;
+    parsed.lines = static_cast<size_t>(std::count(text->begin(), text->end(), '\n')) + 1;
+    parsed.ipv4.assign(set.ipv4.begin() + static_cast<std::ptrdiff_t>(from4), set.ipv4.end());
+    parsed.ipv6.assign(set.ipv6.begin() + static_cast<std::ptrdiff_t>(from6), set.ipv6.end());
+    cache_->Store(full, *text, parsed);
+  }
+}
+
+void Loader::ParseSetFile(const std::string& full, std::string_view text, AddressSet& set) {
   size_t errors = 0;
   int line = 0;
-  std::string_view rest = *text;
+  std::string_view rest = text;
   SourceLocation at{full, 0, 0};  // one string for the file name, not one per line
   while (!rest.empty()) {
     Tick();
@@ -940,10 +963,11 @@ std::optional<std::string> ReadRegularFile(const std::string& path, std::string&
 }
 
 LoadResult LoadPolicyTextWith(std::string_view yaml, const std::string& name,
-                              const std::string& base_dir, const FileReader& reader) {
+                              const std::string& base_dir, const FileReader& reader,
+                              const AddressCache* cache) {
   Diagnostics d;
   Policy policy;
-  Loader loader(name, base_dir, reader, d);
+  Loader loader(name, base_dir, reader, d, cache);
   bool loaded = false;
   try {
     loaded = loader.Load(yaml, policy);
@@ -957,11 +981,13 @@ LoadResult LoadPolicyTextWith(std::string_view yaml, const std::string& name,
 }
 
 LoadResult LoadPolicyText(std::string_view yaml, const std::string& name,
-                          const std::string& base_dir) {
-  return LoadPolicyTextWith(yaml, name, base_dir, ReadRegularFile);
+                          const std::string& base_dir, const LoadOptions& options) {
+  if (options.address_cache_dir.empty()) return LoadPolicyTextWith(yaml, name, base_dir, ReadRegularFile);
+  AddressCache cache(options.address_cache_dir);
+  return LoadPolicyTextWith(yaml, name, base_dir, ReadRegularFile, &cache);
 }
 
-LoadResult LoadPolicyFile(const std::string& path) {
+LoadResult LoadPolicyFile(const std::string& path, const LoadOptions& options) {
   std::string error;
   auto text = ReadRegularFile(path, error);
   if (!text) {
@@ -971,7 +997,7 @@ LoadResult LoadPolicyFile(const std::string& path) {
   }
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  return LoadPolicyText(*text, path, dir);
+  return LoadPolicyText(*text, path, dir, options);
 }
 
 }  // namespace swarmwall::policy

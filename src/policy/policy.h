@@ -306,13 +306,19 @@ struct LoadResult {
   bool ok() const { return policy.has_value(); }
 };
 
+struct LoadOptions {
+  // Where parsed address files are kept between runs (policy/address_cache.h);
+  // "" for none.
+  std::string address_cache_dir;
+};
+
 // Reads, checks and resolves a policy; address files are read relative to
 // the policy's directory. Every problem is reported, not just the first.
-LoadResult LoadPolicyFile(const std::string& path);
+LoadResult LoadPolicyFile(const std::string& path, const LoadOptions& options = {});
 // The same for text in memory: NAME is used in messages, address files are
 // read relative to BASE_DIR.
 LoadResult LoadPolicyText(std::string_view yaml, const std::string& name,
-                          const std::string& base_dir);
+                          const std::string& base_dir, const LoadOptions& options = {});
 // Checks and resolves a policy built or changed in code, e.g. after the
 // agent added the Swarm's nodes to a `nodes: auto` policy (the `nodes` set is
 // recomputed). Runs the same checks as loading, minus YAML and files.

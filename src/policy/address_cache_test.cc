@@ -1,0 +1,122 @@
+#include "policy/address_cache.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "policy/policy.h"
+
+namespace swarmwall::policy {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/address_cache_test.XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  void Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ + "/" + name) << text;
+  }
+  const std::string& path() const { return path_; }
+  size_t CacheFiles() const {
+    if (!fs::exists(path_ + "/cache")) return 0;
+    return static_cast<size_t>(std::distance(fs::directory_iterator(path_ + "/cache"), fs::directory_iterator()));
+  }
+
+ private:
+  std::string path_;
+};
+
+const char* kPolicy = R"(version: 1
+interfaces: { public: eth0 }
+sets: { office: { file: office.txt, entries: [198.51.100.7] } }
+containers: { allow: [{ from: office }] }
+)";
+
+LoadResult LoadWithCache(const TempDir& dir) {
+  return LoadPolicyFile(dir.path() + "/p.yaml", {.address_cache_dir = dir.path() + "/cache"});
+}
+
+TEST(AddressCache, ASecondLoadGivesTheSamePolicyFromTheCache) {
+  TempDir dir;
+  dir.Write("p.yaml", kPolicy);
+  dir.Write("office.txt", "# office\n192.0.2.9\n192.0.2.0/28\n2001:db8::/48\n203.0.113.1\n");
+  auto plain = LoadPolicyFile(dir.path() + "/p.yaml");
+  ASSERT_TRUE(plain.ok());
+  auto first = LoadWithCache(dir);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(dir.CacheFiles(), 1u);
+  auto second = LoadWithCache(dir);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second.policy, *plain.policy);
+  EXPECT_EQ(*first.policy, *plain.policy);
+  EXPECT_EQ(second.policy->FindSet("office")->ipv4.size(), 4u);   // with the inline entry
+  // The second load did read the cache: an entry changed in it (as only a
+  // broken cache could) comes back.
+  for (const auto& e : fs::directory_iterator(dir.path() + "/cache")) {
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    size_t at = bytes.find(std::string("\xc0\x00\x02\x09", 4));
+    ASSERT_NE(at, std::string::npos);
+    f.seekp(static_cast<std::streamoff>(at + 3));
+    f.put('\x08');
+  }
+  auto third = LoadWithCache(dir);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third.policy->FindSet("office")->ipv4[1].ToString(), "192.0.2.8/32");
+}
+
+TEST(AddressCache, ChangedBytesAreParsedAgain) {
+  TempDir dir;
+  dir.Write("p.yaml", kPolicy);
+  dir.Write("office.txt", "192.0.2.9\n");
+  ASSERT_TRUE(LoadWithCache(dir).ok());
+  dir.Write("office.txt", "192.0.2.10\n");
+  auto r = LoadWithCache(dir);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.policy->FindSet("office")->ipv4[0].ToString(), "192.0.2.10/32");
+  EXPECT_EQ(dir.CacheFiles(), 1u) << "one cache file per address file";
+  dir.Write("office.txt", "192.0.2.300\n");
+  auto bad = LoadWithCache(dir);
+  EXPECT_FALSE(bad.ok()) << "an error is an error, cache or not";
+}
+
+TEST(AddressCache, AFileWithAWarningIsNotKeptSoTheWarningIsSaidEachTime) {
+  TempDir dir;
+  dir.Write("p.yaml", kPolicy);
+  dir.Write("office.txt", "192.0.2.9/24\n");
+  for (int i = 0; i < 2; ++i) {
+    auto r = LoadWithCache(dir);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.warnings.size(), 1u) << "load " << i;
+    EXPECT_EQ(r.warnings[0].where.line, 1);
+  }
+  EXPECT_EQ(dir.CacheFiles(), 0u);
+}
+
+TEST(AddressCache, ABrokenCacheFileIsAMiss) {
+  TempDir dir;
+  dir.Write("p.yaml", kPolicy);
+  dir.Write("office.txt", "192.0.2.9\n192.0.2.10\n");
+  ASSERT_TRUE(LoadWithCache(dir).ok());
+  for (const auto& e : fs::directory_iterator(dir.path() + "/cache")) {
+    auto size = fs::file_size(e.path());
+    fs::resize_file(e.path(), size - 3);   // cut short
+  }
+  auto r = LoadWithCache(dir);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.policy->FindSet("office")->ipv4.size(), 3u);
+  // Another path with the same bytes is not the same file.
+  AddressCache cache(dir.path() + "/cache");
+  EXPECT_FALSE(cache.Find(dir.path() + "/other.txt", "192.0.2.9\n192.0.2.10\n"));
+  EXPECT_TRUE(cache.Find(dir.path() + "/office.txt", "192.0.2.9\n192.0.2.10\n"));
+}
+
+}  // namespace
+}  // namespace swarmwall::policy
