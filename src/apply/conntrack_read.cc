@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -77,6 +78,13 @@ int TcpState(const char* data, size_t len) {
 }  // namespace
 
 std::optional<std::string> EstablishedTcpListing(std::string& error) {
+  // The dump walks the whole conntrack hash table, every namespace's
+  // buckets (~9 ms for 262,144 of them); this namespace's own count says
+  // when there is nothing to find.
+  if (std::ifstream count("/proc/sys/net/netfilter/nf_conntrack_count"); count) {
+    long n = -1;
+    if (count >> n && n == 0) return std::string();
+  }
   NetlinkSocket sock;
   if (!sock.ok()) {
     error = std::string("netlink socket: ") + std::strerror(errno);

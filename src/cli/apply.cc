@@ -308,15 +308,18 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   cmd->callback([apply_args, &global] {
     const Args& a = *apply_args;
     // Where swarmwall applied before, the host lock first and the kernel
-    // read at once: the rules (cached by the nf_tables generation), then the
-    // owned sets on a thread beside what follows (~30 ms for 100,000
-    // entries, mostly the kernel's own dump). Elsewhere the policy's errors
-    // come first, before any lock is taken.
+    // read at once: the owned sets on a thread beside everything up to the
+    // compile (~30 ms for 100,000 entries, mostly the kernel's own dump:
+    // the longest step of a small change), the rules (cached by the
+    // nf_tables generation) here. Elsewhere the policy's errors come first,
+    // before any lock is taken.
     std::optional<apply::HostSession> session;
     std::optional<apply::HostView> view;
     std::future<apply::OwnedSets> owned_sets;
     auto join_sets = [&] {
-      if (owned_sets.valid()) apply::PutOwnedSets(owned_sets.get(), view->before.ipv4, view->before.ipv6);
+      if (!owned_sets.valid()) return;
+      auto sets = owned_sets.get();
+      if (view) apply::PutOwnedSets(std::move(sets), view->before.ipv4, view->before.ipv6);
       TimingMark("read-sets");
     };
     auto applied = apply::StateStore(global.state_dir).Load();
@@ -327,10 +330,10 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         return;
       }
       TimingMark("open-session");
+      owned_sets = std::async(std::launch::async, apply::ReadOwnedSetsNow);
       std::string error;
       view = session->Read(error, false);
       TimingMark("read-rules");
-      if (view) owned_sets = std::async(std::launch::async, apply::ReadOwnedSetsNow);
       // An unchanged policy on an unchanged host: the kernel is compared
       // with the recorded digest, and the policy is not even loaded (see
       // apply/compile_inputs.h). Plain applies only.
@@ -346,11 +349,6 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         }
       }
     }
-    // The lockout guard's SSH clients, also beside the policy's load (~10
-    // ms: ctnetlink walks the whole conntrack table). Both threads are
-    // joined before anything is written.
-    std::future<std::vector<apply::SshClient>> ssh_clients;
-    if (!a.dry_run) ssh_clients = std::async(std::launch::async, apply::FindSshClients);
     auto policy = LoadPolicy(a.policy, global.state_dir);
     if (policy) policy = apply::WithSwarmNodes(std::move(*policy), a.manager, global.state_dir, std::cerr);
     TimingMark("load-policy");
@@ -363,6 +361,12 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
+    // The lockout guard's SSH clients (~5 ms: ctnetlink walks the whole
+    // conntrack table), here while the sets are still being read: a third
+    // busy thread on a 2-core host would only slow that read down.
+    std::vector<apply::SshClient> clients;
+    if (!a.dry_run) clients = apply::FindSshClients();
+    TimingMark("ssh-clients");
     join_sets();
     // --drain: everything it needs is read before anything changes.
     std::optional<apply::DrainTarget> drain;
@@ -395,7 +399,6 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     // The lockout guard: nobody connected over SSH loses the way back in
     // (nothing to guard when nothing would be written).
     bool pending = !diffs[0].empty() || !diffs[1].empty();
-    auto clients = ssh_clients.get();
     auto locked = pending || drain ? apply::LockedOut(p->desired, clients) : std::vector<std::string>{};
     if (!locked.empty() && !a.force) {
       for (const auto& l : locked)
