@@ -27,14 +27,14 @@ NetlinkRequest ListRequest(uint32_t seq) {
 }
 
 // One element of a hash:net set: IP (nested v4/v6 address) and CIDR.
-bool ParseElement(const char* data, size_t len, Family family, std::vector<netfilter::Cidr>& out,
-                  std::string& error) {
+bool ParseElement(const char* data, size_t len, Family family, netfilter::IpAddress& address,
+                  int& prefix, std::string& error) {
   NetlinkAttrs attrs{data, len};
   uint16_t type;
   const char* d;
   size_t n;
-  std::optional<netfilter::IpAddress> address;
-  int prefix = -1;
+  bool have_address = false;
+  prefix = -1;
   while (attrs.Next(type, d, n)) {
     if (type == IPSET_ATTR_IP) {
       NetlinkAttrs inner{d, n};
@@ -42,17 +42,16 @@ bool ParseElement(const char* data, size_t len, Family family, std::vector<netfi
       const char* v;
       size_t vn;
       while (inner.Next(t, v, vn)) {
-        netfilter::IpAddress a;
         if (t == IPSET_ATTR_IPADDR_IPV4 && vn == 4 && family == Family::kIPv4) {
-          a.family = Family::kIPv4;
+          address.family = Family::kIPv4;
         } else if (t == IPSET_ATTR_IPADDR_IPV6 && vn == 16 && family == Family::kIPv6) {
-          a.family = Family::kIPv6;
+          address.family = Family::kIPv6;
         } else {
           error = "an element address of an unexpected kind";
           return false;
         }
-        std::memcpy(a.bytes.data(), v, vn);
-        address = a;
+        std::memcpy(address.bytes.data(), v, vn);
+        have_address = true;
       }
     } else if (type == IPSET_ATTR_CIDR && n >= 1) {
       prefix = static_cast<uint8_t>(d[0]);
@@ -65,11 +64,11 @@ bool ParseElement(const char* data, size_t len, Family family, std::vector<netfi
       return false;
     }
   }
-  if (!address) {
+  if (!have_address) {
     error = "an element without an address";
     return false;
   }
-  out.push_back(netfilter::Cidr::Prefix(*address, prefix < 0 ? address->Bits() : prefix));
+  if (prefix < 0 || prefix > address.Bits()) prefix = address.Bits();
   return true;
 }
 
@@ -94,35 +93,47 @@ void RadixSort(std::vector<uint64_t>& keys) {
   }
 }
 
-// Cidr's order. IPv4 prefixes (all of swarmwall's IPv4 sets) sort as one
-// 64-bit key each, (address, prefix): the same order, a fraction of the
-// time for 100,000 entries.
-void SortEntries(std::vector<netfilter::Cidr>& entries) {
-  bool v4_prefixes = std::all_of(entries.begin(), entries.end(), [](const netfilter::Cidr& c) {
-    return c.family() == Family::kIPv4 && c.PrefixLength() >= 0;
-  });
-  if (!v4_prefixes) {
-    std::sort(entries.begin(), entries.end());
-    return;
+// One set's entries as they arrive, then in Cidr's order. An IPv4 entry
+// (all of swarmwall's IPv4 sets) is one 64-bit key, (address, prefix),
+// sorted by RadixSort: the same order, a fraction of the time for 100,000
+// entries; IPv6 entries are sorted as Cidrs.
+class EntryCollector {
+ public:
+  void Reserve(size_t n, Family family) {
+    if (family == Family::kIPv4) keys_.reserve(n);
+    else entries_.reserve(n);
   }
-  std::vector<uint64_t> keys;
-  keys.reserve(entries.size());
-  for (const auto& c : entries) {
-    const auto& b = c.address.bytes;
-    uint64_t a = uint64_t{b[0]} << 24 | uint64_t{b[1]} << 16 | uint64_t{b[2]} << 8 | b[3];
-    keys.push_back(a << 8 | static_cast<uint64_t>(c.PrefixLength()));
+  void Add(const netfilter::IpAddress& a, int prefix) {
+    if (a.family != Family::kIPv4) {
+      entries_.push_back(netfilter::Cidr::Masked(a, prefix));
+      return;
+    }
+    const auto& b = a.bytes;
+    uint64_t v = uint64_t{b[0]} << 24 | uint64_t{b[1]} << 16 | uint64_t{b[2]} << 8 | b[3];
+    keys_.push_back(v << 8 | static_cast<uint64_t>(prefix));
   }
-  RadixSort(keys);
-  for (size_t i = 0; i < keys.size(); ++i) {
+  std::vector<netfilter::Cidr> Sorted() {
+    std::sort(entries_.begin(), entries_.end());
+    if (keys_.empty()) return std::move(entries_);
+    RadixSort(keys_);
+    std::vector<netfilter::Cidr> out;
+    out.reserve(keys_.size());
     netfilter::IpAddress a;
-    uint64_t v = keys[i] >> 8;
-    a.bytes[0] = static_cast<uint8_t>(v >> 24);
-    a.bytes[1] = static_cast<uint8_t>(v >> 16);
-    a.bytes[2] = static_cast<uint8_t>(v >> 8);
-    a.bytes[3] = static_cast<uint8_t>(v);
-    entries[i] = netfilter::Cidr::Prefix(a, static_cast<int>(keys[i] & 0xff));
+    for (uint64_t k : keys_) {
+      uint64_t v = k >> 8;
+      a.bytes[0] = static_cast<uint8_t>(v >> 24);
+      a.bytes[1] = static_cast<uint8_t>(v >> 16);
+      a.bytes[2] = static_cast<uint8_t>(v >> 8);
+      a.bytes[3] = static_cast<uint8_t>(v);
+      out.push_back(netfilter::Cidr::Masked(a, static_cast<int>(k & 0xff)));
+    }
+    return out;
   }
-}
+
+ private:
+  std::vector<uint64_t> keys_;
+  std::vector<netfilter::Cidr> entries_;
+};
 
 }  // namespace
 
@@ -161,6 +172,9 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
     req.Put(IPSET_ATTR_SETNAME, name + std::string(1, '\0'));
     KernelSet set;
     set.name = name;
+    EntryCollector entries;
+    netfilter::IpAddress address;
+    int prefix = 0;
     bool ok = sock.Dump(req, [&](NetlinkAttrs attrs) {
       uint16_t type;
       const char* d;
@@ -171,6 +185,17 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
         } else if (type == IPSET_ATTR_FAMILY && n >= 1) {
           set.family_known = d[0] == NFPROTO_IPV4 || d[0] == NFPROTO_IPV6;
           set.family = d[0] == NFPROTO_IPV6 ? Family::kIPv6 : Family::kIPv4;
+        } else if (type == IPSET_ATTR_DATA) {   // the header: the number of entries
+          NetlinkAttrs header{d, n};
+          uint16_t t;
+          const char* v;
+          size_t vn;
+          while (header.Next(t, v, vn))
+            if (t == IPSET_ATTR_ELEMENTS && vn == 4) {
+              uint32_t count;
+              std::memcpy(&count, v, 4);
+              entries.Reserve(ntohl(count), set.family);
+            }
         } else if (type == IPSET_ATTR_ADT) {
           if (set.type != "hash:net") {
             error = "set " + name + " is a " + set.type;
@@ -182,16 +207,18 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
           size_t en;
           while (elements.Next(t, e, en)) {
             if (t != IPSET_ATTR_DATA) continue;
-            if (!ParseElement(e, en, set.family, set.entries, error)) {
+            if (!ParseElement(e, en, set.family, address, prefix, error)) {
               error = "set " + name + ": " + error;
               return false;
             }
+            entries.Add(address, prefix);
           }
         }
       }
       return true;
     }, error);
     if (!ok) return std::nullopt;
+    set.entries = entries.Sorted();
     sets.push_back(std::move(set));
   }
   return sets;
@@ -211,7 +238,6 @@ OwnedSets ReadOwnedSetsNow() {
   std::sort(sets->begin(), sets->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& k : *sets) {
     if (k.name.ends_with("~") || !k.family_known) continue;   // a twin; not ours
-    SortEntries(k.entries);
     compile::IpSet s;
     s.name = k.name;
     s.family = k.family;

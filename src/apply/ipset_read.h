@@ -22,7 +22,7 @@ struct KernelSet {
   std::string type;                 // "hash:net"
   netfilter::Family family = netfilter::Family::kIPv4;
   bool family_known = false;        // inet or inet6
-  std::vector<netfilter::Cidr> entries;   // in the kernel's order
+  std::vector<netfilter::Cidr> entries;   // sorted
 };
 
 // Every set whose name starts with PREFIX, with its entries; nullopt with

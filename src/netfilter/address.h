@@ -49,6 +49,14 @@ struct Cidr {
   static std::optional<Cidr> Parse(std::string_view text);
   static std::optional<Cidr> Parse(std::string_view text, Family family);
   static Cidr Prefix(const IpAddress& address, int prefix_length);
+  // ADDRESS already masked to PREFIX_LENGTH (0..Bits()), as the kernel
+  // gives a set's entries: no masking (100,000 entries per read).
+  static Cidr Masked(const IpAddress& address, int prefix_length) {
+    Cidr c;
+    c.address = address;
+    c.prefix_ = static_cast<uint8_t>(prefix_length);
+    return c;
+  }
   static Cidr Any(Family family) { return Prefix(IpAddress{{}, family}, 0); }
   // -1 when the mask is not contiguous.
   int PrefixLength() const { return mask_id_ ? -1 : prefix_; }
