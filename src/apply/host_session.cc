@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -68,17 +69,32 @@ void ForgetCache(const std::string& dir) {
   std::filesystem::remove(CachePath(dir), ec);
 }
 
+bool CacheUsable(const backend::VariantReport& variant) {
+  return variant.chosen.name == "nft" && LegacyTables().empty() && CacheAllowed();
+}
+
+// The cache's text but for the generation (the slow part: ~3 ms with
+// 1,000 owned rules), so that it can be made before the generation is known.
+std::string CacheBody(const backend::VariantReport& variant, const FamilySnapshot& v4,
+                      const FamilySnapshot& v6) {
+  json j = {{"identity", NetnsIdentity()}, {"variant", VariantToJson(variant)},
+            {"ipv4", SnapshotToJson(v4)}, {"ipv6", SnapshotToJson(v6)}};
+  return j.dump();
+}
+
+void WriteCache(const std::string& dir, uint32_t generation, const std::string& body) {
+  std::string text = fmt::format("{{\"generation\":{},", generation) + body.substr(1);
+  std::string error;
+  if (!WriteFileAtomically(CachePath(dir), text, error)) ForgetCache(dir);
+}
+
 void SaveCache(const std::string& dir, uint32_t generation, const backend::VariantReport& variant,
                const FamilySnapshot& v4, const FamilySnapshot& v6) {
-  if (variant.chosen.name != "nft" || !LegacyTables().empty() || !CacheAllowed()) {
+  if (!CacheUsable(variant)) {
     ForgetCache(dir);
     return;
   }
-  json j = {{"identity", NetnsIdentity()}, {"generation", generation},
-            {"variant", VariantToJson(variant)}, {"ipv4", SnapshotToJson(v4)},
-            {"ipv6", SnapshotToJson(v6)}};
-  std::string error;
-  if (!WriteFileAtomically(CachePath(dir), j.dump(), error)) ForgetCache(dir);
+  WriteCache(dir, generation, CacheBody(variant, v4, v6));
 }
 
 std::optional<HostView> FromCache(const std::string& dir, uint32_t generation) {
@@ -273,6 +289,17 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
   return RunDetached(
       [&] {
         lock_.Describe(fmt::format("{} committer (for pid {})", operation, journal.writer));
+        // The kernel cache of the state after the commit, made while
+        // iptables-restore runs (this process only waits for it then).
+        std::future<std::string> cache_body;
+        if (view.generation && CacheUsable(view.variant))
+          cache_body = std::async(std::launch::async, [&] {
+            auto v4 = nothing.diffs[0].rules ? SnapshotAfter(desired.ipv4, view.before.ipv4, remove)
+                                             : view.before.ipv4;
+            auto v6 = nothing.diffs[1].rules ? SnapshotAfter(desired.ipv6, view.before.ipv6, remove)
+                                             : view.before.ipv6;
+            return CacheBody(view.variant, v4, v6);
+          });
         TestDelay();
         Transaction tx(view.variant.chosen, view.before);
         auto result = remove ? tx.Remove() : tx.Commit(desired, nothing.diffs);
@@ -282,15 +309,10 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
           if (record) store.Save(*record, ignored);
           else store.Forget();
           auto generation = NftGeneration();
-          if (view.generation && generation && *generation == *view.generation + result.nft_commits) {
-            auto v4 = result.diffs[0].rules ? SnapshotAfter(desired.ipv4, view.before.ipv4, remove)
-                                            : view.before.ipv4;
-            auto v6 = result.diffs[1].rules ? SnapshotAfter(desired.ipv6, view.before.ipv6, remove)
-                                            : view.before.ipv6;
-            SaveCache(dir_, *generation, view.variant, v4, v6);
-          } else {
+          if (cache_body.valid() && generation && *generation == *view.generation + result.nft_commits)
+            WriteCache(dir_, *generation, cache_body.get());
+          else
             ForgetCache(dir_);
-          }
         }
         if (result.ok || !result.rollback_failed) ClearJournal(dir_);
         TimingMark("record-and-cache");
