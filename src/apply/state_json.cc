@@ -21,10 +21,17 @@ json FamilyStateToJson(const compile::FamilyState& fs) {
     j["hooks"].push_back({{"table", h.table}, {"chain", h.chain}, {"target", h.target}, {"create", h.create_chain}});
   j["sets"] = json::array();
   for (const auto& s : fs.sets) {
-    json entries = json::array();
-    if (s.entries)
-      for (const auto& e : *s.entries) entries.push_back(e.ToString());
-    j["sets"].push_back({{"name", s.name}, {"policy_name", s.policy_name}, {"entries", entries}});
+    // One string, blank-separated: 100,000 entries as a JSON array of
+    // strings took ~40 ms to build and write, and a journal holds them.
+    std::string entries;
+    if (s.entries) {
+      entries.reserve(s.entries->size() * 19);
+      for (const auto& e : *s.entries) {
+        if (!entries.empty()) entries += ' ';
+        e.AppendTo(entries);
+      }
+    }
+    j["sets"].push_back({{"name", s.name}, {"policy_name", s.policy_name}, {"entry_list", std::move(entries)}});
   }
   return j;
 }
@@ -40,7 +47,15 @@ compile::FamilyState FamilyStateFromJson(const json& j) {
                         h.value("create", false)});
   for (const auto& s : j.value("sets", json::array())) {
     std::vector<netfilter::Cidr> entries;
-    for (const auto& e : s.value("entries", std::vector<std::string>{}))
+    if (auto list = s.find("entry_list"); list != s.end() && list->is_string()) {
+      std::string_view rest = list->get_ref<const std::string&>();
+      while (!rest.empty()) {
+        size_t blank = rest.find(' ');
+        if (auto c = netfilter::Cidr::Parse(rest.substr(0, blank), fs.family)) entries.push_back(*c);
+        rest = blank == std::string_view::npos ? std::string_view() : rest.substr(blank + 1);
+      }
+    }
+    for (const auto& e : s.value("entries", std::vector<std::string>{}))   // the earlier form
       if (auto c = netfilter::Cidr::Parse(e, fs.family)) entries.push_back(*c);
     compile::IpSet set;
     set.name = s.value("name", "");

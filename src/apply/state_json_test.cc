@@ -31,6 +31,23 @@ TEST(StateJson, FamilyStateRoundTrips) {
   EXPECT_EQ(back.sets[0].entries->size(), 1u);
 }
 
+TEST(StateJson, SetEntriesAreOneStringAndTheEarlierListStillReads) {
+  auto fs = Sample();
+  std::vector<netfilter::Cidr> many;
+  for (const char* e : {"2001:db8::/48", "2001:db8:1::1/128", "2001:db8:2::/64"})
+    many.push_back(*netfilter::Cidr::Parse(e, netfilter::Family::kIPv6));
+  fs.sets[0].entries = std::make_shared<const std::vector<netfilter::Cidr>>(many);
+  auto j = FamilyStateToJson(fs);
+  EXPECT_EQ(j["sets"][0]["entry_list"], "2001:db8::/48 2001:db8:1::1/128 2001:db8:2::/64");
+  EXPECT_EQ(*FamilyStateFromJson(j).sets[0].entries, many);
+  // A journal written by an earlier swarmwall: entries as a list.
+  j["sets"][0].erase("entry_list");
+  j["sets"][0]["entries"] = {"2001:db8::/48", "2001:db8:1::1/128", "2001:db8:2::/64"};
+  EXPECT_EQ(*FamilyStateFromJson(j).sets[0].entries, many);
+  fs.sets[0].entries = std::make_shared<const std::vector<netfilter::Cidr>>();
+  EXPECT_TRUE(FamilyStateFromJson(FamilyStateToJson(fs)).sets[0].entries->empty());
+}
+
 TEST(StateJson, SnapshotRoundTripsWithoutSets) {
   FamilySnapshot s;
   s.owned = Sample();
