@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,20 +45,32 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   for (auto& e : env_store) env.push_back(e.data());
   env.push_back(nullptr);
 
-  pid_t pid = fork();
-  if (pid < 0) {
-    result.err = std::string("fork: ") + strerror(errno);
+  // posix_spawn (a vfork underneath): no copy of this process's page
+  // tables, which a fork of a process holding 100,000 set entries paid on
+  // every iptables-restore. The child gets its own process group so a
+  // timeout kills it whole, and SIGPIPE as the program expects it.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int spawn_error = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (spawn_error != 0) {
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    result.exit_code = 127;
+    result.err = std::string("cannot run ") + args[0] + ": " + strerror(spawn_error) + "\n";
     return result;
-  }
-  if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    // The child gets its own process group so a timeout kills it whole.
-    setpgid(0, 0);
-    execvpe(args[0], args.data(), env.data());
-    dprintf(2, "cannot run %s: %s\n", args[0], strerror(errno));
-    _exit(127);
   }
   close(in_pipe[0]);
   close(out_pipe[1]);
