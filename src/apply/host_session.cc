@@ -85,7 +85,8 @@ std::string CacheBody(const backend::VariantReport& variant, const FamilySnapsho
 void WriteCache(const std::string& dir, uint32_t generation, const std::string& body) {
   std::string text = fmt::format("{{\"generation\":{},", generation) + body.substr(1);
   std::string error;
-  if (!WriteFileAtomically(CachePath(dir), text, error)) ForgetCache(dir);
+  // No fsync: the cache is keyed by the boot, so a crash makes it void anyway.
+  if (!WriteFileAtomically(CachePath(dir), text, error, false)) ForgetCache(dir);
 }
 
 void SaveCache(const std::string& dir, uint32_t generation, const backend::VariantReport& variant,

@@ -143,7 +143,8 @@ AppliedRecord RecordFromJson(const json& j) {
   return r;
 }
 
-bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error) {
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error,
+                         bool durable) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::string tmp = path + ".tmp." + std::to_string(getpid());
@@ -158,7 +159,7 @@ bool WriteFileAtomically(const std::string& path, const std::string& text, std::
     if (n <= 0) break;
     done += static_cast<size_t>(n);
   }
-  bool ok = done == text.size() && fsync(fd) == 0;
+  bool ok = done == text.size() && (!durable || fsync(fd) == 0);
   close(fd);
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());

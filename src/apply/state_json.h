@@ -26,6 +26,8 @@ AppliedRecord RecordFromJson(const nlohmann::json& j);
 
 // Writes TEXT to PATH through a temporary file, fsync and rename: a reader
 // (or a crash) sees the old or the new file, never a part of one.
-bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error);
+// DURABLE false: no fsync (a cache that a crash may lose).
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error,
+                         bool durable = true);
 
 }  // namespace swarmwall::apply
