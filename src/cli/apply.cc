@@ -87,16 +87,18 @@ struct Prepared {
   compile::NodeFacts facts;
 };
 
+// FACTS: those of VIEW, when the caller made them already.
 std::optional<Prepared> Prepare(const apply::HostSession& session, const policy::Policy& policy,
                                 const std::string& node_name,
-                                std::optional<apply::HostView> view = std::nullopt) {
+                                std::optional<apply::HostView> view = std::nullopt,
+                                std::optional<compile::NodeFacts> known_facts = std::nullopt) {
   std::string error;
   if (!view) view = session.Read(error);
   if (!view) {
     std::cerr << "swarmwall: cannot read the kernel's rules: " << error << "\n";
     return std::nullopt;
   }
-  compile::NodeFacts facts = apply::FactsFor(*view);
+  compile::NodeFacts facts = known_facts ? std::move(*known_facts) : apply::FactsFor(*view);
   auto choice = compile::IdentifyNode(policy, facts,
                                       node_name.empty() ? std::nullopt : std::optional(node_name));
   if (!choice.node) {
@@ -113,13 +115,16 @@ std::optional<Prepared> Prepare(const apply::HostSession& session, const policy:
 // What apply records of P: the desired state's digest and, unless the
 // nodes come from Swarm, the fingerprint of everything it was compiled
 // from (see apply/compile_inputs.h).
+// INPUTS: that fingerprint, when it is being made already (of P's facts).
 apply::AppliedRecord MakeRecord(const Prepared& p, const policy::Policy& policy,
-                                const std::string& node_arg) {
+                                const std::string& node_arg,
+                                std::shared_future<std::optional<std::string>> inputs) {
   apply::AppliedRecord record{p.desired.node, policy.file, apply::NormalizedDigest(p.desired),
                               p.view.variant.chosen.name, Now()};
   if (!policy.auto_nodes) {
     record.files = apply::PolicyFiles(policy);
-    record.inputs = apply::InputsFingerprint(record.files, node_arg, p.facts).value_or("");
+    auto fingerprint = inputs.valid() ? inputs.get() : apply::InputsFingerprint(record.files, node_arg, p.facts);
+    record.inputs = fingerprint.value_or("");
   }
   return record;
 }
@@ -364,6 +369,16 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     // The lockout guard's SSH clients (~5 ms: ctnetlink walks the whole
     // conntrack table), here while the sets are still being read: a third
     // busy thread on a 2-core host would only slow that read down.
+    // The inputs' fingerprint for the record (the address files' bytes
+    // again: ~2 ms) needs only the rules' facts: begun here as well.
+    std::optional<compile::NodeFacts> facts;
+    std::shared_future<std::optional<std::string>> inputs;
+    if (view) {
+      facts = apply::FactsFor(*view);
+      if (!a.dry_run && !policy->auto_nodes)
+        inputs = std::async(std::launch::async, apply::InputsFingerprint, apply::PolicyFiles(*policy),
+                            a.node, *facts).share();
+    }
     std::vector<apply::SshClient> clients;
     if (!a.dry_run) clients = apply::FindSshClients();
     TimingMark("ssh-clients");
@@ -379,7 +394,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         return;
       }
     }
-    auto p = Prepare(*session, *policy, a.node, std::move(view));
+    auto p = Prepare(*session, *policy, a.node, std::move(view), std::move(facts));
     TimingMark("compile");
     if (!p) {
       global.exit_code = kError;
@@ -389,7 +404,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     // bytes: ~4 ms) on a thread beside the diff and the lockout guard.
     std::future<apply::AppliedRecord> record;
     if (!a.dry_run)
-      record = std::async(std::launch::async, MakeRecord, std::cref(*p), std::cref(*policy), std::cref(a.node));
+      record = std::async(std::launch::async, MakeRecord, std::cref(*p), std::cref(*policy), std::cref(a.node), inputs);
     std::vector<apply::FamilyDiff> diffs = {apply::Compare(p->desired.ipv4, p->view.before.ipv4),
                                             apply::Compare(p->desired.ipv6, p->view.before.ipv6)};
     if (a.dry_run) {
@@ -430,7 +445,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         global.exit_code = kError;
         return;
       }
-      record = std::async(std::launch::async, MakeRecord, std::cref(*p), std::cref(*policy), std::cref(a.node));
+      record = std::async(std::launch::async, MakeRecord, std::cref(*p), std::cref(*policy), std::cref(a.node),
+                          std::shared_future<std::optional<std::string>>{});   // the facts changed
       diffs = {apply::Compare(p->desired.ipv4, p->view.before.ipv4),
                apply::Compare(p->desired.ipv6, p->view.before.ipv6)};
     }
