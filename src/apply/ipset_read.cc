@@ -72,6 +72,26 @@ bool ParseElement(const char* data, size_t len, Family family, netfilter::IpAddr
   return true;
 }
 
+// The usual IPv4 element, laid out as the kernel writes it (20 bytes:
+// IP { IPADDR_IPV4 a.b.c.d }, CIDR n), read by offset into a sort key
+// (address << 8 | prefix); false for anything else (ParseElement reads it).
+bool Ipv4ElementKey(const char* e, size_t en, uint64_t& key) {
+  if (en != 20) return false;
+  nlattr ip, addr, cidr;
+  std::memcpy(&ip, e, sizeof ip);
+  std::memcpy(&addr, e + 4, sizeof addr);
+  std::memcpy(&cidr, e + 12, sizeof cidr);
+  if (ip.nla_len != 12 || (ip.nla_type & NLA_TYPE_MASK) != IPSET_ATTR_IP || addr.nla_len != 8 ||
+      (addr.nla_type & NLA_TYPE_MASK) != IPSET_ATTR_IPADDR_IPV4 || cidr.nla_len != 5 ||
+      (cidr.nla_type & NLA_TYPE_MASK) != IPSET_ATTR_CIDR)
+    return false;
+  auto b = reinterpret_cast<const uint8_t*>(e + 8);
+  uint8_t prefix = static_cast<uint8_t>(e[16]);
+  if (prefix > 32) return false;
+  key = (uint64_t{b[0]} << 24 | uint64_t{b[1]} << 16 | uint64_t{b[2]} << 8 | b[3]) << 8 | prefix;
+  return true;
+}
+
 std::string NameOf(const char* d, size_t n) { return std::string(d, strnlen(d, n)); }
 
 // KEYS (40 bits used: address, prefix) in order: three passes of a
@@ -103,6 +123,7 @@ class EntryCollector {
     if (family == Family::kIPv4) keys_.reserve(n);
     else entries_.reserve(n);
   }
+  void AddKey(uint64_t key) { keys_.push_back(key); }
   void Add(const netfilter::IpAddress& a, int prefix) {
     if (a.family != Family::kIPv4) {
       entries_.push_back(netfilter::Cidr::Masked(a, prefix));
@@ -207,6 +228,11 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
           size_t en;
           while (elements.Next(t, e, en)) {
             if (t != IPSET_ATTR_DATA) continue;
+            uint64_t key;
+            if (set.family == Family::kIPv4 && Ipv4ElementKey(e, en, key)) {
+              entries.AddKey(key);
+              continue;
+            }
             if (!ParseElement(e, en, set.family, address, prefix, error)) {
               error = "set " + name + ": " + error;
               return false;
