@@ -321,10 +321,10 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     std::optional<apply::HostSession> session;
     std::optional<apply::HostView> view;
     std::future<apply::OwnedSets> owned_sets;
-    auto join_sets = [&] {
+    auto join_sets = [&](apply::HostView* into) {
       if (!owned_sets.valid()) return;
       auto sets = owned_sets.get();
-      if (view) apply::PutOwnedSets(std::move(sets), view->before.ipv4, view->before.ipv6);
+      if (into) apply::PutOwnedSets(std::move(sets), into->before.ipv4, into->before.ipv6);
       TimingMark("read-sets");
     };
     auto applied = apply::StateStore(global.state_dir).Load();
@@ -345,7 +345,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       const char* fast = getenv("SWARMWALL_FAST_NOOP");
       if (view && !a.dry_run && !a.drain && a.confirm == 0 && !(fast && std::string(fast) == "0") &&
           apply::InputsUnchanged(*view, *applied, a.policy, a.node)) {
-        join_sets();
+        join_sets(&*view);
         if (apply::KernelMatchesRecord(*view, *applied)) {
           apply::TransactionResult nothing;
           if (global.json()) std::cout << ApplyJson(applied->node, view->variant, nothing).dump(2) << "\n";
@@ -382,7 +382,6 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     std::vector<apply::SshClient> clients;
     if (!a.dry_run) clients = apply::FindSshClients();
     TimingMark("ssh-clients");
-    join_sets();
     // --drain: everything it needs is read before anything changes.
     std::optional<apply::DrainTarget> drain;
     if (a.drain && !a.dry_run) {
@@ -394,6 +393,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         return;
       }
     }
+    // The desired state needs the policy and the rules' facts, not the
+    // owned sets: compiled (and its record begun) while they are read.
     auto p = Prepare(*session, *policy, a.node, std::move(view), std::move(facts));
     TimingMark("compile");
     if (!p) {
@@ -405,6 +406,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     std::future<apply::AppliedRecord> record;
     if (!a.dry_run)
       record = std::async(std::launch::async, MakeRecord, std::cref(*p), std::cref(*policy), std::cref(a.node), inputs);
+    join_sets(&p->view);
     std::vector<apply::FamilyDiff> diffs = {apply::Compare(p->desired.ipv4, p->view.before.ipv4),
                                             apply::Compare(p->desired.ipv6, p->view.before.ipv6)};
     if (a.dry_run) {
