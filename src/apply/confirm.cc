@@ -31,7 +31,7 @@ std::optional<std::string> SavePending(const std::string& dir, const compile::De
   std::string token = fmt::format("{:08x}{:08x}", rd(), rd());
   json j = {{"token", token}, {"node", previous.node}, {"ipv4", FamilyStateToJson(previous.ipv4)},
             {"ipv6", FamilyStateToJson(previous.ipv6)}};
-  if (!WriteFileAtomically(PendingPath(dir), j.dump(), error)) return std::nullopt;
+  if (!WriteFileAtomically(PendingPath(dir), DumpJson(std::move(j)), error)) return std::nullopt;
   return token;
 }
 

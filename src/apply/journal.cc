@@ -27,7 +27,7 @@ bool WriteJournal(const std::string& dir, const Journal& j, std::string& error) 
   if (j.new_record) out["new_record"] = RecordToJson(*j.new_record);
   out["kept_v4"] = j.kept_sets[0];
   out["kept_v6"] = j.kept_sets[1];
-  return WriteFileAtomically(JournalPath(dir), out.dump(), error);
+  return WriteFileAtomically(JournalPath(dir), DumpJson(std::move(out)), error);
 }
 
 std::optional<Journal> LoadJournal(const std::string& dir) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -141,6 +142,64 @@ AppliedRecord RecordFromJson(const json& j) {
     for (const auto& f : j["files"])
       if (f.is_string()) r.files.push_back(f.get<std::string>());
   return r;
+}
+
+namespace {
+
+bool Plain(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+           c == ':' || c == '/' || c == ' ' || c == '-' || c == '_';
+  });
+}
+
+// Moves J's long plain strings into OUT, leaving "\u0001N" in their place.
+void TakeLongStrings(json& j, std::vector<std::string>& out) {
+  if (j.is_string()) {
+    auto& s = j.get_ref<std::string&>();
+    if (s.size() >= 4096 && Plain(s)) {
+      out.push_back(std::move(s));
+      j = "\x01" + std::to_string(out.size() - 1);
+    }
+  } else if (j.is_structured()) {
+    for (auto& v : j) TakeLongStrings(v, out);
+  }
+}
+
+bool HasMarker(const json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().starts_with('\x01');
+  if (j.is_structured())
+    for (const auto& v : j)
+      if (HasMarker(v)) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string DumpJson(json j) {
+  if (HasMarker(j)) return j.dump();   // a string of its own looks like a placeholder
+  std::vector<std::string> taken;
+  TakeLongStrings(j, taken);
+  std::string text = j.dump();
+  if (taken.empty()) return text;
+  // A control character is always escaped by dump, so the only "\u0001" in
+  // TEXT are the placeholders.
+  std::string out;
+  size_t size = text.size();
+  for (const auto& t : taken) size += t.size();
+  out.reserve(size);
+  size_t at = 0;
+  for (;;) {
+    size_t p = text.find("\"\\u0001", at);
+    if (p == std::string::npos) break;
+    size_t digits = p + 7, end = digits;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    out.append(text, at, p + 1 - at);   // up to and with the opening quote
+    out += taken[std::stoul(text.substr(digits, end - digits))];
+    at = end;   // the closing quote comes next
+  }
+  out.append(text, at, std::string::npos);
+  return out;
 }
 
 bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error,

@@ -26,6 +26,12 @@ AppliedRecord RecordFromJson(const nlohmann::json& j);
 
 // Writes TEXT to PATH through a temporary file, fsync and rename: a reader
 // (or a crash) sees the old or the new file, never a part of one.
+// J as JSON text, like j.dump(); but long strings of plain characters (the
+// blank-separated set entries) are copied as they are, not through
+// nlohmann's per-byte escaping (~10 ns a byte: 15 ms for the 1.5 MB of a
+// 100,000-entry set in a journal).
+std::string DumpJson(nlohmann::json j);
+
 // DURABLE false: no fsync (a cache that a crash may lose).
 bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error,
                          bool durable = true);

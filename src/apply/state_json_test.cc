@@ -48,6 +48,17 @@ TEST(StateJson, SetEntriesAreOneStringAndTheEarlierListStillReads) {
   EXPECT_TRUE(FamilyStateFromJson(FamilyStateToJson(fs)).sets[0].entries->empty());
 }
 
+TEST(StateJson, DumpJsonCopiesLongPlainStringsAsTheyAre) {
+  std::string entries;
+  for (int i = 0; i < 2000; ++i) entries += "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) + "/32 ";
+  nlohmann::json j = {{"a", entries}, {"b", {{"c", entries + "x"}, {"d", "short \"quoted\""}}},
+                      {"e", std::string(5000, '"')}, {"f", {1, 2, entries}}};
+  EXPECT_EQ(DumpJson(j), j.dump());
+  EXPECT_EQ(nlohmann::json::parse(DumpJson(j)), j);
+  nlohmann::json marker = {{"a", entries}, {"m", "\x01" "7"}};
+  EXPECT_EQ(DumpJson(marker), marker.dump()) << "a string of its own that looks like a placeholder";
+}
+
 TEST(StateJson, SnapshotRoundTripsWithoutSets) {
   FamilySnapshot s;
   s.owned = Sample();
