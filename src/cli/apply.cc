@@ -379,9 +379,6 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         inputs = std::async(std::launch::async, apply::InputsFingerprint, apply::PolicyFiles(*policy),
                             a.node, *facts).share();
     }
-    std::vector<apply::SshClient> clients;
-    if (!a.dry_run) clients = apply::FindSshClients();
-    TimingMark("ssh-clients");
     // --drain: everything it needs is read before anything changes.
     std::optional<apply::DrainTarget> drain;
     if (a.drain && !a.dry_run) {
@@ -406,6 +403,14 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     std::future<apply::AppliedRecord> record;
     if (!a.dry_run)
       record = std::async(std::launch::async, MakeRecord, std::cref(*p), std::cref(*policy), std::cref(a.node), inputs);
+    // The lockout guard's SSH clients (~10 ms with tracked connections:
+    // ctnetlink walks the whole conntrack table), only when this commit can
+    // change who reaches the host (apply/lockout.h), found beside the sets'
+    // read when the input chain changes.
+    bool input_changes = drain || apply::InputChainChanges(p->desired.ipv4, p->view.before.ipv4) ||
+                         apply::InputChainChanges(p->desired.ipv6, p->view.before.ipv6);
+    std::future<std::vector<apply::SshClient>> ssh_clients;
+    if (!a.dry_run && input_changes) ssh_clients = std::async(std::launch::async, apply::FindSshClients);
     join_sets(&p->view);
     std::vector<apply::FamilyDiff> diffs = {apply::Compare(p->desired.ipv4, p->view.before.ipv4),
                                             apply::Compare(p->desired.ipv6, p->view.before.ipv6)};
@@ -414,9 +419,15 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       return;
     }
     // The lockout guard: nobody connected over SSH loses the way back in
-    // (nothing to guard when nothing would be written).
+    // (nothing to guard when nothing would be written, or when the host's
+    // input path stays as it is).
     bool pending = !diffs[0].empty() || !diffs[1].empty();
-    auto locked = pending || drain ? apply::LockedOut(p->desired, clients) : std::vector<std::string>{};
+    bool guard = (pending || drain) &&
+                 (input_changes || apply::InputSetsChange(p->desired.ipv4, diffs[0]) ||
+                  apply::InputSetsChange(p->desired.ipv6, diffs[1]));
+    std::vector<apply::SshClient> clients;
+    if (guard) clients = ssh_clients.valid() ? ssh_clients.get() : apply::FindSshClients();
+    auto locked = guard ? apply::LockedOut(p->desired, clients) : std::vector<std::string>{};
     if (!locked.empty() && !a.force) {
       for (const auto& l : locked)
         std::cerr << "swarmwall apply: refusing: " << l << " under " << policy->file << "\n";
