@@ -33,9 +33,9 @@
 #include "apply/ruleset_after.h"
 #include "apply/state_store.h"
 #include "apply/swarm_members.h"
-#include "base/timings.h"
 #include "backend/host_facts.h"
 #include "backend/iptables_variant.h"
+#include "base/timings.h"
 #include "cli/commands.h"
 #include "compile/compiler.h"
 #include "docker/engine.h"
@@ -366,9 +366,6 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
-    // The lockout guard's SSH clients (~5 ms: ctnetlink walks the whole
-    // conntrack table), here while the sets are still being read: a third
-    // busy thread on a 2-core host would only slow that read down.
     // The inputs' fingerprint for the record (the address files' bytes
     // again: ~2 ms) needs only the rules' facts: begun here as well.
     std::optional<compile::NodeFacts> facts;
