@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <type_traits>
 
@@ -129,7 +131,27 @@ void AddressCache::Store(const std::string& path, std::string_view bytes, const 
             WriteExactly(fd, parsed.ipv4.data(), parsed.ipv4.size() * sizeof(Cidr)) &&
             WriteExactly(fd, parsed.ipv6.data(), parsed.ipv6.size() * sizeof(Cidr));
   close(fd);
-  if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) std::remove(tmp.c_str());
+  if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return;
+  }
+  Prune(file);
+}
+
+void AddressCache::Prune(const std::string& keep) const {
+  // Address files that come and go (dated names, say) would otherwise leave
+  // a cache file each, forever: the least recently written go.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> files;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.starts_with("address-") && name.ends_with(".bin") && e.path() != keep)
+      files.emplace_back(e.last_write_time(ec), e.path());
+  }
+  if (files.size() < kMaxFiles) return;
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i + kMaxFiles <= files.size(); ++i) fs::remove(files[i].second, ec);
 }
 
 }  // namespace swarmwall::policy

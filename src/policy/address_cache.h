@@ -30,10 +30,13 @@ class AddressCache {
 
   // PATH's entries when BYTES are what was stored for it.
   std::optional<Parsed> Find(const std::string& path, std::string_view bytes) const;
-  // Stores PARSED as PATH's entries for BYTES (best effort).
+  // Stores PARSED as PATH's entries for BYTES (best effort); at most
+  // kMaxFiles cache files are kept, the least recently written go first.
   void Store(const std::string& path, std::string_view bytes, const Parsed& parsed) const;
+  static constexpr size_t kMaxFiles = 64;
 
  private:
+  void Prune(const std::string& keep) const;
   std::string FileFor(const std::string& path) const;
   std::string dir_;
 };

@@ -118,5 +118,18 @@ TEST(AddressCache, ABrokenCacheFileIsAMiss) {
   EXPECT_TRUE(cache.Find(dir.path() + "/office.txt", "192.0.2.9\n192.0.2.10\n"));
 }
 
+TEST(AddressCache, AtMostKMaxFilesAreKept) {
+  TempDir dir;
+  AddressCache cache(dir.path() + "/cache");
+  AddressCache::Parsed parsed;
+  parsed.ipv4.push_back(*netfilter::Cidr::Parse("192.0.2.1"));
+  for (size_t i = 0; i < AddressCache::kMaxFiles + 10; ++i)
+    cache.Store(dir.path() + "/dated-" + std::to_string(i) + ".txt", "192.0.2.1\n", parsed);
+  EXPECT_EQ(dir.CacheFiles(), AddressCache::kMaxFiles);
+  EXPECT_TRUE(cache.Find(dir.path() + "/dated-" + std::to_string(AddressCache::kMaxFiles + 9) + ".txt",
+                         "192.0.2.1\n"))
+      << "the newest stays";
+}
+
 }  // namespace
 }  // namespace swarmwall::policy
