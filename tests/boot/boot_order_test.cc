@@ -36,6 +36,7 @@
 
 #include <fmt/format.h>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 
 namespace swarmwall {
@@ -751,11 +752,7 @@ TEST_P(Boot, ClosedPortsAreNeverReachable) {
   EXPECT_LT(secs(), 90.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Boot, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Boot, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/agent_log.h"
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 #include "lab/rules_view.h"
 
@@ -379,11 +380,7 @@ TEST_P(Agent, ZzSigtermStopsAndKeepsRules) {
   EXPECT_FALSE(state.value("running", true));
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Agent, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Agent, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

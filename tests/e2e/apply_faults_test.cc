@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 #include "lab/rules_view.h"
 
@@ -298,11 +299,7 @@ TEST_P(Faults, AppliesRacingDockerLoseNoRule) {
   Sw("remove");
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Faults, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Faults, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

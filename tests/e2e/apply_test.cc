@@ -9,6 +9,7 @@
 #include <regex>
 #include <thread>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 #include "lab/rules_view.h"
 
@@ -312,11 +313,7 @@ TEST_P(Apply, LockoutGuardKeepsTheSshClientIn) {
   Sw("remove");
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Apply, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Apply, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

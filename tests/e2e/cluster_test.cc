@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 #include "lab/rules_view.h"
 #include "lab/seed004.h"
@@ -314,11 +315,7 @@ TEST_P(ClusterTest, DrainMovesTasksAwayAppliesAndReactivates) {
   Sw(w, {"remove"});
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, ClusterTest, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, ClusterTest, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

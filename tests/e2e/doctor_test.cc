@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 
 namespace swarmwall {
@@ -165,11 +166,7 @@ TEST(DoctorCli, HelpNamesItsOptions) {
   EXPECT_NE(r.out.find("--root"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Doctor, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Doctor, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -21,6 +21,7 @@
 
 #include "docker/swarm.h"
 #include "docker/swarm_json.h"
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 
 namespace swarmwall {
@@ -413,11 +414,7 @@ TEST_P(Drain, OverPlainTcp) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Drain, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Drain, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

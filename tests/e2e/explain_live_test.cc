@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 
 namespace swarmwall {
@@ -127,12 +128,7 @@ TEST_P(ExplainLive, RulesetRoundTripsThroughNormalize) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, ExplainLive,
-                         ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, ExplainLive, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -24,6 +24,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 #include "lab/seed004.h"
 
@@ -202,10 +203,7 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
   EXPECT_NE(bad.out.find("-A INPUT -i eth0 -p tcp -m tcp --dport 9100 -j ACCEPT"), std::string::npos) << bad.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, ExposureLabTest, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10") : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, ExposureLabTest, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/agent_log.h"
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 #include "lab/rules_view.h"
 #include "lab/swarm.h"
@@ -363,11 +364,7 @@ TEST_P(Membership, D_LeftNodeLeavesEverySet) {
   for (auto* n : {&c.M(), &c.W()}) ExpectNoDrift(*n);
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Membership, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Membership, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 
 namespace swarmwall {
@@ -163,12 +164,7 @@ TEST_P(RenderPackets, DockersOwnChainsAreStillThere) {
   EXPECT_NE(saved.out.find("--dport 80 -j ACCEPT"), std::string::npos) << "Docker's per-port ACCEPT";
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, RenderPackets,
-                         ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, RenderPackets, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -30,6 +30,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lab/docker_params.h"
 #include "lab/lab.h"
 #include "lab/swarm.h"
 
@@ -367,11 +368,7 @@ TEST_P(Stack, DeploysOnEveryNodeAndRollsBackABrokenPolicy) {
             << " ms\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Stack, ::testing::Values(DockerVersion::k20_10, DockerVersion::k28_5),
-                         [](const auto& info) {
-                           return info.param == DockerVersion::k20_10 ? std::string("v20_10")
-                                                                      : std::string("v28_5");
-                         });
+INSTANTIATE_TEST_SUITE_P(Docker, Stack, lab::kBothDockers, lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall
