@@ -14,7 +14,16 @@
 set -uo pipefail
 
 CACHE="${SWARMWALL_LAB_CACHE:-/var/cache/swarmwall-lab/docker-unstable}"
-MIRROR_LINE="deb http://deb.debian.org/debian unstable main"
+# The Debian mirror this machine already uses (its apt sources), never one
+# named here: the first URI serving the main archive (not -security).
+mirror_uri() {
+  local uri
+  uri=$( { cat /etc/apt/sources.list 2>/dev/null | awk '$1=="deb"{for(i=2;i<=NF;i++) if($i ~ /^[a-z+]+:\/\//){print $i; break}}'
+           cat /etc/apt/sources.list.d/*.list 2>/dev/null | awk '$1=="deb"{for(i=2;i<=NF;i++) if($i ~ /^[a-z+]+:\/\//){print $i; break}}'
+           cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/{for(i=2;i<=NF;i++) print $i}'
+         } | grep -v -- '-security' | grep -v -i 'snapshot' | head -n 1)
+  [ -n "$uri" ] && echo "${uri%/}"
+}
 
 warn() { echo "fetch-docker-unstable: WARNING: $*" >&2; }
 info() { echo "fetch-docker-unstable: $*"; }
@@ -46,7 +55,11 @@ done
 WORK="$(mktemp -d /tmp/swl-fetch.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/lists/partial" "$WORK/debs"
-echo "$MIRROR_LINE" >"$WORK/sources.list"
+if ! MIRROR=$(mirror_uri); then
+  warn "no Debian mirror in this machine's apt sources; the lab's 28.5 tests will skip"
+  exit 0
+fi
+echo "deb $MIRROR unstable main" >"$WORK/sources.list"
 
 APT_OPTS=(
   -o "Dir::Etc::sourcelist=$WORK/sources.list"
