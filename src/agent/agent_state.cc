@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "apply/state_json.h"
+#include "base/json_text.h"
 
 namespace swarmwall::agent {
 
@@ -57,7 +58,7 @@ AgentState AgentStateFromJson(const json& j) {
 }
 
 bool WriteAgentState(const std::string& dir, const AgentState& s, std::string& error) {
-  return apply::WriteFileAtomically(dir + "/agent.json", AgentStateToJson(s).dump(2) + "\n", error);
+  return apply::WriteFileAtomically(dir + "/agent.json", JsonText(AgentStateToJson(s), 2) + "\n", error);
 }
 
 std::optional<AgentState> LoadAgentState(const std::string& dir) {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_text.h"
 #include "base/process.h"
 
 namespace swarmwall::apply {
@@ -82,7 +83,7 @@ TransactionResult RunDetached(const std::function<TransactionResult()>& work,
     close(pipefd[0]);
     RedirectStdioToLog(log);
     TransactionResult r = work();
-    WriteAll(pipefd[1], ToJson(r).dump());
+    WriteAll(pipefd[1], JsonText(ToJson(r)));
     _exit(r.ok ? 0 : 1);
   }
   close(pipefd[1]);

@@ -22,6 +22,7 @@
 #include "apply/journal.h"
 #include "apply/nft_generation.h"
 #include "apply/state_json.h"
+#include "base/json_text.h"
 #include "base/process.h"
 #include "base/timings.h"
 
@@ -79,7 +80,7 @@ std::string CacheBody(const backend::VariantReport& variant, const FamilySnapsho
                       const FamilySnapshot& v6) {
   json j = {{"identity", NetnsIdentity()}, {"variant", VariantToJson(variant)},
             {"ipv4", SnapshotToJson(v4)}, {"ipv6", SnapshotToJson(v6)}};
-  return j.dump();
+  return JsonText(j);
 }
 
 void WriteCache(const std::string& dir, uint32_t generation, const std::string& body) {

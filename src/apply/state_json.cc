@@ -1,4 +1,5 @@
 #include "apply/state_json.h"
+#include "base/json_text.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -177,10 +178,10 @@ bool HasMarker(const json& j) {
 }  // namespace
 
 std::string DumpJson(json j) {
-  if (HasMarker(j)) return j.dump();   // a string of its own looks like a placeholder
+  if (HasMarker(j)) return JsonText(j);   // a string of its own looks like a placeholder
   std::vector<std::string> taken;
   TakeLongStrings(j, taken);
-  std::string text = j.dump();
+  std::string text = JsonText(j);
   if (taken.empty()) return text;
   // A control character is always escaped by dump, so the only "\u0001" in
   // TEXT are the placeholders.

@@ -7,6 +7,7 @@
 
 #include "apply/compile_inputs.h"
 #include "apply/state_json.h"
+#include "base/json_text.h"
 
 namespace swarmwall::apply {
 
@@ -16,7 +17,7 @@ std::string NormalizedDigest(const compile::DesiredState& state) {
 
 bool StateStore::Save(const AppliedRecord& r, std::string& error) const {
   // Atomic (fsync, rename): old or new record, never half of one.
-  return WriteFileAtomically(dir_ + "/applied.json", RecordToJson(r).dump(2) + "\n", error);
+  return WriteFileAtomically(dir_ + "/applied.json", JsonText(RecordToJson(r), 2) + "\n", error);
 }
 
 std::optional<AppliedRecord> StateStore::Load() const {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "apply/state_json.h"
+#include "base/json_text.h"
 #include "docker/engine.h"
 #include "docker/swarm.h"
 
@@ -187,7 +188,7 @@ std::optional<std::vector<SwarmMember>> ReadSwarmMembers(const std::string& mana
 }
 
 bool SaveMembers(const std::string& state_dir, const std::vector<SwarmMember>& members, std::string& error) {
-  return WriteFileAtomically(MembersFile(state_dir), MembersToJson(members).dump(2) + "\n", error);
+  return WriteFileAtomically(MembersFile(state_dir), JsonText(MembersToJson(members), 2) + "\n", error);
 }
 
 std::optional<std::vector<SwarmMember>> LoadMembers(const std::string& state_dir) {

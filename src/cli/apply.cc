@@ -35,6 +35,7 @@
 #include "apply/swarm_members.h"
 #include "backend/host_facts.h"
 #include "backend/iptables_variant.h"
+#include "base/json_text.h"
 #include "base/timings.h"
 #include "cli/commands.h"
 #include "compile/compiler.h"
@@ -277,7 +278,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       nlohmann::json j{{"node", p->desired.node}, {"variant", variant},
                        {"pending", pending}, {"diff", DiffsJson(diffs)}};
       if (exposure) j["exposure"] = analyze::ExposureDeltaJson(*exposure);
-      std::cout << j.dump(2) << "\n";
+      std::cout << JsonText(j, 2) << "\n";
     } else {
       std::cout << fmt::format("node {} ({} iptables): {}\n", p->desired.node, variant,
                                pending ? "changes pending" : "nothing to change");
@@ -348,7 +349,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         join_sets(&*view);
         if (apply::KernelMatchesRecord(*view, *applied)) {
           apply::TransactionResult nothing;
-          if (global.json()) std::cout << ApplyJson(applied->node, view->variant, nothing).dump(2) << "\n";
+          if (global.json()) std::cout << JsonText(ApplyJson(applied->node, view->variant, nothing), 2) << "\n";
           else std::cout << ApplyLine(applied->node, view->variant, nothing);
           return;
         }
@@ -534,7 +535,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     if (global.json()) {
       nlohmann::json j = ApplyJson(p->desired.node, variant, result);
       if (drain) j["drain"] = {{"node_id", drain->node_id}, {"availability", drain->availability}};
-      std::cout << j.dump(2) << "\n";
+      std::cout << JsonText(j, 2) << "\n";
     } else {
       std::cout << ApplyLine(p->desired.node, variant, result);
       PrintDiffs(result.diffs);
@@ -670,7 +671,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
         j["applied"] = {{"node", record->node}, {"policy", record->policy},
                         {"digest", record->digest}, {"time", record->time}};
       if (auto agent = agent::LoadAgentState(global.state_dir)) j["agent"] = agent::AgentStateToJson(*agent);
-      std::cout << j.dump(2) << "\n";
+      std::cout << JsonText(j, 2) << "\n";
     } else {
       std::cout << fmt::format("iptables variant: {} ({})\n", variant.chosen.name, variant.reason);
       std::cout << fmt::format("Docker: {} ({})\n",

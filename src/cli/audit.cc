@@ -13,6 +13,7 @@
 #include "analyze/policy_exposure.h"
 #include "analyze/report_html.h"
 #include "backend/iptables_variant.h"
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "policy/policy.h"
 
@@ -179,7 +180,7 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
                         {"worst", analyze::AuditSeverityName(analyze::WorstSeverity(findings))}};
     if (!a.from.empty()) j["reach"] = analyze::MatrixJson(reach);
     if (proof) j["policy"] = analyze::ProofJson(*proof);
-    std::cout << j.dump(2) << "\n";
+    std::cout << JsonText(j, 2) << "\n";
   } else {
     if (findings.empty()) std::cout << "no findings\n";
     std::cout << analyze::FindingsText(findings);

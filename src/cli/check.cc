@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "policy/policy.h"
 
@@ -156,7 +157,7 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global) {
       j["errors"] = errors;
       j["warnings"] = warnings;
       if (result.policy) j["policy"] = PolicyJson(*result.policy);
-      std::cout << j.dump(2) << "\n";
+      std::cout << JsonText(j, 2) << "\n";
     } else {
       // Errors and warnings together, in file order.
       std::vector<const policy::Diagnostic*> all;

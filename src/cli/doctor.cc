@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/doctor.h"
+#include "base/json_text.h"
 #include "cli/commands.h"
 
 namespace swarmwall::cli {
@@ -32,7 +33,7 @@ void RegisterDoctor(CLI::App& app, GlobalOptions& global) {
       for (const auto& f : findings)
         list.push_back({{"severity", analyze::SeverityName(f.severity)}, {"code", f.code},
                         {"message", f.message}, {"fix", f.fix}});
-      std::cout << nlohmann::json{{"variant", facts.chosen_variant}, {"findings", list}}.dump(2)
+      std::cout << JsonText(nlohmann::json{{"variant", facts.chosen_variant}, {"findings", list}}, 2)
                 << "\n";
     } else {
       if (!facts.chosen_variant.empty())

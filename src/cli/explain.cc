@@ -4,6 +4,7 @@
 #include "analyze/docker_layout.h"
 #include "analyze/explain_report.h"
 #include "backend/iptables_variant.h"
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "docker/engine.h"
 #include "netfilter/parser.h"
@@ -79,7 +80,7 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
     const netfilter::Ruleset& main = v4 ? *v4 : empty;
     auto e = analyze::ExplainDocker(main, v6 ? &*v6 : nullptr);
     if (global.json())
-      std::cout << analyze::ExplainJson(e, context).dump(2) << "\n";
+      std::cout << JsonText(analyze::ExplainJson(e, context), 2) << "\n";
     else
       std::cout << analyze::ExplainText(e, context);
   });

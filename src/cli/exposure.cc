@@ -13,6 +13,7 @@
 #include "analyze/report_html.h"
 #include "analyze/trace.h"
 #include "backend/iptables_variant.h"
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "netfilter/modules.h"
 #include "netfilter/parser.h"
@@ -225,7 +226,7 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
     if (global.json()) {
       nlohmann::json j = nlohmann::json::array();
       for (const auto& m : matrices) j.push_back(analyze::ServiceMatrixJson(m));
-      std::cout << j.dump(2) << "\n";
+      std::cout << JsonText(j, 2) << "\n";
     } else {
       for (const auto& m : matrices) std::cout << analyze::ServiceMatrixText(m) << "\n";
     }
@@ -250,7 +251,7 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
       return;
     }
   }
-  if (global.json()) std::cout << analyze::ExposureJson(results).dump(2) << "\n";
+  if (global.json()) std::cout << JsonText(analyze::ExposureJson(results), 2) << "\n";
   else std::cout << analyze::ExposureText(results);
   bool control = false;
   for (const auto& f : results)

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "netfilter/parser.h"
 #include "netfilter/printer.h"
@@ -44,7 +45,7 @@ void RegisterNormalize(CLI::App& app, GlobalOptions& global) {
       j["family"] = result.ruleset->family == netfilter::Family::kIPv4 ? 4 : 6;
       j["rules"] = result.ruleset->RuleCount();
       j["text"] = out;
-      std::cout << j.dump(2) << "\n";
+      std::cout << JsonText(j, 2) << "\n";
     } else {
       std::cout << out;
     }

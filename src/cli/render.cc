@@ -12,6 +12,7 @@
 #include "backend/host_facts.h"
 #include "backend/iptables_render.h"
 #include "backend/persistent_render.h"
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "compile/compiler.h"
 #include "policy/policy.h"
@@ -114,7 +115,7 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
         }
       }
     }
-    if (global.json() && args->out_dir.empty()) std::cout << json.dump(2) << "\n";
+    if (global.json() && args->out_dir.empty()) std::cout << JsonText(json, 2) << "\n";
   });
 }
 

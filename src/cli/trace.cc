@@ -6,6 +6,7 @@
 #include "analyze/trace.h"
 #include "analyze/trace_report.h"
 #include "backend/iptables_variant.h"
+#include "base/json_text.h"
 #include "cli/commands.h"
 #include "netfilter/modules.h"
 #include "netfilter/parser.h"
@@ -139,7 +140,7 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
   analyze::TraceModel model(*ruleset, net);
   auto result = model.Trace(input);
   if (global.json())
-    std::cout << analyze::TraceJson(result, input, family).dump(2) << "\n";
+    std::cout << JsonText(analyze::TraceJson(result, input, family), 2) << "\n";
   else
     std::cout << analyze::TraceText(result, input, family);
   bool all_accepted = analyze::Accepted(result.outcome.fate) && !result.truncated;

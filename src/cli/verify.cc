@@ -10,6 +10,7 @@
 
 #include "analyze/audit_verify.h"
 #include "analyze/policy_exposure.h"
+#include "base/json_text.h"
 #include "base/process.h"
 #include "cli/commands.h"
 #include "policy/policy.h"
@@ -103,7 +104,7 @@ void RunVerify(const VerifyArgs& a, GlobalOptions& global) {
   result.target = a.target;
   result.label = a.label;
   if (global.json())
-    std::cout << analyze::VerifyJson(result).dump(2) << "\n";
+    std::cout << JsonText(analyze::VerifyJson(result), 2) << "\n";
   else
     std::cout << analyze::VerifyText(result);
   global.exit_code = result.differences.empty() ? kOk : kPending;

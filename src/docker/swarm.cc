@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "base/json_text.h"
 #include "docker/swarm_json.h"
 
 namespace swarmwall::docker {
@@ -80,7 +81,7 @@ std::optional<std::vector<SwarmNode>> ListNodes(const Engine& manager, std::stri
 
 bool UpdateNodeSpec(const Engine& manager, const std::string& id, uint64_t version,
                     const nlohmann::json& spec, std::string& error) {
-  Response r = manager.Post("/nodes/" + id + "/update?version=" + std::to_string(version), spec.dump());
+  Response r = manager.Post("/nodes/" + id + "/update?version=" + std::to_string(version), JsonText(spec));
   if (r.ok()) return true;
   const std::string what = "updating node " + id;
   if (IsVersionConflict(r.status, r.body))

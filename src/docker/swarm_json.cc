@@ -1,3 +1,4 @@
+#include "base/json_text.h"
 #include "docker/swarm_json.h"
 
 #include <array>
@@ -174,7 +175,7 @@ std::string TaskLabel(const SwarmTask& t, const std::map<std::string, std::strin
 }
 
 std::string TasksOfNodeQuery(const std::string& node_id) {
-  std::string filters = json{{"node", json::array({node_id})}}.dump();
+  std::string filters = JsonText(json{{"node", json::array({node_id})}});
   std::string out = "?filters=";
   for (unsigned char c : filters) {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
