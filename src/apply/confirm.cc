@@ -7,11 +7,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "apply/state_file.h"
 #include "apply/state_json.h"
 #include "base/process.h"
 
@@ -36,16 +38,25 @@ std::optional<std::string> SavePending(const std::string& dir, const compile::De
 }
 
 std::optional<PendingConfirm> LoadPending(const std::string& dir) {
-  std::ifstream in(PendingPath(dir));
-  if (!in) return std::nullopt;
-  auto j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  PendingConfirm p;
-  p.token = j.value("token", "");
-  p.previous.node = j.value("node", "");
-  p.previous.ipv4 = FamilyStateFromJson(j.value("ipv4", json::object()));
-  p.previous.ipv6 = FamilyStateFromJson(j.value("ipv6", json::object()));
-  return p;
+  auto read = ReadStateFile(PendingPath(dir));
+  if (!read.present) return std::nullopt;
+  try {
+    if (!read.json) throw StateFormatError(read.problem);
+    const json& j = *read.json;
+    PendingConfirm p;
+    p.token = StringField(j, "token");
+    if (p.token.empty() || p.token.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw StateFormatError("\"token\" is not a token swarmwall writes");
+    p.previous.node = OptStringField(j, "node");
+    p.previous.ipv4 = FamilyStateFromJson(Field(j, "ipv4"));
+    p.previous.ipv6 = FamilyStateFromJson(Field(j, "ipv6"));
+    if (p.previous.ipv4.family != Family::kIPv4 || p.previous.ipv6.family != Family::kIPv6)
+      throw StateFormatError("its families are swapped");
+    return p;
+  } catch (const StateFormatError& e) {
+    std::cerr << "swarmwall: " << SetAside(PendingPath(dir), e.what()) << "\n";
+    return std::nullopt;
+  }
 }
 
 bool ClearPending(const std::string& dir) {

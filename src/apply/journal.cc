@@ -1,12 +1,14 @@
 #include "apply/journal.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "apply/state_file.h"
 #include "apply/state_json.h"
 
 namespace swarmwall::apply {
@@ -30,24 +32,34 @@ bool WriteJournal(const std::string& dir, const Journal& j, std::string& error) 
   return WriteFileAtomically(JournalPath(dir), DumpJson(std::move(out)), error);
 }
 
-std::optional<Journal> LoadJournal(const std::string& dir) {
-  std::ifstream in(JournalPath(dir));
-  if (!in) return std::nullopt;
-  auto j = json::parse(in, nullptr, false);
-  Journal journal;
-  if (j.is_discarded() || !j.is_object()) {
-    // Torn writes cannot happen (rename); anything else is not ours to use.
-    journal.operation = "unreadable";
-    return journal;
+std::optional<Journal> LoadJournal(const std::string& dir, std::vector<std::string>& notes) {
+  std::string path = JournalPath(dir);
+  auto read = ReadStateFile(path);
+  if (!read.present) return std::nullopt;
+  if (!read.json) {
+    notes.push_back(SetAside(path, read.problem));
+    return std::nullopt;
   }
-  journal.operation = j.value("operation", "");
-  journal.writer = j.value("writer", 0);
-  journal.previous = DesiredStateFromJson(j.value("previous", json::object()));
-  journal.desired = DesiredStateFromJson(j.value("desired", json::object()));
-  if (j.contains("previous_record")) journal.previous_record = RecordFromJson(j["previous_record"]);
-  if (j.contains("new_record")) journal.new_record = RecordFromJson(j["new_record"]);
-  journal.kept_sets[0] = j.value("kept_v4", std::vector<std::string>{});
-  journal.kept_sets[1] = j.value("kept_v6", std::vector<std::string>{});
+  const json& j = *read.json;
+  Journal journal;
+  try {
+    journal.operation = StringField(j, "operation");
+    if (journal.operation != "apply" && journal.operation != "remove" && journal.operation != "rollback" &&
+        journal.operation != "agent")
+      throw StateFormatError("\"operation\" is not one swarmwall writes");
+    int64_t writer = IntField(j, "writer");
+    if (writer <= 0 || writer > INT32_MAX) throw StateFormatError("\"writer\" is not a pid");
+    journal.writer = static_cast<int>(writer);
+    journal.previous = DesiredStateFromJson(Field(j, "previous"));
+    journal.desired = DesiredStateFromJson(Field(j, "desired"));
+    if (j.contains("previous_record")) journal.previous_record = RecordFromJson(j["previous_record"]);
+    if (j.contains("new_record")) journal.new_record = RecordFromJson(j["new_record"]);
+    journal.kept_sets[0] = OptStringList(j, "kept_v4");
+    journal.kept_sets[1] = OptStringList(j, "kept_v6");
+  } catch (const StateFormatError& e) {
+    notes.push_back(SetAside(path, e.what()));
+    return std::nullopt;
+  }
   return journal;
 }
 

@@ -35,7 +35,9 @@ void FillKeptSets(Journal& journal, const compile::FamilyState& kernel_v4,
                   const compile::FamilyState& kernel_v6);
 
 bool WriteJournal(const std::string& dir, const Journal& journal, std::string& error);
-std::optional<Journal> LoadJournal(const std::string& dir);
+// The journal under DIR, when there is one that validates (state_file.h);
+// one that does not is set aside, with a line in NOTES, and never replayed.
+std::optional<Journal> LoadJournal(const std::string& dir, std::vector<std::string>& notes);
 void ClearJournal(const std::string& dir);
 
 }  // namespace swarmwall::apply

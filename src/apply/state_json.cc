@@ -1,12 +1,20 @@
 #include "apply/state_json.h"
-#include "base/json_text.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "apply/state_file.h"
+#include "base/json_text.h"
+#include "netfilter/parser.h"
 
 namespace swarmwall::apply {
 
@@ -38,34 +46,118 @@ json FamilyStateToJson(const compile::FamilyState& fs) {
   return j;
 }
 
+namespace {
+
+bool NameChars(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+bool OwnedChainName(std::string_view name) {
+  return name.starts_with(compile::kChainPrefix) && name.size() <= 28 && NameChars(name);
+}
+
+bool OwnedSetName(std::string_view name) {
+  return name.starts_with(compile::kSetPrefix) && name.size() <= 31 && NameChars(name);
+}
+
+bool KnownTable(std::string_view t) {
+  return t == "filter" || t == "raw" || t == "mangle" || t == "nat" || t == "security";
+}
+
+// Where a hook may go: a built-in chain of its table, or DOCKER-USER.
+bool HookPoint(std::string_view table, std::string_view chain) {
+  if (chain == "DOCKER-USER") return table == "filter";
+  for (auto b : netfilter::BuiltinChains(table))
+    if (b == chain) return true;
+  return false;
+}
+
+[[noreturn]] void Invalid(const std::string& where, const std::string& what) {
+  throw StateFormatError(where + ": " + what);
+}
+
+// Each owned rule must be one rule that the iptables-save parser accepts,
+// exactly as the kernel's own rules are read: a rule text from disk goes
+// into a restore text, and a newline in it would add rules of its own.
+void CheckRules(const compile::FamilyState& fs) {
+  std::map<std::string, std::string> text;   // table -> restore text
+  for (const auto& c : fs.chains) text[c.table] += ":" + c.name + " - [0:0]\n";
+  for (const auto& c : fs.chains)
+    for (size_t i = 0; i < c.rules.size(); ++i) {
+      const std::string& r = c.rules[i];
+      if (r.empty() || r.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos)
+        Invalid(fmt::format("chain {} rule {}", c.name, i + 1), "not one line");
+      text[c.table] += "-A " + c.name + " " + r + "\n";
+    }
+  for (const auto& [table, body] : text) {
+    std::string all = "*" + table + "\n" + body + "COMMIT\n";
+    auto parsed = netfilter::ParseRuleset(all, {.file_name = "state", .family = fs.family});
+    if (!parsed.ruleset) Invalid("table " + table, "rule not accepted: " + parsed.error->ToString());
+    const auto* t = parsed.ruleset->FindTable(table);
+    for (const auto& c : fs.chains) {
+      if (c.table != table) continue;
+      const auto* chain = t ? t->FindChain(c.name) : nullptr;
+      if (!chain || chain->rules.size() != c.rules.size())
+        Invalid("chain " + c.name, "its rules do not read back as written");
+    }
+  }
+}
+
+}  // namespace
+
 compile::FamilyState FamilyStateFromJson(const json& j) {
+  if (!j.is_object()) throw StateFormatError(std::string("a family state must be an object, not ") + j.type_name());
   compile::FamilyState fs;
-  fs.family = j.value("family", 4) == 4 ? Family::kIPv4 : Family::kIPv6;
-  for (const auto& c : j.value("chains", json::array()))
-    fs.chains.push_back({c.value("table", "filter"), c.value("name", ""),
-                         c.value("rules", std::vector<std::string>{})});
-  for (const auto& h : j.value("hooks", json::array()))
-    fs.hooks.push_back({h.value("table", "filter"), h.value("chain", ""), h.value("target", ""),
-                        h.value("create", false)});
-  for (const auto& s : j.value("sets", json::array())) {
-    std::vector<netfilter::Cidr> entries;
-    if (auto list = s.find("entry_list"); list != s.end() && list->is_string()) {
-      std::string_view rest = list->get_ref<const std::string&>();
+  int64_t family = OptIntField(j, "family", 4);
+  if (family != 4 && family != 6) Invalid("family", "must be 4 or 6");
+  fs.family = family == 4 ? Family::kIPv4 : Family::kIPv6;
+  if (j.contains("chains"))
+    for (const auto& c : ArrayField(j, "chains")) {
+      compile::OwnedChain chain{OptStringField(c, "table", "filter"), StringField(c, "name"),
+                                OptStringList(c, "rules")};
+      if (!KnownTable(chain.table)) Invalid("chain " + chain.name, "unknown table");
+      if (!OwnedChainName(chain.name)) Invalid("chain", "\"" + chain.name + "\" is not a chain swarmwall owns");
+      for (const auto& other : fs.chains)
+        if (other.name == chain.name) Invalid("chain " + chain.name, "listed twice");
+      fs.chains.push_back(std::move(chain));
+    }
+  if (j.contains("hooks"))
+    for (const auto& h : ArrayField(j, "hooks")) {
+      compile::Hook hook{OptStringField(h, "table", "filter"), StringField(h, "chain"), StringField(h, "target"),
+                         OptBoolField(h, "create", false)};
+      if (!KnownTable(hook.table) || !HookPoint(hook.table, hook.chain))
+        Invalid("hook", "\"" + hook.chain + "\" is not a place swarmwall hooks into");
+      if (!OwnedChainName(hook.target)) Invalid("hook", "\"" + hook.target + "\" is not a chain swarmwall owns");
+      fs.hooks.push_back(std::move(hook));
+    }
+  if (j.contains("sets"))
+    for (const auto& s : ArrayField(j, "sets")) {
+      compile::IpSet set;
+      set.name = StringField(s, "name");
+      if (!OwnedSetName(set.name)) Invalid("set", "\"" + set.name + "\" is not a set swarmwall owns");
+      set.policy_name = OptStringField(s, "policy_name");
+      set.family = fs.family;
+      std::vector<netfilter::Cidr> entries;
+      auto add = [&](std::string_view text) {
+        auto c = netfilter::Cidr::Parse(text, fs.family);
+        if (!c) Invalid("set " + set.name, "\"" + std::string(text) + "\" is not an address of its family");
+        entries.push_back(*c);
+      };
+      std::string list = OptStringField(s, "entry_list");
+      std::string_view rest = list;
       while (!rest.empty()) {
         size_t blank = rest.find(' ');
-        if (auto c = netfilter::Cidr::Parse(rest.substr(0, blank), fs.family)) entries.push_back(*c);
+        add(rest.substr(0, blank));
         rest = blank == std::string_view::npos ? std::string_view() : rest.substr(blank + 1);
       }
+      for (const auto& e : OptStringList(s, "entries")) add(e);   // the earlier form
+      set.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(entries));
+      fs.sets.push_back(std::move(set));
     }
-    for (const auto& e : s.value("entries", std::vector<std::string>{}))   // the earlier form
-      if (auto c = netfilter::Cidr::Parse(e, fs.family)) entries.push_back(*c);
-    compile::IpSet set;
-    set.name = s.value("name", "");
-    set.policy_name = s.value("policy_name", "");
-    set.family = fs.family;
-    set.entries = std::make_shared<const std::vector<netfilter::Cidr>>(std::move(entries));
-    fs.sets.push_back(std::move(set));
-  }
+  CheckRules(fs);
   return fs;
 }
 
@@ -76,12 +168,11 @@ json DesiredStateToJson(const compile::DesiredState& s) {
 
 compile::DesiredState DesiredStateFromJson(const json& j) {
   compile::DesiredState s;
-  s.node = j.value("node", "");
-  s.policy_file = j.value("policy_file", "");
-  s.ipv4 = FamilyStateFromJson(j.value("ipv4", json::object()));
-  s.ipv6 = FamilyStateFromJson(j.value("ipv6", json::object()));
-  s.ipv4.family = Family::kIPv4;
-  s.ipv6.family = Family::kIPv6;
+  s.node = OptStringField(j, "node");
+  s.policy_file = OptStringField(j, "policy_file");
+  s.ipv4 = FamilyStateFromJson(j.contains("ipv4") ? Field(j, "ipv4") : json::object());
+  s.ipv6 = FamilyStateFromJson(j.contains("ipv6") ? Field(j, "ipv6") : json{{"family", 6}});
+  if (s.ipv4.family != Family::kIPv4 || s.ipv6.family != Family::kIPv6) Invalid("family", "ipv4 and ipv6 swapped");
   return s;
 }
 
@@ -106,18 +197,33 @@ json SnapshotToJson(const FamilySnapshot& s) {
 
 FamilySnapshot SnapshotFromJson(const json& j) {
   FamilySnapshot s;
-  s.owned = FamilyStateFromJson(j.value("owned", json::object()));
-  s.kernel.existing_chains = j.value("chains", std::vector<std::string>{});
-  for (const auto& e : j.value("jumps", json::array()))
-    s.kernel.jumps[{e[0].get<std::string>(), e[1].get<std::string>()}] = e[2].get<int>();
-  for (const auto& e : j.value("hook_first", json::array()))
-    s.hook_first[{e[0].get<std::string>(), e[1].get<std::string>()}] = e[2].get<bool>();
-  s.forward_jumps_to_docker_user = j.value("forward_jumps_to_docker_user", false);
-  s.docker_chains = j.value("docker_chains", false);
-  s.docker_user_referenced = j.value("docker_user_referenced", false);
-  s.docker_user_foreign_rules = j.value("docker_user_foreign_rules", false);
-  s.docker_user_removable = j.value("docker_user_removable", false);
-  s.foreign_rules = j.value("foreign_rules", size_t{0});
+  s.owned = FamilyStateFromJson(Field(j, "owned"));
+  s.kernel.existing_chains = OptStringList(j, "chains");
+  auto pair = [](const json& e, const char* what) {
+    if (!e.is_array() || e.size() != 3 || !e[0].is_string() || !e[1].is_string())
+      Invalid(what, "each entry must be [chain, chain, value]");
+    return std::make_pair(e[0].get<std::string>(), e[1].get<std::string>());
+  };
+  if (j.contains("jumps"))
+    for (const auto& e : ArrayField(j, "jumps")) {
+      auto key = pair(e, "jumps");
+      if (!e[2].is_number_integer()) Invalid("jumps", "a count must be an integer");
+      s.kernel.jumps[key] = e[2].get<int>();
+    }
+  if (j.contains("hook_first"))
+    for (const auto& e : ArrayField(j, "hook_first")) {
+      auto key = pair(e, "hook_first");
+      if (!e[2].is_boolean()) Invalid("hook_first", "must be true or false");
+      s.hook_first[key] = e[2].get<bool>();
+    }
+  s.forward_jumps_to_docker_user = OptBoolField(j, "forward_jumps_to_docker_user", false);
+  s.docker_chains = OptBoolField(j, "docker_chains", false);
+  s.docker_user_referenced = OptBoolField(j, "docker_user_referenced", false);
+  s.docker_user_foreign_rules = OptBoolField(j, "docker_user_foreign_rules", false);
+  s.docker_user_removable = OptBoolField(j, "docker_user_removable", false);
+  int64_t foreign = OptIntField(j, "foreign_rules", 0);
+  if (foreign < 0) Invalid("foreign_rules", "must not be negative");
+  s.foreign_rules = static_cast<size_t>(foreign);
   return s;
 }
 
@@ -132,16 +238,15 @@ json RecordToJson(const AppliedRecord& r) {
 }
 
 AppliedRecord RecordFromJson(const json& j) {
+  if (!j.is_object()) throw StateFormatError(std::string("a record must be an object, not ") + j.type_name());
   AppliedRecord r;
-  r.node = j.value("node", "");
-  r.policy = j.value("policy", "");
-  r.digest = j.value("digest", "");
-  r.variant = j.value("variant", "");
-  r.time = j.value("time", "");
-  r.inputs = j.value("inputs", "");
-  if (j.contains("files") && j["files"].is_array())
-    for (const auto& f : j["files"])
-      if (f.is_string()) r.files.push_back(f.get<std::string>());
+  r.node = StringField(j, "node");
+  r.policy = OptStringField(j, "policy");
+  r.digest = StringField(j, "digest");
+  r.variant = OptStringField(j, "variant");
+  r.time = OptStringField(j, "time");
+  r.inputs = OptStringField(j, "inputs");
+  r.files = OptStringList(j, "files");
   return r;
 }
 
@@ -208,22 +313,28 @@ bool WriteFileAtomically(const std::string& path, const std::string& text, std::
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    error = "cannot write " + tmp;
+    error = "cannot write " + tmp + ": " + std::strerror(errno);
     return false;
   }
   size_t done = 0;
+  int why = 0;
   while (done < text.size()) {
     ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) break;
+    if (n <= 0) {
+      why = n < 0 ? errno : ENOSPC;
+      break;
+    }
     done += static_cast<size_t>(n);
   }
-  bool ok = done == text.size() && (!durable || fsync(fd) == 0);
-  close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  bool ok = done == text.size();
+  if (ok && durable && fsync(fd) != 0) ok = false, why = errno;
+  if (close(fd) != 0 && ok) ok = false, why = errno;
+  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) ok = false, why = errno;
+  if (!ok) {
     std::remove(tmp.c_str());
-    error = "cannot write " + path;
+    error = "cannot write " + path + ": " + std::strerror(why);
     return false;
   }
   return true;

@@ -1,6 +1,9 @@
 // The owned state and the kernel snapshot as JSON, for what swarmwall keeps
 // on disk between processes: the commit journal, the pending --confirm
 // rollback and the kernel cache. Lossless: FromJson(ToJson(x)) == x.
+// The FromJson readers are strict (state_file.h): any field of the wrong
+// type, a name swarmwall does not own, an address of the wrong family or a
+// rule the iptables-save parser refuses throws StateFormatError.
 #pragma once
 
 #include <nlohmann/json.hpp>

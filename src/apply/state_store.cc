@@ -2,10 +2,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "apply/compile_inputs.h"
+#include "apply/state_file.h"
 #include "apply/state_json.h"
 #include "base/json_text.h"
 
@@ -21,11 +23,20 @@ bool StateStore::Save(const AppliedRecord& r, std::string& error) const {
 }
 
 std::optional<AppliedRecord> StateStore::Load() const {
-  std::ifstream in(dir_ + "/applied.json");
-  if (!in) return std::nullopt;
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return RecordFromJson(j);
+  std::string path = dir_ + "/applied.json";
+  auto read = ReadStateFile(path, 16u << 20);
+  if (!read.present) return std::nullopt;
+  try {
+    if (!read.json) throw StateFormatError(read.problem);
+    auto record = RecordFromJson(*read.json);
+    // The digest is compared with one swarmwall makes: hex, nothing else.
+    if (record.digest.empty() || record.digest.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw StateFormatError("\"digest\" is not a digest swarmwall writes");
+    return record;
+  } catch (const StateFormatError& e) {
+    std::cerr << "swarmwall: " << SetAside(path, e.what()) << "\n";
+    return std::nullopt;
+  }
 }
 
 void StateStore::Forget() const {
