@@ -21,6 +21,7 @@
 #include "apply/ipset_read.h"
 #include "apply/journal.h"
 #include "apply/nft_generation.h"
+#include "apply/state_file.h"
 #include "apply/state_json.h"
 #include "base/json_text.h"
 #include "base/process.h"
@@ -57,11 +58,12 @@ json VariantToJson(const backend::VariantReport& v) {
 
 backend::VariantReport VariantFromJson(const json& j) {
   backend::VariantReport v;
-  v.chosen.name = j.value("name", "nft");
-  v.docker_in_nft = j.value("docker_in_nft", false);
-  v.docker_in_legacy = j.value("docker_in_legacy", false);
-  v.system_default = j.value("system_default", "");
-  v.reason = j.value("reason", "");
+  v.chosen.name = StringField(j, "name");
+  if (v.chosen.name != "nft" && v.chosen.name != "legacy") throw StateFormatError("\"name\" is no iptables variant");
+  v.docker_in_nft = OptBoolField(j, "docker_in_nft", false);
+  v.docker_in_legacy = OptBoolField(j, "docker_in_legacy", false);
+  v.system_default = OptStringField(j, "system_default");
+  v.reason = OptStringField(j, "reason");
   return v;
 }
 
@@ -99,23 +101,34 @@ void SaveCache(const std::string& dir, uint32_t generation, const backend::Varia
   WriteCache(dir, generation, CacheBody(variant, v4, v6));
 }
 
+// The cache when it is valid for GENERATION. A cache that does not validate
+// (state_file.h) is set aside with a note on stderr; one of another
+// generation, boot or namespace is simply not used.
 std::optional<HostView> FromCache(const std::string& dir, uint32_t generation) {
-  std::ifstream in(CachePath(dir));
-  if (!in) return std::nullopt;
-  auto j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  if (j.value("identity", "") != NetnsIdentity() || j.value("generation", int64_t{-1}) != generation)
+  auto read = ReadStateFile(CachePath(dir));
+  if (!read.present) return std::nullopt;
+  auto reject = [&](const std::string& why) -> std::optional<HostView> {
+    std::cerr << "swarmwall: " << SetAside(CachePath(dir), why) << "\n";
     return std::nullopt;
-  HostView view;
-  view.variant = VariantFromJson(j.value("variant", json::object()));
-  if (view.variant.chosen.name != "nft") return std::nullopt;
-  view.before.ipv4 = SnapshotFromJson(j.value("ipv4", json::object()));
-  view.before.ipv6 = SnapshotFromJson(j.value("ipv6", json::object()));
-  view.before.ipv4.owned.family = Family::kIPv4;
-  view.before.ipv6.owned.family = Family::kIPv6;
-  view.cached = true;
-  view.generation = generation;
-  return view;
+  };
+  if (!read.json) return reject(read.problem);
+  const json& j = *read.json;
+  try {
+    if (OptStringField(j, "identity") != NetnsIdentity() || OptIntField(j, "generation", -1) != generation)
+      return std::nullopt;
+    HostView view;
+    view.variant = VariantFromJson(Field(j, "variant"));
+    if (view.variant.chosen.name != "nft") return std::nullopt;
+    view.before.ipv4 = SnapshotFromJson(Field(j, "ipv4"));
+    view.before.ipv6 = SnapshotFromJson(Field(j, "ipv6"));
+    if (view.before.ipv4.owned.family != Family::kIPv4 || view.before.ipv6.owned.family != Family::kIPv6)
+      return reject("its families are swapped");
+    view.cached = true;
+    view.generation = generation;
+    return view;
+  } catch (const StateFormatError& e) {
+    return reject(e.what());
+  }
 }
 
 std::string Now() {
@@ -181,14 +194,9 @@ std::optional<HostSession> HostSession::Open(const std::string& dir, const std::
 }
 
 bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
-  auto journal = LoadJournal(dir_);
+  auto journal = LoadJournal(dir_, notes);
   if (!journal) return true;
   StateStore store(dir_);
-  if (journal->operation == "unreadable") {
-    error = "cannot read " + dir_ + "/commit-journal.json: look at the owned state (swarmwall "
-            "plan), then delete it";
-    return false;
-  }
   auto view = ReadHost(dir_, false, error);
   if (!view) {
     error = "an interrupted " + journal->operation + " left a journal, and " + error;
@@ -287,6 +295,16 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
     nothing.error = error + " (nothing was changed)";
     return nothing;
   }
+  // The new record goes to disk before the kernel is touched, so success
+  // is never reported for a commit whose record could not be kept (a full
+  // disk once left the old record behind an "applied"). A failed commit
+  // puts the previous record back; a committer that dies is finished or
+  // undone from the journal, which holds both records.
+  if (record && !store.Save(*record, error)) {
+    ClearJournal(dir_);
+    nothing.error = error + " (nothing was changed)";
+    return nothing;
+  }
   TimingMark("journal");
   return RunDetached(
       [&] {
@@ -306,10 +324,13 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
         Transaction tx(view.variant.chosen, view.before);
         auto result = remove ? tx.Remove() : tx.Commit(desired, nothing.diffs);
         TimingMark("transaction");
-        if (result.ok) {
+        if (!result.ok && record) {
           std::string ignored;
-          if (record) store.Save(*record, ignored);
+          if (journal.previous_record) store.Save(*journal.previous_record, ignored);
           else store.Forget();
+        }
+        if (result.ok) {
+          if (!record) store.Forget();
           auto generation = NftGeneration();
           if (cache_body.valid() && generation && *generation == *view.generation + result.nft_commits)
             WriteCache(dir_, *generation, cache_body.get());
