@@ -9,6 +9,16 @@
 namespace swarmwall::apply {
 namespace {
 
+// Each test process takes a namespace lock of its own name: ctest runs
+// unit tests in parallel in one network namespace.
+class OwnNetnsLock : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    setenv("SWARMWALL_TEST_NETNS_LOCK", ("swarmwall-test-lock-" + std::to_string(getpid())).c_str(), 1);
+  }
+};
+const auto* const kOwnNetnsLock = ::testing::AddGlobalTestEnvironment(new OwnNetnsLock);
+
 std::string TempDir() {
   std::string dir = std::filesystem::temp_directory_path() / ("swarmwall-lock-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -62,6 +72,21 @@ TEST(HostLock, AForkedChildKeepsItAfterTheParentLetsGo) {
   close(ready[0]);
   close(ready[1]);
   std::filesystem::remove_all(dir);
+}
+
+// Issue 12, item 4: ten applies with ten --state-dirs in one network
+// namespace interleaved. The lock belongs to the namespace.
+TEST(HostLock, TwoStateDirsInOneNetworkNamespaceExcludeEachOther) {
+  std::string a = TempDir() + "/a", b = TempDir() + "/b";
+  std::string error;
+  auto lock = HostLock::Acquire(a, "apply", std::chrono::milliseconds(0), error);
+  ASSERT_TRUE(lock) << error;
+  auto other = HostLock::Acquire(b, "apply", std::chrono::milliseconds(50), error);
+  EXPECT_FALSE(other);
+  EXPECT_NE(error.find("network namespace"), std::string::npos) << error;
+  lock.reset();
+  EXPECT_TRUE(HostLock::Acquire(b, "apply", std::chrono::milliseconds(0), error)) << error;
+  std::filesystem::remove_all(TempDir());
 }
 
 }  // namespace
