@@ -70,6 +70,18 @@ std::optional<apply::HostSession> OpenSession(const GlobalOptions& global, const
   return session;
 }
 
+// A later apply or remove while an `apply --confirm` waits for its
+// confirmation (Junos' commit confirmed): one without --confirm confirms
+// it (the operator evidently still reaches the host and chose the next
+// state); one with --confirm takes the wait over, and the state put back
+// if nobody confirms is still the one before the first unconfirmed apply.
+// Called holding the host lock, after the commit succeeded.
+void ConfirmPending(const GlobalOptions& global, const std::string& what) {
+  if (apply::ClearPending(global.state_dir))
+    std::cerr << "swarmwall " << what << ": this " << what
+              << " confirms the earlier apply that was waiting for `swarmwall confirm`\n";
+}
+
 // Parsed address files are kept in STATE_DIR/address-cache between runs
 // (policy/address_cache.h).
 std::optional<policy::Policy> LoadPolicy(const std::string& file, const std::string& state_dir) {
@@ -348,6 +360,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
           apply::InputsUnchanged(*view, *applied, a.policy, a.node)) {
         join_sets(&*view);
         if (apply::KernelMatchesRecord(*view, *applied)) {
+          ConfirmPending(global, "apply");
           apply::TransactionResult nothing;
           if (global.json()) std::cout << JsonText(ApplyJson(applied->node, view->variant, nothing), 2) << "\n";
           else std::cout << ApplyLine(applied->node, view->variant, nothing);
@@ -469,6 +482,11 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       previous.node = p->desired.node;
       previous.ipv4 = p->view.before.ipv4.owned;
       previous.ipv6 = p->view.before.ipv6.owned;
+      if (auto earlier = apply::LoadPending(global.state_dir)) {
+        previous = std::move(earlier->previous);
+        std::cerr << "swarmwall apply: an earlier apply is still waiting for `swarmwall confirm`: this "
+                     "one takes its wait over (unconfirmed, the state before both comes back)\n";
+      }
       std::string error;
       auto saved = apply::SavePending(global.state_dir, previous, error);
       std::error_code ec;
@@ -494,6 +512,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
+    if (a.confirm == 0) ConfirmPending(global, "apply");
     auto same = [](const apply::AppliedRecord& x, const apply::AppliedRecord& y) {
       return std::tie(x.node, x.policy, x.digest, x.variant, x.inputs, x.files) ==
              std::tie(y.node, y.policy, y.digest, y.variant, y.inputs, y.files);
@@ -715,6 +734,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       return;
     }
     if (!result.changed) apply::StateStore(global.state_dir).Forget();
+    ConfirmPending(global, "remove");
     std::cout << (result.changed ? "removed swarmwall's chains, hooks and sets\n"
                                  : "nothing of swarmwall's was there\n");
   });
