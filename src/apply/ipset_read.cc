@@ -188,6 +188,12 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
   }
   std::vector<KernelSet> sets;
   for (const auto& name : names) {
+    if (name.ends_with("~")) {   // a twin: its name is all a commit needs
+      KernelSet twin;
+      twin.name = name;
+      sets.push_back(std::move(twin));
+      continue;
+    }
     ++seq;
     NetlinkRequest req = ListRequest(seq);
     req.Put(IPSET_ATTR_SETNAME, name + std::string(1, '\0'));
@@ -259,11 +265,17 @@ OwnedSets ReadOwnedSetsNow() {
     SetOwnedSets(SaveIpsets(), v4, v6);
     out.ipv4 = std::move(v4.owned.sets);
     out.ipv6 = std::move(v6.owned.sets);
+    out.twins_v4 = std::move(v4.twins);
+    out.twins_v6 = std::move(v6.twins);
     return out;
   }
   std::sort(sets->begin(), sets->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& k : *sets) {
-    if (k.name.ends_with("~") || !k.family_known) continue;   // a twin; not ours
+    if (k.name.ends_with("~")) {
+      (k.family_known && k.family == Family::kIPv6 ? out.twins_v6 : out.twins_v4).push_back(k.name);
+      continue;
+    }
+    if (!k.family_known) continue;   // not a set swarmwall makes
     compile::IpSet s;
     s.name = k.name;
     s.family = k.family;
@@ -276,6 +288,8 @@ OwnedSets ReadOwnedSetsNow() {
 void PutOwnedSets(OwnedSets sets, FamilySnapshot& v4, FamilySnapshot& v6) {
   v4.owned.sets = std::move(sets.ipv4);
   v6.owned.sets = std::move(sets.ipv6);
+  v4.twins = std::move(sets.twins_v4);
+  v6.twins = std::move(sets.twins_v6);
 }
 
 void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6) { PutOwnedSets(ReadOwnedSetsNow(), v4, v6); }

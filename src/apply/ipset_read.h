@@ -25,8 +25,9 @@ struct KernelSet {
   std::vector<netfilter::Cidr> entries;   // sorted
 };
 
-// Every set whose name starts with PREFIX, with its entries; nullopt with
-// ERROR when the kernel cannot be asked or answers something unexpected.
+// Every set whose name starts with PREFIX, with its entries (twins, named
+// `...~`, by name only); nullopt with ERROR when the kernel cannot be asked
+// or answers something unexpected.
 std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, std::string& error);
 
 // The owned sets of both families (sorted, twins left out): over netlink,
@@ -34,6 +35,7 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
 // run on a thread beside the policy's load (see cli/apply.cc).
 struct OwnedSets {
   std::vector<compile::IpSet> ipv4, ipv6;
+  std::vector<std::string> twins_v4, twins_v6;   // see FamilySnapshot::twins
 };
 OwnedSets ReadOwnedSetsNow();
 

@@ -88,6 +88,8 @@ void SetOwnedSets(std::string_view text, FamilySnapshot& v4, FamilySnapshot& v6)
   // place, only swarmwall's sets (not their temporary twins) kept.
   std::map<std::string, std::vector<netfilter::Cidr>, std::less<>> sets[2];
   std::map<std::string, int, std::less<>> family_of;  // 0 v4, 1 v6
+  v4.twins.clear();
+  v6.twins.clear();
   auto word = [](std::string_view& line) {
     size_t start = line.find_first_not_of(' ');
     if (start == std::string_view::npos) return std::string_view();
@@ -102,7 +104,11 @@ void SetOwnedSets(std::string_view text, FamilySnapshot& v4, FamilySnapshot& v6)
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     std::string_view verb = word(line), name = word(line);
-    if (!name.starts_with(compile::kSetPrefix) || name.ends_with("~")) continue;
+    if (!name.starts_with(compile::kSetPrefix)) continue;
+    if (name.ends_with("~")) {
+      if (verb == "create") (line.find(" family inet6") != std::string_view::npos ? v6 : v4).twins.emplace_back(name);
+      continue;
+    }
     if (verb == "create") {
       int f = line.find(" family inet6") != std::string_view::npos ? 1
               : line.find(" family inet ") != std::string_view::npos ||

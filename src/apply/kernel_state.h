@@ -28,6 +28,11 @@ struct FamilySnapshot {
   bool docker_user_removable = false;  // an empty DOCKER-USER nothing jumps to,
                                        // with no other Docker chain: swarmwall's
   size_t foreign_rules = 0;          // rules in filter not owned by swarmwall
+  // Twins (`swarmwall-NAME~`) a committer killed half way left behind,
+  // read live with the owned sets; one of unknown family is listed under
+  // IPv4. The next commit destroys them first (one of another type would
+  // make its `ipset restore` fail).
+  std::vector<std::string> twins;
 };
 
 // Builds a snapshot from iptables-save text of the filter table and the

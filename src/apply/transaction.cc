@@ -1,6 +1,8 @@
 #include "apply/transaction.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 #include <thread>
 
 #include <fmt/format.h>
@@ -109,30 +111,65 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
     for (int f = 0; f < 2; ++f) result.diffs.push_back(Compare(*want[f], *now[f]));
   bool any = false;
   for (const auto& d : result.diffs) any |= !d.empty();
+  // Remove takes the leftover twins too, even when nothing else is there.
+  if (remove) any |= !now[0]->twins.empty() || !now[1]->twins.empty();
   if (!any) {
     result.ok = true;
     return result;
   }
   std::string error;
-  // 1. Sets that change, both families (rules of either may need them).
-  std::string sets, undo_sets;
+  // 1. Sets that change, both families (rules of either may need them), one
+  // `ipset restore` each: the new entries fill a twin that is swapped in.
+  // The twin then holds the previous set, untouched, until the rules are
+  // in: a rollback swaps that very set back (its type, size and entries),
+  // never a refill (a refill after "Hash is full" kept the failed twin's
+  // grown hash). Twins a killed committer left go first: one of another
+  // type would make the restore fail.
+  std::string leftovers;
   for (int f = 0; f < 2; ++f)
-    for (const auto& name : result.diffs[f].changed_sets) {
-      for (const auto& s : want[f]->sets)
-        if (s.name == name) sets += backend::RenderSetRestore(s);
-      for (const auto& s : now[f]->owned.sets)
-        if (s.name == name) undo_sets += backend::RenderSetRestore(s);
+    for (const auto& twin : now[f]->twins) leftovers += "destroy " + twin + "\n";
+  struct Swapped {
+    std::string name, twin;
+    bool existed;   // before this commit
+  };
+  std::vector<Swapped> swapped;
+  auto undo_sets = [&] {
+    std::string text;
+    for (auto it = swapped.rbegin(); it != swapped.rend(); ++it) {
+      text += "swap " + it->twin + " " + it->name + "\ndestroy " + it->twin + "\n";
+      if (!it->existed) text += "destroy " + it->name + "\n";
     }
-  if (!Ipset(sets, error)) {
-    // A failed restore may have swapped some sets already: put them back.
     std::string ignored;
-    Ipset(undo_sets, ignored);
-    result.error = error + " (sets put back as they were; rules untouched)";
-    return result;
-  }
-  if (!sets.empty()) result.steps.push_back("ipset restore: " + std::to_string(sets.size()) + " bytes");
-  result.changed = !sets.empty();
-  if (!sets.empty()) TestDelay();
+    Ipset(text, ignored);
+    swapped.clear();
+  };
+  for (int f = 0; f < 2 && error.empty(); ++f)
+    for (const auto& name : result.diffs[f].changed_sets) {
+      const compile::IpSet* set = nullptr;
+      for (const auto& s : want[f]->sets)
+        if (s.name == name) set = &s;
+      if (!set) continue;
+      bool existed = std::any_of(now[f]->owned.sets.begin(), now[f]->owned.sets.end(),
+                                 [&](const compile::IpSet& s) { return s.name == name; });
+      std::string twin = backend::TemporarySetName(name);
+      std::string text = backend::RenderSetRestore(*set);
+      // The renderer's text ends by destroying the twin: here it is kept.
+      if (std::string last = "destroy " + twin + "\n"; text.ends_with(last)) text.resize(text.size() - last.size());
+      if (!leftovers.empty()) text = std::exchange(leftovers, "") + text;
+      if (!Ipset(text, error)) {
+        // This set's restore stopped half way: its twin (and the set, if
+        // it is new) go; the sets swapped before it come back.
+        for (const std::string& gone : {twin, existed ? std::string() : name})
+          if (!gone.empty()) RunProcess({"ipset", "destroy", gone}, {.timeout = std::chrono::seconds(30)});
+        undo_sets();
+        result.error = error + " (sets put back as they were; rules untouched)";
+        return result;
+      }
+      swapped.push_back({name, twin, existed});
+      result.changed = true;
+      result.steps.push_back("ipset restore: " + std::to_string(text.size()) + " bytes");
+    }
+  if (!swapped.empty()) TestDelay();
   // 2. Rules, one atomic restore per family.
   bool committed[2] = {false, false};
   for (int f = 0; f < 2 && error.empty(); ++f) {
@@ -189,14 +226,15 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
         ++result.nft_commits;
       }
     }
-    std::string ignored;
-    Ipset(undo_sets, ignored);
+    undo_sets();
     result.error = error + " (previous owned state restored)";
     result.changed = false;
     return result;
   }
-  // 3. Sets nobody references any more.
-  std::string destroy;
+  // 3. The twins (now holding the previous sets), leftovers not destroyed
+  // yet, and sets nobody references any more.
+  std::string destroy = leftovers;
+  for (const auto& s : swapped) destroy += "destroy " + s.twin + "\n";
   for (const auto& d : result.diffs)
     for (const auto& name : d.stale_sets) destroy += "destroy " + name + "\n";
   if (!destroy.empty()) {
