@@ -16,6 +16,13 @@
 
 namespace swarmwall::adversarial {
 
+// The swarmwall under test: SWARMWALL_TEST_BINARY (to run the suite against
+// another build, e.g. to see a test fail before its fix), else this build's.
+inline std::string Binary() {
+  if (const char* env = getenv("SWARMWALL_TEST_BINARY")) return env;
+  return SWARMWALL_BINARY;
+}
+
 inline std::string SharedDir() {
   if (const char* env = getenv("SWARMWALL_SHARED")) return env;
   return SWARMWALL_SHARED;
@@ -75,7 +82,7 @@ class FixtureNode {
   // swarmwall ARGS in the namespace with --state-dir StateDir().
   ProcessResult Swarmwall(std::vector<std::string> args,
                           std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-    std::vector<std::string> argv = {SWARMWALL_BINARY, "--state-dir", StateDir()};
+    std::vector<std::string> argv = {Binary(), "--state-dir", StateDir()};
     argv.insert(argv.end(), args.begin(), args.end());
     return host_->Exec(argv, {.timeout = timeout});
   }
