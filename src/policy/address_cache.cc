@@ -71,6 +71,19 @@ bool WriteExactly(int fd, const void* data, size_t n) {
   return true;
 }
 
+// Entries read back as bytes are trusted only when each is what a parse
+// gives: its family, a contiguous prefix in range, the address masked.
+bool Valid(const std::vector<Cidr>& entries, netfilter::Family family) {
+  int bits = family == netfilter::Family::kIPv4 ? 32 : 128;
+  return std::all_of(entries.begin(), entries.end(), [&](const Cidr& c) {
+    int prefix = c.PrefixLength();
+    bool tail_zero = family == netfilter::Family::kIPv6 ||
+                     std::all_of(c.address.bytes.begin() + 4, c.address.bytes.end(), [](uint8_t b) { return b == 0; });
+    return c.family() == family && tail_zero && prefix >= 0 && prefix <= bits &&
+           Cidr::Prefix(c.address, prefix) == c;
+  });
+}
+
 }  // namespace
 
 std::string AddressCache::FileFor(const std::string& path) const {
@@ -80,8 +93,13 @@ std::string AddressCache::FileFor(const std::string& path) const {
 std::optional<AddressCache::Parsed> AddressCache::Find(const std::string& path,
                                                        std::string_view bytes) const {
   if (dir_.empty()) return std::nullopt;
-  int fd = open(FileFor(path).c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(FileFor(path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return std::nullopt;
+  }
   std::optional<Parsed> out;
   Header h{};
   std::string identity = Identity();
@@ -98,7 +116,9 @@ std::optional<AddressCache::Parsed> AddressCache::Find(const std::string& path,
         ReadExactly(fd, p.ipv4.data(), p.ipv4.size() * sizeof(Cidr)) &&
         ReadExactly(fd, p.ipv6.data(), p.ipv6.size() * sizeof(Cidr))) {
       char extra;
-      if (read(fd, &extra, 1) == 0) out = std::move(p);
+      if (read(fd, &extra, 1) == 0 && Valid(p.ipv4, netfilter::Family::kIPv4) &&
+          Valid(p.ipv6, netfilter::Family::kIPv6))
+        out = std::move(p);
     }
   }
   close(fd);

@@ -118,6 +118,39 @@ TEST(AddressCache, ABrokenCacheFileIsAMiss) {
   EXPECT_TRUE(cache.Find(dir.path() + "/office.txt", "192.0.2.9\n192.0.2.10\n"));
 }
 
+// Issue 12: nothing read back from disk is trusted before it is validated.
+// An entry that no parse could give (a host bit set under its prefix, an
+// address of the other family) makes the whole file a miss.
+TEST(AddressCache, AnEntryNoParseCouldGiveIsAMiss) {
+  TempDir dir;
+  dir.Write("p.yaml", kPolicy);
+  std::string bytes = "192.0.2.0/28\n";
+  dir.Write("office.txt", bytes);
+  ASSERT_TRUE(LoadWithCache(dir).ok());
+  AddressCache cache(dir.path() + "/cache");
+  ASSERT_TRUE(cache.Find(dir.path() + "/office.txt", bytes));
+  for (const auto& e : fs::directory_iterator(dir.path() + "/cache")) {
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    size_t at = all.find(std::string("\xc0\x00\x02\x00", 4));
+    ASSERT_NE(at, std::string::npos);
+    f.seekp(static_cast<std::streamoff>(at + 3));
+    f.put('\x05');   // 192.0.2.5/28: not masked
+  }
+  EXPECT_FALSE(cache.Find(dir.path() + "/office.txt", bytes));
+  auto r = LoadWithCache(dir);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.policy->FindSet("office")->ipv4[0].ToString(), "192.0.2.0/28");
+  // A symbolic link in the cache's place is never followed.
+  for (const auto& e : fs::directory_iterator(dir.path() + "/cache")) {
+    fs::path target = dir.path() + "/elsewhere";
+    fs::copy_file(e.path(), target);
+    fs::remove(e.path());
+    fs::create_symlink(target, e.path());
+  }
+  EXPECT_FALSE(cache.Find(dir.path() + "/office.txt", bytes));
+}
+
 TEST(AddressCache, AtMostKMaxFilesAreKept) {
   TempDir dir;
   AddressCache cache(dir.path() + "/cache");
