@@ -177,7 +177,10 @@ std::unique_ptr<MetricsServer> MetricsServer::Start(const std::string& address, 
     return nullptr;
   }
   if (limits.max_connections == 0) limits.max_connections = 1;
-  return std::unique_ptr<MetricsServer>(new MetricsServer(fd, stop, metrics, unix_path, limits));
+  auto server = std::unique_ptr<MetricsServer>(new MetricsServer(fd, stop, metrics, unix_path, limits));
+  struct stat st{};
+  if (!unix_path.empty() && lstat(unix_path.c_str(), &st) == 0) server->unix_ino_ = st.st_ino;
+  return server;
 }
 
 MetricsServer::MetricsServer(int listen_fd, int stop_fd, const Metrics& metrics, std::string unix_path,
@@ -192,9 +195,13 @@ MetricsServer::~MetricsServer() {
   if (write(stop_fd_, &one, sizeof one) < 0) {
   }
   thread_.join();
-  close(listen_fd_);
   close(stop_fd_);
-  if (!unix_path_.empty()) unlink(unix_path_.c_str());
+  // Our socket only: not whatever may have replaced it at that path since.
+  struct stat now{};
+  if (!unix_path_.empty() && lstat(unix_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
+      now.st_ino == unix_ino_)
+    unlink(unix_path_.c_str());
+  close(listen_fd_);
 }
 
 void MetricsServer::Serve() {

@@ -42,6 +42,7 @@ class MetricsServer {
   int listen_fd_, stop_fd_;
   const Metrics& metrics_;
   std::string unix_path_;
+  unsigned long unix_ino_ = 0;  // the socket file's inode, removed at the end only if still ours
   MetricsServerLimits limits_;
   std::thread thread_;
 };

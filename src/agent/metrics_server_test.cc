@@ -222,6 +222,16 @@ TEST(MetricsServer, UnixPathIsRemovedOnlyWhenItIsAStaleSocket) {
   auto server = MetricsServer::Start("unix:" + stale, metrics, error);
   ASSERT_TRUE(server) << error;
   EXPECT_TRUE(Ask(stale, "GET /metrics HTTP/1.0\r\n\r\n").starts_with("HTTP/1.0 200"));
+  server.reset();
+  EXPECT_FALSE(std::filesystem::exists(stale));  // its own socket is removed at the end...
+  // ...but not what replaced it meanwhile.
+  server = MetricsServer::Start("unix:" + stale, metrics, error);
+  ASSERT_TRUE(server) << error;
+  std::filesystem::remove(stale);
+  std::ofstream(stale) << "precious\n";
+  server.reset();
+  EXPECT_TRUE(std::filesystem::is_regular_file(stale));
+  std::filesystem::remove(stale);
 }
 
 }  // namespace
