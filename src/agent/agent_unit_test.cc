@@ -69,6 +69,13 @@ TEST(AgentDockerEvents, Parse) {
   EXPECT_FALSE(ParseDockerEvent(R"({"Type":"image","Action":"pull"})"));
   EXPECT_TRUE(ParseDockerEvent(R"({"Type":"node","Action":"update","Actor":{"ID":"n1"}})"));
   EXPECT_FALSE(ParseDockerEvent("not json"));
+  // Fields of another type: no event, no exception (it used to throw in the
+  // events thread, which ends the agent).
+  EXPECT_FALSE(ParseDockerEvent(R"({"Type":5,"Action":"start"})"));
+  EXPECT_FALSE(ParseDockerEvent(R"({"Type":"container","Action":["start"]})"));
+  auto odd = ParseDockerEvent(R"({"Type":"node","Action":"update","Actor":{"ID":7,"Attributes":{"name":[]}}})");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->name, "");
 }
 
 apply::Before BeforeWith(std::vector<std::string> input_rules, bool forward_to_docker_user) {
