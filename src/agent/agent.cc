@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "agent/metrics.h"
 #include "agent/metrics_server.h"
 #include "agent/nft_monitor.h"
+#include "agent/policy_read.h"
 #include "apply/swarm_members.h"
 #include "docker/engine.h"
 #include "policy/policy.h"
@@ -70,6 +72,7 @@ class Agent {
   int Run();
 
  private:
+  int Loop();
   std::optional<policy::Policy> Load(const std::string& why);
   // BASE with the Swarm's nodes when it says `nodes: auto` (else BASE).
   // Read from the manager; when that fails, the members known last.
@@ -102,16 +105,12 @@ class Agent {
 };
 
 std::optional<policy::Policy> Agent::Load(const std::string& why) {
-  auto loaded = policy::LoadPolicyFile(o_.policy_file);
-  for (const auto& w : loaded.warnings) log_.Write("warning", "policy-warning", {{"message", w.ToString()}});
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors)
-      log_.Error("policy-invalid", {{"trigger", why}, {"error", e.ToString()}});
+  PolicyRead read = ReadPolicy(o_.policy_file, why, log_);
+  if (!read.policy) {
     metrics_.AddError();
-    state_.last_error = loaded.errors.empty() ? "policy does not load" : loaded.errors.front().ToString();
-    return std::nullopt;
+    state_.last_error = read.error;
   }
-  return std::move(loaded.policy);
+  return std::move(read.policy);
 }
 
 bool Agent::ReadMembers(const std::string& why) {
@@ -136,7 +135,11 @@ bool Agent::ReadMembers(const std::string& why) {
 std::optional<policy::Policy> Agent::WithMembers(const policy::Policy& base, const std::string& why) {
   if (!base.auto_nodes) return base;
   if (!ReadMembers(why) && !read_) {
-    if (auto saved = apply::LoadMembers(o_.state_dir)) {
+    std::string saved_error;
+    auto saved = LoadSavedMembers(o_.state_dir, saved_error);
+    if (!saved_error.empty())
+      log_.Write("warning", "membership-saved-unusable", {{"error", saved_error}, {"kept", "nothing of it"}});
+    if (saved) {
       log_.Write("warning", "membership-saved", {{"note", "using the Swarm's nodes saved by an earlier run"},
                                                  {"nodes", saved->size()}});
       read_ = std::move(saved);
@@ -305,9 +308,24 @@ void Agent::Schedule(Clock::time_point at, const std::string& why) {
   }
 }
 
+// Nothing should throw here; if something does, the agent stops saying so,
+// and agent.json no longer claims it runs.
 int Agent::Run() {
+  try {
+    return Loop();
+  } catch (const std::exception& e) {
+    log_.Error("agent-failed", {{"error", e.what()}, {"rules", "kept as they are"}});
+    state_.running = false;
+    state_.last_error = e.what();
+    SaveState();
+    RestoreSignals();
+    return 1;
+  }
+}
+
+int Agent::Loop() {
   InstallSignals();
-  state_.pid = getpid();
+  SetProcessIdentity(state_);
   state_.started = TimestampNow();
   state_.running = true;
   state_.policy = o_.policy_file;

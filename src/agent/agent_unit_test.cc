@@ -1,3 +1,11 @@
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "agent/agent_state.h"
@@ -6,6 +14,7 @@
 #include "agent/log.h"
 #include "agent/metrics.h"
 #include "agent/metrics_server.h"
+#include "agent/policy_read.h"
 
 namespace swarmwall::agent {
 namespace {
@@ -60,6 +69,13 @@ TEST(AgentDockerEvents, Parse) {
   EXPECT_FALSE(ParseDockerEvent(R"({"Type":"image","Action":"pull"})"));
   EXPECT_TRUE(ParseDockerEvent(R"({"Type":"node","Action":"update","Actor":{"ID":"n1"}})"));
   EXPECT_FALSE(ParseDockerEvent("not json"));
+  // Fields of another type: no event, no exception (it used to throw in the
+  // events thread, which ends the agent).
+  EXPECT_FALSE(ParseDockerEvent(R"({"Type":5,"Action":"start"})"));
+  EXPECT_FALSE(ParseDockerEvent(R"({"Type":"container","Action":["start"]})"));
+  auto odd = ParseDockerEvent(R"({"Type":"node","Action":"update","Actor":{"ID":7,"Attributes":{"name":[]}}})");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->name, "");
 }
 
 apply::Before BeforeWith(std::vector<std::string> input_rules, bool forward_to_docker_user) {
@@ -109,13 +125,179 @@ TEST(AgentState, RoundTrip) {
   s.last_repair_kinds = {"hook-missing"};
   s.counters.repairs["hook-missing"] = 3;
   s.counters.applies = 4;
-  auto back = AgentStateFromJson(AgentStateToJson(s));
+  std::string error;
+  auto parsed = AgentStateFromJson(AgentStateToJson(s), error);
+  ASSERT_TRUE(parsed) << error;
+  auto back = *parsed;
   EXPECT_EQ(back.pid, 42);
   EXPECT_TRUE(back.running);
   EXPECT_EQ(back.node, "manager-1");
   EXPECT_EQ(back.last_repair_kinds, s.last_repair_kinds);
   EXPECT_EQ(back.counters.repairs["hook-missing"], 3u);
   EXPECT_EQ(back.counters.applies, 4u);
+}
+
+// A folder of the test's own, removed at the end.
+struct TempDir {
+  std::string path;
+  explicit TempDir(const std::string& tag)
+      : path((std::filesystem::temp_directory_path() /
+              ("swarmwall-agent-" + tag + "-" + std::to_string(getpid()))).string()) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  void Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path + "/" + name, std::ios::binary) << text;
+  }
+};
+
+// Bytes that are not UTF-8 (a set name with \xe9 in an edited policy) must
+// not stop the logger, in either format.
+TEST(AgentLog, BytesThatAreNotUtf8) {
+  nlohmann::json f = {{"error", "p.yaml:4:3: bad set name 'caf\xe9' (a letter, then ...)"},
+                      {"kinds", {"x\xff"}}, {"plain", "caf\xe9"}};
+  std::string text, json;
+  ASSERT_NO_THROW(text = Log::Format(false, "T", "error", "policy-invalid", f));
+  EXPECT_NE(text.find("policy-invalid"), std::string::npos);
+  EXPECT_NE(text.find("p.yaml:4:3"), std::string::npos) << text;
+  ASSERT_NO_THROW(json = Log::Format(true, "T", "error", "policy-invalid", f));
+  auto j = nlohmann::json::parse(json);  // valid UTF-8 now
+  EXPECT_EQ(j["event"], "policy-invalid");
+  std::ostringstream out;
+  Log log(out, false);
+  log.Error("policy-invalid", f);
+  EXPECT_NE(out.str().find("policy-invalid"), std::string::npos);
+}
+
+const char* kGoodPolicy = R"(version: 1
+interfaces: { public: [eth0] }
+sets:
+  office: [198.51.100.0/24]
+nodes:
+  - { name: m1, role: manager, address: 10.10.10.1 }
+host:
+  allow:
+    - { service: ssh, from: office }
+)";
+
+// The reload decision: a policy that does not load (here a set name with a
+// byte that is not UTF-8) gives nothing, so the agent keeps the last good
+// one, and is logged as policy-invalid with FILE:LINE:COL, in both formats.
+TEST(AgentReload, AnInvalidPolicyIsLoggedAndNotTaken) {
+  TempDir dir("reload");
+  std::string file = dir.path + "/policy.yaml";
+  dir.Write("policy.yaml", kGoodPolicy);
+  for (bool json : {false, true}) {
+    std::ostringstream out;
+    Log log(out, json);
+    auto good = ReadPolicy(file, "start", log);
+    ASSERT_TRUE(good.policy) << out.str();
+    EXPECT_EQ(good.error, "");
+    std::string bad = kGoodPolicy;
+    bad.replace(bad.find("office:"), 6, "caf\xe9");
+    dir.Write("policy.yaml", bad);
+    PolicyRead read;
+    ASSERT_NO_THROW(read = ReadPolicy(file, "file-change", log));
+    EXPECT_FALSE(read.policy);
+    EXPECT_NE(read.error.find(file + ":4:"), std::string::npos) << read.error;
+    EXPECT_NE(out.str().find("policy-invalid"), std::string::npos) << out.str();
+    EXPECT_NE(out.str().find("policy.yaml:4:"), std::string::npos) << out.str();
+    // Not YAML at all, and a file that is gone: the same.
+    dir.Write("policy.yaml", "\xff\xfe{[\x80");
+    EXPECT_FALSE(ReadPolicy(file, "SIGHUP", log).policy);
+    std::filesystem::remove(file);
+    EXPECT_FALSE(ReadPolicy(file, "SIGHUP", log).policy);
+    dir.Write("policy.yaml", kGoodPolicy);
+  }
+}
+
+// agent.json of the wrong shape: reported, never used, never a crash.
+TEST(AgentState, WrongShapesAreReportedAndNotUsed) {
+  TempDir dir("shapes");
+  for (const std::string& text : std::vector<std::string>{
+           R"({"pid":"x"})", "[]", R"({"state":5})", R"({"pid":12})", R"({"pid":-3,"running":true})",
+        R"({"pid":12,"running":"yes"})", R"({"pid":12,"running":true,"node":5})",
+        R"({"pid":12,"running":true,"counters":[]})", R"({"pid":12,"running":true,"counters":{"applies":-1}})",
+        R"({"pid":12,"running":true,"counters":{"repairs":{"set":"many"}}})",
+        R"({"pid":12,"running":true,"last_repair_kinds":[1]})", R"({"pid":99999999999,"running":true})",
+        R"({"pid":12,"running":true,"start_ticks":"x"})", "not json", "", "null", "5", "\"pid\"",
+        std::string("{\"pid\":12,\"running\":true,\"node\":\"\xe9\"}")}) {
+    SCOPED_TRACE(text);
+    dir.Write("agent.json", text);
+    AgentStateFile file;
+    ASSERT_NO_THROW(file = ReadAgentState(dir.path));
+    EXPECT_FALSE(file.state);
+    EXPECT_NE(file.error.find(dir.path + "/agent.json: "), std::string::npos) << file.error;
+    EXPECT_FALSE(LoadAgentState(dir.path));
+    std::string described, problem;
+    ASSERT_NO_THROW(described = DescribeAgent(dir.path));
+    EXPECT_TRUE(described.starts_with("unknown: ")) << described;
+    ASSERT_NO_THROW(problem = AgentProblem(dir.path, dir.path + "/policy.yaml", ""));
+    EXPECT_TRUE(problem.starts_with("the agent's state is unusable")) << problem;
+  }
+  std::filesystem::remove(dir.path + "/agent.json");
+  EXPECT_EQ(ReadAgentState(dir.path).error, "");
+  EXPECT_EQ(DescribeAgent(dir.path), "");
+  // What the agent writes reads back.
+  AgentState s;
+  SetProcessIdentity(s);
+  s.running = true;
+  s.policy = dir.path + "/policy.yaml";
+  std::string error;
+  ASSERT_TRUE(WriteAgentState(dir.path, s, error)) << error;
+  auto file = ReadAgentState(dir.path);
+  ASSERT_TRUE(file.state) << file.error;
+  EXPECT_EQ(file.state->start_ticks, s.start_ticks);
+  EXPECT_TRUE(AgentRuns(*file.state));
+  EXPECT_EQ(AgentProblem(dir.path, dir.path + "/policy.yaml", ""), "");
+  EXPECT_TRUE(DescribeAgent(dir.path).starts_with("running (pid ")) << DescribeAgent(dir.path);
+}
+
+// A pid in agent.json that now belongs to another live process (here a
+// `sleep` child of the test) is not the agent: status and health both say
+// it does not run, with the agent's identity recorded and, for an older
+// file without it, by its start time.
+TEST(AgentState, AReusedPidIsNotTheAgent) {
+  TempDir dir("pid");
+  pid_t child = fork();
+  if (child == 0) {
+    execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(child, 0);
+  AgentState s;
+  SetProcessIdentity(s);  // the agent was this process...
+  s.pid = child;          // ...and its pid is the sleep's now
+  s.running = true;
+  s.started = TimestampNow();
+  s.updated = s.started;
+  s.policy = dir.path + "/policy.yaml";
+  std::string error;
+  ASSERT_TRUE(WriteAgentState(dir.path, s, error)) << error;
+  EXPECT_FALSE(AgentRuns(s));
+  EXPECT_TRUE(DescribeAgent(dir.path).starts_with("dead (pid " + std::to_string(child) + " now belongs"))
+      << DescribeAgent(dir.path);
+  EXPECT_TRUE(AgentProblem(dir.path, s.policy, "").starts_with("the agent is dead"))
+      << AgentProblem(dir.path, s.policy, "");
+  // An older file: no start ticks, a start long before the sleep's.
+  s.start_ticks = -1;
+  s.boot_id.clear();
+  s.started = "2020-01-01T00:00:00.000Z";
+  ASSERT_TRUE(WriteAgentState(dir.path, s, error)) << error;
+  EXPECT_TRUE(DescribeAgent(dir.path).starts_with("dead (")) << DescribeAgent(dir.path);
+  EXPECT_TRUE(AgentProblem(dir.path, s.policy, "").starts_with("the agent is dead"));
+  // Another boot.
+  SetProcessIdentity(s);
+  s.boot_id = "00000000-0000-0000-0000-000000000000";
+  EXPECT_FALSE(AgentRuns(s));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  // And once the pid is gone.
+  s.pid = child;
+  SetProcessIdentity(s);
+  s.pid = child;
+  EXPECT_FALSE(AgentRuns(s));
 }
 
 }  // namespace

@@ -43,15 +43,19 @@ bool WaitReadable(int fd, int stop_fd, int ms, bool& readable) {
 std::optional<DockerEvent> ParseDockerEvent(const std::string& line) {
   auto j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  // value() throws on a field of another type: read strings by hand.
+  auto str = [](const nlohmann::json& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
   DockerEvent e;
-  e.kind = j.value("Type", "");
-  e.action = j.value("Action", "");
+  e.kind = str(j, "Type");
+  e.action = str(j, "Action");
   std::string name;
-  if (j.contains("Actor") && j["Actor"].is_object()) {
-    const auto& actor = j["Actor"];
-    if (actor.contains("Attributes") && actor["Attributes"].is_object())
-      name = actor["Attributes"].value("name", "");
-    if (name.empty()) name = actor.value("ID", "");
+  if (auto actor = j.find("Actor"); actor != j.end() && actor->is_object()) {
+    if (auto attrs = actor->find("Attributes"); attrs != actor->end() && attrs->is_object())
+      name = str(*attrs, "name");
+    if (name.empty()) name = str(*actor, "ID");
   }
   e.name = name.substr(0, 64);
   // Actions that can change what the firewall must hold or what Docker's

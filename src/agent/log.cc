@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "base/json_text.h"
+
 namespace swarmwall::agent {
 
 std::string TimestampNow() {
@@ -21,7 +23,7 @@ std::string Log::Format(bool json, const std::string& time, const std::string& l
   if (json) {
     nlohmann::json j = {{"time", time}, {"level", level}, {"event", event}};
     for (const auto& [k, v] : fields.items()) j[k] = v;
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return JsonText(j);
   }
   std::string line = time + " " + level + " " + event;
   for (const auto& [k, v] : fields.items()) {
@@ -29,9 +31,9 @@ std::string Log::Format(bool json, const std::string& time, const std::string& l
     if (v.is_string()) {
       value = v.get<std::string>();
       if (value.empty() || value.find_first_of(" \"=") != std::string::npos)
-        value = nlohmann::json(value).dump();
+        value = JsonText(value);
     } else {
-      value = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      value = JsonText(v);
     }
     line += " " + k + "=" + value;
   }
@@ -39,7 +41,13 @@ std::string Log::Format(bool json, const std::string& time, const std::string& l
 }
 
 void Log::Write(const std::string& level, const std::string& event, const nlohmann::json& fields) {
-  std::string line = Format(json_, TimestampNow(), level, event, fields);
+  // The log must never be what stops the agent.
+  std::string line;
+  try {
+    line = Format(json_, TimestampNow(), level, event, fields);
+  } catch (const std::exception& e) {
+    line = Format(json_, TimestampNow(), level, event, {{"log-error", e.what()}});
+  }
   std::lock_guard<std::mutex> lock(mu_);
   out_ << line << "\n";
   out_.flush();

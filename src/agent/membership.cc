@@ -1,7 +1,9 @@
 #include "agent/membership.h"
 
 #include <algorithm>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -26,6 +28,25 @@ std::string Join(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+std::optional<std::vector<SwarmMember>> LoadSavedMembers(const std::string& state_dir, std::string& error) {
+  error.clear();
+  std::string path = state_dir + "/swarm-members.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  std::optional<std::vector<SwarmMember>> members;
+  if (j.is_discarded()) error = "not JSON";
+  else if (!(members = apply::MembersFromJson(j)))
+    error = "not a list of nodes each with an id and an address";
+  else if (members->empty())
+    error = "no node in it";
+  if (error.empty()) return members;
+  error = path + ": " + error;
+  return std::nullopt;
+}
 
 MembershipChange DiffMembers(const std::vector<SwarmMember>& before, const std::vector<SwarmMember>& after) {
   MembershipChange c;

@@ -22,6 +22,14 @@ struct MembershipChange {
   bool empty() const { return joined.empty() && left.empty() && changed.empty(); }
 };
 
+// The Swarm's nodes an earlier run saved (STATE_DIR/swarm-members.json),
+// read back as untrusted: nullopt with ERROR "" when there is no file, with
+// ERROR saying why when it is unreadable, not JSON, of the wrong shape or
+// empty (a Swarm has at least one manager), so that it is reported and not
+// used.
+std::optional<std::vector<apply::SwarmMember>> LoadSavedMembers(const std::string& state_dir,
+                                                                std::string& error);
+
 // BEFORE -> AFTER, matched by node id.
 MembershipChange DiffMembers(const std::vector<apply::SwarmMember>& before,
                              const std::vector<apply::SwarmMember>& after);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <unistd.h>
 
@@ -208,6 +209,31 @@ swarm: { from: nodes }
   messages.str("");
   EXPECT_EQ(apply::WithSwarmNodes(fixed, nowhere, dir, messages), fixed);
   EXPECT_EQ(messages.str(), "");
+  std::filesystem::remove_all(dir);
+}
+
+// swarm-members.json of the wrong shape: reported, not used, no crash.
+TEST(Membership, SavedMembersOfTheWrongShapeAreNotUsed) {
+  std::string dir = std::filesystem::temp_directory_path() / ("swarmwall-saved-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string error;
+  EXPECT_FALSE(LoadSavedMembers(dir, error));
+  EXPECT_EQ(error, "");  // no file: nothing to say
+  for (const std::string text : {R"({"pid":"x"})", "[]", R"({"state":5})", "not json", "", "[5]",
+                                 R"([{"id":5,"addresses":["10.0.0.1"]}])", R"([{"id":"a","addresses":"10.0.0.1"}])",
+                                 R"([{"id":"a","addresses":["not an address"]}])", "[[]]", "null"}) {
+    SCOPED_TRACE(text);
+    std::ofstream(dir + "/swarm-members.json", std::ios::binary) << text;
+    std::optional<std::vector<SwarmMember>> got;
+    ASSERT_NO_THROW(got = LoadSavedMembers(dir, error));
+    EXPECT_FALSE(got);
+    EXPECT_TRUE(error.starts_with(dir + "/swarm-members.json: ")) << error;
+  }
+  ASSERT_TRUE(apply::SaveMembers(dir, Members(), error)) << error;
+  auto good = LoadSavedMembers(dir, error);
+  ASSERT_TRUE(good) << error;
+  EXPECT_EQ(*good, Members());
   std::filesystem::remove_all(dir);
 }
 
