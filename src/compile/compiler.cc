@@ -92,10 +92,10 @@ class NodeCompiler {
     if (egress_needed_) fs.chains.push_back({"filter", kEgressChain, EgressRules()});
     fs.hooks.push_back({"filter", "INPUT", kInputChain, false});
     bool v4 = family == Family::kIPv4;
-    if (v4 ? facts_.docker_user_ipv4 : facts_.docker_user_ipv6)
+    bool forward = v4 ? facts_.forward_ipv4 : facts_.forward_ipv6;
+    if ((v4 ? facts_.docker_user_ipv4 : facts_.docker_user_ipv6) && !(forward && facts_.docker_running))
       fs.hooks.push_back({"filter", "DOCKER-USER", kUserChain, true});
-    if (v4 ? facts_.forward_ipv4 : facts_.forward_ipv6)
-      fs.hooks.push_back({"filter", "FORWARD", kUserChain, false});
+    if (forward) fs.hooks.push_back({"filter", "FORWARD", kUserChain, false});
     for (const auto& [name, set] : used_sets_) {
       IpSet s;
       s.name = SetName(name, family);

@@ -126,6 +126,25 @@ TEST(Compiler, Ipv6WithoutDockerUserHooksForward) {
   EXPECT_EQ(boot.ipv6.hooks[2].chain, "FORWARD");
 }
 
+// Docker 20.10 running (its IPv4 chains seen, no IPv6 ones): the IPv6 part
+// is hooked in FORWARD only. A DOCKER-USER declared there would be a chain
+// nothing reaches (audit: docker-user-not-hooked).
+TEST(Compiler, NoIpv6DockerUserOnceDockerRunsWithoutIt) {
+  auto p = Load("swarm-cluster.yaml");
+  NodeFacts facts;
+  facts.docker_user_ipv6 = true;   // what the IPv6 ruleset alone cannot rule out
+  facts.forward_ipv6 = true;
+  facts.docker_running = true;
+  auto s = Compile(p, *p.FindNode("manager-1"), facts);
+  ASSERT_EQ(s.ipv6.hooks.size(), 2u);
+  EXPECT_EQ(s.ipv6.hooks[0].chain, "INPUT");
+  EXPECT_EQ(s.ipv6.hooks[1].chain, "FORWARD");
+  for (const auto& h : s.ipv6.hooks) EXPECT_FALSE(h.create_chain) << h.chain;
+  // IPv4 still goes through Docker's DOCKER-USER.
+  ASSERT_EQ(s.ipv4.hooks.size(), 2u);
+  EXPECT_EQ(s.ipv4.hooks[1].chain, "DOCKER-USER");
+}
+
 // Every rule is written exactly as iptables-save prints it, so that what
 // the kernel says back can be compared byte for byte.
 TEST(Compiler, RulesAreCanonical) {
