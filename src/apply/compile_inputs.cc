@@ -95,8 +95,8 @@ std::optional<std::string> InputsFingerprint(const std::vector<std::string>& fil
   std::sort(addresses.begin(), addresses.end());
   std::string text;
   for (const auto& a : addresses) text += a.ToString() + " ";
-  text += fmt::format("|{}{}{}{}|", facts.docker_user_ipv4, facts.docker_user_ipv6, facts.forward_ipv4,
-                      facts.forward_ipv6);
+  text += fmt::format("|{}{}{}{}{}|", facts.docker_user_ipv4, facts.docker_user_ipv6, facts.forward_ipv4,
+                      facts.forward_ipv6, facts.docker_running);
   for (const auto& b : facts.docker_bridges) text += b + " ";
   h.Add(text);
   return h.Hex();

@@ -180,6 +180,7 @@ void SetHookFacts(const FamilySnapshot& v4, const FamilySnapshot& v6, compile::N
   facts.forward_ipv4 = !v4.forward_jumps_to_docker_user && v4.docker_chains;
   facts.docker_user_ipv6 = v6.forward_jumps_to_docker_user || !v6.docker_chains;
   facts.forward_ipv6 = !v6.forward_jumps_to_docker_user;
+  facts.docker_running = v4.docker_chains || v6.docker_chains;
 }
 
 }  // namespace swarmwall::apply

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "backend/render_text.h"
 #include "compile/compiler.h"
 
 namespace swarmwall::backend {
@@ -224,7 +225,9 @@ class Script {
     out_ += text;
     out_ += '\n';
   }
-  void Comment(std::string_view text) { Line(fmt::format("# {}", text)); }
+  // One line whatever TEXT holds (a policy path with a newline must not
+  // start a command).
+  void Comment(std::string_view text) { Line(fmt::format("# {}", OneLine(text))); }
   // `fw ARGS...` on one line; with FIXED > 0 and more than one argument
   // after the first FIXED ones, those one a line.
   void Fw(const std::vector<std::string>& args, size_t fixed = 0) {

@@ -200,7 +200,7 @@ TEST(Firewalld, DirectRulesAreTheCompiledChains) {
   EXPECT_TRUE(Contains(s, "fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i docker0 -o eth0 "
                           "-j SWARMWALL-EGRESS\n"));
   EXPECT_TRUE(Contains(s, "fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -d 169.254.169.254/32 "
-                          "-m comment --comment 'swarmwall: egress deny #1' -j DROP\n"));
+                          "-m comment --comment 'swarmwall: egress deny #1: cloud metadata service' -j DROP\n"));
   // Chains are declared before the hooks that jump to them.
   EXPECT_LT(s.find("--add-chain ipv4 filter SWARMWALL-USER"), s.find("filter DOCKER-USER 0 -j"));
 }

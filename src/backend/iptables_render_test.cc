@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backend/hand_render.h"
 #include "backend/persistent_render.h"
 #include "compile/compiler.h"
 
@@ -53,9 +54,10 @@ TEST(Golden, EveryExampleAndNode) {
       fs::path dir = fs::path("iptables") / example;
       Golden(dir / (node.name + ".ipset"),
              RenderIpsetRestore(state.ipv4) + RenderIpsetRestore(state.ipv6));
-      Golden(dir / (node.name + ".v4.rules"), RenderRestore(state.ipv4, FreshDockerHost()));
+      Golden(dir / (node.name + ".v4.rules"), RenderHandRestore(state, state.ipv4));
       if (!state.ipv6.empty())
-        Golden(dir / (node.name + ".v6.rules"), RenderRestore(state.ipv6, FreshDockerHost()));
+        Golden(dir / (node.name + ".v6.rules"), RenderHandRestore(state, state.ipv6));
+      Golden(dir / (node.name + ".hooks.sh"), RenderHookScript(state));
       for (const auto& [name, text] : RenderPersistent(state))
         Golden(fs::path("persistent") / example / node.name / name, text);
       ++n;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "backend/iptables_render.h"
+#include "backend/render_text.h"
 
 namespace swarmwall::backend {
 namespace {
@@ -12,14 +13,24 @@ std::string Header(const compile::DesiredState& s, std::string_view what) {
       "# swarmwall {} for node {} (policy {}, state {}).\n"
       "# Holds only swarmwall's chains and sets, never Docker's. Generated: edit the policy,\n"
       "# not this file, and regenerate with `swarmwall render --backend persistent`.\n",
-      what, s.node, s.policy_file, s.Digest());
+      what, OneLine(s.node), OneLine(s.policy_file), s.Digest());
 }
 
-// The kernel at boot, before Docker: nothing but the built-in chains.
-KernelState Boot() {
-  KernelState k;
-  k.existing_chains = {"INPUT", "FORWARD", "OUTPUT"};
-  return k;
+// The netfilter-persistent file: loaded at boot, before Docker, by
+// `iptables-restore --noflush`. Every chain it needs is made with -N, which
+// fails when the chain exists: loaded again (or after Docker or `swarmwall
+// apply` made its chains), the whole restore is refused and changes
+// nothing, instead of emptying DOCKER-USER (what `:DOCKER-USER` does under
+// --noflush) or adding a second jump.
+std::string BootRestore(const compile::FamilyState& fs) {
+  std::string out = "*filter\n";
+  for (const auto& h : fs.hooks)
+    if (h.create_chain) out += fmt::format("-N {}\n", h.chain);
+  for (const auto& c : fs.chains) out += fmt::format("-N {}\n", c.name);
+  for (const auto& c : fs.chains)
+    for (const auto& r : c.rules) out += fmt::format("-A {} {}\n", c.name, r);
+  for (const auto& h : fs.hooks) out += fmt::format("-I {} 1 -j {}\n", h.chain, h.target);
+  return out + "COMMIT\n";
 }
 
 // iptables-services restores without --noflush: the file is the whole
@@ -51,16 +62,18 @@ std::string IpsetSave(const compile::DesiredState& s) {
 FileSet RenderPersistent(const compile::DesiredState& s) {
   FileSet files;
   std::string restore_note =
-      "# Restore with --noflush only (IPTABLES_RESTORE_NOFLUSH=yes in\n"
-      "# /etc/default/netfilter-persistent): it then touches nothing but swarmwall's chains and\n"
-      "# places one jump first in INPUT and DOCKER-USER. It is meant for boot, before Docker\n"
-      "# starts: restored again while Docker runs it adds a second jump and empties\n"
-      "# DOCKER-USER; use `swarmwall apply` for changes at run time.\n";
+      "# For netfilter-persistent at boot, before Docker starts, with --noflush\n"
+      "# (IPTABLES_RESTORE_NOFLUSH=yes in /etc/default/netfilter-persistent): it makes swarmwall's\n"
+      "# chains (and DOCKER-USER, which Docker keeps) with -N and places one jump first in each\n"
+      "# hook chain. It never declares a chain (that would empty DOCKER-USER or DOCKER-FORWARD):\n"
+      "# loaded when any of its chains exists (Docker or swarmwall already ran, or a second\n"
+      "# load) iptables-restore refuses it whole and nothing changes. Use `swarmwall apply` at\n"
+      "# run time.\n";
   files["etc/iptables/rules.v4"] =
-      Header(s, "rules.v4") + restore_note + RenderRestore(s.ipv4, Boot());
+      Header(s, "rules.v4") + restore_note + BootRestore(s.ipv4);
   if (!s.ipv6.empty())
     files["etc/iptables/rules.v6"] =
-        Header(s, "rules.v6") + restore_note + RenderRestore(s.ipv6, Boot());
+        Header(s, "rules.v6") + restore_note + BootRestore(s.ipv6);
   // Debian's ipset-persistent plugin reads /etc/iptables/ipsets (before the
   // iptables plugins, which need the sets).
   files["etc/iptables/ipsets"] = Header(s, "ipsets") + IpsetSave(s);

@@ -1,7 +1,6 @@
 // swarmwall render: the policy compiled for one node (or all), rendered for a
 // backend, printed or written to files. Changes nothing on the host.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -9,9 +8,12 @@
 
 #include "apply/kernel_state.h"
 #include "backend/firewalld_render.h"
+#include "backend/hand_render.h"
 #include "backend/host_facts.h"
 #include "backend/iptables_render.h"
+#include "backend/output_file.h"
 #include "backend/persistent_render.h"
+#include "backend/render_text.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "compile/compiler.h"
@@ -20,17 +22,16 @@
 namespace swarmwall::cli {
 namespace {
 
-// The files a backend produces for one node; NOW4/NOW6: the kernel's state
-// when rendering for this host, else a fresh Docker host is assumed.
+// The files a backend produces for one node.
 backend::FileSet RenderNode(const std::string& backend_name, const policy::Policy& p,
-                            const policy::Node& node, const compile::DesiredState& state,
-                            const backend::KernelState& now4, const backend::KernelState& now6) {
+                            const policy::Node& node, const compile::DesiredState& state) {
   backend::FileSet files;
   if (backend_name == "iptables") {
     files[node.name + ".ipset"] = backend::RenderIpsetRestore(state.ipv4) +
                                   backend::RenderIpsetRestore(state.ipv6);
-    files[node.name + ".v4.rules"] = backend::RenderRestore(state.ipv4, now4);
-    if (!state.ipv6.empty()) files[node.name + ".v6.rules"] = backend::RenderRestore(state.ipv6, now6);
+    files[node.name + ".v4.rules"] = backend::RenderHandRestore(state, state.ipv4);
+    if (!state.ipv6.empty()) files[node.name + ".v6.rules"] = backend::RenderHandRestore(state, state.ipv6);
+    files[node.name + ".hooks.sh"] = backend::RenderHookScript(state);
   } else if (backend_name == "persistent") {
     for (auto& [name, text] : backend::RenderPersistent(state)) files[node.name + "/" + name] = text;
   } else if (backend_name == "firewalld") {
@@ -88,25 +89,31 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
       single = *choice.node;
       nodes.push_back(&*single);
     }
-    backend::KernelState now4 = backend::FreshDockerHost(), now6 = backend::FreshDockerHost();
     if (!args->all) {
       std::string error;
-      if (auto before = apply::ReadBefore(backend::DetectVariant().chosen, error)) {
-        now4 = before->ipv4.kernel;
-        now6 = before->ipv6.kernel;
+      if (auto before = apply::ReadBefore(backend::DetectVariant().chosen, error))
         apply::SetHookFacts(before->ipv4, before->ipv6, facts);
-      }
     }
+    // Names written bare into rules, sets, scripts and file names must be
+    // plain words: refused before anything is written.
+    for (const auto* node : nodes)
+      if (std::string unsafe = backend::UnsafeNames(p, *node); !unsafe.empty()) {
+        std::cerr << "swarmwall render: " << unsafe << "\n";
+        global.exit_code = kError;
+        return;
+      }
     compile::SetCache cache;
     nlohmann::json json;
     for (const auto* node : nodes) {
       auto state = compile::Compile(p, *node, facts, &cache);
-      auto files = RenderNode(args->backend, p, *node, state, now4, now6);
+      auto files = RenderNode(args->backend, p, *node, state);
       for (const auto& [name, text] : files) {
         if (!args->out_dir.empty()) {
-          std::filesystem::path path = std::filesystem::path(args->out_dir) / name;
-          std::filesystem::create_directories(path.parent_path());
-          std::ofstream(path, std::ios::binary) << text;
+          if (std::string error = backend::WriteOutputFile(args->out_dir, name, text); !error.empty()) {
+            std::cerr << "swarmwall render: " << error << "\n";
+            global.exit_code = kError;
+            return;
+          }
         } else if (global.json()) {
           json["nodes"][node->name]["files"][name] = text;
           json["nodes"][node->name]["digest"] = state.Digest();

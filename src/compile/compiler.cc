@@ -51,7 +51,13 @@ std::string PortText(const policy::PortRange& r) {
 }
 
 std::string Comment(std::string_view text) {
-  return " -m comment --comment " + netfilter::QuoteText(text);
+  return " -m comment --comment " + netfilter::QuoteText(CommentText(text));
+}
+
+// LABEL ("swarmwall: host allow #2"), then the policy item's own comment.
+std::string RuleComment(std::string label, const std::string& own) {
+  if (!own.empty()) label += ": " + own;
+  return label;
 }
 
 // Where a packet may come from (or go to): "" for anywhere, "-s X" pieces or
@@ -92,10 +98,10 @@ class NodeCompiler {
     if (egress_needed_) fs.chains.push_back({"filter", kEgressChain, EgressRules()});
     fs.hooks.push_back({"filter", "INPUT", kInputChain, false});
     bool v4 = family == Family::kIPv4;
-    if (v4 ? facts_.docker_user_ipv4 : facts_.docker_user_ipv6)
+    bool forward = v4 ? facts_.forward_ipv4 : facts_.forward_ipv6;
+    if ((v4 ? facts_.docker_user_ipv4 : facts_.docker_user_ipv6) && !(forward && facts_.docker_running))
       fs.hooks.push_back({"filter", "DOCKER-USER", kUserChain, true});
-    if (v4 ? facts_.forward_ipv4 : facts_.forward_ipv6)
-      fs.hooks.push_back({"filter", "FORWARD", kUserChain, false});
+    if (forward) fs.hooks.push_back({"filter", "FORWARD", kUserChain, false});
     for (const auto& [name, set] : used_sets_) {
       IpSet s;
       s.name = SetName(name, family);
@@ -285,8 +291,9 @@ class NodeCompiler {
         s.in = p;
         s.target = action == Action::kAccept ? "ACCEPT" : "DROP";
         AddRules(r, s, Protocols(rule->traffic), from, true,
-                 fmt::format("swarmwall: host {} #{}", action == Action::kAccept ? "allow" : "deny",
-                             rule->index + 1));
+                 RuleComment(fmt::format("swarmwall: host {} #{}",
+                                         action == Action::kAccept ? "allow" : "deny", rule->index + 1),
+                             rule->comment));
       }
     }
   }
@@ -307,8 +314,9 @@ class NodeCompiler {
         s.in = p;
         s.target = rule->action == Action::kAccept ? "RETURN" : "DROP";
         AddRules(r, s, OriginalPorts(rule->traffic), from, true,
-                 fmt::format("swarmwall: containers {} #{}",
-                             rule->action == Action::kAccept ? "allow" : "deny", rule->index + 1));
+                 RuleComment(fmt::format("swarmwall: containers {} #{}",
+                                         rule->action == Action::kAccept ? "allow" : "deny", rule->index + 1),
+                             rule->comment));
       }
       if (policy_.containers.default_action == Action::kDrop) {
         Spec s;
@@ -339,8 +347,9 @@ class NodeCompiler {
       Spec s;
       s.target = rule->action == Action::kAccept ? "RETURN" : "DROP";
       AddRules(r, s, Protocols(rule->traffic), to, false,
-               fmt::format("swarmwall: egress {} #{}",
-                           rule->action == Action::kAccept ? "allow" : "deny", rule->index + 1));
+               RuleComment(fmt::format("swarmwall: egress {} #{}",
+                                       rule->action == Action::kAccept ? "allow" : "deny", rule->index + 1),
+                           rule->comment));
     }
     if (policy_.egress.default_action == Action::kDrop) Drop(r, Spec{}, "egress");
     return r;
@@ -356,6 +365,42 @@ class NodeCompiler {
 };
 
 }  // namespace
+
+std::string CommentText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    // The length of a well-formed UTF-8 sequence starting here, or 0.
+    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 && c >= 0xC2 ? 2 : (c & 0xF0) == 0xE0 ? 3
+             : (c & 0xF8) == 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (size_t k = 1; n && k < n; ++k)
+      if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) n = 0;
+    if (n == 3 || n == 4) {  // overlong forms, surrogates, beyond U+10FFFF
+      auto d = static_cast<unsigned char>(text[i + 1]);
+      if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d >= 0xA0) || (c == 0xF0 && d < 0x90) ||
+          (c == 0xF4 && d >= 0x90))
+        n = 0;
+    }
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else if (n == 1 && (c < 0x20 || c == 0x7F)) {
+      out += ' ';   // a newline would end the restore line, a tab split the word
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  if (out.size() > kMaxCommentBytes) {
+    size_t cut = kMaxCommentBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+  }
+  return out;
+}
 
 std::string SetName(std::string_view policy_set, netfilter::Family family) {
   std::string suffix = family == Family::kIPv4 ? "-v4" : "-v6";

@@ -17,6 +17,13 @@ inline constexpr const char* kEgressChain = "SWARMWALL-EGRESS";   // from SWARMW
 // 31 characters (long names are shortened with a digest).
 std::string SetName(std::string_view policy_set, netfilter::Family family);
 
+// Free text as a rule comment may hold it: valid UTF-8 (a bad byte becomes
+// '?'), control characters as spaces (a newline would end the restore
+// line), at most kMaxCommentBytes, cut between characters. Still to be
+// quoted (netfilter::QuoteText).
+inline constexpr size_t kMaxCommentBytes = 255;   // iptables: XT_MAX_COMMENT_LEN - 1
+std::string CommentText(std::string_view text);
+
 // Shares set entries between the nodes of one policy (see IpSet).
 class SetCache {
  public:

@@ -46,7 +46,7 @@ TEST(Compiler, SwarmClusterManager) {
                       "-m comment --comment \"swarmwall: swarm\" -j ACCEPT")) << Dump(in);
   EXPECT_TRUE(Has(in, "-i ens11 -j ACCEPT")) << Dump(in);
   EXPECT_TRUE(Has(in, "-i eth0 -p tcp -m multiport --dports 80,443 -m comment --comment "
-                      "\"swarmwall: host allow #2\" -j ACCEPT")) << Dump(in);
+                      "\"swarmwall: host allow #2: the ingress\" -j ACCEPT")) << Dump(in);
   EXPECT_TRUE(Has(in, "-i eth0 -p tcp -m tcp --dport 22 -m set --match-set swarmwall-admins-v4 src "
                       "-m comment --comment \"swarmwall: host allow #1\" -j ACCEPT")) << Dump(in);
   EXPECT_EQ(in->rules.back(), "-i eth0 -j DROP");
@@ -59,7 +59,8 @@ TEST(Compiler, SwarmClusterManager) {
   EXPECT_TRUE(Has(user, "-i eth0 -j DROP"));
   EXPECT_TRUE(Has(user, "-i docker0 -o eth0 -j SWARMWALL-EGRESS")) << Dump(user);
   EXPECT_TRUE(Has(Chain(s.ipv4, kEgressChain),
-                  "-d 169.254.169.254/32 -m comment --comment \"swarmwall: egress deny #1\" -j DROP"))
+                  "-d 169.254.169.254/32 -m comment --comment \"swarmwall: egress deny #1: cloud metadata "
+                  "service\" -j DROP"))
       << Dump(Chain(s.ipv4, kEgressChain));
   ASSERT_EQ(s.ipv4.hooks.size(), 2u);
   EXPECT_EQ(s.ipv4.hooks[1].chain, "DOCKER-USER");
@@ -126,6 +127,25 @@ TEST(Compiler, Ipv6WithoutDockerUserHooksForward) {
   EXPECT_EQ(boot.ipv6.hooks[2].chain, "FORWARD");
 }
 
+// Docker 20.10 running (its IPv4 chains seen, no IPv6 ones): the IPv6 part
+// is hooked in FORWARD only. A DOCKER-USER declared there would be a chain
+// nothing reaches (audit: docker-user-not-hooked).
+TEST(Compiler, NoIpv6DockerUserOnceDockerRunsWithoutIt) {
+  auto p = Load("swarm-cluster.yaml");
+  NodeFacts facts;
+  facts.docker_user_ipv6 = true;   // what the IPv6 ruleset alone cannot rule out
+  facts.forward_ipv6 = true;
+  facts.docker_running = true;
+  auto s = Compile(p, *p.FindNode("manager-1"), facts);
+  ASSERT_EQ(s.ipv6.hooks.size(), 2u);
+  EXPECT_EQ(s.ipv6.hooks[0].chain, "INPUT");
+  EXPECT_EQ(s.ipv6.hooks[1].chain, "FORWARD");
+  for (const auto& h : s.ipv6.hooks) EXPECT_FALSE(h.create_chain) << h.chain;
+  // IPv4 still goes through Docker's DOCKER-USER.
+  ASSERT_EQ(s.ipv4.hooks.size(), 2u);
+  EXPECT_EQ(s.ipv4.hooks[1].chain, "DOCKER-USER");
+}
+
 // Every rule is written exactly as iptables-save prints it, so that what
 // the kernel says back can be compared byte for byte.
 TEST(Compiler, RulesAreCanonical) {
@@ -152,6 +172,54 @@ TEST(Compiler, RulesAreCanonical) {
       }
     }
   }
+}
+
+// A rule's `comment:` is carried into its rules' comments (docs/policy.md),
+// whatever its bytes: one restore line per rule, canonical, within
+// iptables' 255 bytes, cut between characters.
+TEST(Compiler, PolicyCommentsInRuleComments) {
+  auto p = Load("swarm-cluster.yaml");
+  ASSERT_FALSE(p.host.rules.empty());
+  ASSERT_FALSE(p.containers.rules.empty());
+  std::string hostile = "it's \"quoted\" \\ $(touch PWNED) `id`\nCOMMIT\n-A INPUT -j ACCEPT\t\xff\xfe end";
+  p.host.rules.back().comment = hostile;
+  p.containers.rules.back().comment = std::string(300, 'x') + "\xc3\xa9";   // too long, then é
+  p.containers.rules.front().comment = std::string(250, 'y') + "\xe2\x82\xac\xe2\x82\xac";  // € at the cut
+  auto s = Compile(p, *p.FindNode("manager-1"), NodeFacts{});
+  std::string text = "*filter\n";
+  for (const auto& c : s.ipv4.chains) text += ":" + c.name + " - [0:0]\n";
+  for (const auto& c : s.ipv4.chains)
+    for (const auto& r : c.rules) {
+      EXPECT_EQ(r.find('\n'), std::string::npos) << r;
+      text += "-A " + c.name + " " + r + "\n";
+    }
+  text += "COMMIT\n";
+  netfilter::ParseOptions o;
+  auto parsed = netfilter::ParseRuleset(text, o);
+  ASSERT_TRUE(parsed.ruleset) << parsed.error->ToString();
+  std::string printed = netfilter::PrintRuleset(*parsed.ruleset);
+  for (const auto& c : s.ipv4.chains)
+    for (const auto& r : c.rules)
+      EXPECT_NE(printed.find("-A " + c.name + " " + r + "\n"), std::string::npos) << "not canonical: " << r;
+  EXPECT_NE(text.find(R"(--comment "swarmwall: host allow #)"), std::string::npos);
+  EXPECT_NE(text.find(R"(: it\'s \"quoted\" \\ $(touch PWNED) `id` COMMIT -A INPUT -j ACCEPT ?? end")"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(printed.find("\n-A INPUT -j ACCEPT"), std::string::npos);
+  // Cut to 255 bytes, never inside a character.
+  int long_ones = 0;
+  for (const auto& r : Chain(s.ipv4, kUserChain)->rules) {
+    size_t at = r.find("--comment \"");
+    if (at == std::string::npos) continue;
+    std::string comment = r.substr(at + 11, r.find('"', at + 11) - at - 11);
+    EXPECT_LE(comment.size(), kMaxCommentBytes) << comment;
+    EXPECT_EQ(comment, CommentText(comment)) << "cut inside a character: " << comment;
+    long_ones += comment.size() > 240;
+  }
+  EXPECT_GE(long_ones, 2) << Dump(Chain(s.ipv4, kUserChain));
+  EXPECT_EQ(CommentText(std::string(254, 'a') + "\xc3\xa9"), std::string(254, 'a'));
+  EXPECT_EQ(CommentText("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(CommentText("\xed\xa0\x80"), "???");   // a surrogate is not UTF-8
 }
 
 TEST(Compiler, Deterministic) {

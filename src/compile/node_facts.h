@@ -23,6 +23,11 @@ struct NodeFacts {
   bool docker_user_ipv6 = true;
   bool forward_ipv4 = false;
   bool forward_ipv6 = false;
+  // Docker's chains exist in either family. A family hooked in FORWARD keeps
+  // a DOCKER-USER hook only while Docker has not started (Docker 28 will
+  // jump there); once Docker runs without that family's DOCKER-USER (20.10's
+  // IPv6) nothing would ever reach it, so none is made.
+  bool docker_running = false;
   // Interfaces of Docker's bridges; egress rules apply to what leaves them.
   std::vector<std::string> docker_bridges = {"docker0", "docker_gwbridge", "br-+"};
 };

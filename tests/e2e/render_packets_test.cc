@@ -81,7 +81,8 @@ class RenderPackets : public ::testing::TestWithParam<DockerVersion> {
       w.stranger->Listen(9999);
       w.metadata->Listen(9999);
       w.before_9000 = w.stranger->CanConnect("203.0.113.11", 9000);
-      // Render and load: ipsets first, then the rules, on top of Docker's.
+      // Render and load: ipsets first, then the rules, on top of Docker's,
+      // then the hooks (docs/backends.md).
       std::string dir = w.lab->RunDir();
       std::ofstream(dir + "/policy.yaml") << kPolicy;
       // Rendered on the node itself: it reads where Docker lets it hook in.
@@ -90,7 +91,7 @@ class RenderPackets : public ::testing::TestWithParam<DockerVersion> {
       if (!r.ok()) throw std::runtime_error("render: " + r.err);
       auto load = w.node->Sh("ipset restore < " + dir + "/out/manager-1.ipset && iptables-restore --noflush < " +
                              dir + "/out/manager-1.v4.rules && ip6tables-restore --noflush < " + dir +
-                             "/out/manager-1.v6.rules");
+                             "/out/manager-1.v6.rules && sh " + dir + "/out/manager-1.hooks.sh");
       if (!load.ok()) throw std::runtime_error("load: " + load.err);
     } catch (const std::exception& e) {
       w.error = e.what();

@@ -1,6 +1,6 @@
 #!/bin/sh
 # swarmwall: firewalld configuration of node host (worker) from examples/docker-host-friends.yaml
-# DesiredState digest 83184de2b2cea62a (the state the iptables backend renders).
+# DesiredState digest aca596094f653373 (the state the iptables backend renders).
 # Generated; do not edit. It writes firewalld's permanent configuration:
 #   firewalld stopped:  sh SCRIPT
 #   firewalld running:  FIREWALL_CMD='firewall-cmd --permanent' sh SCRIPT && firewall-cmd --reload
@@ -70,7 +70,7 @@ fw --zone=swarmwall-public \
 # 6. Direct rules: the compiled DOCKER-USER part, chain by chain, then the hooks.
 fw --direct --add-chain ipv4 filter SWARMWALL-USER
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate DNAT -m set --match-set swarmwall-friends-v4 src -m comment --comment 'swarmwall: containers allow #1' -j RETURN
+fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate DNAT -m set --match-set swarmwall-friends-v4 src -m comment --comment 'swarmwall: containers allow #1: every published port, to the friends only' -j RETURN
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -j DROP
 fw --direct --query-chain ipv4 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv4 filter DOCKER-USER
 fw --direct --add-rule ipv4 filter DOCKER-USER 0 -j SWARMWALL-USER

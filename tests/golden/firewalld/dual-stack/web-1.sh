@@ -1,6 +1,6 @@
 #!/bin/sh
 # swarmwall: firewalld configuration of node web-1 (manager) from examples/dual-stack.yaml
-# DesiredState digest 0330c507e6411188 (the state the iptables backend renders).
+# DesiredState digest d8c2dcb600754b66 (the state the iptables backend renders).
 # Generated; do not edit. It writes firewalld's permanent configuration:
 #   firewalld stopped:  sh SCRIPT
 #   firewalld running:  FIREWALL_CMD='firewall-cmd --permanent' sh SCRIPT && firewall-cmd --reload
@@ -82,9 +82,9 @@ fw --zone=swarmwall-public \
 # 6. Direct rules: the compiled DOCKER-USER part, chain by chain, then the hooks.
 fw --direct --add-chain ipv4 filter SWARMWALL-USER
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p udp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #2' -j RETURN
+fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1: the reverse proxy container' -j RETURN
+fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #1: the reverse proxy container' -j RETURN
+fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p udp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #2: HTTP/3' -j RETURN
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 9000:9010 -m set --match-set swarmwall-office-v4 src -m comment --comment 'swarmwall: containers allow #3' -j RETURN
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -j DROP
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i docker0 -o eth0 -j SWARMWALL-EGRESS
@@ -92,14 +92,14 @@ fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i docker_gwbridge -o eth0 -
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i br-+ -o eth0 -j SWARMWALL-EGRESS
 fw --direct --add-chain ipv4 filter SWARMWALL-EGRESS
 fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -d 169.254.169.254/32 -m comment --comment 'swarmwall: egress deny #1' -j DROP
+fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -d 169.254.169.254/32 -m comment --comment 'swarmwall: egress deny #1: metadata services (v4 and v6)' -j DROP
 fw --direct --query-chain ipv4 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv4 filter DOCKER-USER
 fw --direct --add-rule ipv4 filter DOCKER-USER 0 -j SWARMWALL-USER
 fw --direct --add-chain ipv6 filter SWARMWALL-USER
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
-fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
-fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p udp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #2' -j RETURN
+fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1: the reverse proxy container' -j RETURN
+fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #1: the reverse proxy container' -j RETURN
+fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p udp -m conntrack --ctstate DNAT --ctorigdstport 443 -m comment --comment 'swarmwall: containers allow #2: HTTP/3' -j RETURN
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 9000:9010 -m set --match-set swarmwall-office-v6 src -m comment --comment 'swarmwall: containers allow #3' -j RETURN
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -s 2001:db8:abcd::/64 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 9000:9010 -m comment --comment 'swarmwall: containers allow #3' -j RETURN
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -j DROP
@@ -108,6 +108,6 @@ fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i docker_gwbridge -o eth0 -
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i br-+ -o eth0 -j SWARMWALL-EGRESS
 fw --direct --add-chain ipv6 filter SWARMWALL-EGRESS
 fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -d fd00:ec2::254/128 -m comment --comment 'swarmwall: egress deny #1' -j DROP
+fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -d fd00:ec2::254/128 -m comment --comment 'swarmwall: egress deny #1: metadata services (v4 and v6)' -j DROP
 fw --direct --query-chain ipv6 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv6 filter DOCKER-USER
 fw --direct --add-rule ipv6 filter DOCKER-USER 0 -j SWARMWALL-USER

@@ -1,6 +1,6 @@
 #!/bin/sh
 # swarmwall: firewalld configuration of node master-1 (manager) from examples/openshift-egress.yaml
-# DesiredState digest 6d5a76a0bbe5fcb6 (the state the iptables backend renders).
+# DesiredState digest d0e0f1c35875b571 (the state the iptables backend renders).
 # Generated; do not edit. It writes firewalld's permanent configuration:
 #   firewalld stopped:  sh SCRIPT
 #   firewalld running:  FIREWALL_CMD='firewall-cmd --permanent' sh SCRIPT && firewall-cmd --reload
@@ -108,8 +108,8 @@ fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i docker_gwbridge -o eth0 -
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i br-+ -o eth0 -j SWARMWALL-EGRESS
 fw --direct --add-chain ipv4 filter SWARMWALL-EGRESS
 fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -d 169.254.169.254/32 -m comment --comment 'swarmwall: egress deny #1' -j DROP
-fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -p tcp -m tcp --dport 25 -m comment --comment 'swarmwall: egress deny #2' -j DROP
+fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -d 169.254.169.254/32 -m comment --comment 'swarmwall: egress deny #1: cloud metadata service' -j DROP
+fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -p tcp -m tcp --dport 25 -m comment --comment 'swarmwall: egress deny #2: no mail straight from containers' -j DROP
 fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -p tcp -m tcp --dport 5000 -m set --match-set swarmwall-registry-v4 dst -m comment --comment 'swarmwall: egress allow #1' -j RETURN
 fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -p tcp -m tcp --dport 53 -m set --match-set swarmwall-resolvers-v4 dst -m comment --comment 'swarmwall: egress allow #2' -j RETURN
 fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -p udp -m udp --dport 53 -m set --match-set swarmwall-resolvers-v4 dst -m comment --comment 'swarmwall: egress allow #2' -j RETURN
@@ -128,7 +128,7 @@ fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i docker_gwbridge -o eth0 -
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i br-+ -o eth0 -j SWARMWALL-EGRESS
 fw --direct --add-chain ipv6 filter SWARMWALL-EGRESS
 fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -p tcp -m tcp --dport 25 -m comment --comment 'swarmwall: egress deny #2' -j DROP
+fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -p tcp -m tcp --dport 25 -m comment --comment 'swarmwall: egress deny #2: no mail straight from containers' -j DROP
 fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -p udp -m udp --dport 123 -m comment --comment 'swarmwall: egress allow #3' -j RETURN
 fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -p tcp -m multiport --dports 80,443 -m comment --comment 'swarmwall: egress allow #4' -j RETURN
 fw --direct --add-rule ipv6 filter SWARMWALL-EGRESS 0 -m limit --limit 5/min -j LOG --log-prefix 'swarmwall egress: '

@@ -1,6 +1,6 @@
 #!/bin/sh
 # swarmwall: firewalld configuration of node node-1 (worker) from examples/swarm-cluster.yaml
-# DesiredState digest 3424bce07e4fc4be (the state the iptables backend renders).
+# DesiredState digest 5f52311bdd1a19b7 (the state the iptables backend renders).
 # Generated; do not edit. It writes firewalld's permanent configuration:
 #   firewalld stopped:  sh SCRIPT
 #   firewalld running:  FIREWALL_CMD='firewall-cmd --permanent' sh SCRIPT && firewall-cmd --reload
@@ -108,7 +108,7 @@ fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i docker_gwbridge -o eth0 -
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i br-+ -o eth0 -j SWARMWALL-EGRESS
 fw --direct --add-chain ipv4 filter SWARMWALL-EGRESS
 fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -d 169.254.169.254/32 -m comment --comment 'swarmwall: egress deny #1' -j DROP
+fw --direct --add-rule ipv4 filter SWARMWALL-EGRESS 0 -d 169.254.169.254/32 -m comment --comment 'swarmwall: egress deny #1: cloud metadata service' -j DROP
 fw --direct --query-chain ipv4 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv4 filter DOCKER-USER
 fw --direct --add-rule ipv4 filter DOCKER-USER 0 -j SWARMWALL-USER
 fw --direct --add-chain ipv6 filter SWARMWALL-USER

@@ -1,6 +1,6 @@
 #!/bin/sh
 # swarmwall: firewalld configuration of node manager-1 (manager) from examples/swarm-public-addresses.yaml
-# DesiredState digest 22eb7ccd3daf6a1f (the state the iptables backend renders).
+# DesiredState digest ed1c5134f72ad591 (the state the iptables backend renders).
 # Generated; do not edit. It writes firewalld's permanent configuration:
 #   firewalld stopped:  sh SCRIPT
 #   firewalld running:  FIREWALL_CMD='firewall-cmd --permanent' sh SCRIPT && firewall-cmd --reload
@@ -97,13 +97,13 @@ fw --policy=swarmwall-swarm \
 # 6. Direct rules: the compiled DOCKER-USER part, chain by chain, then the hooks.
 fw --direct --add-chain ipv4 filter SWARMWALL-USER
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
+fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1: the web service published by the Swarm routing mesh' -j RETURN
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -j DROP
 fw --direct --query-chain ipv4 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv4 filter DOCKER-USER
 fw --direct --add-rule ipv4 filter DOCKER-USER 0 -j SWARMWALL-USER
 fw --direct --add-chain ipv6 filter SWARMWALL-USER
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
+fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1: the web service published by the Swarm routing mesh' -j RETURN
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -j DROP
 fw --direct --query-chain ipv6 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv6 filter DOCKER-USER
 fw --direct --add-rule ipv6 filter DOCKER-USER 0 -j SWARMWALL-USER

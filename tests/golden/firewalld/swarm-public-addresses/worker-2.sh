@@ -1,6 +1,6 @@
 #!/bin/sh
 # swarmwall: firewalld configuration of node worker-2 (worker) from examples/swarm-public-addresses.yaml
-# DesiredState digest 1fcdd3931c4ec92a (the state the iptables backend renders).
+# DesiredState digest 96b805853e8097f6 (the state the iptables backend renders).
 # Generated; do not edit. It writes firewalld's permanent configuration:
 #   firewalld stopped:  sh SCRIPT
 #   firewalld running:  FIREWALL_CMD='firewall-cmd --permanent' sh SCRIPT && firewall-cmd --reload
@@ -93,13 +93,13 @@ fw --policy=swarmwall-swarm \
 # 6. Direct rules: the compiled DOCKER-USER part, chain by chain, then the hooks.
 fw --direct --add-chain ipv4 filter SWARMWALL-USER
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
+fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1: the web service published by the Swarm routing mesh' -j RETURN
 fw --direct --add-rule ipv4 filter SWARMWALL-USER 0 -i eth0 -j DROP
 fw --direct --query-chain ipv4 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv4 filter DOCKER-USER
 fw --direct --add-rule ipv4 filter DOCKER-USER 0 -j SWARMWALL-USER
 fw --direct --add-chain ipv6 filter SWARMWALL-USER
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
-fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1' -j RETURN
+fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 80 -m comment --comment 'swarmwall: containers allow #1: the web service published by the Swarm routing mesh' -j RETURN
 fw --direct --add-rule ipv6 filter SWARMWALL-USER 0 -i eth0 -j DROP
 fw --direct --query-chain ipv6 filter DOCKER-USER >/dev/null || fw --direct --add-chain ipv6 filter DOCKER-USER
 fw --direct --add-rule ipv6 filter DOCKER-USER 0 -j SWARMWALL-USER
