@@ -210,6 +210,7 @@ bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
     std::string ignored;
     if (journal->new_record) store.Save(*journal->new_record, ignored);
     else store.Forget();
+    DestroyTwins();   // the committer may have died before it destroyed them
     ClearJournal(dir_);
     notes.push_back(who + " had written its whole new state: finished it");
     return true;
@@ -258,7 +259,10 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
   nothing.diffs = diffs.size() == 2 ? std::move(diffs)
                                     : std::vector<FamilyDiff>{Compare(desired.ipv4, view.before.ipv4),
                                                               Compare(desired.ipv6, view.before.ipv6)};
-  if (nothing.diffs[0].empty() && nothing.diffs[1].empty()) {
+  // Twins a killed committer left are cleaned by any commit, even one that
+  // changes nothing else.
+  bool twins = !view.before.ipv4.twins.empty() || !view.before.ipv6.twins.empty();
+  if (nothing.diffs[0].empty() && nothing.diffs[1].empty() && !twins) {
     nothing.ok = true;
     return nothing;
   }

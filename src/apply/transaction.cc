@@ -41,6 +41,17 @@ backend::KernelState After(const compile::FamilyState& fs, const backend::Kernel
   return k;
 }
 
+// A DOCKER-USER that swarmwall made before Docker started (Docker never
+// fills or reaches one in a family where it does not filter, as 20.10's
+// IPv6) goes when swarmwall no longer hooks into it: remove, or a desired
+// state hooked in FORWARD instead. Nothing would reach it, and an audit
+// would rightly call it a user chain that is not hooked.
+bool DropsDockerUser(const compile::FamilyState& fs, const FamilySnapshot& before, bool remove) {
+  if (!before.docker_user_removable) return false;
+  return remove || std::none_of(fs.hooks.begin(), fs.hooks.end(),
+                                [](const compile::Hook& h) { return h.chain == "DOCKER-USER"; });
+}
+
 // BEFORE's kernel facts plus the rules of its owned chains, so that the
 // renderer can edit a chain in place instead of flushing and refilling it.
 backend::KernelState WithOwnedRules(const FamilySnapshot& before) {
@@ -58,7 +69,7 @@ FamilySnapshot SnapshotAfter(const compile::FamilyState& fs, const FamilySnapsho
   s.owned.sets.clear();
   for (auto& h : s.owned.hooks) h.create_chain = false;
   s.kernel = After(fs, before.kernel);
-  if (remove && before.docker_user_removable)
+  if (DropsDockerUser(fs, before, remove))
     std::erase(s.kernel.existing_chains, std::string("DOCKER-USER"));
   for (const auto& h : fs.hooks) s.hook_first[{h.chain, h.target}] = true;
   s.forward_jumps_to_docker_user = before.forward_jumps_to_docker_user;
@@ -111,8 +122,8 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
     for (int f = 0; f < 2; ++f) result.diffs.push_back(Compare(*want[f], *now[f]));
   bool any = false;
   for (const auto& d : result.diffs) any |= !d.empty();
-  // Remove takes the leftover twins too, even when nothing else is there.
-  if (remove) any |= !now[0]->twins.empty() || !now[1]->twins.empty();
+  // Leftover twins go too, even when nothing else differs.
+  any |= !now[0]->twins.empty() || !now[1]->twins.empty();
   if (!any) {
     result.ok = true;
     return result;
@@ -177,9 +188,9 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
     Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
     auto render = [&](const backend::KernelState& kernel) {
       std::string text = backend::RenderRestore(*want[f], kernel);
-      // Remove: a DOCKER-USER swarmwall made before Docker (which never came,
-      // as Docker 20.10 for IPv6) goes too, so the host is as it was.
-      if (remove && now[f]->docker_user_removable)
+      // A DOCKER-USER swarmwall made before Docker, that nothing reaches
+      // now (DropsDockerUser), goes too.
+      if (DropsDockerUser(*want[f], *now[f], remove))
         text.insert(text.rfind("COMMIT"), "-X DOCKER-USER\n");
       // Tests make the real tool fail here to prove the rollback.
       if (const char* fail = getenv("SWARMWALL_TEST_BREAK_RESTORE");

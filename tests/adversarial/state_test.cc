@@ -212,5 +212,19 @@ TEST_F(StateTest, ARollbackPutsTheVerySameSetBack) {
   EXPECT_EQ(Plan("policy.yaml"), 0);
 }
 
+// Issue 12, item 15: an IPv6 DOCKER-USER that an earlier swarmwall made
+// before Docker 20.10 started (which never fills or reaches one for IPv6)
+// goes at the next apply, which hooks IPv6 in FORWARD.
+TEST_F(StateTest, AnUnreachedDockerUserOfOursGoes) {
+  ASSERT_TRUE(Apply("policy.yaml").ok());
+  ASSERT_TRUE(node().host().Sh("ip6tables -N DOCKER-USER && ip6tables -A DOCKER-USER -j SWARMWALL-USER").ok());
+  auto r = Apply("policy.yaml");
+  ASSERT_TRUE(r.ok()) << r.err;
+  EXPECT_FALSE(node().host().Sh("ip6tables -S DOCKER-USER").ok()) << "an unreached DOCKER-USER was left";
+  EXPECT_EQ(Plan("policy.yaml"), 0);
+  auto audit = node().Swarmwall({"audit", "--live"});
+  EXPECT_EQ(audit.out.find("docker-user-not-hooked"), std::string::npos) << audit.out;
+}
+
 }  // namespace
 }  // namespace swarmwall::adversarial
