@@ -453,9 +453,14 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
   v.chain = chain_name;
   struct Frame {
     int chain, pos;
+    size_t gotos;
   };
   Frame stack[64];
   int depth = 0;
+  // Gotos taken since the current frame began: without a loop they follow
+  // a path of distinct chains, so more than the table has is a loop (the
+  // kernel refuses such a table; FindChainLoop tells the caller first).
+  size_t gotos = 0;
   int cur = base;
   size_t pos = 0;
   const CompiledChain* indexed = nullptr;      // the chain `bucket` belongs to
@@ -491,6 +496,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
       --depth;
       cur = stack[depth].chain;
       pos = static_cast<size_t>(stack[depth].pos);
+      gotos = stack[depth].gotos;
       continue;
     }
     const CompiledRule& r = c.rules[pos];
@@ -584,6 +590,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
           --depth;
           cur = stack[depth].chain;
           pos = static_cast<size_t>(stack[depth].pos);
+          gotos = stack[depth].gotos;
         }
         break;
       case Action::kJump:
@@ -593,7 +600,11 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
                                    t.chains[a.chain].name);
         if (kind == Action::kJump) {
           if (depth >= 63) return verdict(Action::kDrop);   // the kernel refuses loops
-          stack[depth++] = {cur, static_cast<int>(pos) + 1};
+          stack[depth++] = {cur, static_cast<int>(pos) + 1, gotos};
+          gotos = 0;
+        } else if (++gotos > t.chains.size()) {
+          if (step) step->note += " (a loop of gotos: the kernel refuses such a table)";
+          return verdict(Action::kDrop);
         }
         cur = a.chain;
         pos = 0;
