@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "analyze/audit.h"
+#include "analyze/docker_user_hook.h"
 #include "netfilter/modules.h"
 #include "netfilter/printer.h"
 
@@ -341,12 +342,6 @@ int JumpPosition(const Chain* chain, std::string_view target) {
   return 0;
 }
 
-bool OnlyReturn(const Chain& c) {
-  for (const Rule& r : c.rules)
-    if (!(r.target_kind == TargetKind::kReturn && Unconditional(r))) return false;
-  return true;
-}
-
 void Hooks(const Ruleset& rs, const std::string& file, std::vector<AuditFinding>& out) {
   const Table* filter = rs.FindTable("filter");
   if (!filter) return;
@@ -366,9 +361,11 @@ void Hooks(const Ruleset& rs, const std::string& file, std::vector<AuditFinding>
     f.rules.push_back(MakeRuleRef(rs, file, "filter", "FORWARD", 0));
     out.push_back(std::move(f));
   } else if (user && forward) {
-    int pos = JumpPosition(forward, "DOCKER-USER");
-    bool filters = !OnlyReturn(*user);
-    if (pos == 0) {
+    // One judgement with doctor and status (docker_user_hook.h).
+    DockerUserHook hook = JudgeDockerUserHook(rs);
+    int pos = hook.jump;
+    bool filters = hook.filters;
+    if (hook.NotHooked()) {
       AuditFinding f;
       f.severity = filters ? AuditSeverity::kCritical : AuditSeverity::kHigh;
       f.code = "docker-user-not-hooked";
