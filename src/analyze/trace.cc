@@ -115,7 +115,12 @@ Action CompileAction(const netfilter::Rule& r, const netfilter::Table& table, Fa
       if (a.chain < 0) a.kind = Action::kUnknown;
       return a;
     }
-    case TargetKind::kExtension: break;
+    case TargetKind::kExtension:
+      if (r.target_unreadable) {   // --lenient: its options could not be read
+        a.kind = Action::kUnknown;
+        return a;
+      }
+      break;
   }
   std::string_view t = r.target;
   auto option = [&](std::string_view name) -> const Part* {
@@ -560,7 +565,9 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
         u.rule_number = static_cast<int>(pos) + 1;
         u.rule = r.rule;
         u.what = fmt::format("-j {}", r.rule->target);
-        u.why = "a target the analyzer does not know (continue, ACCEPT or DROP)";
+        u.why = r.rule->target_unreadable
+                    ? "a target whose options the --lenient reading could not read (continue, ACCEPT or DROP)"
+                    : "a target the analyzer does not know (continue, ACCEPT or DROP)";
         unknowns.push_back(std::move(u));
       }
     }
