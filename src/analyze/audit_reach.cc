@@ -362,12 +362,8 @@ std::optional<AuditFinding> ChainLoopFinding(const netfilter::Ruleset& rs, const
   f.meaning = "No kernel loads a table whose chains jump or goto in a circle (iptables-restore fails), "
               "so this text is not what any host runs; nothing about packets was computed for it.";
   f.fix = "Break the loop: a chain must not jump or goto, directly or through others, to itself.";
-  RuleRef r;
-  r.family = rs.family;
-  r.table = loop->table;
-  r.chain = loop->path.back();
-  r.file = file;
-  f.rules.push_back(std::move(r));
+  // The rule that closes the loop.
+  f.rules.push_back(MakeRuleRef(rs, file, loop->table, loop->path[loop->path.size() - 2], loop->rules.back()));
   return f;
 }
 

@@ -45,7 +45,10 @@ std::optional<ChainLoop> FindChainLoop(const Table& table) {
       if (state[s] == 1) {
         ChainLoop loop;
         loop.table = std::string(table.name);
-        for (const Frame& g : stack) loop.path.emplace_back(table.chains[g.chain].name);
+        for (const Frame& g : stack) {
+          loop.path.emplace_back(table.chains[g.chain].name);
+          loop.rules.push_back(static_cast<int>(g.rule));   // already past it: 1-based
+        }
         loop.path.emplace_back(sub->name);
         return loop;
       }

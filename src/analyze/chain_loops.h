@@ -19,6 +19,9 @@ struct ChainLoop {
   // The path from a built-in chain into the loop, the loop's first chain
   // repeated at its end: INPUT, A, B, A.
   std::vector<std::string> path;
+  // The 1-based number of the rule that jumps or goes on, in each chain of
+  // PATH but the last (the last one closes the loop).
+  std::vector<int> rules;
   // "filter: INPUT -> A -> B -> A (a loop of jumps and gotos: the kernel refuses such a table)"
   std::string Text() const;
 };

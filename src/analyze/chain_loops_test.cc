@@ -101,6 +101,8 @@ TEST(ChainLoops, AuditSaysItOnceAndWalksNothing) {
     EXPECT_EQ(findings[0].code, "chain-loop");
     EXPECT_EQ(findings[0].severity, AuditSeverity::kCritical);
     EXPECT_NE(findings[0].title.find("INPUT -> A"), std::string::npos) << findings[0].title;
+    ASSERT_EQ(findings[0].rules.size(), 1u);
+    EXPECT_EQ(findings[0].rules[0].text, text == kGotoSelf ? "-A A -g A" : "-A B -g A");
   }
 }
 

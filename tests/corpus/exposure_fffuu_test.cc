@@ -375,7 +375,7 @@ TEST(ExposureFffuu, CanonicalFormOfATinyMatrix) {
 // fffuu's generic assignment, loaded when no --ipassmt is given (its help:
 // "it only loads `lo = [127.0.0.0/8]`"; fffuu6: `lo = [::1/128]`): the
 // one `exposure --fffuu-lo` takes.
-const IpAssignment& GenericAssignment(Family family) { return GenericLoAssignment(family); }
+const IpAssignment& GenericAssignment(Family family) { return analyze::GenericLoAssignment(family); }
 
 // Where fffuu over-approximates and swarmwall does not, on rulesets of our
 // own. fffuu's answers were obtained with `fffuu --service_matrix_dport 22
