@@ -218,9 +218,13 @@ struct Flat {
 
 // The chain with every unconditional jump at its place inlined (depth 4):
 // the order in which a packet meets the rules when no condition stops it.
+// At most kMaxFlat rules: unconditional jumps fanning out (a chain jumping
+// to B a thousand times, B to C as often) must not take memory without end.
+constexpr size_t kMaxFlat = 100'000;
 void Flatten(const Table& t, const Chain& c, int depth, std::vector<Flat>& out) {
   int n = 0;
   for (const Rule& r : c.rules) {
+    if (out.size() >= kMaxFlat) return;
     ++n;
     if (r.target_kind == TargetKind::kChain && Unconditional(r) && depth < 4) {
       if (const Chain* sub = t.FindChain(r.target)) {
