@@ -69,8 +69,12 @@ struct AuditInput {
   std::vector<netfilter::Cidr> trusted;
 };
 
-// Every finding, most severe first (then by code, then by rule).
+// Every finding, most severe first (then by code, then by rule). A ruleset
+// with a loop of chains (chain_loops.h) gets one critical chain-loop
+// finding and no other check: no kernel runs it.
 std::vector<AuditFinding> Audit(const AuditInput& input);
+// That finding for RS, or nullopt when its chains have no loop.
+std::optional<AuditFinding> ChainLoopFinding(const netfilter::Ruleset& rs, const std::string& file);
 
 // The parts, for tests and for the policy proof.
 void AuditStructure(const netfilter::Ruleset& rs, const std::string& file,

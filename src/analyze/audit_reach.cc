@@ -11,6 +11,7 @@
 
 #include "analyze/audit.h"
 #include "analyze/audit_classes.h"
+#include "analyze/chain_loops.h"
 #include "analyze/docker_layout.h"
 #include "analyze/match.h"
 #include "analyze/trace_report.h"
@@ -351,11 +352,34 @@ void AuditReachability(const AuditInput& in, std::vector<AuditFinding>& out) {
     Ipv6Open(views[0], views[1], ifaces, *in2.host, out);
 }
 
+std::optional<AuditFinding> ChainLoopFinding(const netfilter::Ruleset& rs, const std::string& file) {
+  auto loop = FindChainLoop(rs);
+  if (!loop) return std::nullopt;
+  AuditFinding f;
+  f.severity = AuditSeverity::kCritical;
+  f.code = "chain-loop";
+  f.title = fmt::format("{} {}", rs.family == netfilter::Family::kIPv4 ? "IPv4" : "IPv6", loop->Text());
+  f.meaning = "No kernel loads a table whose chains jump or goto in a circle (iptables-restore fails), "
+              "so this text is not what any host runs; nothing about packets was computed for it.";
+  f.fix = "Break the loop: a chain must not jump or goto, directly or through others, to itself.";
+  // The rule that closes the loop.
+  f.rules.push_back(MakeRuleRef(rs, file, loop->table, loop->path[loop->path.size() - 2], loop->rules.back()));
+  return f;
+}
+
 std::vector<AuditFinding> Audit(const AuditInput& in) {
   std::vector<AuditFinding> out;
-  if (in.v4) AuditStructure(*in.v4, in.file4, out);
-  if (in.v6) AuditStructure(*in.v6, in.file6, out);
-  AuditReachability(in, out);
+  AuditInput walkable = in;
+  for (auto [rs, file] : {std::pair{&walkable.v4, &in.file4}, std::pair{&walkable.v6, &in.file6}}) {
+    if (!*rs) continue;
+    if (auto f = ChainLoopFinding(**rs, *file)) {
+      out.push_back(std::move(*f));
+      *rs = nullptr;   // the walkers would go round it
+    } else {
+      AuditStructure(**rs, *file, out);
+    }
+  }
+  if (walkable.v4 || walkable.v6 || (!in.v4 && !in.v6)) AuditReachability(walkable, out);
   std::stable_sort(out.begin(), out.end(), [](const AuditFinding& a, const AuditFinding& b) {
     if (a.severity != b.severity) return a.severity < b.severity;
     return a.code < b.code;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "analyze/audit.h"
+#include "analyze/docker_user_hook.h"
 #include "netfilter/modules.h"
 #include "netfilter/printer.h"
 
@@ -217,9 +218,13 @@ struct Flat {
 
 // The chain with every unconditional jump at its place inlined (depth 4):
 // the order in which a packet meets the rules when no condition stops it.
+// At most kMaxFlat rules: unconditional jumps fanning out (a chain jumping
+// to B a thousand times, B to C as often) must not take memory without end.
+constexpr size_t kMaxFlat = 100'000;
 void Flatten(const Table& t, const Chain& c, int depth, std::vector<Flat>& out) {
   int n = 0;
   for (const Rule& r : c.rules) {
+    if (out.size() >= kMaxFlat) return;
     ++n;
     if (r.target_kind == TargetKind::kChain && Unconditional(r) && depth < 4) {
       if (const Chain* sub = t.FindChain(r.target)) {
@@ -341,12 +346,6 @@ int JumpPosition(const Chain* chain, std::string_view target) {
   return 0;
 }
 
-bool OnlyReturn(const Chain& c) {
-  for (const Rule& r : c.rules)
-    if (!(r.target_kind == TargetKind::kReturn && Unconditional(r))) return false;
-  return true;
-}
-
 void Hooks(const Ruleset& rs, const std::string& file, std::vector<AuditFinding>& out) {
   const Table* filter = rs.FindTable("filter");
   if (!filter) return;
@@ -366,9 +365,11 @@ void Hooks(const Ruleset& rs, const std::string& file, std::vector<AuditFinding>
     f.rules.push_back(MakeRuleRef(rs, file, "filter", "FORWARD", 0));
     out.push_back(std::move(f));
   } else if (user && forward) {
-    int pos = JumpPosition(forward, "DOCKER-USER");
-    bool filters = !OnlyReturn(*user);
-    if (pos == 0) {
+    // One judgement with doctor and status (docker_user_hook.h).
+    DockerUserHook hook = JudgeDockerUserHook(rs);
+    int pos = hook.jump;
+    bool filters = hook.filters;
+    if (hook.NotHooked()) {
       AuditFinding f;
       f.severity = filters ? AuditSeverity::kCritical : AuditSeverity::kHigh;
       f.code = "docker-user-not-hooked";

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "analyze/docker_user_hook.h"
 #include "netfilter/modules.h"
 #include "netfilter/printer.h"
 
@@ -209,8 +210,7 @@ class Explainer {
         }
     out_.swarm = has("DOCKER-INGRESS") || rs.FindChain("nat", "DOCKER-INGRESS") ||
                  bridges_.count("docker_gwbridge");
-    if (const Chain* fwd = rs.FindChain("filter", "FORWARD"))
-      out_.docker_user_hooked = !fwd->rules.empty() && fwd->rules[0].target == "DOCKER-USER";
+    out_.docker_user_hooked = JudgeDockerUserHook(rs).jump == 1;
   }
 
   void Chains(const Ruleset& rs, std::string_view suffix) {
@@ -333,15 +333,12 @@ class Explainer {
                   "or uses the other iptables variant (nft vs legacy) or its nftables backend.");
       return;
     }
-    const Chain* fwd = rs.FindChain("filter", "FORWARD");
-    bool jump = false;
-    if (fwd)
-      for (const Rule& r : fwd->rules) jump |= r.target == "DOCKER-USER";
-    if (!jump)
+    DockerUserHook hook = JudgeDockerUserHook(rs);
+    if (hook.NotHooked())
       a.push_back("FORWARD has no jump to DOCKER-USER: rules there are never used and published "
                   "ports are open to everyone (the moby#48560 fail-open). Restart Docker or let "
                   "swarmwall apply restore it.");
-    else if (!out_.docker_user_hooked)
+    else if (hook.jump > 1)
       a.push_back("The jump to DOCKER-USER is not FORWARD's first rule: rules above it decide "
                   "before yours do.");
     size_t open = 0;

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/docker_layout.h"
+#include "analyze/docker_user_hook.h"
+#include "analyze/input_file.h"
 #include "apply/kernel_state.h"
 #include "backend/iptables_variant.h"
 #include "base/process.h"
@@ -88,12 +90,12 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep =
   return out;
 }
 
+// A config or /proc file, bounded (a FIFO or device in its place is taken
+// as absent rather than waited on or read forever).
 std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text, error;
+  if (!ReadInputFile(path, kFactsLimit, text, error)) return std::nullopt;
+  return text;
 }
 
 std::string Under(const std::string& root, const std::string& path) {
@@ -194,6 +196,7 @@ FilterFacts FilterFactsFromSave(const std::string& save_text, Family family) {
   f.docker_chains = snap->docker_chains;
   f.docker_user_exists = snap->kernel.HasChain("DOCKER-USER");
   f.forward_jumps_to_docker_user = snap->forward_jumps_to_docker_user;
+  f.docker_user_not_hooked = JudgeDockerUserHook(*parsed.ruleset).NotHooked();
   for (const auto& [key, first] : snap->hook_first) {
     if (key.second == "SWARMWALL-USER" && (key.first == "DOCKER-USER" || key.first == "FORWARD"))
       f.swarmwall_user_hooked = true;
@@ -270,8 +273,9 @@ std::vector<Finding> Diagnose(const HostFacts& h) {
             "run doctor as root with " + tool + "-save of the variant Docker uses installed");
       continue;
     }
-    if (!f->docker_chains) continue;
-    if (f->docker_user_exists && !f->forward_jumps_to_docker_user)
+    // Before the Docker-only checks: a DOCKER-USER whose rules nothing
+    // reaches matters with or without Docker's chains (docker_user_hook.h).
+    if (f->docker_user_not_hooked)
       add(Severity::kError, "docker-user-not-hooked",
           fam + ": FORWARD does not jump to DOCKER-USER: rules in DOCKER-USER (yours or "
                 "swarmwall's) are never consulted and published ports are open to everyone "
@@ -279,6 +283,7 @@ std::vector<Finding> Diagnose(const HostFacts& h) {
           "restart docker (it re-inserts the jump), or `" + tool +
               " -I FORWARD -j DOCKER-USER`; find what rewrites FORWARD (iptables.service, "
               "netfilter-persistent, a script)");
+    if (!f->docker_chains) continue;
     // An ACCEPT policy matters only when the family forwards at all.
     const auto& forwarding = f == &h.v4 ? h.ip_forward : h.ip6_forward;
     if (f->forward_policy == "ACCEPT" && (!forwarding || *forwarding != "0"))

@@ -152,7 +152,7 @@ TEST(Doctor, KernelSettings) {
 
 TEST(Doctor, DockerUserNotHookedAndPublishedPortsOpen) {
   HostFacts h = Clean();
-  h.v4.forward_jumps_to_docker_user = false;
+  h.v4.docker_user_not_hooked = true;
   EXPECT_TRUE(Has(h, "docker-user-not-hooked"));
   h = Clean();
   h.v4.swarmwall_user_hooked = false;

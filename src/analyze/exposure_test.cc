@@ -4,6 +4,7 @@
 // must be the one the exposure gives the packet's class (exact), or lie
 // within its over- and under-approximation when undecidable matches are met.
 #include "analyze/exposure.h"
+#include "analyze/ipassmt.h"
 
 #include <gtest/gtest.h>
 
@@ -669,6 +670,42 @@ TEST(ExposureMatrix, SourcePorts) {
   EXPECT_EQ(ComputeServiceMatrix(*h.model, 6, 22, o).edges.size(), 2u);   // everyone (itself too) -> 192.0.2.5
   o.sports = {{10000, 10000}};
   EXPECT_EQ(ComputeServiceMatrix(*h.model, 6, 22, o).edges.size(), 0u);
+}
+
+// The undecidable -i match says which interface it is about, and why.
+TEST(ExposureMatrix, UnknownInterfaceIsNamed) {
+  const char* rules =
+      "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      "-A FORWARD -i eth7 -j ACCEPT\nCOMMIT\n";
+  Host h(rules, "[]", "[]");
+  ExposureOptions o;
+  o.scope = ExposureOptions::Scope::kFilterForward;
+  auto m = ComputeServiceMatrix(*h.model, 6, 22, o);
+  ASSERT_EQ(m.unknowns.size(), 1u);
+  EXPECT_NE(m.unknowns[0].why.find("no host facts, no ipassmt): it may or may not be eth7"), std::string::npos)
+      << m.unknowns[0].why;
+  IpAssignment a;
+  std::string error;
+  ASSERT_TRUE(ParseIpAssignment("eth0 = [10.0.0.0/8]\n", a, error)) << error;
+  o.ipassmt = &a;
+  m = ComputeServiceMatrix(*h.model, 6, 22, o);
+  ASSERT_EQ(m.unknowns.size(), 1u);
+  EXPECT_NE(m.unknowns[0].why.find("the ipassmt does not list eth7"), std::string::npos) << m.unknowns[0].why;
+}
+
+// fffuu's generic assignment (exposure --fffuu-lo): lo carries loopback
+// sources only, so an accept of everything on lo reaches from 127/8 only.
+TEST(ExposureMatrix, GenericLoAssignment) {
+  Host h("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A FORWARD -i lo -j ACCEPT\nCOMMIT\n",
+         "[]", "[]");
+  ExposureOptions o;
+  o.scope = ExposureOptions::Scope::kFilterForward;
+  o.ipassmt = &GenericLoAssignment(netfilter::Family::kIPv4);
+  auto m = ComputeServiceMatrix(*h.model, 6, 22, o);
+  EXPECT_TRUE(m.unknowns.empty());
+  ASSERT_EQ(m.classes.size(), 2u);   // 127.0.0.0/8 and the rest
+  EXPECT_EQ(m.edges.size(), 2u);     // from 127/8 to both classes
 }
 
 }  // namespace

@@ -214,8 +214,17 @@ void ExposureWalker::NoteUnknown(const CompiledTable& t, const CompiledChain& c,
       bool in = m.kind == MatchKind::kInInterface;
       what = fmt::format("{}{} {}{}", m.negated ? "! " : "", in ? "-i" : "-o", m.text,
                          (m.flags & Match::kPrefix) ? "+" : "");
-      why = in ? "the arrival interface is not known (no host facts, no ipassmt)"
-               : "the output interface is not known (no routes)";
+      std::string name = fmt::format("{}{}", m.text, (m.flags & Match::kPrefix) ? "+" : "");
+      if (!in)
+        why = fmt::format("the output interface is not known (no routes): it may or may not be {}", name);
+      else if (f.st.not_in)
+        why = fmt::format("the ipassmt does not list {}: a packet of an interface it does not list may or "
+                          "may not arrive on it",
+                          name);
+      else
+        why = fmt::format("the arrival interface is not known (no host facts, no ipassmt): it may or may "
+                          "not be {}",
+                          name);
     } else if (!exact) {
       what = DescribeMatch(m);
       why = "a non-contiguous mask with too many pieces";

@@ -164,30 +164,99 @@ std::optional<IpAddress> HostNetwork::PrimaryAddress(std::string_view name, Fami
   return std::nullopt;
 }
 
+namespace {
+
+// "a number", "an array", ... for messages.
+std::string TypeName(const nlohmann::json& v) {
+  std::string_view t = v.type_name();
+  return fmt::format("{} {}", t == "array" || t == "object" ? "an" : "a", t);
+}
+
+// Field KEY of object O when present: false with ERROR when it is of
+// another type than the one asked (every field is checked before use).
+bool StringField(const nlohmann::json& o, const char* key, std::string& out, const std::string& where,
+                 std::string& error) {
+  auto it = o.find(key);
+  if (it == o.end()) return true;
+  if (!it->is_string()) {
+    error = fmt::format("{}: \"{}\" is {}, not a string", where, key, TypeName(*it));
+    return false;
+  }
+  out = it->get<std::string>();
+  return true;
+}
+
+bool NumberField(const nlohmann::json& o, const char* key, uint64_t max, uint64_t& out,
+                 const std::string& where, std::string& error) {
+  auto it = o.find(key);
+  if (it == o.end()) return true;
+  if (!it->is_number_unsigned() || it->get<uint64_t>() > max) {
+    error = fmt::format("{}: \"{}\" is not a whole number 0..{}", where, key, max);
+    return false;
+  }
+  out = it->get<uint64_t>();
+  return true;
+}
+
+// An optional address field: a string that must be an address of FAMILY
+// when given (nullopt when absent).
+bool AddressField(const nlohmann::json& o, const char* key, std::optional<IpAddress>& out,
+                  const std::string& where, std::string& error) {
+  std::string text;
+  if (!StringField(o, key, text, where, error)) return false;
+  if (o.contains(key)) out = IpAddress::Parse(text);
+  return true;
+}
+
+}  // namespace
+
 bool ParseIpAddrJson(std::string_view json, HostNetwork& net, std::string& error) {
   auto doc = nlohmann::json::parse(json, nullptr, false);
   if (doc.is_discarded() || !doc.is_array()) {
     error = "not the JSON array `ip -j addr` prints";
     return false;
   }
-  for (const auto& link : doc) {
-    if (!link.is_object() || !link.contains("ifname")) continue;
+  std::vector<Interface> read;
+  for (size_t n = 0; n < doc.size(); ++n) {
+    const auto& link = doc[n];
+    std::string where = fmt::format("interface {}", n + 1);
+    if (!link.is_object()) {
+      error = fmt::format("{}: {}, not an object", where, TypeName(link));
+      return false;
+    }
     Interface i;
-    i.name = link.value("ifname", "");
-    i.master = link.value("master", "");
-    for (const auto& ai : link.value("addr_info", nlohmann::json::array())) {
-      if (!ai.is_object() || !ai.contains("local")) continue;
-      auto a = IpAddress::Parse(ai.value("local", ""));
-      if (!a) continue;
+    if (!StringField(link, "ifname", i.name, where, error) ||
+        !StringField(link, "master", i.master, where, error))
+      return false;
+    if (!link.contains("ifname")) continue;   // not an interface (ip prints only those)
+    where += " (" + i.name + ")";
+    auto info = link.find("addr_info");
+    if (info != link.end() && !info->is_array()) {
+      error = where + ": \"addr_info\" is not an array";
+      return false;
+    }
+    for (size_t k = 0; info != link.end() && k < info->size(); ++k) {
+      const auto& ai = (*info)[k];
+      std::string at = fmt::format("{} address {}", where, k + 1);
+      if (!ai.is_object()) {
+        error = fmt::format("{}: {}, not an object", at, TypeName(ai));
+        return false;
+      }
+      std::optional<IpAddress> a, broadcast;
+      if (!AddressField(ai, "local", a, at, error) || !AddressField(ai, "broadcast", broadcast, at, error))
+        return false;
+      if (!a) continue;   // no "local", or a form we do not use
+      uint64_t prefix = a->Bits();
+      if (!NumberField(ai, "prefixlen", a->Bits(), prefix, at, error)) return false;
       InterfaceAddress ia;
       ia.address = *a;
-      ia.prefix_length = ai.value("prefixlen", a->Bits());
-      if (ai.contains("broadcast") && ai["broadcast"].is_string())
-        ia.broadcast = IpAddress::Parse(ai["broadcast"].get<std::string>());
+      ia.prefix_length = static_cast<int>(prefix);
+      if (broadcast && broadcast->family == a->family) ia.broadcast = broadcast;
       i.addresses.push_back(ia);
     }
-    net.interfaces.push_back(std::move(i));
+    read.push_back(std::move(i));
   }
+  for (auto& i : read) net.interfaces.push_back(std::move(i));
   return true;
 }
 
@@ -198,10 +267,23 @@ bool ParseIpRouteJson(std::string_view json, Family family, HostNetwork& net,
     error = "not the JSON array `ip -j route` prints";
     return false;
   }
-  for (const auto& r : doc) {
-    if (!r.is_object()) continue;
+  std::vector<Route> read;
+  for (size_t n = 0; n < doc.size(); ++n) {
+    const auto& r = doc[n];
+    std::string where = fmt::format("route {}", n + 1);
+    if (!r.is_object()) {
+      error = fmt::format("{}: {}, not an object", where, TypeName(r));
+      return false;
+    }
     Route route;
-    std::string dst = r.value("dst", "");
+    std::string dst;
+    uint64_t metric = 0;
+    if (!StringField(r, "dst", dst, where, error) || !StringField(r, "dev", route.device, where, error) ||
+        !StringField(r, "type", route.type, where, error) ||
+        !NumberField(r, "metric", UINT32_MAX, metric, where, error) ||
+        !AddressField(r, "gateway", route.gateway, where, error) ||
+        !AddressField(r, "prefsrc", route.prefsrc, where, error))
+      return false;
     if (dst == "default") {
       route.destination = Cidr::Any(family);
     } else {
@@ -209,15 +291,10 @@ bool ParseIpRouteJson(std::string_view json, Family family, HostNetwork& net,
       if (!c) continue;   // multicast, anycast or other forms we do not route by
       route.destination = *c;
     }
-    route.device = r.value("dev", "");
-    route.type = r.value("type", "unicast");
-    route.metric = r.value("metric", 0u);
-    if (r.contains("gateway") && r["gateway"].is_string())
-      route.gateway = IpAddress::Parse(r["gateway"].get<std::string>());
-    if (r.contains("prefsrc") && r["prefsrc"].is_string())
-      route.prefsrc = IpAddress::Parse(r["prefsrc"].get<std::string>());
-    net.routes.push_back(std::move(route));
+    route.metric = static_cast<uint32_t>(metric);
+    read.push_back(std::move(route));
   }
+  for (auto& r : read) net.routes.push_back(std::move(r));
   return true;
 }
 

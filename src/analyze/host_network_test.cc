@@ -40,6 +40,48 @@ TEST(HostNetwork, ReadsAddressesAndRoutes) {
   EXPECT_EQ(net.SourceFor("eth0", A("8.8.8.8"), nullptr)->ToString(), "203.0.113.11");
 }
 
+// Valid JSON of the wrong shape is an error that says where, never an
+// exception (it aborted the command: issue 12, item 12).
+TEST(HostNetwork, WrongTypesAreErrorsThatSayWhere) {
+  struct Case {
+    const char* json;
+    const char* error;   // a part of the message
+  };
+  for (const Case& c : {Case{R"({"a":1})", "not the JSON array"}, Case{R"([1,2])", "interface 1: a number"},
+                        Case{R"([{"ifname":5}])", R"("ifname" is a number, not a string)"},
+                        Case{R"([{"ifname":"eth0","master":[]}])", R"("master" is an array)"},
+                        Case{R"([{"ifname":"eth0","addr_info":{}}])", R"("addr_info" is not an array)"},
+                        Case{R"([{"ifname":"eth0","addr_info":[7]}])", "interface 1 (eth0) address 1: a number"},
+                        Case{R"([{"ifname":"eth0","addr_info":[{"local":1}]}])", R"("local" is a number)"},
+                        Case{R"([{"ifname":"eth0","addr_info":[{"local":"10.0.0.1","prefixlen":"24"}]}])",
+                             R"("prefixlen" is not a whole number 0..32)"},
+                        Case{R"([{"ifname":"eth0","addr_info":[{"local":"10.0.0.1","prefixlen":99}]}])",
+                             "0..32"},
+                        Case{R"([{"ifname":"eth0","addr_info":[{"local":"10.0.0.1","prefixlen":-1}]}])",
+                             "0..32"},
+                        Case{R"([{"ifname":"eth0","addr_info":[{"local":"10.0.0.1","broadcast":true}]}])",
+                             R"("broadcast" is a boolean)"}}) {
+    HostNetwork net;
+    std::string error;
+    EXPECT_FALSE(ParseIpAddrJson(c.json, net, error)) << c.json;
+    EXPECT_NE(error.find(c.error), std::string::npos) << c.json << ": " << error;
+    EXPECT_TRUE(net.interfaces.empty()) << c.json;
+  }
+  for (const Case& c : {Case{R"({"a":1})", "not the JSON array"}, Case{R"([1,2])", "route 1: a number"},
+                        Case{R"([{"dst":5}])", R"("dst" is a number)"},
+                        Case{R"([{"dst":"default","dev":{}}])", R"("dev" is an object)"},
+                        Case{R"([{"dst":"default","metric":"1"}])", R"("metric" is not a whole number)"},
+                        Case{R"([{"dst":"default","metric":4294967296}])", "0..4294967295"},
+                        Case{R"([{"dst":"default","gateway":1.5}])", R"("gateway" is a number)"},
+                        Case{R"([{"dst":"default","type":null}])", R"("type" is a null)"}}) {
+    HostNetwork net;
+    std::string error;
+    EXPECT_FALSE(ParseIpRouteJson(c.json, Family::kIPv4, net, error)) << c.json;
+    EXPECT_NE(error.find(c.error), std::string::npos) << c.json << ": " << error;
+    EXPECT_TRUE(net.routes.empty()) << c.json;
+  }
+}
+
 TEST(HostNetwork, ReadsIpsetSave) {
   HostNetwork net;
   std::string error;

@@ -199,4 +199,16 @@ std::vector<Cidr> SpansToCidrs(const std::vector<AddressSpan>& spans) {
   return out;
 }
 
+const IpAssignment& GenericLoAssignment(netfilter::Family family) {
+  static const auto make = [](std::string_view text) {
+    IpAssignment a;
+    std::string error;
+    ParseIpAssignment(text, a, error);   // cannot fail: fixed text
+    return a;
+  };
+  static const IpAssignment v4 = make("lo = [127.0.0.0/8]\n");
+  static const IpAssignment v6 = make("lo = [::1/128]\n");
+  return family == netfilter::Family::kIPv6 ? v6 : v4;
+}
+
 }  // namespace swarmwall::analyze

@@ -38,6 +38,12 @@ struct IpAssignment {
 // Parses TEXT; false with ERROR ("line N: ...") on text it cannot read.
 bool ParseIpAssignment(std::string_view text, IpAssignment& out, std::string& error);
 
+// fffuu's generic assignment, which it loads when given no ipassmt:
+// `lo = [127.0.0.0/8]` (IPv6 `lo = [::1/128]`). An assumption, not what the
+// kernel enforces: a host's connection to its own public address also
+// arrives on lo, from that address.
+const IpAssignment& GenericLoAssignment(netfilter::Family family);
+
 // The CIDRs that cover SPANS exactly (fewest prefixes).
 std::vector<netfilter::Cidr> SpansToCidrs(const std::vector<AddressSpan>& spans);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "netfilter/modules.h"
+#include "netfilter/parser.h"
 
 namespace swarmwall::analyze {
 
@@ -386,7 +387,9 @@ void CompileMatches(const netfilter::Rule& rule, Family family, const HostNetwor
         if (!known) {
           // Options (if any) follow as one opaque part; a module loaded
           // alone still decides something we cannot see.
-          out.push_back(Unknown(module, "a match module the analyzer does not know"));
+          out.push_back(Unknown(module, module == netfilter::kUnreadableModule
+                                            ? "a value the --lenient reading could not read"
+                                            : "a match module the analyzer does not know"));
         }
         break;
       }

@@ -115,7 +115,12 @@ Action CompileAction(const netfilter::Rule& r, const netfilter::Table& table, Fa
       if (a.chain < 0) a.kind = Action::kUnknown;
       return a;
     }
-    case TargetKind::kExtension: break;
+    case TargetKind::kExtension:
+      if (r.target_unreadable) {   // --lenient: its options could not be read
+        a.kind = Action::kUnknown;
+        return a;
+      }
+      break;
   }
   std::string_view t = r.target;
   auto option = [&](std::string_view name) -> const Part* {
@@ -453,9 +458,14 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
   v.chain = chain_name;
   struct Frame {
     int chain, pos;
+    size_t gotos;
   };
   Frame stack[64];
   int depth = 0;
+  // Gotos taken since the current frame began: without a loop they follow
+  // a path of distinct chains, so more than the table has is a loop (the
+  // kernel refuses such a table; FindChainLoop tells the caller first).
+  size_t gotos = 0;
   int cur = base;
   size_t pos = 0;
   const CompiledChain* indexed = nullptr;      // the chain `bucket` belongs to
@@ -491,6 +501,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
       --depth;
       cur = stack[depth].chain;
       pos = static_cast<size_t>(stack[depth].pos);
+      gotos = stack[depth].gotos;
       continue;
     }
     const CompiledRule& r = c.rules[pos];
@@ -554,7 +565,9 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
         u.rule_number = static_cast<int>(pos) + 1;
         u.rule = r.rule;
         u.what = fmt::format("-j {}", r.rule->target);
-        u.why = "a target the analyzer does not know (continue, ACCEPT or DROP)";
+        u.why = r.rule->target_unreadable
+                    ? "a target whose options the --lenient reading could not read (continue, ACCEPT or DROP)"
+                    : "a target the analyzer does not know (continue, ACCEPT or DROP)";
         unknowns.push_back(std::move(u));
       }
     }
@@ -584,6 +597,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
           --depth;
           cur = stack[depth].chain;
           pos = static_cast<size_t>(stack[depth].pos);
+          gotos = stack[depth].gotos;
         }
         break;
       case Action::kJump:
@@ -593,7 +607,11 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
                                    t.chains[a.chain].name);
         if (kind == Action::kJump) {
           if (depth >= 63) return verdict(Action::kDrop);   // the kernel refuses loops
-          stack[depth++] = {cur, static_cast<int>(pos) + 1};
+          stack[depth++] = {cur, static_cast<int>(pos) + 1, gotos};
+          gotos = 0;
+        } else if (++gotos > t.chains.size()) {
+          if (step) step->note += " (a loop of gotos: the kernel refuses such a table)";
+          return verdict(Action::kDrop);
         }
         cur = a.chain;
         pos = 0;

@@ -17,6 +17,7 @@
 
 #include "agent/agent_state.h"
 #include "analyze/docker_layout.h"
+#include "analyze/docker_user_hook.h"
 #include "analyze/exposure.h"
 #include "analyze/exposure_change.h"
 #include "analyze/host_network.h"
@@ -219,6 +220,9 @@ std::string ApplyLine(const std::string& node, const backend::VariantReport& var
 struct DockerFacts {
   std::string host, version, layout;
   bool swarm = false, docker_user_hooked = false;
+  // Per family: DOCKER-USER unreached where that matters (the verdict audit
+  // and doctor give too, analyze/docker_user_hook.h).
+  bool docker_user_not_hooked_v4 = false, docker_user_not_hooked_v6 = false;
 };
 
 DockerFacts ReadDockerFacts(const backend::IptablesVariant& variant) {
@@ -241,6 +245,8 @@ DockerFacts ReadDockerFacts(const backend::IptablesVariant& variant) {
   f.layout = analyze::LayoutName(e.layout);
   f.swarm = e.swarm;
   f.docker_user_hooked = e.docker_user_hooked;
+  f.docker_user_not_hooked_v4 = v4 && analyze::JudgeDockerUserHook(*v4).NotHooked();
+  f.docker_user_not_hooked_v6 = v6 && analyze::JudgeDockerUserHook(*v6).NotHooked();
   return f;
 }
 
@@ -657,6 +663,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     actual.ipv4 = v4->owned;
     actual.ipv6 = v6->owned;
     std::string digest = apply::NormalizedDigest(actual);
+    DockerFacts docker = ReadDockerFacts(variant.chosen);
     for (const auto* s : {v4, v6}) {
       std::string fam = s == v4 ? "IPv4" : "IPv6";
       for (const auto& [key, first] : s->hook_first) {
@@ -665,7 +672,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
           findings.push_back(fmt::format("{}: the jump {} -> {} is {} ({} of them)", fam, key.first,
                                          key.second, first ? "first" : "NOT first", count));
       }
-      if (s->docker_chains && !s->forward_jumps_to_docker_user && s->kernel.HasChain("DOCKER-USER"))
+      if (s == v4 ? docker.docker_user_not_hooked_v4 : docker.docker_user_not_hooked_v6)
         findings.push_back(fam + ": FORWARD does not jump to DOCKER-USER: published ports are open "
                                  "to everyone (moby#48560)");
     }
@@ -674,7 +681,6 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                          record->time + " (run swarmwall plan to see how)");
     if (record && v4->owned.chains.empty())
       findings.push_back("drift: swarmwall's chains are gone (flushed by someone?)");
-    DockerFacts docker = ReadDockerFacts(variant.chosen);
     if (global.json()) {
       nlohmann::json j = {{"variant", variant.chosen.name}, {"variant_reason", variant.reason},
                           {"kernel_digest", digest}, {"findings", findings},

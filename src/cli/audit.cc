@@ -9,6 +9,8 @@
 #include "analyze/audit.h"
 #include "analyze/audit_matrix.h"
 #include "analyze/audit_report.h"
+#include "analyze/chain_loops.h"
+#include "analyze/host_facts_files.h"
 #include "analyze/host_network.h"
 #include "analyze/policy_exposure.h"
 #include "analyze/report_html.h"
@@ -23,7 +25,7 @@ namespace {
 struct AuditArgs {
   std::string file, file6, addr, route, route6, ipsets, policy, node, html;
   std::vector<std::string> public_ifaces, from;
-  bool live = false;
+  bool live = false, lenient = false;
 };
 
 void Fail(GlobalOptions& global, const std::string& message) {
@@ -32,27 +34,11 @@ void Fail(GlobalOptions& global, const std::string& message) {
 }
 
 bool ReadFacts(const AuditArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
-  std::string text, error;
-  if (a.live && !analyze::LoadLiveHostNetwork(net, error)) {
+  std::string error;
+  if ((a.live && !analyze::LoadLiveHostNetwork(net, error)) ||
+      !analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) {
     Fail(global, error);
     return false;
-  }
-  struct Src { const std::string& file; const char* opt; int kind; };
-  for (Src s : {Src{a.addr, "--addr", 0}, Src{a.route, "--route", 1}, Src{a.route6, "--route6", 2},
-                Src{a.ipsets, "--ipsets", 3}}) {
-    if (s.file.empty()) continue;
-    if (!ReadInput(s.file, text)) {
-      Fail(global, std::string("cannot read ") + s.opt);
-      return false;
-    }
-    bool ok = s.kind == 0   ? analyze::ParseIpAddrJson(text, net, error)
-              : s.kind == 1 ? analyze::ParseIpRouteJson(text, netfilter::Family::kIPv4, net, error)
-              : s.kind == 2 ? analyze::ParseIpRouteJson(text, netfilter::Family::kIPv6, net, error)
-                            : analyze::ParseIpsetSave(text, net, error);
-    if (!ok) {
-      Fail(global, s.file + ": " + error);
-      return false;
-    }
   }
   return true;
 }
@@ -60,14 +46,14 @@ bool ReadFacts(const AuditArgs& a, analyze::HostNetwork& net, GlobalOptions& glo
 // FILE may hold either family; the result goes where its family says.
 bool ReadRulesetFile(const std::string& file, std::optional<netfilter::Ruleset>& v4,
                      std::optional<netfilter::Ruleset>& v6, std::string& name4, std::string& name6,
-                     std::optional<netfilter::Family> family, GlobalOptions& global) {
+                     std::optional<netfilter::Family> family, bool lenient, GlobalOptions& global) {
   std::string text;
   if (!ReadInput(file, text)) {
     global.exit_code = kError;
     return false;
   }
   std::string name = file == "-" ? "<stdin>" : file;
-  auto rs = ParseRulesetText(text, name, family);
+  auto rs = ParseRulesetText(text, name, family, lenient);
   if (!rs) {
     global.exit_code = kError;
     return false;
@@ -103,9 +89,9 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
       (fam == netfilter::Family::kIPv4 ? v4 : v6) = std::move(rs);
     }
   } else {
-    if (!ReadRulesetFile(a.file, v4, v6, name4, name6, std::nullopt, global)) return;
+    if (!ReadRulesetFile(a.file, v4, v6, name4, name6, std::nullopt, a.lenient, global)) return;
     if (!a.file6.empty() &&
-        !ReadRulesetFile(a.file6, v4, v6, name4, name6, netfilter::Family::kIPv6, global))
+        !ReadRulesetFile(a.file6, v4, v6, name4, name6, netfilter::Family::kIPv6, a.lenient, global))
       return;
   }
   bool have_facts = a.live || !a.addr.empty();
@@ -140,6 +126,10 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
       for (const auto& addr : n.addresses) input.trusted.push_back(netfilter::Cidr::Prefix(addr, addr.Bits()));
   }
   auto findings = analyze::Audit(input);
+  // A family whose chains loop got its chain-loop finding and nothing more:
+  // no proof, matrix or reach walks it.
+  for (const auto** rs : {&input.v4, &input.v6})
+    if (*rs && analyze::FindChainLoop(**rs)) *rs = nullptr;
 
   std::optional<analyze::PolicyProof> proof;
   if (pol) {
@@ -202,6 +192,9 @@ void RegisterAudit(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("file", args->file, "iptables-save (or ip6tables-save) output, or - for standard input");
   cmd->add_option("--file6,--ip6", args->file6, "ip6tables-save output");
   cmd->add_flag("--live", args->live, "Read the running kernel's rules (both families), addresses, routes, ipsets");
+  cmd->add_flag("--lenient", args->lenient,
+                "Read shared (anonymised) dumps: an unreadable value becomes a match the analysis "
+                "cannot decide, with a FILE:LINE:COL warning");
   cmd->add_option("--addr", args->addr, "`ip -j addr` output of the host");
   cmd->add_option("--route", args->route, "`ip -j route` output of the host");
   cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");

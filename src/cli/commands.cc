@@ -1,27 +1,16 @@
 #include "cli/commands.h"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
+
+#include "analyze/input_file.h"
 
 namespace swarmwall::cli {
 
-bool ReadInput(const std::string& file, std::string& text) {
-  if (file == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    text = ss.str();
-    return true;
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::cerr << "swarmwall: cannot read " << file << "\n";
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  text = ss.str();
-  return true;
+bool ReadInput(const std::string& file, std::string& text, size_t limit) {
+  std::string error;
+  if (analyze::ReadInputFile(file, limit, text, error)) return true;
+  std::cerr << "swarmwall: cannot read " << (file == "-" ? "standard input" : file) << ": " << error << "\n";
+  return false;
 }
 
 void RegisterCommands(CLI::App& app, GlobalOptions& global) {
@@ -41,10 +30,12 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
 }
 
 std::optional<netfilter::Ruleset> ParseRulesetText(const std::string& text, const std::string& name,
-                                                   std::optional<netfilter::Family> family) {
+                                                   std::optional<netfilter::Family> family,
+                                                   bool lenient) {
   netfilter::ParseOptions options;
   options.file_name = name;
   options.family = family;
+  options.lenient = lenient;
   auto result = netfilter::ParseRuleset(text, options);
   for (const auto& w : result.warnings) std::cerr << w.ToString() << " (warning)\n";
   if (!result.ruleset) {

@@ -35,12 +35,15 @@ void RegisterAudit(CLI::App& app, GlobalOptions& global);
 void RegisterVerify(CLI::App& app, GlobalOptions& global);
 void RegisterHealth(CLI::App& app, GlobalOptions& global);
 
-// Reads FILE ("-" = stdin) into TEXT; false with a message on stderr.
-bool ReadInput(const std::string& file, std::string& text);
+// Reads FILE ("-" = stdin) into TEXT, a regular file of at most LIMIT
+// bytes (analyze/input_file.h); false with a message on stderr.
+bool ReadInput(const std::string& file, std::string& text, size_t limit = size_t{256} << 20);
 
 // Parses iptables-save TEXT named NAME (for FILE:LINE:COL); warnings and the
-// error go to stderr. nullopt on an error.
+// error go to stderr. nullopt on an error. LENIENT: netfilter::ParseOptions::
+// lenient (the analysis commands' --lenient).
 std::optional<netfilter::Ruleset> ParseRulesetText(const std::string& text, const std::string& name,
-                                                   std::optional<netfilter::Family> family);
+                                                   std::optional<netfilter::Family> family,
+                                                   bool lenient = false);
 
 }  // namespace swarmwall::cli

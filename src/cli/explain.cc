@@ -15,7 +15,7 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
   struct Args {
     std::string file;
     std::string file6;
-    bool live = false;
+    bool live = false, lenient = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -24,6 +24,9 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--ip6", args->file6, "ip6tables-save output to explain with it");
   cmd->add_flag("--live", args->live,
                 "Read the running kernel through the iptables variant that holds Docker's chains");
+  cmd->add_flag("--lenient", args->lenient,
+                "Read shared (anonymised) dumps: an unreadable value becomes a match the analysis "
+                "cannot decide, with a FILE:LINE:COL warning");
   cmd->callback([args, &global] {
     analyze::ExplainContext context;
     std::optional<netfilter::Ruleset> v4, v6;
@@ -57,7 +60,7 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
         return;
       }
       context.source = args->file == "-" ? "<stdin>" : args->file;
-      v4 = ParseRulesetText(text, context.source, std::nullopt);
+      v4 = ParseRulesetText(text, context.source, std::nullopt, args->lenient);
       if (v4 && v4->family == netfilter::Family::kIPv6) std::swap(v4, v6);
       if (!args->file6.empty()) {
         std::string text6;
@@ -65,7 +68,7 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
           global.exit_code = kError;
           return;
         }
-        v6 = ParseRulesetText(text6, args->file6, netfilter::Family::kIPv6);
+        v6 = ParseRulesetText(text6, args->file6, netfilter::Family::kIPv6, args->lenient);
         if (!v6) {
           global.exit_code = kError;
           return;

@@ -6,9 +6,12 @@
 #include <iostream>
 
 #include "analyze/audit_matrix.h"
+#include "analyze/chain_loops.h"
 #include "analyze/exposure.h"
 #include "analyze/exposure_report.h"
+#include "analyze/host_facts_files.h"
 #include "analyze/host_network.h"
+#include "analyze/input_file.h"
 #include "analyze/ipassmt.h"
 #include "analyze/report_html.h"
 #include "analyze/trace.h"
@@ -23,9 +26,9 @@ namespace {
 
 struct ExposureArgs {
   std::string file, file6, addr, route, route6, ipsets, ipassmt;
-  bool live = false, matrix = false;
+  bool live = false, matrix = false, fffuu_lo = false, lenient = false;
   std::vector<std::string> in;
-  std::string from, proto, dport, chain, html;
+  std::string from, proto, dport, sport, chain, html;
 };
 
 bool Fail(GlobalOptions& global, const std::string& message) {
@@ -35,24 +38,10 @@ bool Fail(GlobalOptions& global, const std::string& message) {
 }
 
 bool ReadFacts(const ExposureArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
-  std::string text, error;
+  std::string error;
   if (a.live && !analyze::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  auto read = [&](const std::string& file, const char* what, auto parse) {
-    if (file.empty()) return true;
-    if (!ReadInput(file, text)) return Fail(global, std::string("cannot read ") + what);
-    if (!parse(text)) return Fail(global, file + ": " + error);
-    return true;
-  };
-  return read(a.addr, "--addr", [&](const std::string& t) { return analyze::ParseIpAddrJson(t, net, error); }) &&
-         read(a.route, "--route",
-              [&](const std::string& t) {
-                return analyze::ParseIpRouteJson(t, netfilter::Family::kIPv4, net, error);
-              }) &&
-         read(a.route6, "--route6",
-              [&](const std::string& t) {
-                return analyze::ParseIpRouteJson(t, netfilter::Family::kIPv6, net, error);
-              }) &&
-         read(a.ipsets, "--ipsets", [&](const std::string& t) { return analyze::ParseIpsetSave(t, net, error); });
+  if (!analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
+  return true;
 }
 
 // "22", "22,80", "8000-8100", "8000:8100".
@@ -121,8 +110,8 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
   analyze::IpAssignment ipassmt;
   if (!a.ipassmt.empty()) {
     std::string text, error;
-    if (!ReadInput(a.ipassmt, text)) {
-      Fail(global, "cannot read --ipassmt");
+    if (!analyze::ReadInputFile(a.ipassmt, analyze::kFactsLimit, text, error)) {
+      Fail(global, "--ipassmt " + a.ipassmt + ": " + error);
       return;
     }
     if (!analyze::ParseIpAssignment(text, ipassmt, error)) {
@@ -162,6 +151,14 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
     Fail(global, "--dport takes N, N,M or N-M (0..65535)");
     return;
   }
+  if (!a.sport.empty() && !ParsePorts(a.sport, options.sports)) {
+    Fail(global, "--sport takes N, N,M or N-M (0..65535)");
+    return;
+  }
+  if (a.fffuu_lo && (!a.ipassmt.empty() || options.scope == analyze::ExposureOptions::Scope::kHost)) {
+    Fail(global, "--fffuu-lo is for --chain without --ipassmt (fffuu's generic assignment)");
+    return;
+  }
   if (a.matrix && (options.dports.size() != 1 || options.dports[0].lo != options.dports[0].hi)) {
     Fail(global, "--matrix needs one --dport N (and --proto, default tcp)");
     return;
@@ -194,7 +191,8 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
         return;
       }
       auto r = ParseRulesetText(text, file == "-" ? "<stdin>" : file,
-                                &file == &a.file6 ? std::optional(netfilter::Family::kIPv6) : std::nullopt);
+                                &file == &a.file6 ? std::optional(netfilter::Family::kIPv6) : std::nullopt,
+                                a.lenient);
       if (!r) {
         global.exit_code = kError;
         return;
@@ -202,6 +200,12 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
       rulesets.push_back(std::move(*r));
     }
   }
+
+  for (const auto& ruleset : rulesets)
+    if (auto loop = analyze::FindChainLoop(ruleset)) {
+      Fail(global, loop->Text());
+      return;
+    }
 
   std::vector<analyze::FamilyExposure> results;
   std::vector<analyze::ServiceMatrix> matrices;
@@ -215,6 +219,7 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
       }
       if (empty) continue;   // no source of this family
     }
+    if (a.fffuu_lo) o.ipassmt = &analyze::GenericLoAssignment(ruleset.family);
     analyze::TraceModel model(ruleset, net);
     if (a.matrix)
       matrices.push_back(analyze::ComputeServiceMatrix(model, o.protocol.value_or(6), o.dports[0].lo, o));
@@ -271,6 +276,9 @@ void RegisterExposure(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("file", args->file, "iptables-save (or ip6tables-save) output, or - for standard input");
   cmd->add_option("--file6", args->file6, "ip6tables-save output (the IPv6 exposure)");
   cmd->add_flag("--live", args->live, "Read the running kernel's rules (both families), addresses, routes and ipsets");
+  cmd->add_flag("--lenient", args->lenient,
+                "Read shared (anonymised) dumps: an unreadable value becomes a match the analysis "
+                "cannot decide, with a FILE:LINE:COL warning");
   cmd->add_option("--addr", args->addr, "`ip -j addr` output of the host");
   cmd->add_option("--route", args->route, "`ip -j route` output of the host");
   cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");
@@ -281,6 +289,10 @@ void RegisterExposure(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--from", args->from, "Only these sources: CIDRs (a,b,...) or an ipset's name");
   cmd->add_option("--proto", args->proto, "Only this protocol: tcp, udp, icmp, icmpv6 or a number");
   cmd->add_option("--dport", args->dport, "Only these destination ports: N, N,M or N-M");
+  cmd->add_option("--sport", args->sport, "Only these source ports: N, N,M or N-M (fffuu takes 10000)");
+  cmd->add_flag("--fffuu-lo", args->fffuu_lo,
+                "With --chain and no --ipassmt: fffuu's generic assignment lo = [127.0.0.0/8] "
+                "(IPv6 [::1/128]): packets on lo come from loopback addresses only");
   cmd->add_option("--chain", args->chain,
                   "FORWARD or INPUT: that filter chain alone, as fffuu analyses it (no NAT, no routing)");
   cmd->add_option("--html", args->html,

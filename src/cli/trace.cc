@@ -2,6 +2,8 @@
 // tells every rule it meets and where it ends (docs/trace.md).
 #include <iostream>
 
+#include "analyze/chain_loops.h"
+#include "analyze/host_facts_files.h"
 #include "analyze/host_network.h"
 #include "analyze/trace.h"
 #include "analyze/trace_report.h"
@@ -16,7 +18,7 @@ namespace {
 
 struct TraceArgs {
   std::string file, file6, addr, route, route6, ipsets;
-  bool live = false, local = false;
+  bool live = false, local = false, lenient = false;
   std::string in, src, dst, proto = "tcp", state = "new";
   int sport = 40000, dport = -1, icmp_type = 8, icmp_code = 0;
   std::string mark;
@@ -28,30 +30,10 @@ bool Fail(GlobalOptions& global, const std::string& message) {
   return false;
 }
 
-
 bool ReadFacts(const TraceArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
-  std::string text, error;
-  if (a.live) {
-    if (!analyze::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  }
-  if (!a.addr.empty()) {
-    if (!ReadInput(a.addr, text)) return Fail(global, "cannot read --addr");
-    if (!analyze::ParseIpAddrJson(text, net, error)) return Fail(global, a.addr + ": " + error);
-  }
-  if (!a.route.empty()) {
-    if (!ReadInput(a.route, text)) return Fail(global, "cannot read --route");
-    if (!analyze::ParseIpRouteJson(text, netfilter::Family::kIPv4, net, error))
-      return Fail(global, a.route + ": " + error);
-  }
-  if (!a.route6.empty()) {
-    if (!ReadInput(a.route6, text)) return Fail(global, "cannot read --route6");
-    if (!analyze::ParseIpRouteJson(text, netfilter::Family::kIPv6, net, error))
-      return Fail(global, a.route6 + ": " + error);
-  }
-  if (!a.ipsets.empty()) {
-    if (!ReadInput(a.ipsets, text)) return Fail(global, "cannot read --ipsets");
-    if (!analyze::ParseIpsetSave(text, net, error)) return Fail(global, a.ipsets + ": " + error);
-  }
+  std::string error;
+  if (a.live && !analyze::LoadLiveHostNetwork(net, error)) return Fail(global, error);
+  if (!analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
   return true;
 }
 
@@ -123,7 +105,7 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
-    ruleset = ParseRulesetText(text, file == "-" ? "<stdin>" : file, std::nullopt);
+    ruleset = ParseRulesetText(text, file == "-" ? "<stdin>" : file, std::nullopt, a.lenient);
     if (ruleset && ruleset->family != family) {
       Fail(global, file + " holds " + (ruleset->family == netfilter::Family::kIPv4 ? "IPv4" : "IPv6") +
                        " rules but the packet is " +
@@ -133,6 +115,10 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
   }
   if (!ruleset) {
     global.exit_code = kError;
+    return;
+  }
+  if (auto loop = analyze::FindChainLoop(*ruleset)) {
+    Fail(global, loop->Text());
     return;
   }
   analyze::HostNetwork net;
@@ -158,6 +144,9 @@ void RegisterTrace(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--ip6", args->file6, "ip6tables-save output (for IPv6 packets)");
   cmd->add_flag("--live", args->live,
                 "Read the running kernel's rules, addresses, routes and ipsets");
+  cmd->add_flag("--lenient", args->lenient,
+                "Read shared (anonymised) dumps: an unreadable value becomes a match the analysis "
+                "cannot decide, with a FILE:LINE:COL warning");
   cmd->add_option("--addr", args->addr, "`ip -j addr` output of the host");
   cmd->add_option("--route", args->route, "`ip -j route` output of the host");
   cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");

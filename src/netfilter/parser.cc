@@ -883,23 +883,6 @@ bool Parser::ParseRule(std::vector<Token>& toks, size_t first, int lineno, Chain
     out_value = toks[++i].text;
     return true;
   };
-  auto parse_addresses = [&](const Token& opt, std::string_view v,
-                             std::vector<Cidr>& into) -> bool {
-    size_t start = 0;
-    while (start <= v.size()) {
-      size_t comma = v.find(',', start);
-      std::string_view item = v.substr(start, comma - start);
-      auto c = Cidr::Parse(item, family);
-      if (!c)
-        return Fail(lineno, opt.column,
-                    fmt::format("bad {} address '{}'",
-                                family == Family::kIPv4 ? "IPv4" : "IPv6", item));
-      into.push_back(*c);
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
-    return true;
-  };
   // Collects tokens of an opaque module or target until the next base option.
   auto collect_opaque = [&](size_t& i) -> std::string_view {
     std::string& text = opaque_;
@@ -931,6 +914,39 @@ bool Parser::ParseRule(std::vector<Token>& toks, size_t first, int lineno, Chain
     loaded_.push_back({spec, parts_.size()});
     parts_.push_back(p);
     group_of_.push_back(static_cast<int>(loaded_.size()) - 1);
+  };
+  // A value that cannot be read: the error, or with ParseOptions::lenient a
+  // match of its own that holds TEXT (" -s <private_ip>") and a warning.
+  auto unreadable = [&](int column, const std::string& text, const std::string& why) -> bool {
+    if (!options_.lenient) return Fail(lineno, column, why);
+    Warn(lineno, column, why + ": read as a match the analysis cannot decide (--lenient)");
+    load_module(nullptr, kUnreadableModule);
+    Part p;
+    p.kind = Part::Kind::kOpaque;
+    p.text = Intern(text);
+    parts_.push_back(p);
+    group_of_.push_back(static_cast<int>(loaded_.size()) - 1);
+    return true;
+  };
+  auto negation = [](bool neg) { return neg ? std::string(" !") : std::string(); };
+  auto parse_addresses = [&](const Token& opt, std::string_view v, std::vector<Cidr>& into,
+                             bool neg) -> bool {
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t comma = v.find(',', start);
+      std::string_view item = v.substr(start, comma - start);
+      auto c = Cidr::Parse(item, family);
+      if (!c) {
+        into.clear();
+        return unreadable(opt.column, fmt::format("{} {} {}", negation(neg), opt.text, QuoteText(v, false)),
+                          fmt::format("bad {} address '{}'", family == Family::kIPv4 ? "IPv4" : "IPv6",
+                                      item));
+      }
+      into.push_back(*c);
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    return true;
   };
 
   for (size_t i = first; i < toks.size(); ++i) {
@@ -965,21 +981,27 @@ bool Parser::ParseRule(std::vector<Token>& toks, size_t first, int lineno, Chain
         if (!value_at(i, t, v)) return false;
         rule.source_negated = take_neg();
         if (!sources_.empty()) return Fail(lineno, t.column, "multiple -s flags not allowed");
-        if (!parse_addresses(t, v, sources_)) return false;
+        if (!parse_addresses(t, v, sources_, rule.source_negated)) return false;
+        if (sources_.empty()) rule.source_negated = false;   // --lenient: unreadable
         break;
       case Base::kDestination:
         if (!value_at(i, t, v)) return false;
         rule.destination_negated = take_neg();
         if (!destinations_.empty()) return Fail(lineno, t.column, "multiple -d flags not allowed");
-        if (!parse_addresses(t, v, destinations_)) return false;
+        if (!parse_addresses(t, v, destinations_, rule.destination_negated)) return false;
+        if (destinations_.empty()) rule.destination_negated = false;
         break;
       case Base::kIn:
       case Base::kOut: {
         if (!value_at(i, t, v)) return false;
         bool in = BaseOptionOf(s) == Base::kIn;
-        if (v.empty() || v.size() > 15 || !PrintableName(v))
-          return Fail(lineno, toks[i].column, fmt::format("bad interface name '{}'", v));
         bool neg = take_neg();
+        if (v.empty() || v.size() > 15 || !PrintableName(v)) {
+          if (!unreadable(toks[i].column, fmt::format("{} {} {}", negation(neg), t.text, QuoteText(v, false)),
+                          fmt::format("bad interface name '{}'", v)))
+            return false;
+          break;
+        }
         if (v == "+" && !neg) v = {};   // "+" alone matches any interface
         Name n = Intern(v);
         if (in) {
@@ -995,8 +1017,13 @@ bool Parser::ParseRule(std::vector<Token>& toks, size_t first, int lineno, Chain
         if (!value_at(i, t, v)) return false;
         if (protocol_seen) return Fail(lineno, t.column, "multiple -p flags not allowed");
         protocol_seen = true;
-        if (!ParseProtocol(v, rule.protocol))
-          return Fail(lineno, toks[i].column, fmt::format("unknown protocol '{}'", v));
+        if (!ParseProtocol(v, rule.protocol)) {
+          rule.protocol = 0;
+          if (!unreadable(toks[i].column, fmt::format("{} {} {}", negation(take_neg()), t.text, QuoteText(v, false)),
+                          fmt::format("unknown protocol '{}'", v)))
+            return false;
+          break;
+        }
         rule.protocol_negated = take_neg();
         if (rule.protocol == 0 && rule.protocol_negated)
           return Fail(lineno, t.column, "rule would never match protocol");
@@ -1101,8 +1128,12 @@ bool Parser::ParseRule(std::vector<Token>& toks, size_t first, int lineno, Chain
         break;
       }
       case Base::kNone: {
-        if (!s.starts_with("--") || s.size() <= 2)
-          return Fail(lineno, t.column, fmt::format("unexpected '{}'", s));
+        if (!s.starts_with("--") || s.size() <= 2) {
+          if (!unreadable(t.column, negation(take_neg()) + " " + QuoteText(s, false),
+                          fmt::format("unexpected '{}'", s)))
+            return false;
+          break;
+        }
         std::string_view opt_name = s.substr(2);
         // Which module owns this option: the target, the latest loaded
         // module that knows it, or the protocol's implicit module.
@@ -1188,8 +1219,12 @@ bool Parser::ParseRule(std::vector<Token>& toks, size_t first, int lineno, Chain
             group = for_target ? -1 : last_group;
           }
         }
-        if (!spec)
-          return Fail(lineno, t.column, fmt::format("unknown option '{}'", s));
+        if (!spec) {
+          std::string text = negation(take_neg()) + " " + std::string(s);
+          text += collect_opaque(i);
+          if (!unreadable(t.column, text, fmt::format("unknown option '{}'", s))) return false;
+          break;
+        }
         // old form: --dport ! 80
         if (CodecArity(spec->codec) > 0 && i + 1 < toks.size() && toks[i + 1].IsBang()) {
           if (negate) return Fail(lineno, toks[i + 1].column, "double negation");
@@ -1218,7 +1253,26 @@ bool Parser::ParseRule(std::vector<Token>& toks, size_t first, int lineno, Chain
           DecodeContext ctx{&ruleset_, family, rule.protocol, &interner_, &canon_};
           used = DecodeOption(*spec, std::span<const std::string_view>(args, n_args), ctx, part,
                               error);
-          if (used < 0) return Fail(lineno, t.column, error);
+          if (used < 0) {
+            if (!options_.lenient) return Fail(lineno, t.column, error);
+            std::string text = negation(neg) + " " + std::string(s);
+            text += collect_opaque(i);
+            if (!for_target) {
+              if (!unreadable(t.column, text, error)) return false;
+              break;
+            }
+            // The target's options: the whole target is unknown to the analysis.
+            Warn(lineno, t.column, error + ": the target is read as one the analysis does not know (--lenient)");
+            rule.target_unreadable = true;
+            rule.target_id = 0;
+            target_spec = nullptr;
+            Part p;
+            p.kind = Part::Kind::kTargetOpaque;
+            p.text = Intern(text);
+            parts_.push_back(p);
+            group_of_.push_back(-1);
+            break;
+          }
         }
         if (!spec->prints_as.empty()) {
           const ModuleSpec& m = ModuleOfOption(id);
@@ -1355,6 +1409,8 @@ bool Parser::FinishRule(Rule& rule, const Chain& chain, int lineno, int column) 
       if (group_of_[i] == static_cast<int>(k) && parts_[i].kind != Part::Kind::kMatch)
         final_.push_back(parts_[i]);
     if (!spec) continue;
+    // --lenient: a module whose options were unreadable is kept alone.
+    if (options_.lenient && final_.size() == match_at + 1) continue;
     // Most modules come with one option that needs nothing done (a comment,
     // a port): what CanonicalizeMatch would check, quickly.
     size_t count = final_.size() - match_at - 1;

@@ -23,7 +23,18 @@ struct Diagnostic {
 struct ParseOptions {
   std::string file_name = "-";            // used in messages
   std::optional<Family> family;           // unset: detect from the text
+  // For analysis of dumps people share (anonymised: MACs as
+  // XX:XX:XX:XX:XX:XX, <private_ip>, host names, reversed port ranges of
+  // old kernels): a value that cannot be read does not fail the ruleset; it
+  // becomes a match of the module kUnreadableModule holding the text (the
+  // analyzer cannot decide it), or an unreadable target (Rule::
+  // target_unreadable), each with a warning. Never for rules that are
+  // printed back or applied.
+  bool lenient = false;
 };
+
+// The module of a --lenient reading's unreadable values ("-m unreadable -s <private_ip>").
+inline constexpr std::string_view kUnreadableModule = "unreadable";
 
 struct ParseResult {
   std::optional<Ruleset> ruleset;         // set when there is no error

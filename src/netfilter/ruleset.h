@@ -130,6 +130,7 @@ struct Rule {
   bool out_negated : 1 = false;
   bool protocol_negated : 1 = false;
   bool is_goto : 1 = false;
+  bool target_unreadable : 1 = false;   // ParseOptions::lenient: its options could not be read
 
   Name in_interface, out_interface;   // "" = any; may end in '+'
   Name target;               // target or chain name as written canonically

@@ -373,18 +373,9 @@ TEST(ExposureFffuu, CanonicalFormOfATinyMatrix) {
 }
 
 // fffuu's generic assignment, loaded when no --ipassmt is given (its help:
-// "it only loads `lo = [127.0.0.0/8]`"; fffuu6: `lo = [::1/128]`).
-const IpAssignment& GenericAssignment(Family family) {
-  static const auto make = [](std::string_view text) {
-    IpAssignment a;
-    std::string error;
-    EXPECT_TRUE(ParseIpAssignment(text, a, error)) << error;
-    return a;
-  };
-  static const IpAssignment v4 = make("lo = [127.0.0.0/8]\n");
-  static const IpAssignment v6 = make("lo = [::1/128]\n");
-  return family == Family::kIPv6 ? v6 : v4;
-}
+// "it only loads `lo = [127.0.0.0/8]`"; fffuu6: `lo = [::1/128]`): the
+// one `exposure --fffuu-lo` takes.
+const IpAssignment& GenericAssignment(Family family) { return analyze::GenericLoAssignment(family); }
 
 // Where fffuu over-approximates and swarmwall does not, on rulesets of our
 // own. fffuu's answers were obtained with `fffuu --service_matrix_dport 22
