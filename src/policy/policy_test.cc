@@ -909,6 +909,43 @@ TEST(PolicyWarnings, ShadowingOnSharedListsAndNodes) {
                     "matches everything it does: it never decides anything");
 }
 
+// ------------------------------------------------------------------ aliases
+
+TEST(PolicyYaml, AliasesMayNotStandForHugeLists) {
+  // One rule of 1,900 addresses aliased 2,000 times: 40 KB standing for
+  // 3.8 million addresses. Refused at the alias that passes the cap, while
+  // parsing (nothing is expanded).
+  std::string addresses;
+  for (int i = 0; i < 1900; ++i)
+    addresses += fmt::format("{}10.0.{}.{}", i ? ", " : "", i / 256, i % 256);
+  std::string yaml = "version: 1\ninterfaces: { public: eth0 }\ncontainers:\n  allow:\n"
+                     "    - &a { ports: 443, from: [" + addresses + "] }\n";
+  for (int i = 0; i < 2000; ++i) yaml += "    - *a\n";
+  ASSERT_LT(yaml.size(), 50'000u);
+  // The rule is 1,905 nodes (mapping, 2 keys, 443, the list, 1,900
+  // addresses): the 53rd alias (line 5 + 53) takes them past 100,000.
+  auto r = Load(yaml);
+  EXPECT_ERROR(r,
+               "p.yaml:58:7: YAML: aliases stand for more than 100,000 nodes beyond those written "
+               "(alias *a adds 1,905): put a long address list in a set and name the set where "
+               "it is needed");
+  EXPECT_EQ(r.errors.size(), 1u) << All(r).substr(0, 2000);
+  // The same through yaml-cpp's own scanner (addresses one a line).
+  std::string lines = "version: 1\ninterfaces: { public: eth0 }\nsets:\n  s: &list\n";
+  for (int i = 0; i < 1000; ++i) lines += fmt::format("    - 10.0.{}.{}\n", i / 256, i % 256);
+  lines += "containers: { allow: [{ from: s }] }\nx: [";
+  for (int i = 0; i < 101; ++i) lines += i ? ", *list" : "*list";
+  lines += "]\n";
+  auto l = Load(lines);
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.errors[0].where.line, 1006) << All(l).substr(0, 2000);
+  EXPECT_EQ(l.errors[0].where.column, 4 + 7 * 99 + 1);  // the 100th alias: 99 * 1,001 + 1 nodes is < 100,000
+  // Aliases inside what they name cannot be expanded at all.
+  EXPECT_ERROR(Load("version: 1\ninterfaces: { public: eth0 }\nhost: &h { allow: [*h] }\n"),
+               "p.yaml:3:20: YAML: alias *h is inside the node it names (a node cannot contain "
+               "itself)");
+}
+
 // ---------------------------------------------------------------- services
 
 TEST(PolicyServices, TableIsValidSortedAndDocumented) {
