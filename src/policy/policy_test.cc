@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "policy/internal.h"
 #include "policy/services.h"
 #include "policy/yaml_tree.h"
 
@@ -907,6 +908,77 @@ TEST(PolicyWarnings, ShadowingOnSharedListsAndNodes) {
                     "matches everything it does: it never decides anything");
   EXPECT_WARNING(r, "p.yaml:615:7: warning: rule is shadowed by the allow rule at 614:7, which "
                     "matches everything it does: it never decides anything");
+}
+
+// ------------------------------------------- what apply can load (issue 12)
+
+TEST(PolicySets, WholeFamilyIsKeptAsTwoHalves) {
+  // ipset's hash:net refuses a /0: the set holds the /1 halves instead.
+  auto r = Load(R"(version: 1
+interfaces: { public: eth0 }
+sets: { world: [0.0.0.0/0, "::/0", 10.0.0.0/8, 0.0.0.0/1] }
+host: { allow: [{ ports: 22, from: world }] }
+containers: {}
+)");
+  ASSERT_TRUE(r.ok()) << All(r);
+  const AddressSet* world = r.policy->FindSet("world");
+  ASSERT_NE(world, nullptr);
+  EXPECT_EQ(Strings(world->ipv4), (Names{"0.0.0.0/1", "10.0.0.0/8", "128.0.0.0/1"}));
+  EXPECT_EQ(Strings(world->ipv6), (Names{"::/1", "8000::/1"}));
+  // Validating again changes nothing.
+  auto again = Validate(*r.policy);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.policy, r.policy);
+}
+
+TEST(PolicySets, MoreEntriesThanAnIpsetHolds) {
+  // apply creates each set with maxelem 1048576: one entry more and ipset
+  // says "Hash is full".
+  std::string big;
+  big.reserve((kMaxSetEntries + 1) * 14);
+  for (size_t i = 0; i <= kMaxSetEntries; ++i)
+    big += fmt::format("10.{}.{}.{}\n", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+  FileReader reader = [&](const std::string& path, std::string&) -> std::optional<std::string> {
+    if (path == "dir/big.txt") return big;
+    if (path == "dir/fits.txt") return big.substr(0, big.size() - 11);  // one line less
+    return std::nullopt;
+  };
+  auto r = LoadPolicyTextWith(R"(version: 1
+interfaces: { public: eth0 }
+sets:
+  fits: { file: fits.txt }
+  big: { file: big.txt }
+containers: { allow: [{ from: [big, fits] }] }
+)",
+                              "p.yaml", "dir", reader);
+  EXPECT_ERROR(r,
+               "p.yaml:5:3: set 'big' has 1048577 IPv4 entries (with dir/big.txt): the ipset it "
+               "becomes holds at most 1048576 (split it into several sets, or merge addresses "
+               "into wider CIDRs)");
+  EXPECT_EQ(r.errors.size(), 1u) << All(r);
+}
+
+TEST(PolicyWarnings, SwarmFromReachingTheWorld) {
+  const std::string head = kHead.substr(0, kHead.find("sets:"));
+  auto r = Load(head + R"(sets: { world: [0.0.0.0/0, "::/0"] }
+swarm: { from: [nodes, world] }
+containers: {}
+)");
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_WARNING(r,
+                 "p.yaml:7:24: swarm.from reaches every IPv4 address ('world' here): the Swarm's "
+                 "ports (2377, 7946, 4789) are open to everyone");
+  EXPECT_WARNING(r,
+                 "p.yaml:7:24: swarm.from reaches every IPv6 address ('world' here): the Swarm's "
+                 "ports (2377, 7946, 4789) are open to everyone");
+  auto half = Load(head + "swarm: { from: [nodes, 10.0.0.0/8, 0.0.0.0/1] }\ncontainers: {}\n");
+  EXPECT_WARNING(half,
+                 "p.yaml:6:36: swarm.from reaches 50% of all IPv4 addresses ('0.0.0.0/1' here): "
+                 "the Swarm's ports (2377, 7946, 4789) are open to a large part of the internet");
+  // Private ranges, however wide, are a cluster's business.
+  EXPECT_CLEAN(Load(head +
+                    "swarm: { from: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, \"fc00::/7\"] }\n"
+                    "containers: {}\n"));
 }
 
 // ------------------------------------------------------------------ aliases
