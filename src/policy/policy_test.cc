@@ -186,7 +186,7 @@ TEST(PolicyErrors, Interfaces) {
       r,
       "p.yaml:2:30: bad interface name 'this-name-is-too-long' (at most 15 letters, digits, "
       "'-', '_', '.', '@'; a trailing '+' matches every name it begins)");
-  EXPECT_ERROR(r, "p.yaml:2:63: interface 'eth0' is both public and cluster");
+  EXPECT_ERROR(r, "p.yaml:2:64: interface 'eth0' is both public and cluster (public at 2:24)");
   EXPECT_ERROR(Load("version: 1\ninterfaces: { cluster: [ens11] }\n"),
                "p.yaml:2:1: interfaces.public missing: the interfaces filtering applies to");
 }
@@ -979,6 +979,111 @@ containers: {}
   EXPECT_CLEAN(Load(head +
                     "swarm: { from: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, \"fc00::/7\"] }\n"
                     "containers: {}\n"));
+}
+
+// ---------------------------------------------------- interfaces, addresses
+
+TEST(PolicyErrors, InterfaceWildcardsMayNotMeetTheOtherClass) {
+  auto r = Load("version: 1\ninterfaces: { public: [eth+, ens3], cluster: [eth1, ens+] }\n"
+                "containers: {}\n");
+  EXPECT_ERROR(r,
+               "p.yaml:2:24: public 'eth+' matches cluster interface 'eth1' (at 2:47): an "
+               "interface may not be both");
+  EXPECT_ERROR(r,
+               "p.yaml:2:53: cluster 'ens+' matches public interface 'ens3' (at 2:30): an "
+               "interface may not be both");
+  EXPECT_EQ(r.errors.size(), 2u) << All(r);
+  EXPECT_ERROR(Load("version: 1\ninterfaces: { public: [e+], cluster: [eth+] }\n"),
+               "p.yaml:2:24: public 'e+' matches cluster interface 'eth+' (at 2:39): an interface "
+               "may not be both");
+  EXPECT_CLEAN(Load("version: 1\ninterfaces: { public: [eth+], cluster: [ens11, et] }\n"
+                    "containers: {}\n"));
+  // A node's own public list meets the policy's cluster list.
+  auto n = Load(R"(version: 1
+interfaces: { public: eth0, cluster: ens11 }
+nodes:
+  - { name: a, role: manager, address: 10.0.0.1, interfaces: { public: [ens+] } }
+containers: {}
+)");
+  EXPECT_ERROR(n,
+               "p.yaml:4:73: public 'ens+' matches cluster interface 'ens11' (at 2:38): an "
+               "interface may not be both");
+  EXPECT_EQ(n.errors.size(), 1u) << All(n);
+}
+
+TEST(PolicyErrors, InterfacePlusAloneMatchesEverything) {
+  auto r = Load("version: 1\ninterfaces: { public: [\"+\"] }\ncontainers: {}\n");
+  EXPECT_ERROR(r,
+               "p.yaml:2:24: '+' in interfaces.public matches every interface (loopback, Docker's "
+               "bridges, the cluster network): name them, or a prefix like 'eth+'");
+}
+
+TEST(PolicyErrors, AddressesNoNodeHas) {
+  auto r = Load(R"(version: 1
+interfaces: { public: eth0 }
+nodes:
+  - { name: a, role: manager, address: [0.0.0.0, "::", 127.0.0.1, "::1"] }
+  - { name: b, role: worker, address: [224.0.0.1, "ff02::1", 255.255.255.255] }
+  - { name: c, role: worker, address: [192.0.2.1] }
+  - { name: d, role: worker, address: ["::ffff:192.0.2.1"] }
+containers: {}
+)");
+  EXPECT_ERROR(r, "p.yaml:4:41: '0.0.0.0' cannot be a node address: 0.0.0.0/8 is 'this network', "
+                  "not a node's address");
+  EXPECT_ERROR(r, "p.yaml:4:50: '::' cannot be a node address: the unspecified address");
+  EXPECT_ERROR(r, "p.yaml:4:56: '127.0.0.1' cannot be a node address: a loopback address");
+  EXPECT_ERROR(r, "p.yaml:4:67: '::1' cannot be a node address: a loopback address");
+  EXPECT_ERROR(r, "p.yaml:5:40: '224.0.0.1' cannot be a node address: a multicast address");
+  EXPECT_ERROR(r, "p.yaml:5:51: 'ff02::1' cannot be a node address: a multicast address");
+  EXPECT_ERROR(r,
+               "p.yaml:5:62: '255.255.255.255' cannot be a node address: the broadcast address");
+  EXPECT_ERROR(r,
+               "p.yaml:7:40: '::ffff:192.0.2.1' cannot be a node address: an IPv4-mapped IPv6 "
+               "address; write the IPv4 address 192.0.2.1");
+  EXPECT_EQ(r.errors.size(), 8u) << All(r);
+}
+
+// ------------------------------------------------------------ bytes, UTF-8
+
+bool Utf8(const std::string& s) { return InvalidUtf8At(s) == std::string::npos; }
+
+TEST(PolicyErrors, BytesThatAreNotUtf8) {
+  // Names become ipset, chain and interface names: ASCII only. Comments are
+  // free text, but text: UTF-8. Messages show such bytes as \xNN.
+  auto r = Load("version: 1\n"
+                "interfaces: { public: [\"eth\xe9\"] }\n"
+                "sets: { \"caf\xe9\": [10.0.0.1] }\n"
+                "nodes:\n"
+                "  - { name: \"n\xe9\", role: manager, address: 10.0.0.1, labels: \"l\xe9\" }\n"
+                "  - { name: m, role: worker, address: 10.0.0.2, comment: \"x\xe9\" }\n"
+                "containers: { allow: [{ from: \"caf\xe9\", comment: \"c\xe9\" }] }\n");
+  EXPECT_ERROR(r,
+               "p.yaml:2:24: bad interface name 'eth\\xE9' (at most 15 letters, digits, '-', '_', "
+               "'.', '@'; a trailing '+' matches every name it begins)");
+  EXPECT_ERROR(r, "p.yaml:3:9: bad set name 'caf\\xE9' (a letter, then letters, digits, '-' or "
+                  "'_'; at most 24)");
+  EXPECT_ERROR(r, "p.yaml:5:13: bad node name 'n\\xE9' (letters, digits, '.', '-', '_')");
+  EXPECT_ERROR(r, "p.yaml:5:61: bad label 'l\\xE9' (letters, digits, '-', '_', '.', '/', '=')");
+  EXPECT_ERROR(r, "p.yaml:6:58: comment is not UTF-8 text (byte 0xE9 at offset 1)");
+  EXPECT_ERROR(r, "p.yaml:7:31: bad from entry 'caf\\xE9': any, nodes, a set name, an address "
+                  "or a CIDR");
+  EXPECT_ERROR(r, "p.yaml:7:48: comment is not UTF-8 text (byte 0xE9 at offset 1)");
+  EXPECT_EQ(r.errors.size(), 7u) << All(r);
+  for (const auto& d : r.errors) EXPECT_TRUE(Utf8(d.message)) << d.message;
+  // UTF-8 comments are fine; a NUL is not.
+  auto c = Load(kHead + "comment: \"caf\xc3\xa9\"\nhost: { allow: [{ ports: 22, comment: \"a\\0b\" }] }\n");
+  EXPECT_ERROR(c, "p.yaml:9:39: comment holds a NUL character");
+  EXPECT_EQ(c.errors.size(), 1u) << All(c);
+}
+
+TEST(PolicyUtf8, InvalidBytesAreFoundAndEscaped) {
+  EXPECT_EQ(InvalidUtf8At("plain caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8b"), std::string::npos);
+  EXPECT_EQ(InvalidUtf8At("ab\xe9"), 2u);
+  EXPECT_EQ(InvalidUtf8At("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(InvalidUtf8At("x\xed\xa0\x80"), 1u);     // a surrogate
+  EXPECT_EQ(InvalidUtf8At("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(InvalidUtf8At("\xe2\x82"), 0u);          // cut short
+  EXPECT_EQ(EscapeInvalidUtf8("a\xe9" "b\xc3\xa9\xff"), "a\\xE9b\xc3\xa9\\xFF");
 }
 
 // ------------------------------------------------------------------ aliases
