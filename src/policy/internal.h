@@ -13,12 +13,6 @@
 
 namespace swarmwall::policy {
 
-// The most entries a set may have in one family: the ipset apply creates
-// for it (hash:net, maxelem 1048576 in backend/) holds no more; one more
-// and ipset says "Hash is full". Sets never hold a /0 either (hash:net takes
-// none): 0.0.0.0/0 and ::/0 are kept as their two /1 halves (validate.cc).
-inline constexpr size_t kMaxSetEntries = 1 << 20;
-
 // Collects diagnostics while loading and validating.
 class Diagnostics {
  public:
