@@ -53,6 +53,12 @@ std::optional<Traffic> ParseTrafficSpec(std::string_view spec);
 // The union of A and B.
 Traffic MergeTraffic(const Traffic& a, const Traffic& b);
 
+// The offset of the first byte of TEXT that is not part of well-formed
+// UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), or npos.
+size_t InvalidUtf8At(std::string_view text);
+// TEXT with each such byte written \xNN: messages quote what the policy says.
+std::string EscapeInvalidUtf8(std::string_view text);
+
 // Prefix containment (both masks contiguous).
 bool CidrContains(const Cidr& outer, const Cidr& inner);
 

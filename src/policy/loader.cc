@@ -99,24 +99,25 @@ std::string Describe(const YamlNode& n) {
   return "?";
 }
 
+// ASCII only, whatever the locale says: set and node names become ipset
+// and chain names, interface names the kernel's.
+bool AsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool AsciiAlnum(char c) { return AsciiAlpha(c) || (c >= '0' && c <= '9'); }
+
 bool ValidName(std::string_view s, bool allow_dot, size_t max) {
   if (s.empty() || s.size() > max) return false;
-  if (!std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+  if (!AsciiAlnum(s[0])) return false;
   for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' &&
-        !(allow_dot && c == '.'))
-      return false;
+    if (!AsciiAlnum(c) && c != '-' && c != '_' && !(allow_dot && c == '.')) return false;
   return true;
 }
 
-bool ValidSetName(std::string_view s) {
-  return ValidName(s, false, 24) && std::isalpha(static_cast<unsigned char>(s[0]));
-}
+bool ValidSetName(std::string_view s) { return ValidName(s, false, 24) && AsciiAlpha(s[0]); }
 
 bool ValidLabel(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
   for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && !strchr("-_./=", c)) return false;
+    if (!AsciiAlnum(c) && (c == '\0' || !strchr("-_./=", c))) return false;
   return true;
 }
 
@@ -125,9 +126,43 @@ bool ValidInterface(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (c == '+' && i == s.size() - 1) continue;
-    if (!std::isalnum(static_cast<unsigned char>(c)) && !strchr("-_.@", c)) return false;
+    if (!AsciiAlnum(c) && (c == '\0' || !strchr("-_.@", c))) return false;
   }
   return true;
+}
+
+// Whether some interface name matches both A and B (a trailing '+' matches
+// every name it begins, the bare stem included, as iptables' -i does).
+bool InterfacesOverlap(std::string_view a, std::string_view b) {
+  bool wa = a.ends_with('+'), wb = b.ends_with('+');
+  if (wa) a.remove_suffix(1);
+  if (wb) b.remove_suffix(1);
+  if (wa && wb) return a.starts_with(b) || b.starts_with(a);
+  if (wa) return b.starts_with(a);
+  if (wb) return a.starts_with(b);
+  return a == b;
+}
+
+// Why ADDRESS cannot be a node's address (nothing reaches a node there, or
+// it is another node's address in disguise), or "".
+std::string UnusableNodeAddress(const IpAddress& a) {
+  const auto& b = a.bytes;
+  if (a.family == Family::kIPv4) {
+    if (b[0] == 0) return "0.0.0.0/8 is 'this network', not a node's address";
+    if (b[0] == 127) return "a loopback address";
+    if (b[0] >= 224 && b[0] <= 239) return "a multicast address";
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return "the broadcast address";
+    return "";
+  }
+  bool zero10 = std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; });
+  if (zero10 && b[10] == 0xff && b[11] == 0xff)
+    return fmt::format("an IPv4-mapped IPv6 address; write the IPv4 address {}.{}.{}.{}", b[12],
+                       b[13], b[14], b[15]);
+  bool zero15 = zero10 && std::all_of(b.begin() + 10, b.end() - 1, [](uint8_t x) { return x == 0; });
+  if (zero15 && b[15] == 0) return "the unspecified address";
+  if (zero15 && b[15] == 1) return "a loopback address";
+  if (b[0] == 0xff) return "a multicast address";
+  return "";
 }
 
 bool AllDigits(std::string_view s) {
@@ -178,8 +213,15 @@ class Loader {
   template <typename Fn>
   void EachItem(const Field& f, std::string_view what, bool allow_empty, Fn fn);
   std::optional<bool> Bool(const Field& f);
+  // Free text, carried into rule comments and JSON: UTF-8, no NUL.
+  std::optional<std::string> Comment(const Field& f);
 
-  void ReadInterfaces(const Field& f, Interfaces& out, bool require_public);
+  // Where each interface name was written, in the order of Interfaces' lists.
+  struct InterfacesAt {
+    std::vector<SourceLocation> public_, cluster;
+  };
+  void ReadInterfaces(const Field& f, Interfaces& out, InterfacesAt& at, bool require_public);
+  void CheckInterfaces(const Interfaces& ifs, const InterfacesAt& at);
   void ReadSets(const Field& f, Policy& policy);
   void ReadSetFile(const Item& path, AddressSet& set);
   void ParseSetFile(const std::string& full, std::string_view text, AddressSet& set);
@@ -202,6 +244,8 @@ class Loader {
   Diagnostics& d_;
   const AddressCache* cache_;
   size_t work_ = 0;
+  InterfacesAt interfaces_at_;                      // the policy's
+  std::vector<std::optional<InterfacesAt>> node_interfaces_at_;  // by node, when it has its own
 };
 
 bool Loader::ReadMap(const YamlNode& node, const SourceLocation& at, std::string_view what,
@@ -306,6 +350,21 @@ std::optional<bool> Loader::Bool(const Field& f) {
   return std::nullopt;
 }
 
+std::optional<std::string> Loader::Comment(const Field& f) {
+  auto text = Scalar(f, "comment");
+  if (!text) return std::nullopt;
+  if (size_t bad = InvalidUtf8At(*text); bad != std::string::npos) {
+    Error(f.at, fmt::format("comment is not UTF-8 text (byte 0x{:02X} at offset {})",
+                            static_cast<unsigned char>((*text)[bad]), bad));
+    return std::nullopt;
+  }
+  if (text->find('\0') != std::string::npos) {
+    Error(f.at, "comment holds a NUL character");
+    return std::nullopt;
+  }
+  return text;
+}
+
 std::optional<Cidr> Loader::ParseCidr(const std::string& text, const SourceLocation& at) {
   // The common case, parsed once: an address, or an address/length.
   std::string_view t(text);
@@ -377,13 +436,13 @@ bool Loader::Load(std::string_view yaml, Policy& p) {
   } else {
     Error(At(root, start), "version missing: a policy starts with 'version: 1'");
   }
-  if (const Field* f = top.Get("comment")) Scalar(*f, "comment");
+  if (const Field* f = top.Get("comment")) Comment(*f);
   if (const Field* f = top.Get("ipv6"))
     if (auto b = Bool(*f)) p.ipv6 = *b;
   if (const Field* f = top.Get("log_drops"))
     if (auto b = Bool(*f)) p.log_drops = *b;
   if (const Field* f = top.Get("interfaces"))
-    ReadInterfaces(*f, p.interfaces, true);
+    ReadInterfaces(*f, p.interfaces, interfaces_at_, true);
   else
     Error(At(root, start),
           "interfaces missing: name the public interfaces ('interfaces: { public: [eth0] }')");
@@ -408,38 +467,81 @@ bool Loader::Load(std::string_view yaml, Policy& p) {
   if (const Field* f = top.Get("egress"))
     ReadFilter(*f, Section::kEgress, p.egress.default_action, p.egress.rules);
 
-  // A node's own interfaces replace the policy's key by key.
-  for (auto& n : p.nodes) {
+  // A node's own interfaces replace the policy's key by key (checked again
+  // together: a node's public may meet the policy's cluster).
+  CheckInterfaces(p.interfaces, interfaces_at_);
+  for (size_t i = 0; i < p.nodes.size(); ++i) {
+    auto& n = p.nodes[i];
     if (!n.interfaces) continue;
-    if (n.interfaces->public_.empty()) n.interfaces->public_ = p.interfaces.public_;
-    if (n.interfaces->cluster.empty()) n.interfaces->cluster = p.interfaces.cluster;
+    InterfacesAt& at = *node_interfaces_at_[i];
+    if (n.interfaces->public_.empty()) {
+      n.interfaces->public_ = p.interfaces.public_;
+      at.public_ = interfaces_at_.public_;
+    }
+    if (n.interfaces->cluster.empty()) {
+      n.interfaces->cluster = p.interfaces.cluster;
+      at.cluster = interfaces_at_.cluster;
+    }
+    CheckInterfaces(*n.interfaces, at);
   }
   return true;
 }
 
-void Loader::ReadInterfaces(const Field& f, Interfaces& out, bool require_public) {
+void Loader::ReadInterfaces(const Field& f, Interfaces& out, InterfacesAt& at,
+                            bool require_public) {
   Map m;
   if (!ReadMap(f.value, f.at, "interfaces", kInterfaceKeys, m)) return;
-  auto read = [&](const Field& g, std::vector<std::string>& list) {
+  auto read = [&](const Field& g, std::vector<std::string>& list, std::vector<SourceLocation>& where) {
     for (const auto& item : Items(g, "interfaces." + g.key)) {
+      if (item.text == "+") {
+        Error(item.at, fmt::format("'+' in interfaces.{} matches every interface (loopback, "
+                                   "Docker's bridges, the cluster network): name them, or a "
+                                   "prefix like 'eth+'",
+                                   g.key));
+        continue;
+      }
       if (!ValidInterface(item.text)) {
         Error(item.at, fmt::format("bad interface name '{}' (at most 15 letters, digits, '-', '_', "
                                    "'.', '@'; a trailing '+' matches every name it begins)",
                                    item.text));
         continue;
       }
-      if (std::find(list.begin(), list.end(), item.text) == list.end()) list.push_back(item.text);
+      if (std::find(list.begin(), list.end(), item.text) != list.end()) continue;
+      list.push_back(item.text);
+      where.push_back(item.at);
     }
   };
   if (const Field* g = m.Get("public"))
-    read(*g, out.public_);
+    read(*g, out.public_, at.public_);
   else if (require_public)
     Error(f.key_at, "interfaces.public missing: the interfaces filtering applies to");
-  if (const Field* g = m.Get("cluster")) {
-    read(*g, out.cluster);
-    for (const auto& name : out.cluster)
-      if (std::find(out.public_.begin(), out.public_.end(), name) != out.public_.end())
-        Error(g->at, fmt::format("interface '{}' is both public and cluster", name));
+  if (const Field* g = m.Get("cluster")) read(*g, out.cluster, at.cluster);
+}
+
+// An interface may not be both public and cluster: no name may match an
+// entry of each. Reported at the entry whose '+' reaches the other (the
+// cluster one when both do or neither has one).
+void Loader::CheckInterfaces(const Interfaces& ifs, const InterfacesAt& at) {
+  for (size_t c = 0; c < ifs.cluster.size(); ++c) {
+    for (size_t p = 0; p < ifs.public_.size(); ++p) {
+      const std::string &pub = ifs.public_[p], &clu = ifs.cluster[c];
+      if (!InterfacesOverlap(pub, clu)) continue;
+      const SourceLocation& p_at = at.public_[p];
+      const SourceLocation& c_at = at.cluster[c];
+      if (pub == clu) {
+        Error(c_at, fmt::format("interface '{}' is both public and cluster (public at {}:{})", clu,
+                                p_at.line, p_at.column));
+      } else if (pub.ends_with('+') && pub.size() <= clu.size()) {
+        Error(p_at, fmt::format("public '{}' matches cluster interface '{}' (at {}:{}): an "
+                                "interface may not be both",
+                                pub, clu, c_at.line, c_at.column));
+      } else {
+        Error(c_at, fmt::format("cluster '{}' matches public interface '{}' (at {}:{}): an "
+                                "interface may not be both",
+                                clu, pub, p_at.line, p_at.column));
+      }
+      break;
+    }
   }
 }
 
@@ -463,7 +565,7 @@ void Loader::ReadSets(const Field& f, Policy& p) {
       Map sm;
       ReadMap(g.value, g.at, fmt::format("set '{}'", g.key), kSetKeys, sm);
       if (const Field* c = sm.Get("comment"))
-        if (auto text = Scalar(*c, "comment")) set.comment = *text;
+        if (auto text = Comment(*c)) set.comment = *text;
       if (const Field* e = sm.Get("entries"))
         EachItem(*e, "entries", true, [&](const std::string& text, const SourceLocation& at, bool) {
           AddEntry(set, text, at);
@@ -630,6 +732,10 @@ void Loader::ReadNode(const YamlNode& n, const SourceLocation& at, Policy& p) {
   if (const Field* address = m.Get("address")) {
     for (const auto& item : Items(*address, "address")) {
       if (auto a = IpAddress::Parse(item.text)) {
+        if (std::string why = UnusableNodeAddress(*a); !why.empty()) {
+          Error(item.at, fmt::format("'{}' cannot be a node address: {}", item.text, why));
+          continue;
+        }
         node.addresses.push_back(*a);
         node.address_where.push_back(item.at);
       } else if (Cidr::Parse(item.text)) {
@@ -653,12 +759,13 @@ void Loader::ReadNode(const YamlNode& n, const SourceLocation& at, Policy& p) {
     std::sort(node.labels.begin(), node.labels.end());
     node.labels.erase(std::unique(node.labels.begin(), node.labels.end()), node.labels.end());
   }
+  node_interfaces_at_.resize(p.nodes.size() + 1);
   if (const Field* ifs = m.Get("interfaces")) {
     node.interfaces.emplace();
-    ReadInterfaces(*ifs, *node.interfaces, false);
+    ReadInterfaces(*ifs, *node.interfaces, node_interfaces_at_.back().emplace(), false);
   }
   if (const Field* c = m.Get("comment"))
-    if (auto text = Scalar(*c, "comment")) node.comment = *text;
+    if (auto text = Comment(*c)) node.comment = *text;
   p.nodes.push_back(std::move(node));
 }
 
@@ -782,7 +889,7 @@ void Loader::ReadRule(const YamlNode& n, const SourceLocation& at, Section secti
                section == Section::kEgress ? Keys(kEgressRuleKeys) : Keys(kInboundRuleKeys), m))
     return;
   if (const Field* g = m.Get("comment"))
-    if (auto text = Scalar(*g, "comment")) r.comment = *text;
+    if (auto text = Comment(*g)) r.comment = *text;
   if (const Field* g = m.Get("on")) r.on = ReadSelector(*g);
   if (const Field* g = m.Get("from")) r.from = ReadAddresses(*g);
   if (const Field* g = m.Get("to")) r.to = ReadAddresses(*g);

@@ -305,12 +305,53 @@ bool CidrContains(const Cidr& outer, const Cidr& inner) {
 
 // ------------------------------------------------------------ diagnostics
 
+size_t InvalidUtf8At(std::string_view text) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = byte(i);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return i;
+    // The second byte's range rules out overlong forms, surrogates and
+    // code points past U+10FFFF.
+    unsigned char lo = 0x80, hi = 0xbf, second = byte(i + 1);
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+    if (second < lo || second > hi) return i;
+    for (size_t k = 2; k < n; ++k)
+      if ((byte(i + k) & 0xc0) != 0x80) return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
+std::string EscapeInvalidUtf8(std::string_view text) {
+  std::string out;
+  while (!text.empty()) {
+    size_t bad = InvalidUtf8At(text);
+    out += text.substr(0, bad);
+    if (bad == std::string_view::npos) break;
+    out += fmt::format("\\x{:02X}", static_cast<unsigned char>(text[bad]));
+    text.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
+// Messages quote the policy, whose bytes need not be UTF-8: such bytes are
+// written \xNN, so every message is text (JSON, terminals, logs).
 void Diagnostics::Error(const SourceLocation& where, std::string message) {
+  if (InvalidUtf8At(message) != std::string_view::npos) message = EscapeInvalidUtf8(message);
   list_.push_back({Diagnostic::Severity::kError, where, std::move(message)});
   ++errors_;
 }
 
 void Diagnostics::Warn(const SourceLocation& where, std::string message) {
+  if (InvalidUtf8At(message) != std::string_view::npos) message = EscapeInvalidUtf8(message);
   list_.push_back({Diagnostic::Severity::kWarning, where, std::move(message)});
 }
 

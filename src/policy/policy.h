@@ -11,6 +11,7 @@
 // check All() / Any() before expanding one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -125,11 +126,16 @@ bool Selects(const Selector& selector, const Node& node);
 
 // ---------------------------------------------------------------- addresses
 
+// The most entries a set may have in one family: the ipset apply creates
+// for it (hash:net, maxelem 1048576 in backend/) holds no more; one more
+// and ipset says "Hash is full" (checked by Validate).
+inline constexpr size_t kMaxSetEntries = 1 << 20;
+
 // A named address set (`sets:`), or the built-in `nodes`.
 struct AddressSet {
   std::string name;
-  std::vector<Cidr> ipv4;  // sorted, unique
-  std::vector<Cidr> ipv6;  // sorted, unique
+  std::vector<Cidr> ipv4;  // sorted, unique; never a /0 (an ipset takes none: the
+  std::vector<Cidr> ipv6;  // whole family is its two /1 halves); at most kMaxSetEntries
   std::string file;        // the address file the entries came from, or ""
   bool builtin = false;    // `nodes`: every address of every node; with
                            // Policy::auto_nodes the Swarm's nodes join it later

@@ -35,9 +35,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(r.ok() == r.errors.empty());
   for (const auto& d : r.errors)
     Check(!d.ToString().empty() && d.where.line >= 1 && d.where.column >= 1);
+  // Messages are text whatever bytes the policy holds.
+  for (const auto* list : {&r.errors, &r.warnings})
+    for (const auto& d : *list) Check(InvalidUtf8At(d.message) == std::string::npos);
   if (!r.policy) return 0;
   const Policy& p = *r.policy;
+  // What apply must be able to load: no /0 in a set (hash:net takes none),
+  // no more entries than an ipset holds; names and comments as text.
+  for (const auto& set : p.sets)
+    for (Family f : {Family::kIPv4, Family::kIPv6}) {
+      Check(set.Entries(f).size() <= kMaxSetEntries);
+      for (const auto& c : set.Entries(f)) Check(!c.IsAny());
+    }
   for (const auto& n : p.nodes) {
+    Check(InvalidUtf8At(n.comment) == std::string::npos);
     p.InterfacesOf(n);
     for (Section s : {Section::kHost, Section::kContainers, Section::kEgress})
       for (const Rule* rule : p.RulesFor(s, n)) Check(Selects(rule->on, n));

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "policy/internal.h"
 #include "policy/services.h"
 #include "policy/yaml_tree.h"
 
@@ -185,7 +186,7 @@ TEST(PolicyErrors, Interfaces) {
       r,
       "p.yaml:2:30: bad interface name 'this-name-is-too-long' (at most 15 letters, digits, "
       "'-', '_', '.', '@'; a trailing '+' matches every name it begins)");
-  EXPECT_ERROR(r, "p.yaml:2:63: interface 'eth0' is both public and cluster");
+  EXPECT_ERROR(r, "p.yaml:2:64: interface 'eth0' is both public and cluster (public at 2:24)");
   EXPECT_ERROR(Load("version: 1\ninterfaces: { cluster: [ens11] }\n"),
                "p.yaml:2:1: interfaces.public missing: the interfaces filtering applies to");
 }
@@ -907,6 +908,219 @@ TEST(PolicyWarnings, ShadowingOnSharedListsAndNodes) {
                     "matches everything it does: it never decides anything");
   EXPECT_WARNING(r, "p.yaml:615:7: warning: rule is shadowed by the allow rule at 614:7, which "
                     "matches everything it does: it never decides anything");
+}
+
+// ------------------------------------------- what apply can load (issue 12)
+
+TEST(PolicySets, WholeFamilyIsKeptAsTwoHalves) {
+  // ipset's hash:net refuses a /0: the set holds the /1 halves instead.
+  auto r = Load(R"(version: 1
+interfaces: { public: eth0 }
+sets: { world: [0.0.0.0/0, "::/0", 10.0.0.0/8, 0.0.0.0/1] }
+host: { allow: [{ ports: 22, from: world }] }
+containers: {}
+)");
+  ASSERT_TRUE(r.ok()) << All(r);
+  const AddressSet* world = r.policy->FindSet("world");
+  ASSERT_NE(world, nullptr);
+  EXPECT_EQ(Strings(world->ipv4), (Names{"0.0.0.0/1", "10.0.0.0/8", "128.0.0.0/1"}));
+  EXPECT_EQ(Strings(world->ipv6), (Names{"::/1", "8000::/1"}));
+  // Validating again changes nothing.
+  auto again = Validate(*r.policy);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.policy, r.policy);
+}
+
+TEST(PolicySets, MoreEntriesThanAnIpsetHolds) {
+  // apply creates each set with maxelem 1048576: one entry more and ipset
+  // says "Hash is full".
+  std::string big;
+  big.reserve((kMaxSetEntries + 1) * 14);
+  for (size_t i = 0; i <= kMaxSetEntries; ++i)
+    big += fmt::format("10.{}.{}.{}\n", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+  FileReader reader = [&](const std::string& path, std::string&) -> std::optional<std::string> {
+    if (path == "dir/big.txt") return big;
+    if (path == "dir/fits.txt") return big.substr(0, big.size() - 11);  // one line less
+    return std::nullopt;
+  };
+  auto r = LoadPolicyTextWith(R"(version: 1
+interfaces: { public: eth0 }
+sets:
+  fits: { file: fits.txt }
+  big: { file: big.txt }
+containers: { allow: [{ from: [big, fits] }] }
+)",
+                              "p.yaml", "dir", reader);
+  EXPECT_ERROR(r,
+               "p.yaml:5:3: set 'big' has 1048577 IPv4 entries (with dir/big.txt): the ipset it "
+               "becomes holds at most 1048576 (split it into several sets, or merge addresses "
+               "into wider CIDRs)");
+  EXPECT_EQ(r.errors.size(), 1u) << All(r);
+}
+
+TEST(PolicyWarnings, SwarmFromReachingTheWorld) {
+  const std::string head = kHead.substr(0, kHead.find("sets:"));
+  auto r = Load(head + R"(sets: { world: [0.0.0.0/0, "::/0"] }
+swarm: { from: [nodes, world] }
+containers: {}
+)");
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_WARNING(r,
+                 "p.yaml:7:24: swarm.from reaches every IPv4 address ('world' here): the Swarm's "
+                 "ports (2377, 7946, 4789) are open to everyone");
+  EXPECT_WARNING(r,
+                 "p.yaml:7:24: swarm.from reaches every IPv6 address ('world' here): the Swarm's "
+                 "ports (2377, 7946, 4789) are open to everyone");
+  auto half = Load(head + "swarm: { from: [nodes, 10.0.0.0/8, 0.0.0.0/1] }\ncontainers: {}\n");
+  EXPECT_WARNING(half,
+                 "p.yaml:6:36: swarm.from reaches 50% of all IPv4 addresses ('0.0.0.0/1' here): "
+                 "the Swarm's ports (2377, 7946, 4789) are open to a large part of the internet");
+  // Private ranges, however wide, are a cluster's business.
+  EXPECT_CLEAN(Load(head +
+                    "swarm: { from: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, \"fc00::/7\"] }\n"
+                    "containers: {}\n"));
+}
+
+// ---------------------------------------------------- interfaces, addresses
+
+TEST(PolicyErrors, InterfaceWildcardsMayNotMeetTheOtherClass) {
+  auto r = Load("version: 1\ninterfaces: { public: [eth+, ens3], cluster: [eth1, ens+] }\n"
+                "containers: {}\n");
+  EXPECT_ERROR(r,
+               "p.yaml:2:24: public 'eth+' matches cluster interface 'eth1' (at 2:47): an "
+               "interface may not be both");
+  EXPECT_ERROR(r,
+               "p.yaml:2:53: cluster 'ens+' matches public interface 'ens3' (at 2:30): an "
+               "interface may not be both");
+  EXPECT_EQ(r.errors.size(), 2u) << All(r);
+  EXPECT_ERROR(Load("version: 1\ninterfaces: { public: [e+], cluster: [eth+] }\n"),
+               "p.yaml:2:24: public 'e+' matches cluster interface 'eth+' (at 2:39): an interface "
+               "may not be both");
+  EXPECT_CLEAN(Load("version: 1\ninterfaces: { public: [eth+], cluster: [ens11, et] }\n"
+                    "containers: {}\n"));
+  // A node's own public list meets the policy's cluster list.
+  auto n = Load(R"(version: 1
+interfaces: { public: eth0, cluster: ens11 }
+nodes:
+  - { name: a, role: manager, address: 10.0.0.1, interfaces: { public: [ens+] } }
+containers: {}
+)");
+  EXPECT_ERROR(n,
+               "p.yaml:4:73: public 'ens+' matches cluster interface 'ens11' (at 2:38): an "
+               "interface may not be both");
+  EXPECT_EQ(n.errors.size(), 1u) << All(n);
+}
+
+TEST(PolicyErrors, InterfacePlusAloneMatchesEverything) {
+  auto r = Load("version: 1\ninterfaces: { public: [\"+\"] }\ncontainers: {}\n");
+  EXPECT_ERROR(r,
+               "p.yaml:2:24: '+' in interfaces.public matches every interface (loopback, Docker's "
+               "bridges, the cluster network): name them, or a prefix like 'eth+'");
+}
+
+TEST(PolicyErrors, AddressesNoNodeHas) {
+  auto r = Load(R"(version: 1
+interfaces: { public: eth0 }
+nodes:
+  - { name: a, role: manager, address: [0.0.0.0, "::", 127.0.0.1, "::1"] }
+  - { name: b, role: worker, address: [224.0.0.1, "ff02::1", 255.255.255.255] }
+  - { name: c, role: worker, address: [192.0.2.1] }
+  - { name: d, role: worker, address: ["::ffff:192.0.2.1"] }
+containers: {}
+)");
+  EXPECT_ERROR(r, "p.yaml:4:41: '0.0.0.0' cannot be a node address: 0.0.0.0/8 is 'this network', "
+                  "not a node's address");
+  EXPECT_ERROR(r, "p.yaml:4:50: '::' cannot be a node address: the unspecified address");
+  EXPECT_ERROR(r, "p.yaml:4:56: '127.0.0.1' cannot be a node address: a loopback address");
+  EXPECT_ERROR(r, "p.yaml:4:67: '::1' cannot be a node address: a loopback address");
+  EXPECT_ERROR(r, "p.yaml:5:40: '224.0.0.1' cannot be a node address: a multicast address");
+  EXPECT_ERROR(r, "p.yaml:5:51: 'ff02::1' cannot be a node address: a multicast address");
+  EXPECT_ERROR(r,
+               "p.yaml:5:62: '255.255.255.255' cannot be a node address: the broadcast address");
+  EXPECT_ERROR(r,
+               "p.yaml:7:40: '::ffff:192.0.2.1' cannot be a node address: an IPv4-mapped IPv6 "
+               "address; write the IPv4 address 192.0.2.1");
+  EXPECT_EQ(r.errors.size(), 8u) << All(r);
+}
+
+// ------------------------------------------------------------ bytes, UTF-8
+
+bool Utf8(const std::string& s) { return InvalidUtf8At(s) == std::string::npos; }
+
+TEST(PolicyErrors, BytesThatAreNotUtf8) {
+  // Names become ipset, chain and interface names: ASCII only. Comments are
+  // free text, but text: UTF-8. Messages show such bytes as \xNN.
+  auto r = Load("version: 1\n"
+                "interfaces: { public: [\"eth\xe9\"] }\n"
+                "sets: { \"caf\xe9\": [10.0.0.1] }\n"
+                "nodes:\n"
+                "  - { name: \"n\xe9\", role: manager, address: 10.0.0.1, labels: \"l\xe9\" }\n"
+                "  - { name: m, role: worker, address: 10.0.0.2, comment: \"x\xe9\" }\n"
+                "containers: { allow: [{ from: \"caf\xe9\", comment: \"c\xe9\" }] }\n");
+  EXPECT_ERROR(r,
+               "p.yaml:2:24: bad interface name 'eth\\xE9' (at most 15 letters, digits, '-', '_', "
+               "'.', '@'; a trailing '+' matches every name it begins)");
+  EXPECT_ERROR(r, "p.yaml:3:9: bad set name 'caf\\xE9' (a letter, then letters, digits, '-' or "
+                  "'_'; at most 24)");
+  EXPECT_ERROR(r, "p.yaml:5:13: bad node name 'n\\xE9' (letters, digits, '.', '-', '_')");
+  EXPECT_ERROR(r, "p.yaml:5:61: bad label 'l\\xE9' (letters, digits, '-', '_', '.', '/', '=')");
+  EXPECT_ERROR(r, "p.yaml:6:58: comment is not UTF-8 text (byte 0xE9 at offset 1)");
+  EXPECT_ERROR(r, "p.yaml:7:31: bad from entry 'caf\\xE9': any, nodes, a set name, an address "
+                  "or a CIDR");
+  EXPECT_ERROR(r, "p.yaml:7:48: comment is not UTF-8 text (byte 0xE9 at offset 1)");
+  EXPECT_EQ(r.errors.size(), 7u) << All(r);
+  for (const auto& d : r.errors) EXPECT_TRUE(Utf8(d.message)) << d.message;
+  // UTF-8 comments are fine; a NUL is not.
+  auto c = Load(kHead + "comment: \"caf\xc3\xa9\"\nhost: { allow: [{ ports: 22, comment: \"a\\0b\" }] }\n");
+  EXPECT_ERROR(c, "p.yaml:9:39: comment holds a NUL character");
+  EXPECT_EQ(c.errors.size(), 1u) << All(c);
+}
+
+TEST(PolicyUtf8, InvalidBytesAreFoundAndEscaped) {
+  EXPECT_EQ(InvalidUtf8At("plain caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8b"), std::string::npos);
+  EXPECT_EQ(InvalidUtf8At("ab\xe9"), 2u);
+  EXPECT_EQ(InvalidUtf8At("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(InvalidUtf8At("x\xed\xa0\x80"), 1u);     // a surrogate
+  EXPECT_EQ(InvalidUtf8At("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(InvalidUtf8At("\xe2\x82"), 0u);          // cut short
+  EXPECT_EQ(EscapeInvalidUtf8("a\xe9" "b\xc3\xa9\xff"), "a\\xE9b\xc3\xa9\\xFF");
+}
+
+// ------------------------------------------------------------------ aliases
+
+TEST(PolicyYaml, AliasesMayNotStandForHugeLists) {
+  // One rule of 1,900 addresses aliased 2,000 times: 40 KB standing for
+  // 3.8 million addresses. Refused at the alias that passes the cap, while
+  // parsing (nothing is expanded).
+  std::string addresses;
+  for (int i = 0; i < 1900; ++i)
+    addresses += fmt::format("{}10.0.{}.{}", i ? ", " : "", i / 256, i % 256);
+  std::string yaml = "version: 1\ninterfaces: { public: eth0 }\ncontainers:\n  allow:\n"
+                     "    - &a { ports: 443, from: [" + addresses + "] }\n";
+  for (int i = 0; i < 2000; ++i) yaml += "    - *a\n";
+  ASSERT_LT(yaml.size(), 50'000u);
+  // The rule is 1,905 nodes (mapping, 2 keys, 443, the list, 1,900
+  // addresses): the 53rd alias (line 5 + 53) takes them past 100,000.
+  auto r = Load(yaml);
+  EXPECT_ERROR(r,
+               "p.yaml:58:7: YAML: aliases stand for more than 100,000 nodes beyond those written "
+               "(alias *a adds 1,905): put a long address list in a set and name the set where "
+               "it is needed");
+  EXPECT_EQ(r.errors.size(), 1u) << All(r).substr(0, 2000);
+  // The same through yaml-cpp's own scanner (addresses one a line).
+  std::string lines = "version: 1\ninterfaces: { public: eth0 }\nsets:\n  s: &list\n";
+  for (int i = 0; i < 1000; ++i) lines += fmt::format("    - 10.0.{}.{}\n", i / 256, i % 256);
+  lines += "containers: { allow: [{ from: s }] }\nx: [";
+  for (int i = 0; i < 101; ++i) lines += i ? ", *list" : "*list";
+  lines += "]\n";
+  auto l = Load(lines);
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.errors[0].where.line, 1006) << All(l).substr(0, 2000);
+  EXPECT_EQ(l.errors[0].where.column, 4 + 7 * 99 + 1);  // the 100th alias: 99 * 1,001 + 1 nodes is < 100,000
+  // Aliases inside what they name cannot be expanded at all.
+  EXPECT_ERROR(Load("version: 1\ninterfaces: { public: eth0 }\nhost: &h { allow: [*h] }\n"),
+               "p.yaml:3:20: YAML: alias *h is inside the node it names (a node cannot contain "
+               "itself)");
 }
 
 // ---------------------------------------------------------------- services

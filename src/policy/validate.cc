@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -54,6 +55,7 @@ class Validator {
   void CheckNodes();
   void CheckSets();
   void CheckAddresses(const AddressMatch& m, std::string_view what);
+  void CheckSwarmReach();
   void CheckSelector(const Selector& s);
   void CheckRule(Rule& r, Action default_action, bool section_has_allow);
   void CheckShadowing(const std::vector<Rule>& rules);
@@ -63,11 +65,38 @@ class Validator {
   std::set<std::string> used_sets_;
 };
 
+// 0.0.0.0/0 or ::/0 as its two /1 halves: ipset's hash:net takes prefixes
+// of 1 bit and more, and the halves match the same addresses.
+void SplitWholeFamily(std::vector<Cidr>& entries) {
+  auto any = std::find_if(entries.begin(), entries.end(), [](const Cidr& c) { return c.IsAny(); });
+  if (any == entries.end()) return;
+  IpAddress low = any->address, high = low;
+  high.bytes[0] = 0x80;
+  *any = Cidr::Prefix(low, 1);
+  entries.push_back(Cidr::Prefix(high, 1));
+  SortUnique(entries);
+}
+
+// The share of FAMILY's addresses CIDRS (sorted, prefixes) cover together.
+double Coverage(const std::vector<Cidr>& cidrs) {
+  double share = 0;
+  const Cidr* last = nullptr;  // the last one counted: prefixes nest or are disjoint,
+                               // and sorted, a covered one follows what covers it
+  for (const auto& c : cidrs) {
+    if (c.PrefixLength() < 0 || (last && CidrContains(*last, c))) continue;
+    share += std::ldexp(1.0, -c.PrefixLength());
+    last = &c;
+  }
+  return share;
+}
+
 void Validator::Run() {
   FillNodesSet();
   for (auto& s : p_.sets) {
     SortUnique(s.ipv4);
     SortUnique(s.ipv6);
+    SplitWholeFamily(s.ipv4);
+    SplitWholeFamily(s.ipv6);
   }
   if (p_.interfaces.public_.empty() && !d_.HasErrors())
     Error({p_.file, 1, 1}, "no public interface: name the interfaces filtering applies to");
@@ -80,6 +109,8 @@ void Validator::Run() {
     if (p_.swarm.from.Any())
       Warn(p_.swarm.where,
            "swarm.from is any: the Swarm's ports (2377, 7946, 4789) are open to everyone");
+    else
+      CheckSwarmReach();
   }
   struct SectionRef {
     std::vector<Rule>* rules;
@@ -157,6 +188,15 @@ void Validator::CheckSets() {
             fmt::format("duplicate set name '{}' (first at {})", s.name, At(it->second->where)));
       continue;
     }
+    for (Family family : {Family::kIPv4, Family::kIPv6}) {
+      size_t n = s.Entries(family).size();
+      if (n > kMaxSetEntries)
+        Error(s.where,
+              fmt::format("set '{}' has {} {} entries{}: the ipset it becomes holds at most {} "
+                          "(split it into several sets, or merge addresses into wider CIDRs)",
+                          s.name, n, family == Family::kIPv4 ? "IPv4" : "IPv6",
+                          s.file.empty() ? "" : fmt::format(" (with {})", s.file), kMaxSetEntries));
+    }
     if (s.builtin) continue;
     // An empty set is worth a word only when no error (a bad entry, an
     // unreadable file) explains it.
@@ -166,6 +206,39 @@ void Validator::CheckSets() {
       Warn(s.where, fmt::format("set '{}' has only IPv6 entries and ipv6 is false", s.name));
     if (!used_sets_.count(s.name) && !d_.HasErrors())
       Warn(s.where, fmt::format("set '{}' is never used", s.name));
+  }
+}
+
+// swarm.from spelt as addresses rather than `any` may still reach the
+// world: a set holding 0.0.0.0/0, a 0.0.0.0/1 ... Warned beyond 1/128 of a
+// family's addresses: more than every private range together (10/8,
+// 172.16/12, 192.168/16; fc00::/7), never what a cluster's nodes need.
+void Validator::CheckSwarmReach() {
+  constexpr double kLargeShare = 1.0 / 128;
+  for (Family family : {Family::kIPv4, Family::kIPv6}) {
+    if (family == Family::kIPv6 && !p_.ipv6) continue;
+    double share = Coverage(p_.Resolve(p_.swarm.from, family));
+    if (share <= kLargeShare) continue;
+    // Pointed at the term that reaches furthest.
+    const AddressTerm* widest = nullptr;
+    double most = -1;
+    for (const auto& t : p_.swarm.from.terms) {
+      AddressMatch one;
+      one.terms.push_back(t);
+      double s = Coverage(p_.Resolve(one, family));
+      if (s > most) {
+        most = s;
+        widest = &t;
+      }
+    }
+    std::string v = family == Family::kIPv4 ? "IPv4" : "IPv6";
+    std::string how = share >= 1 ? fmt::format("every {} address", v)
+                                 : fmt::format("{:.3g}% of all {} addresses", share * 100, v);
+    Warn(widest ? widest->where : p_.swarm.where,
+         fmt::format("swarm.from reaches {}{}: the Swarm's ports (2377, 7946, 4789) are open to "
+                     "{}",
+                     how, widest ? fmt::format(" ('{}' here)", widest->ToString()) : "",
+                     share >= 1 ? "everyone" : "a large part of the internet"));
   }
 }
 

@@ -180,10 +180,28 @@ size_t Items(const std::vector<Run>& runs) {
   return n;
 }
 
+// An alias that cannot be taken (ParsedYaml's error), thrown from inside
+// yaml-cpp's parser to stop it there.
+struct AliasProblem {
+  YAML::Mark mark;
+  std::string message;
+};
+
+// 3800000 -> "3,800,000".
+std::string Thousands(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 class Builder : public YAML::EventHandler {
  public:
-  Builder(YamlTree& tree, std::vector<Run>& runs, const std::vector<std::pair<int, int>>& shifts)
-      : tree_(tree), runs_(runs), shifts_(shifts) {
+  Builder(YamlTree& tree, std::vector<Run>& runs, const std::vector<std::pair<int, int>>& shifts,
+          const std::string& text)
+      : tree_(tree), runs_(runs), shifts_(shifts), text_(text) {
     for (size_t i = 0; i < runs_.size(); ++i) run_at_line_[runs_[i].items[0].line] = i;
   }
   bool seen = false;
@@ -198,10 +216,26 @@ class Builder : public YAML::EventHandler {
   void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
     Note(m);
     auto it = anchors_.find(anchor);
-    if (it != anchors_.end())
-      Attach(it->second);
-    else  // yaml-cpp reports unknown anchors; keep a map's pairs whole anyway
+    if (it == anchors_.end()) {  // yaml-cpp reports unknown anchors; keep a map's pairs whole
       Add(m, YAML::NodeType::Null, "", YAML::NullAnchor);
+      return;
+    }
+    // Counted here, before anything is expanded: each alias stands for the
+    // nodes of what it names, aliases in there included.
+    uint32_t target = it->second;
+    if (std::find(stack_.begin(), stack_.end(), target) != stack_.end())
+      throw AliasProblem{Original(m), "YAML: alias " + AliasName(m) +
+                                          " is inside the node it names (a node cannot "
+                                          "contain itself)"};
+    alias_nodes_ += tree_.entries[target].expanded;
+    if (alias_nodes_ > kMaxAliasNodes)
+      throw AliasProblem{
+          Original(m),
+          "YAML: aliases stand for more than " + Thousands(kMaxAliasNodes) +
+              " nodes beyond those written (alias " + AliasName(m) + " adds " +
+              Thousands(tree_.entries[target].expanded) +
+              "): put a long address list in a set and name the set where it is needed"};
+    Attach(target);
   }
   void OnScalar(const YAML::Mark& m, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
@@ -243,6 +277,8 @@ class Builder : public YAML::EventHandler {
   }
   void Pop() {
     if (stack_.empty()) return;
+    auto& e = tree_.entries[stack_.back()];
+    for (uint32_t c : e.children) e.expanded += tree_.entries[c].expanded;
     stack_.pop_back();
     style_.pop_back();
   }
@@ -280,6 +316,14 @@ class Builder : public YAML::EventHandler {
     return &run;
   }
 
+  // "*name" as written at M (the text yaml-cpp scans), for messages.
+  std::string AliasName(const YAML::Mark& m) const {
+    if (m.pos < 0 || static_cast<size_t>(m.pos) >= text_.size()) return "*?";
+    size_t end = text_.find_first_of(" \t\r\n,]}", static_cast<size_t>(m.pos) + 1);
+    std::string name = text_.substr(static_cast<size_t>(m.pos), end - static_cast<size_t>(m.pos));
+    return name.size() > 64 ? name.substr(0, 64) + "..." : name;
+  }
+
   // M in the text's own lines (yaml-cpp saw the text without the lists).
   YAML::Mark Original(YAML::Mark m) const {
     // The last list whose first line is above M's: its lines and those of
@@ -297,6 +341,8 @@ class Builder : public YAML::EventHandler {
   enum Style { kMap, kBlockList, kFlowList };
   std::vector<Style> style_;  // of the nodes on STACK_
   std::map<YAML::anchor_t, uint32_t> anchors_;
+  const std::string& text_;
+  uint64_t alias_nodes_ = 0;  // what every alias so far stands for
 };
 
 // Where a document's first event is (the second document is not built).
@@ -333,7 +379,7 @@ ParsedYaml Parse(const std::string& text, std::vector<Run>& runs,
   try {
     std::istringstream in(text);
     YAML::Parser parser(in);
-    Builder builder(out.tree, runs, shifts);
+    Builder builder(out.tree, runs, shifts, text);
     out.tree.entries.reserve(text.size() / 4 + Items(runs));
     if (!parser.HandleNextDocument(builder)) return out;
     // yaml-cpp 0.7 never gets past a stray ',' between documents (it would
@@ -351,6 +397,10 @@ ParsedYaml Parse(const std::string& text, std::vector<Run>& runs,
       else
         out.error = "a second YAML document: a policy is one document";
     }
+  } catch (const AliasProblem& e) {
+    out.error = e.message;
+    out.line = e.mark.line + 1;
+    out.column = e.mark.column + 1;
   } catch (const YAML::ParserException& e) {
     out.error = "YAML: " + e.msg;
     out.line = out.column = 0;

@@ -53,13 +53,21 @@ class YamlTree {
     std::string tag;
     std::string scalar;
     std::vector<uint32_t> children;
+    uint64_t expanded = 1;  // nodes it stands for with every alias in it expanded
   };
   std::vector<Entry> entries;  // [0] is the root, when there is one
   YamlNode Root() const { return entries.empty() ? YamlNode() : YamlNode(this, 0); }
 };
 
+// Aliases may together stand for at most this many nodes beyond those
+// written (a 40 KB policy aliasing one 1,900-address list 2,000 times stood
+// for 3.8 million). Long lists belong in a set, named where they are used.
+inline constexpr uint64_t kMaxAliasNodes = 100'000;
+
 // The first document of TEXT, or the problem: a YAML error at LINE:COLUMN
-// (1-based; 0 when yaml-cpp gives no place), or a second document.
+// (1-based; 0 when yaml-cpp gives no place), a second document, an alias
+// inside the node it names, or aliases past kMaxAliasNodes (at the alias
+// that goes past, found while parsing: nothing is expanded).
 struct ParsedYaml {
   YamlTree tree;
   std::optional<std::string> error;
