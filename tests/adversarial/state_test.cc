@@ -57,7 +57,10 @@ class StateTest : public ::testing::Test {
 };
 
 TEST_F(StateTest, WrongShapedJournalsAreSetAsideAndTheFirewallStays) {
-  ASSERT_TRUE(Apply("policy.yaml").ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   std::string before = node().KernelState();
   for (const char* text : {R"({"operation":"remove"})", "{}", R"({"operation":"apply"})",
                            R"({"writer":"x"})", R"({"operation":"apply","kept_v4":"x"})"}) {
@@ -73,7 +76,10 @@ TEST_F(StateTest, WrongShapedJournalsAreSetAsideAndTheFirewallStays) {
 }
 
 TEST_F(StateTest, AJournalRuleCannotSmuggleARuleIntoAnotherChain) {
-  ASSERT_TRUE(Apply("policy.yaml").ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   std::string before = node().KernelState();
   // The shape of a real journal, its desired chain holding a second line.
   nlohmann::json chain = {{"table", "filter"}, {"name", "SWARMWALL-INPUT"},
@@ -91,7 +97,10 @@ TEST_F(StateTest, AJournalRuleCannotSmuggleARuleIntoAnotherChain) {
 }
 
 TEST_F(StateTest, WrongShapedRecordsAndCachesNeverAbort) {
-  ASSERT_TRUE(Apply("policy.yaml").ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   std::string before = node().KernelState();
   for (auto [file, text] : {std::pair{"applied.json", R"({"digest":5})"}, std::pair{"applied.json", R"({"time":3})"},
                             std::pair{"applied.json", R"({"node":[1]})"},
@@ -123,8 +132,14 @@ TEST_F(StateTest, BytesThatAreNotUtf8NeverAbort) {
 }
 
 TEST_F(StateTest, ALaterApplyConfirmsAPendingOne) {
-  ASSERT_TRUE(Apply("policy.yaml").ok());
-  ASSERT_TRUE(Apply("other.yaml", {"--confirm", "2"}).ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
+  {
+    auto applied = Apply("other.yaml", {"--confirm", "2"});
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   auto r = Apply("policy.yaml");
   ASSERT_TRUE(r.ok()) << r.err;
   EXPECT_NE(r.err.find("confirms the earlier apply"), std::string::npos) << r.err;
@@ -134,9 +149,18 @@ TEST_F(StateTest, ALaterApplyConfirmsAPendingOne) {
 
 TEST_F(StateTest, ALaterConfirmedApplyTakesTheWaitOver) {
   node().WriteFile("third.yaml", OtherPolicy(8082));
-  ASSERT_TRUE(Apply("policy.yaml").ok());
-  ASSERT_TRUE(Apply("other.yaml", {"--confirm", "2"}).ok());
-  ASSERT_TRUE(Apply("third.yaml", {"--confirm", "3"}).ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
+  {
+    auto applied = Apply("other.yaml", {"--confirm", "2"});
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
+  {
+    auto applied = Apply("third.yaml", {"--confirm", "3"});
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(Plan("third.yaml"), 0) << "the first timer fired";
   std::this_thread::sleep_for(std::chrono::seconds(5));
@@ -189,7 +213,10 @@ TEST_F(StateTest, AFullStateDirNeverGivesAFalseSuccess) {
 }
 
 TEST_F(StateTest, LeftoverTwinsOfAnyTypeAreTolerated) {
-  ASSERT_TRUE(Apply("policy.yaml").ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   // A twin a killed committer left, of another type than swarmwall makes.
   ASSERT_TRUE(node().host().Sh("ipset create swarmwall-office-v4~ hash:ip").ok());
   auto r = Apply("other.yaml");
@@ -201,7 +228,10 @@ TEST_F(StateTest, LeftoverTwinsOfAnyTypeAreTolerated) {
 }
 
 TEST_F(StateTest, ARollbackPutsTheVerySameSetBack) {
-  ASSERT_TRUE(Apply("policy.yaml").ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   std::string header = node().host().Sh("ipset list swarmwall-office-v4").out;
   auto r = node().host().Exec({Binary(), "--state-dir", node().StateDir(), "apply", node().Path("other.yaml"),
                                "--node", "m1"},
@@ -216,7 +246,10 @@ TEST_F(StateTest, ARollbackPutsTheVerySameSetBack) {
 // before Docker 20.10 started (which never fills or reaches one for IPv6)
 // goes at the next apply, which hooks IPv6 in FORWARD.
 TEST_F(StateTest, AnUnreachedDockerUserOfOursGoes) {
-  ASSERT_TRUE(Apply("policy.yaml").ok());
+  {
+    auto applied = Apply("policy.yaml");
+    ASSERT_TRUE(applied.ok()) << applied.err;
+  }
   ASSERT_TRUE(node().host().Sh("ip6tables -N DOCKER-USER && ip6tables -A DOCKER-USER -j SWARMWALL-USER").ok());
   auto r = Apply("policy.yaml");
   ASSERT_TRUE(r.ok()) << r.err;
