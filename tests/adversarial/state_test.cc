@@ -3,6 +3,7 @@
 // different state dirs, a full state dir and leftover twin sets, on a real
 // Docker node's ruleset in a network namespace.
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -189,7 +190,7 @@ TEST_F(StateTest, WritersWithDifferentStateDirsInOneNamespaceAreSerialised) {
 TEST_F(StateTest, AFullStateDirNeverGivesAFalseSuccess) {
   std::string dir = node().Path("small");
   fs::create_directories(dir);
-  ASSERT_EQ(mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=256k"), 0);
+  ASSERT_EQ(mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=512k"), 0);
   struct Unmount {
     std::string d;
     ~Unmount() { umount2(d.c_str(), MNT_DETACH); }
@@ -198,18 +199,37 @@ TEST_F(StateTest, AFullStateDirNeverGivesAFalseSuccess) {
     return node().host().Exec({Binary(), "--state-dir", dir, "apply", node().Path(policy), "--node", "m1"},
                               {.timeout = std::chrono::seconds(60)});
   };
-  ASSERT_TRUE(run("policy.yaml").ok());
-  // Fill it up but for a few KB.
-  Shell("dd if=/dev/zero of=" + dir + "/filler bs=1k count=1000 2>/dev/null; true");
-  std::string before = node().KernelState();
-  auto r = run("other.yaml");
-  if (r.ok()) {
-    auto s = node().host().Exec({Binary(), "--state-dir", dir, "status"});
-    EXPECT_EQ(s.out.find("drift"), std::string::npos) << "applied, yet the record is old: " << s.out;
-  } else {
-    EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
-    EXPECT_EQ(node().KernelState(), before);
+  {
+    auto first = run("policy.yaml");
+    ASSERT_TRUE(first.ok()) << first.err;
   }
+  // Each free space from none to 64 KB, in the tmpfs's 4 KB blocks: at some
+  // of them the journal fits and the record does not.
+  int failures = 0;
+  bool at_policy = true;   // which of the two the kernel holds
+  for (int free_kb = 0; free_kb <= 64; free_kb += 4) {
+    fs::remove(dir + "/filler");
+    struct statvfs st {};
+    ASSERT_EQ(statvfs(dir.c_str(), &st), 0);
+    long long avail_kb = static_cast<long long>(st.f_bavail) * static_cast<long long>(st.f_bsize) / 1024;
+    if (avail_kb > free_kb)
+      Shell("dd if=/dev/zero of=" + dir + "/filler bs=1k count=" + std::to_string(avail_kb - free_kb) +
+            " 2>/dev/null; true");
+    std::string policy = at_policy ? "other.yaml" : "policy.yaml";   // always a change
+    std::string before = node().KernelState();
+    auto r = run(policy);
+    std::string where = std::to_string(free_kb) + " KB free, " + policy;
+    if (r.ok()) {
+      auto s = node().host().Exec({Binary(), "--state-dir", dir, "status"});
+      EXPECT_EQ(s.out.find("drift"), std::string::npos) << where << ": applied, yet the record is old: " << s.out;
+      at_policy = !at_policy;
+    } else {
+      ++failures;
+      EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << where << ": " << r.err;
+      EXPECT_EQ(node().KernelState(), before) << where;
+    }
+  }
+  EXPECT_GT(failures, 0) << "the state dir was never full enough to fail";
 }
 
 TEST_F(StateTest, LeftoverTwinsOfAnyTypeAreTolerated) {
