@@ -167,6 +167,10 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
       // The renderer's text ends by destroying the twin: here it is kept.
       if (std::string last = "destroy " + twin + "\n"; text.ends_with(last)) text.resize(text.size() - last.size());
       if (!leftovers.empty()) text = std::exchange(leftovers, "") + text;
+      // Tests make the real tool fail before the swap to prove that nothing
+      // is written.
+      if (getenv("SWARMWALL_TEST_BREAK_IPSET"))
+        text.insert(text.rfind("swap "), "add " + twin + " not-an-address\n");
       if (!Ipset(text, error)) {
         // This set's restore stopped half way: its twin (and the set, if
         // it is new) go; the sets swapped before it come back.
