@@ -23,35 +23,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// `swarmwall agent` in NODE's namespace, its output appended to LOG; waits
-// until it logs "watching". Its pid, or -1 with the log in ERROR.
+// `swarmwall agent` in NODE's namespace (text log), started as the lab
+// starts it (lab::StartAgent); its pid, or -1 with why in ERROR.
 pid_t StartAgent(FixtureNode& node, const std::string& log, std::string& error) {
   std::vector<std::string> argv = {"nsenter", "--net=/var/run/netns/" + node.host().netns(), "env",
                                    "DOCKER_HOST=unix:///nonexistent/swarmwall-test-docker.sock",
                                    SWARMWALL_BINARY, "--state-dir", node.StateDir(), "agent",
                                    node.Path("policy.yaml"), "--node", "m1", "--interval-ms", "300"};
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    dup2(null, 0);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+  try {
+    return lab::StartAgent(argv, log, "on m1");
+  } catch (const std::exception& e) {
+    error = e.what();
+    return -1;
   }
-  for (auto until = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < until;) {
-    if (lab::ReadAll(log).find(" info watching ") != std::string::npos) return pid;
-    if (waitpid(pid, nullptr, WNOHANG) == pid) break;
-    std::this_thread::sleep_for(50ms);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  error = lab::ReadAll(log);
-  return -1;
 }
 
 bool Running(pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == 0; }

@@ -38,7 +38,7 @@ inline std::vector<nlohmann::json> Records(const std::string& log, size_t offset
   return out;
 }
 
-// Starts ARGV (a `swarmwall agent ... --log-format json` command line) in
+// Starts ARGV (a `swarmwall agent ...` command line, JSON or text log) in
 // the background, its output appended to LOG, and waits until it logs
 // "watching" after what LOG held before. Throws with the log's new part,
 // naming WHO, when it exits or has not started in 30 s (then killed). Its
@@ -60,8 +60,10 @@ inline pid_t StartAgent(std::vector<std::string> argv, const std::string& log, c
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    for (const auto& r : Records(ReadAll(log), mark))
+    std::string text = ReadAll(log);
+    for (const auto& r : Records(text, mark))
       if (r.value("event", "") == "watching") return pid;
+    if (text.find(" info watching ", mark) != std::string::npos) return pid;   // --log-format text
     if (waitpid(pid, nullptr, WNOHANG) == pid)
       throw std::runtime_error("the agent " + who + " exited: " + ReadAll(log).substr(mark));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
