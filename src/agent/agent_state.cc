@@ -146,12 +146,18 @@ long long ProcessStartSeconds(int pid) {
 
 std::string BootId() { return FirstLine("/proc/sys/kernel/random/boot_id"); }
 
+std::string PidNamespace() {
+  std::error_code ec;
+  auto target = std::filesystem::read_symlink("/proc/self/ns/pid", ec);
+  return ec ? "" : target.string();
+}
+
 }  // namespace
 
 json AgentStateToJson(const AgentState& s) {
   json repairs = json::object();
   for (const auto& [k, v] : s.counters.repairs) repairs[k] = v;
-  return {{"pid", s.pid}, {"start_ticks", s.start_ticks}, {"boot_id", s.boot_id},
+  return {{"pid", s.pid}, {"start_ticks", s.start_ticks}, {"boot_id", s.boot_id}, {"pid_ns", s.pid_ns},
           {"running", s.running}, {"started", s.started}, {"updated", s.updated},
           {"policy", s.policy}, {"node", s.node}, {"variant", s.variant}, {"metrics", s.metrics},
           {"last_repair", s.last_repair}, {"last_repair_kinds", s.last_repair_kinds},
@@ -189,6 +195,7 @@ std::optional<AgentState> AgentStateFromJson(const json& j, std::string& error) 
   f.Int("start_ticks", ticks);
   s.start_ticks = ticks;
   f.Str("boot_id", s.boot_id);
+  f.Str("pid_ns", s.pid_ns);
   f.Str("started", s.started);
   f.Str("updated", s.updated);
   f.Str("policy", s.policy);
@@ -263,6 +270,7 @@ void SetProcessIdentity(AgentState& s) {
   s.pid = getpid();
   s.start_ticks = ProcessStartTicks(s.pid);
   s.boot_id = BootId();
+  s.pid_ns = PidNamespace();
 }
 
 bool AgentRuns(const AgentState& s, std::string* why) {
@@ -271,6 +279,9 @@ bool AgentRuns(const AgentState& s, std::string* why) {
     return false;
   };
   if (s.pid <= 0) return no("no pid recorded");
+  // An agent in another pid namespace (a container, read from the host):
+  // its pid names another process here, so it cannot be checked by pid.
+  if (std::string ns = PidNamespace(); !s.pid_ns.empty() && !ns.empty() && ns != s.pid_ns) return true;
   if (kill(s.pid, 0) != 0 && errno != EPERM) return no(fmt::format("pid {} is gone", s.pid));
   if (std::string boot = BootId(); !s.boot_id.empty() && !boot.empty() && boot != s.boot_id)
     return no(fmt::format("recorded before the last reboot; pid {} is another process now", s.pid));

@@ -23,6 +23,10 @@ struct AgentState {
   // agent. -1 / "": unknown (a file of an older agent).
   long long start_ticks = -1;
   std::string boot_id;
+  // The pid namespace the pid belongs to (/proc/self/ns/pid, "pid:[N]"): an
+  // agent in a container writes its own pid (often 1), which means another
+  // process to a reader on the host. "": unknown (an older agent).
+  std::string pid_ns;
   bool running = false;             // false once it stopped cleanly
   std::string started, updated;     // ISO 8601 UTC
   std::string policy, node, variant, metrics;

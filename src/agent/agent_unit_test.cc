@@ -258,6 +258,19 @@ TEST(AgentState, WrongShapesAreReportedAndNotUsed) {
 // `sleep` child of the test) is not the agent: status and health both say
 // it does not run, with the agent's identity recorded and, for an older
 // file without it, by its start time.
+// An agent in a container writes its own pid (1) and pid namespace; read
+// from the host (stack_e2e_test's health), pid 1 is init: not the agent,
+// and not a sign of its death either. Such a pid is not judged.
+TEST(AgentState, APidOfAnotherPidNamespaceIsNotJudged) {
+  AgentState s;
+  SetProcessIdentity(s);
+  s.pid = 1;
+  s.start_ticks = 12345;   // not init's
+  EXPECT_FALSE(AgentRuns(s)) << "same pid namespace: pid 1 is another process";
+  s.pid_ns = "pid:[1]";     // no namespace has inode 1
+  EXPECT_TRUE(AgentRuns(s));
+}
+
 TEST(AgentState, AReusedPidIsNotTheAgent) {
   TempDir dir("pid");
   pid_t child = fork();
