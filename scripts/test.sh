@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds swarmwall and runs every test:
 #   unit tests (release build), lab and end-to-end tests (real netfilter in
-#   network namespaces, real dockerd 20.10 and 28.5), the same unit tests under
-#   ASan+UBSan, and a short libFuzzer run of the parser.
+#   network namespaces, real dockerd 20.10 and 28.5; the adversarial suite),
+#   the same unit tests under ASan+UBSan, and short libFuzzer runs of the
+#   parser, the policy loader and every file swarmwall reads back.
 # Usage: scripts/test.sh [--unit]   (--unit: only the fast unit tests)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +67,7 @@ if [ $unit_only -eq 0 ]; then
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       run_ctest build-asan -L unit -j "$jobs"
   fi
-  echo "== parser fuzzing (libFuzzer, short run)"
+  echo "== fuzzing (libFuzzer, short runs)"
   if build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARMWALL_FUZZ=ON \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -- parser_fuzz policy_fuzz state_fuzz address_cache_fuzz agent_state_fuzz host_facts_fuzz; then
     run_ctest build-fuzz -L fuzz
