@@ -10,7 +10,6 @@
 #include <fstream>
 #include <future>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -144,18 +143,12 @@ void TestDelay() {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
 }
 
-// Temporary twins (`swarmwall-NAME~`) a committer killed inside
-// `ipset restore` may leave; no rule ever matches them.
-void DestroyTwins() {
+// Twins (`swarmwall-NAME~`) a committer killed half way left: their names
+// were read with the owned sets (FamilySnapshot::twins).
+void DestroyTwins(const HostView& view) {
   std::string text;
-  std::istringstream in(SaveIpsets());
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream words(line);
-    std::string verb, name;
-    words >> verb >> name;
-    if (verb == "create" && name.starts_with(compile::kSetPrefix) && name.ends_with("~"))
-      text += "destroy " + name + "\n";
-  }
+  for (const auto* snap : {&view.before.ipv4, &view.before.ipv6})
+    for (const auto& twin : snap->twins) text += "destroy " + twin + "\n";
   if (!text.empty()) RunProcess({"ipset", "restore"}, {.input = text, .timeout = std::chrono::seconds(60)});
 }
 
@@ -210,7 +203,7 @@ bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
     std::string ignored;
     if (journal->new_record) store.Save(*journal->new_record, ignored);
     else store.Forget();
-    DestroyTwins();   // the committer may have died before it destroyed them
+    DestroyTwins(*view);   // the committer may have died before it destroyed them
     ClearJournal(dir_);
     notes.push_back(who + " had written its whole new state: finished it");
     return true;
@@ -218,8 +211,8 @@ bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
   auto r = RunDetached(
       [&] {
         Transaction tx(view->variant.chosen, view->before);
+        // The commit destroys the leftover twins too (Transaction::Run).
         auto result = tx.Commit(journal->previous);
-        if (result.ok) DestroyTwins();
         if (result.ok) {
           std::string ignored;
           if (journal->previous_record) store.Save(*journal->previous_record, ignored);
