@@ -1,12 +1,12 @@
 // Prints the nf_tables ruleset generation of the current network namespace
-// (apply/nft_generation.h): equal before and after a command proves it
+// (host/nft_generation.h): equal before and after a command proves it
 // committed nothing to nf_tables. Used by bench/apply_bench.sh.
 #include <cstdio>
 
-#include "apply/nft_generation.h"
+#include "host/nft_generation.h"
 
 int main() {
-  auto g = swarmwall::apply::NftGeneration();
+  auto g = swarmwall::host::NftGeneration();
   if (!g) {
     std::fprintf(stderr, "nft_generation: cannot ask nf_tables\n");
     return 1;

@@ -23,10 +23,10 @@
 #include "agent/membership.h"
 #include "agent/metrics.h"
 #include "agent/metrics_server.h"
-#include "agent/nft_monitor.h"
 #include "agent/policy_read.h"
 #include "apply/swarm_members.h"
 #include "docker/engine.h"
+#include "host/nft_monitor.h"
 #include "policy/policy.h"
 
 namespace swarmwall::agent {
@@ -358,10 +358,10 @@ int Agent::Loop() {
     }
   }
   // Watchers.
-  std::optional<NftMonitor> nft;
+  std::optional<host::NftMonitor> nft;
   if (state_.variant == "nft") {
     std::string error;
-    nft = NftMonitor::Open(error);
+    nft = host::NftMonitor::Open(error);
     if (!nft) log_.Write("warning", "no-nft-events", {{"error", error}, {"fallback", "periodic checks"}});
   }
   int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -1,15 +1,12 @@
 #include "agent/agent_state.h"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <climits>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
-#include <iterator>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -17,6 +14,7 @@
 
 #include "apply/state_json.h"
 #include "base/json_text.h"
+#include "host/process_identity.h"
 
 namespace swarmwall::agent {
 
@@ -99,29 +97,6 @@ std::string ReadSmallFile(const std::string& path, bool& exists, std::string& er
   return text;
 }
 
-std::string FirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-// Field 22 of /proc/PID/stat: when the process started, in clock ticks
-// after boot; -1 if unreadable.
-long long ProcessStartTicks(int pid) {
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  if (close == std::string::npos || close + 2 > text.size()) return -1;
-  std::istringstream fields(text.substr(close + 2));
-  std::string f;
-  // Fields after the command: state is field 3; starttime is field 22.
-  for (int i = 3; i < 22 && fields >> f;) ++i;
-  long long ticks = -1;
-  if (!(fields >> ticks) || ticks < 0) return -1;
-  return ticks;
-}
-
 // Seconds since the epoch of "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; -1 if unreadable.
 long long ParseIso(const std::string& s) {
   std::tm tm{};
@@ -129,27 +104,6 @@ long long ParseIso(const std::string& s) {
   in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
   if (in.fail()) return -1;
   return static_cast<long long>(timegm(&tm));
-}
-
-// When process PID started, in seconds since the epoch; -1 if unknown.
-long long ProcessStartSeconds(int pid) {
-  long long ticks = ProcessStartTicks(pid);
-  if (ticks < 0) return -1;
-  std::ifstream proc_stat("/proc/stat");
-  for (std::string line; std::getline(proc_stat, line);)
-    if (line.rfind("btime ", 0) == 0) {
-      long hz = sysconf(_SC_CLK_TCK);
-      return std::atoll(line.c_str() + 6) + ticks / (hz > 0 ? hz : 100);
-    }
-  return -1;
-}
-
-std::string BootId() { return FirstLine("/proc/sys/kernel/random/boot_id"); }
-
-std::string PidNamespace() {
-  std::error_code ec;
-  auto target = std::filesystem::read_symlink("/proc/self/ns/pid", ec);
-  return ec ? "" : target.string();
 }
 
 }  // namespace
@@ -268,9 +222,9 @@ std::optional<AgentState> LoadAgentState(const std::string& dir) { return ReadAg
 
 void SetProcessIdentity(AgentState& s) {
   s.pid = getpid();
-  s.start_ticks = ProcessStartTicks(s.pid);
-  s.boot_id = BootId();
-  s.pid_ns = PidNamespace();
+  s.start_ticks = host::ProcessStartTicks(s.pid);
+  s.boot_id = host::BootId();
+  s.pid_ns = host::PidNamespace();
 }
 
 bool AgentRuns(const AgentState& s, std::string* why) {
@@ -281,11 +235,11 @@ bool AgentRuns(const AgentState& s, std::string* why) {
   if (s.pid <= 0) return no("no pid recorded");
   // An agent in another pid namespace (a container, read from the host):
   // its pid names another process here, so it cannot be checked by pid.
-  if (std::string ns = PidNamespace(); !s.pid_ns.empty() && !ns.empty() && ns != s.pid_ns) return true;
-  if (kill(s.pid, 0) != 0 && errno != EPERM) return no(fmt::format("pid {} is gone", s.pid));
-  if (std::string boot = BootId(); !s.boot_id.empty() && !boot.empty() && boot != s.boot_id)
+  if (std::string ns = host::PidNamespace(); !s.pid_ns.empty() && !ns.empty() && ns != s.pid_ns) return true;
+  if (!host::ProcessExists(s.pid)) return no(fmt::format("pid {} is gone", s.pid));
+  if (std::string boot = host::BootId(); !s.boot_id.empty() && !boot.empty() && boot != s.boot_id)
     return no(fmt::format("recorded before the last reboot; pid {} is another process now", s.pid));
-  long long ticks = ProcessStartTicks(s.pid);
+  long long ticks = host::ProcessStartTicks(s.pid);
   if (s.start_ticks >= 0) {
     if (ticks >= 0 && ticks != s.start_ticks)
       return no(fmt::format("pid {} now belongs to another process", s.pid));
@@ -293,7 +247,7 @@ bool AgentRuns(const AgentState& s, std::string* why) {
   }
   // An older file, without the start: a process that started after the
   // agent's recorded start is not the agent.
-  long long started = ParseIso(s.started), process = ProcessStartSeconds(s.pid);
+  long long started = ParseIso(s.started), process = host::ProcessStartSeconds(s.pid);
   if (started >= 0 && process >= 0 && process > started + 2)
     return no(fmt::format("pid {} now belongs to a process started after the agent's start {}", s.pid,
                           s.started));

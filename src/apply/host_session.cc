@@ -19,12 +19,12 @@
 #include "apply/diff.h"
 #include "apply/ipset_read.h"
 #include "apply/journal.h"
-#include "apply/nft_generation.h"
 #include "apply/state_file.h"
 #include "apply/state_json.h"
 #include "base/json_text.h"
 #include "base/process.h"
 #include "base/timings.h"
+#include "host/nft_generation.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -79,7 +79,7 @@ bool CacheUsable(const backend::VariantReport& variant) {
 // 1,000 owned rules), so that it can be made before the generation is known.
 std::string CacheBody(const backend::VariantReport& variant, const FamilySnapshot& v4,
                       const FamilySnapshot& v6) {
-  json j = {{"identity", NetnsIdentity()}, {"variant", VariantToJson(variant)},
+  json j = {{"identity", host::NetnsIdentity()}, {"variant", VariantToJson(variant)},
             {"ipv4", SnapshotToJson(v4)}, {"ipv6", SnapshotToJson(v6)}};
   return JsonText(j);
 }
@@ -113,7 +113,7 @@ std::optional<HostView> FromCache(const std::string& dir, uint32_t generation) {
   if (!read.json) return reject(read.problem);
   const json& j = *read.json;
   try {
-    if (OptStringField(j, "identity") != NetnsIdentity() || OptIntField(j, "generation", -1) != generation)
+    if (OptStringField(j, "identity") != host::NetnsIdentity() || OptIntField(j, "generation", -1) != generation)
       return std::nullopt;
     HostView view;
     view.variant = VariantFromJson(Field(j, "variant"));
@@ -156,7 +156,7 @@ void DestroyTwins(const HostView& view) {
 
 std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::string& error,
                                  bool with_sets) {
-  auto generation = NftGeneration();
+  auto generation = host::NftGeneration();
   if (allow_cache && generation && CacheAllowed() && LegacyTables().empty()) {
     if (auto view = FromCache(dir, *generation)) {
       if (with_sets) ReadOwnedSets(view->before.ipv4, view->before.ipv6);
@@ -168,7 +168,7 @@ std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::
   auto before = ReadBefore(view.variant.chosen, error, with_sets);
   if (!before) return std::nullopt;
   view.before = std::move(*before);
-  auto after = NftGeneration();
+  auto after = host::NftGeneration();
   if (generation && after && *generation == *after) {
     view.generation = generation;
     SaveCache(dir, *generation, view.variant, view.before.ipv4, view.before.ipv6);
@@ -328,7 +328,7 @@ TransactionResult HostSession::Run(const HostView& view, const compile::DesiredS
         }
         if (result.ok) {
           if (!record) store.Forget();
-          auto generation = NftGeneration();
+          auto generation = host::NftGeneration();
           if (cache_body.valid() && generation && *generation == *view.generation + result.nft_commits)
             WriteCache(dir_, *generation, cache_body.get());
           else

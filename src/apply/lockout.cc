@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "apply/conntrack_read.h"
 #include "base/process.h"
+#include "host/conntrack.h"
 #include "netfilter/modules.h"
 #include "netfilter/parser.h"
 
@@ -116,7 +116,7 @@ std::vector<SshClient> FindSshClients() {
     if (s >> a >> b >> c >> d) port = static_cast<uint16_t>(std::atoi(d.c_str()));
   }
   std::string listing, error;
-  if (auto dump = EstablishedTcpListing(error)) {
+  if (auto dump = host::EstablishedTcpListing(error)) {
     listing = std::move(*dump);
   } else if (ProgramExists("conntrack")) {
     for (const char* fam : {"ipv4", "ipv6"}) {

@@ -8,10 +8,10 @@
 
 #include <gtest/gtest.h>
 
-#include "apply/conntrack_read.h"
 #include "base/process.h"
+#include "host/conntrack.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::host {
 namespace {
 
 class ConntrackRead : public ::testing::Test {
@@ -59,4 +59,4 @@ TEST_F(ConntrackRead, AnEstablishedConnectionIsListed) {
 }
 
 }  // namespace
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::host

@@ -1,4 +1,4 @@
-#include "apply/conntrack_read.h"
+#include "host/conntrack.h"
 
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
@@ -11,9 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "apply/netlink_dump.h"
+#include "host/netlink_socket.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::host {
 namespace {
 
 struct Tuple {
@@ -116,4 +116,4 @@ std::optional<std::string> EstablishedTcpListing(std::string& error) {
   return out;
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::host

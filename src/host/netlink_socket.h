@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-namespace swarmwall::apply {
+namespace swarmwall::host {
 
 // The attributes of one nest (or of a message's payload), in order.
 struct NetlinkAttrs {
@@ -54,4 +54,4 @@ class NetlinkSocket {
   int fd_;
 };
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::host

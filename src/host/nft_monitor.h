@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-namespace swarmwall::agent {
+namespace swarmwall::host {
 
 class NftMonitor {
  public:
@@ -33,4 +33,4 @@ class NftMonitor {
   int fd_ = -1;
 };
 
-}  // namespace swarmwall::agent
+}  // namespace swarmwall::host

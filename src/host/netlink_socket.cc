@@ -1,4 +1,4 @@
-#include "apply/netlink_dump.h"
+#include "host/netlink_socket.h"
 
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/socket.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <memory>
 
-namespace swarmwall::apply {
+namespace swarmwall::host {
 
 bool NetlinkAttrs::Next(uint16_t& type, const char*& data, size_t& len) {
   if (left < NLA_HDRLEN) return false;
@@ -104,4 +104,4 @@ bool NetlinkSocket::Dump(NetlinkRequest& request,
   }
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::host

@@ -6,11 +6,11 @@
 #include <optional>
 #include <string>
 
-namespace swarmwall::apply {
+namespace swarmwall::host {
 
 // One line per ESTABLISHED TCP entry, in the words of `conntrack -L`
 // ("tcp 6 ESTABLISHED src=A dst=B sport=P dport=Q"); nullopt with ERROR
 // when the kernel cannot be asked (no nf_conntrack, no netlink).
 std::optional<std::string> EstablishedTcpListing(std::string& error);
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::host

@@ -1,4 +1,4 @@
-#include "agent/nft_monitor.h"
+#include "host/nft_monitor.h"
 
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace swarmwall::agent {
+namespace swarmwall::host {
 
 std::optional<NftMonitor> NftMonitor::Open(std::string& error) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
@@ -53,4 +53,4 @@ int NftMonitor::Drain() {
   }
 }
 
-}  // namespace swarmwall::agent
+}  // namespace swarmwall::host

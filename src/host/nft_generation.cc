@@ -1,4 +1,4 @@
-#include "apply/nft_generation.h"
+#include "host/nft_generation.h"
 
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_tables.h>
@@ -9,9 +9,10 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 
-namespace swarmwall::apply {
+#include "host/process_identity.h"
+
+namespace swarmwall::host {
 
 std::optional<uint32_t> NftGeneration() {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
@@ -61,11 +62,10 @@ std::optional<uint32_t> NftGeneration() {
 }
 
 std::string NetnsIdentity() {
-  std::string boot;
-  std::ifstream("/proc/sys/kernel/random/boot_id") >> boot;
+  std::string boot = BootId();
   struct stat st{};
   if (stat("/proc/self/ns/net", &st) != 0) return "";
   return boot + "/" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::host

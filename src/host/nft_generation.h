@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-namespace swarmwall::apply {
+namespace swarmwall::host {
 
 // nullopt when nf_tables cannot be asked (no kernel support, no permission).
 std::optional<uint32_t> NftGeneration();
@@ -18,4 +18,4 @@ std::optional<uint32_t> NftGeneration();
 // (its inode), so that a generation recorded elsewhere is never compared.
 std::string NetnsIdentity();
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::host
