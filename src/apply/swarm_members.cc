@@ -9,6 +9,7 @@
 #include "base/json_text.h"
 #include "docker/engine.h"
 #include "docker/swarm.h"
+#include "docker/swarm_json.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -20,13 +21,6 @@ std::string Str(const json& j, const char* key) {
   if (!j.is_object()) return "";
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-const json& Obj(const json& j, const char* key) {
-  static const json empty = json::object();
-  if (!j.is_object()) return empty;
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() ? *it : empty;
 }
 
 // "10.10.10.1", "10.10.10.1:2377", "[2001:db8::1]:2377" -> the address;
@@ -48,38 +42,25 @@ std::optional<IpAddress> HostOf(std::string text) {
 
 std::string MembersFile(const std::string& dir) { return dir + "/swarm-members.json"; }
 
-}  // namespace
-
-std::optional<std::vector<SwarmMember>> ParseSwarmMembers(const std::string& body, std::string& error,
-                                                          std::vector<std::string>* notes) {
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) {
-    error = "the daemon's answer to GET /nodes is not a JSON list";
-    return std::nullopt;
-  }
+// Docker's nodes as members: a worker unless Spec.Role says manager; the
+// id's first 12 characters for a node without a hostname; Status.Addr and
+// ManagerStatus.Addr's host as the addresses; labels as "key" or
+// "key=value". Sorted by hostname then id; nodes without an address are
+// left out with a word in NOTES.
+std::vector<SwarmMember> MembersOf(const std::vector<docker::SwarmNode>& nodes, std::vector<std::string>* notes) {
   std::vector<SwarmMember> out;
-  for (const json& n : j) {
+  for (const auto& n : nodes) {
     SwarmMember m;
-    m.id = Str(n, "ID");
-    if (m.id.empty()) {
-      error = "a node in the daemon's answer to GET /nodes has no ID";
-      return std::nullopt;
-    }
-    const json& spec = Obj(n, "Spec");
-    m.role = Str(spec, "Role") == "manager" ? policy::Role::kManager : policy::Role::kWorker;
-    m.availability = Str(spec, "Availability");
-    m.hostname = Str(Obj(n, "Description"), "Hostname");
-    if (m.hostname.empty()) m.hostname = m.id.substr(0, 12);
-    m.state = Str(Obj(n, "Status"), "State");
-    for (auto a : {HostOf(Str(Obj(n, "Status"), "Addr")), HostOf(Str(Obj(n, "ManagerStatus"), "Addr"))})
+    m.id = n.id;
+    m.role = n.role == "manager" ? policy::Role::kManager : policy::Role::kWorker;
+    m.availability = n.availability;
+    m.hostname = n.hostname.empty() ? m.id.substr(0, 12) : n.hostname;
+    m.state = n.state;
+    for (auto a : {HostOf(n.addr), HostOf(n.manager_addr)})
       if (a) m.addresses.push_back(*a);
     std::sort(m.addresses.begin(), m.addresses.end());
     m.addresses.erase(std::unique(m.addresses.begin(), m.addresses.end()), m.addresses.end());
-    if (const json& labels = Obj(spec, "Labels"); !labels.empty())
-      for (auto it = labels.begin(); it != labels.end(); ++it) {
-        std::string value = it.value().is_string() ? it.value().get<std::string>() : "";
-        m.labels.push_back(value.empty() ? it.key() : it.key() + "=" + value);
-      }
+    for (const auto& [key, value] : n.labels) m.labels.push_back(value.empty() ? key : key + "=" + value);
     std::sort(m.labels.begin(), m.labels.end());
     m.labels.erase(std::unique(m.labels.begin(), m.labels.end()), m.labels.end());
     if (m.addresses.empty()) {
@@ -92,6 +73,15 @@ std::optional<std::vector<SwarmMember>> ParseSwarmMembers(const std::string& bod
     return std::tie(a.hostname, a.id) < std::tie(b.hostname, b.id);
   });
   return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<SwarmMember>> ParseSwarmMembers(const std::string& body, std::string& error,
+                                                          std::vector<std::string>* notes) {
+  auto nodes = docker::ParseNodeList(body, error);
+  if (!nodes) return std::nullopt;
+  return MembersOf(*nodes, notes);
 }
 
 json MembersToJson(const std::vector<SwarmMember>& members) {
@@ -179,12 +169,9 @@ std::optional<std::vector<SwarmMember>> ReadSwarmMembers(const std::string& mana
     }
   }
   if (used) *used = engine.host();
-  docker::Response r = engine.Get("/nodes");
-  if (!r.ok()) {
-    error = docker::ManagerError(engine, r, "listing the swarm's nodes");
-    return std::nullopt;
-  }
-  return ParseSwarmMembers(r.body, error);
+  auto nodes = docker::ListNodes(engine, error);
+  if (!nodes) return std::nullopt;
+  return MembersOf(*nodes, nullptr);
 }
 
 bool SaveMembers(const std::string& state_dir, const std::vector<SwarmMember>& members, std::string& error) {

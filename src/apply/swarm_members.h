@@ -1,7 +1,8 @@
 // `nodes: auto`: the Swarm's node list (GET /nodes on a manager) turned into
 // the policy's nodes, for the agent (live membership) and for apply / plan
-// (resolved once). The parsing and the merge are pure and tested on JSON
-// samples; ReadSwarmMembers and WithSwarmNodes talk to a daemon.
+// (resolved once). GET /nodes is read by docker::ParseNodeList; turning its
+// nodes into members and the merge are pure and tested on JSON samples;
+// ReadSwarmMembers and WithSwarmNodes talk to a daemon.
 //
 // A member becomes a policy::Node named after its hostname, with its role,
 // its addresses (Status.Addr, and a manager's ManagerStatus.Addr host when it

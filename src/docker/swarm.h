@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,13 +14,17 @@
 
 namespace swarmwall::docker {
 
+// One node of GET /nodes or /nodes/ID, the fields swarmwall reads.
 struct SwarmNode {
   std::string id;
-  std::string hostname;
-  std::string role;          // "manager" or "worker"
-  std::string availability;  // "active", "pause" or "drain"
-  std::string state;         // "ready", "down", ...
-  std::string addr;          // Status.Addr
+  std::string hostname;      // Description.Hostname
+  std::string role;          // Spec.Role: "manager" or "worker"
+  std::string availability;  // Spec.Availability: "active", "pause" or "drain"
+  std::string state;         // Status.State: "ready", "down", ...
+  std::string addr;          // Status.Addr ("0.0.0.0" on a manager listening everywhere)
+  std::string manager_addr;  // ManagerStatus.Addr ("10.10.10.1:2377"), "" on a worker
+  // Spec.Labels; a value that is not a string reads as "".
+  std::map<std::string, std::string> labels;
 };
 
 // The swarm node id of the daemon behind LOCAL (GET /info, Swarm.NodeID);

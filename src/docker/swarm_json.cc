@@ -83,6 +83,9 @@ std::optional<SwarmNode> ParseNode(const json& j, std::string& error) {
   const json& status = Obj(j, "Status");
   n.state = Str(status, "State");
   n.addr = Str(status, "Addr");
+  n.manager_addr = Str(Obj(j, "ManagerStatus"), "Addr");
+  for (const auto& [key, value] : Obj(spec, "Labels").items())
+    n.labels[key] = value.is_string() ? value.get<std::string>() : "";
   return n;
 }
 

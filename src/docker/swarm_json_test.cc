@@ -109,6 +109,8 @@ TEST(Nodes, One) {
   EXPECT_EQ(n->availability, "active");
   EXPECT_EQ(n->state, "ready");
   EXPECT_EQ(n->addr, "10.10.10.2");
+  EXPECT_EQ(n->manager_addr, "");
+  EXPECT_EQ(n->labels, (std::map<std::string, std::string>{{"foo", "bar"}}));
 }
 
 TEST(Nodes, List) {
@@ -122,6 +124,44 @@ TEST(Nodes, List) {
   auto empty = ParseNodeList("[]", error);
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->empty());
+}
+
+// GET /nodes as Docker 20.10 / 28.5 answer it for `nodes: auto` (the
+// fixture of agent/membership_test.cc): a leader whose Status.Addr is
+// 0.0.0.0 with its address in ManagerStatus.Addr, a worker with labels (one
+// empty), a node still joining (no address), a label value not a string.
+constexpr const char* kMembers = R"([
+ {"ID":"aaaaaaaaaaaaaaaaaaaaaaaaa","Spec":{"Role":"manager","Availability":"active","Labels":{}},
+  "Description":{"Hostname":"manager-1"},"Status":{"State":"ready","Addr":"0.0.0.0"},
+  "ManagerStatus":{"Leader":true,"Reachability":"reachable","Addr":"10.10.10.1:2377"}},
+ {"ID":"bbbbbbbbbbbbbbbbbbbbbbbbb","Spec":{"Role":"worker","Availability":"active",
+  "Labels":{"ingress":"","zone":"eu"}},
+  "Description":{"Hostname":"node-1"},"Status":{"State":"ready","Addr":"10.10.10.2"}},
+ {"ID":"ccccccccccccccccccccccccc","Spec":{"Role":"worker","Availability":"active","Labels":{"n":5}},
+  "Description":{"Hostname":"node-9"},"Status":{"State":"unknown","Addr":""}}
+])";
+
+TEST(Nodes, AddressesAndLabelsForMembership) {
+  std::string error;
+  auto nodes = ParseNodeList(kMembers, error);
+  ASSERT_TRUE(nodes) << error;
+  ASSERT_EQ(nodes->size(), 3u);
+  const SwarmNode& leader = (*nodes)[0];
+  EXPECT_EQ(leader.id, "aaaaaaaaaaaaaaaaaaaaaaaaa");
+  EXPECT_EQ(leader.hostname, "manager-1");
+  EXPECT_EQ(leader.role, "manager");
+  EXPECT_EQ(leader.state, "ready");
+  EXPECT_EQ(leader.addr, "0.0.0.0");
+  EXPECT_EQ(leader.manager_addr, "10.10.10.1:2377");
+  EXPECT_TRUE(leader.labels.empty());
+  const SwarmNode& worker = (*nodes)[1];
+  EXPECT_EQ(worker.addr, "10.10.10.2");
+  EXPECT_EQ(worker.manager_addr, "");
+  EXPECT_EQ(worker.labels, (std::map<std::string, std::string>{{"ingress", ""}, {"zone", "eu"}}));
+  const SwarmNode& joining = (*nodes)[2];
+  EXPECT_EQ(joining.state, "unknown");
+  EXPECT_EQ(joining.addr, "");
+  EXPECT_EQ(joining.labels, (std::map<std::string, std::string>{{"n", ""}}));
 }
 
 TEST(Nodes, Bad) {
