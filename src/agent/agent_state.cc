@@ -274,6 +274,18 @@ std::string DescribeAgent(const std::string& dir) {
   return text;
 }
 
+json AgentStatusJson(const std::string& dir) {
+  auto s = LoadAgentState(dir);
+  if (!s) return nullptr;
+  json j = AgentStateToJson(*s);
+  // The file's "running" is the agent's last word; a dead agent wrote none.
+  if (std::string why; s->running && !AgentRuns(*s, &why)) {
+    j["running"] = false;
+    j["dead"] = why;
+  }
+  return j;
+}
+
 std::string AgentProblem(const std::string& state_dir, const std::string& policy_file, const std::string& node) {
   auto file = ReadAgentState(state_dir);
   if (!file.error.empty()) return "the agent's state is unusable: " + file.error;

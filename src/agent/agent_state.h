@@ -70,6 +70,12 @@ bool AgentRuns(const AgentState& s, std::string* why = nullptr);
 // "" when no agent ever ran with DIR; "unusable: ..." for a bad file.
 std::string DescribeAgent(const std::string& dir);
 
+// For swarmwall status --output json: the recorded state (AgentStateToJson)
+// with "running" the verdict of AgentRuns, as DescribeAgent and health judge
+// it, and "dead" saying why when the file says running and the agent does
+// not run; null when there is no usable state in DIR.
+nlohmann::json AgentStatusJson(const std::string& dir);
+
 // For swarmwall health: "" when the agent recorded in STATE_DIR runs and
 // keeps POLICY_FILE (and NODE, when both are known), else why not.
 std::string AgentProblem(const std::string& state_dir, const std::string& policy_file,

@@ -15,6 +15,7 @@
 #include "agent/metrics.h"
 #include "agent/metrics_server.h"
 #include "agent/policy_read.h"
+#include "base/json_text.h"
 
 namespace swarmwall::agent {
 namespace {
@@ -293,6 +294,11 @@ TEST(AgentState, AReusedPidIsNotTheAgent) {
       << DescribeAgent(dir.path);
   EXPECT_TRUE(AgentProblem(dir.path, s.policy, "").starts_with("the agent is dead"))
       << AgentProblem(dir.path, s.policy, "");
+  // status --output json says so too (the file still says running).
+  auto status = AgentStatusJson(dir.path);
+  EXPECT_EQ(status.value("running", true), false) << JsonText(status);
+  EXPECT_EQ(status.value("dead", ""), "pid " + std::to_string(child) + " now belongs to another process")
+      << JsonText(status);
   // An older file: no start ticks, a start long before the sleep's.
   s.start_ticks = -1;
   s.boot_id.clear();
@@ -300,6 +306,7 @@ TEST(AgentState, AReusedPidIsNotTheAgent) {
   ASSERT_TRUE(WriteAgentState(dir.path, s, error)) << error;
   EXPECT_TRUE(DescribeAgent(dir.path).starts_with("dead (")) << DescribeAgent(dir.path);
   EXPECT_TRUE(AgentProblem(dir.path, s.policy, "").starts_with("the agent is dead"));
+  EXPECT_EQ(AgentStatusJson(dir.path).value("running", true), false);
   // Another boot.
   SetProcessIdentity(s);
   s.boot_id = "00000000-0000-0000-0000-000000000000";
@@ -311,6 +318,35 @@ TEST(AgentState, AReusedPidIsNotTheAgent) {
   SetProcessIdentity(s);
   s.pid = child;
   EXPECT_FALSE(AgentRuns(s));
+}
+
+// The live agent (this very process) and a stopped one: status's line, its
+// JSON and health say the same.
+TEST(AgentState, StatusAndHealthAgreeOnALiveOrStoppedAgent) {
+  TempDir dir("alive");
+  AgentState s;
+  SetProcessIdentity(s);
+  s.running = true;
+  s.started = TimestampNow();
+  s.updated = s.started;
+  s.policy = dir.path + "/policy.yaml";
+  std::string error;
+  ASSERT_TRUE(WriteAgentState(dir.path, s, error)) << error;
+  EXPECT_TRUE(DescribeAgent(dir.path).starts_with("running (pid ")) << DescribeAgent(dir.path);
+  auto status = AgentStatusJson(dir.path);
+  EXPECT_EQ(status.value("running", false), true) << JsonText(status);
+  EXPECT_FALSE(status.contains("dead")) << JsonText(status);
+  EXPECT_EQ(AgentProblem(dir.path, s.policy, ""), "");
+
+  s.running = false;
+  ASSERT_TRUE(WriteAgentState(dir.path, s, error)) << error;
+  EXPECT_TRUE(DescribeAgent(dir.path).starts_with("stopped at ")) << DescribeAgent(dir.path);
+  status = AgentStatusJson(dir.path);
+  EXPECT_EQ(status.value("running", true), false) << JsonText(status);
+  EXPECT_FALSE(status.contains("dead")) << JsonText(status);
+  EXPECT_TRUE(AgentProblem(dir.path, s.policy, "").starts_with("the agent stopped at"));
+
+  EXPECT_TRUE(AgentStatusJson(dir.path + "/none").is_null());
 }
 
 }  // namespace

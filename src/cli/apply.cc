@@ -695,7 +695,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       if (record)
         j["applied"] = {{"node", record->node}, {"policy", record->policy},
                         {"digest", record->digest}, {"time", record->time}};
-      if (auto agent = agent::LoadAgentState(global.state_dir)) j["agent"] = agent::AgentStateToJson(*agent);
+      if (auto agent = agent::AgentStatusJson(global.state_dir); !agent.is_null()) j["agent"] = agent;
       std::cout << JsonText(j, 2) << "\n";
     } else {
       std::cout << fmt::format("iptables variant: {} ({})\n", variant.chosen.name, variant.reason);
