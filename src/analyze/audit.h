@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "netfilter/ruleset.h"
 
 namespace swarmwall::analyze {
@@ -59,7 +59,7 @@ struct AuditInput {
   std::string file4, file6;                 // names for RuleRef::file
   // The host's interfaces, routes and ipsets; null: the reachability checks
   // are skipped (an info finding says so).
-  const HostNetwork* host = nullptr;
+  const host::HostNetwork* host = nullptr;
   // Interfaces that face the public (names, '+' wildcards). Empty: guessed
   // from the host (interfaces with an address that are not loopback, not a
   // bridge Docker or a container uses, not a bridge port, not a tunnel).
@@ -82,7 +82,7 @@ void AuditStructure(const netfilter::Ruleset& rs, const std::string& file,
 void AuditReachability(const AuditInput& input, std::vector<AuditFinding>& out);
 
 // The public interfaces AuditInput would use for HOST (see public_interfaces).
-std::vector<std::string> GuessPublicInterfaces(const HostNetwork& host);
+std::vector<std::string> GuessPublicInterfaces(const host::HostNetwork& host);
 // The names of INPUT.host's interfaces that INPUT.public_interfaces (or the
 // guess) stand for.
 std::vector<std::string> PublicInterfaceNames(const AuditInput& input);

@@ -93,7 +93,7 @@ void ClassBuilder::AddRuleset(const netfilter::Ruleset& rs) {
       }
 }
 
-void ClassBuilder::AddHost(const HostNetwork& host) {
+void ClassBuilder::AddHost(const host::HostNetwork& host) {
   for (const auto& [name, set] : host.ipsets)
     for (const auto& e : set.entries) {
       AddCidr(e.net);
@@ -118,7 +118,7 @@ std::vector<Cidr> Unusable(Family f) {
 
 }  // namespace
 
-std::vector<AddressClass> ClassBuilder::Addresses(const HostNetwork* host) const {
+std::vector<AddressClass> ClassBuilder::Addresses(const host::HostNetwork* host) const {
   std::vector<IpAddress> b = bounds_;
   auto unusable = Unusable(family_);
   for (const auto& c : unusable) {
@@ -166,7 +166,7 @@ std::vector<PortClass> ClassBuilder::Ports() const {
   return out;
 }
 
-std::optional<IpAddress> PickStranger(Family family, const netfilter::Ruleset* rs, const HostNetwork* host,
+std::optional<IpAddress> PickStranger(Family family, const netfilter::Ruleset* rs, const host::HostNetwork* host,
                                       const std::vector<Cidr>& trusted) {
   ClassBuilder b(family);
   if (rs) b.AddRuleset(*rs);
@@ -242,10 +242,10 @@ std::string DecidedBy(const TraceResult& r) {
   return r.outcome.where;
 }
 
-std::vector<IpAddress> TargetAddresses(const HostNetwork& host, std::string_view name, Family family) {
+std::vector<IpAddress> TargetAddresses(const host::HostNetwork& host, std::string_view name, Family family) {
   std::vector<IpAddress> global, link;
   static const Cidr kLink = *Cidr::Parse("fe80::/10");
-  if (const Interface* i = host.FindInterface(name))
+  if (const host::Interface* i = host.FindInterface(name))
     for (const auto& a : i->addresses) {
       if (a.address.family != family) continue;
       if (family == Family::kIPv6 && kLink.Contains(a.address)) link.push_back(a.address);

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/trace.h"
 #include "netfilter/ruleset.h"
 
@@ -38,10 +38,10 @@ class ClassBuilder {
   void AddPorts(uint16_t lo, uint16_t hi);
   // Every address, port and set entry RS and HOST's ipsets name.
   void AddRuleset(const netfilter::Ruleset& rs);
-  void AddHost(const HostNetwork& host);
+  void AddHost(const host::HostNetwork& host);
   // Address classes, without the unusable ones (0/8, 127/8, multicast and
   // above, fe80::/10 and ff00::/8 for IPv6, ::/8 and HOST's own addresses).
-  std::vector<AddressClass> Addresses(const HostNetwork* host) const;
+  std::vector<AddressClass> Addresses(const host::HostNetwork* host) const;
   std::vector<PortClass> Ports() const;
 
  private:
@@ -59,7 +59,7 @@ netfilter::IpAddress LastAddress(const netfilter::Cidr& c);
 // range names, and that is not HOST's own: somebody the firewall knows
 // nothing about.
 std::optional<netfilter::IpAddress> PickStranger(netfilter::Family family, const netfilter::Ruleset* rs,
-                                                 const HostNetwork* host,
+                                                 const host::HostNetwork* host,
                                                  const std::vector<netfilter::Cidr>& trusted);
 
 // Traces one NEW packet PROTO SRC -> DST:PORT arriving on IN.
@@ -73,7 +73,7 @@ std::string DecidedBy(const TraceResult& r);
 
 // The addresses of interface NAME of FAMILY a stranger would connect to
 // (global ones; link-local ones only when it has no other).
-std::vector<netfilter::IpAddress> TargetAddresses(const HostNetwork& host, std::string_view name,
+std::vector<netfilter::IpAddress> TargetAddresses(const host::HostNetwork& host, std::string_view name,
                                                   netfilter::Family family);
 
 }  // namespace swarmwall::analyze

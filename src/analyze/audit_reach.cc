@@ -124,7 +124,7 @@ std::vector<std::string> PublicInterfaceNames(const AuditInput& in) {
 
 namespace {
 
-void SwarmPorts(FamilyView& v, const std::vector<std::string>& ifaces, const HostNetwork& host,
+void SwarmPorts(FamilyView& v, const std::vector<std::string>& ifaces, const host::HostNetwork& host,
                 std::vector<AuditFinding>& out) {
   for (const SwarmPort& sp : kSwarmPorts) {
     AuditFinding f;
@@ -178,7 +178,7 @@ uint16_t UnnamedPort(const Ruleset& rs) {
   return best.first ? best.first : 1;
 }
 
-void PublishedPorts(FamilyView& v, const std::vector<std::string>& ifaces, const HostNetwork& host,
+void PublishedPorts(FamilyView& v, const std::vector<std::string>& ifaces, const host::HostNetwork& host,
                     const DockerExplanation& docker, std::vector<AuditFinding>& out) {
   int fam = v.rs->family == Family::kIPv4 ? 4 : 6;
   uint16_t probe = UnnamedPort(*v.rs);
@@ -223,7 +223,7 @@ void PublishedPorts(FamilyView& v, const std::vector<std::string>& ifaces, const
   }
 }
 
-void Ipv6Open(FamilyView& v4, FamilyView& v6, const std::vector<std::string>& ifaces, const HostNetwork& host,
+void Ipv6Open(FamilyView& v4, FamilyView& v6, const std::vector<std::string>& ifaces, const host::HostNetwork& host,
               std::vector<AuditFinding>& out) {
   ClassBuilder b4(Family::kIPv4), b6(Family::kIPv6);
   b4.AddRuleset(*v4.rs);
@@ -265,7 +265,7 @@ void Ipv6Open(FamilyView& v4, FamilyView& v6, const std::vector<std::string>& if
 
 }  // namespace
 
-std::vector<std::string> GuessPublicInterfaces(const HostNetwork& host) {
+std::vector<std::string> GuessPublicInterfaces(const host::HostNetwork& host) {
   std::vector<std::string> out;
   for (const auto& i : host.interfaces) {
     const std::string& n = i.name;
@@ -296,7 +296,7 @@ void AuditReachability(const AuditInput& in, std::vector<AuditFinding>& out) {
   auto ifaces = PublicInterfaceNames(in);
   // No public interface in the facts (a host seen from inside, a fixture
   // without one): assume one, so that what a stranger reaches is still said.
-  HostNetwork assumed;
+  host::HostNetwork assumed;
   AuditInput with = in;
   if (ifaces.empty()) {
     assumed = *in.host;
@@ -307,12 +307,12 @@ void AuditReachability(const AuditInput& in, std::vector<AuditFinding>& out) {
         break;
       }
     if (assumed.FindInterface(name)) name = "swarmwall-pub0";
-    Interface i;
+    host::Interface i;
     i.name = name;
     i.addresses.push_back({*IpAddress::Parse("192.0.2.10"), 24, std::nullopt});
     i.addresses.push_back({*IpAddress::Parse("2001:db8:1::10"), 64, std::nullopt});
     assumed.interfaces.push_back(i);
-    Route r4, r6;
+    host::Route r4, r6;
     r4.destination = *netfilter::Cidr::Parse("192.0.2.0/24");
     r4.device = name;
     r6.destination = *netfilter::Cidr::Parse("2001:db8:1::/64");

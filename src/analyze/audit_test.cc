@@ -51,8 +51,8 @@ std::string Codes(const std::vector<AuditFinding>& f) {
 }
 
 // A host with a public eth0, a cluster ens11, docker0, and a default route.
-HostNetwork Host(bool v6 = false) {
-  HostNetwork net;
+host::HostNetwork Host(bool v6 = false) {
+  host::HostNetwork net;
   std::string error;
   std::string addr = R"([{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
     {"ifname":"eth0","addr_info":[{"family":"inet","local":"203.0.113.5","prefixlen":24})" +
@@ -60,14 +60,14 @@ HostNetwork Host(bool v6 = false) {
     {"ifname":"ens11","addr_info":[{"family":"inet","local":"10.0.0.1","prefixlen":24}]},
     {"ifname":"docker0","addr_info":[{"family":"inet","local":"172.17.0.1","prefixlen":16}]},
     {"ifname":"veth1","master":"docker0"}])";
-  if (!ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
-  if (!ParseIpRouteJson(R"([{"dst":"default","gateway":"203.0.113.1","dev":"eth0"},
+  if (!host::ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
+  if (!host::ParseIpRouteJson(R"([{"dst":"default","gateway":"203.0.113.1","dev":"eth0"},
       {"dst":"203.0.113.0/24","dev":"eth0","prefsrc":"203.0.113.5"},
       {"dst":"10.0.0.0/24","dev":"ens11","prefsrc":"10.0.0.1"},
       {"dst":"172.17.0.0/16","dev":"docker0","prefsrc":"172.17.0.1"}])",
                         Family::kIPv4, net, error))
     throw std::runtime_error(error);
-  if (v6 && !ParseIpRouteJson(R"([{"dst":"default","gateway":"2001:db8:5::1","dev":"eth0"},
+  if (v6 && !host::ParseIpRouteJson(R"([{"dst":"default","gateway":"2001:db8:5::1","dev":"eth0"},
       {"dst":"2001:db8:5::/64","dev":"eth0"}])",
                               Family::kIPv6, net, error))
     throw std::runtime_error(error);
@@ -260,7 +260,7 @@ TEST(AuditReach, NoHostFactsSaysSo) {
 TEST(AuditReach, SwarmPortsAndDockerApiOpenToTheWorld) {
   Ruleset rs = Parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 2377 -s 10.0.0.0/24 -j ACCEPT\n"
                      "-A INPUT -p tcp -m tcp --dport 2377 -j DROP\nCOMMIT\n");
-  HostNetwork host = Host();
+  host::HostNetwork host = Host();
   AuditInput in;
   in.v4 = &rs;
   in.host = &host;
@@ -300,7 +300,7 @@ constexpr const char* kSeed002 =
 
 TEST(AuditReach, PublishedPortBypassesInput) {
   Ruleset rs = Parse(kSeed002);
-  HostNetwork host = Host();
+  host::HostNetwork host = Host();
   AuditInput in;
   in.v4 = &rs;
   in.host = &host;
@@ -326,7 +326,7 @@ TEST(AuditReach, Ipv6OpenWhereIpv4IsClosed) {
       "-A INPUT -m conntrack --ctstate INVALID -j DROP\n"
       "-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT\nCOMMIT\n");
   Ruleset v6 = Parse("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", Family::kIPv6);
-  HostNetwork host = Host(true);
+  host::HostNetwork host = Host(true);
   AuditInput in;
   in.v4 = &v4;
   in.v6 = &v6;
@@ -344,15 +344,15 @@ TEST(AuditReach, Ipv6OpenWhereIpv4IsClosed) {
 
 struct Fixture {
   Ruleset v4, v6;
-  HostNetwork host;
+  host::HostNetwork host;
 };
 
 Fixture LoadFixture(const std::string& dir, const std::string& node) {
   std::string d = Shared() + "/fixtures/" + dir + "/" + node;
   Fixture f{Parse(ReadFile(d + ".iptables-save")), Parse(ReadFile(d + ".ip6tables-save"), Family::kIPv6), {}};
   std::string error;
-  if (!ParseIpAddrJson(ReadFile(d + ".ip-addr.json"), f.host, error)) throw std::runtime_error(error);
-  if (!ParseIpRouteJson(ReadFile(d + ".ip-route.json"), Family::kIPv4, f.host, error))
+  if (!host::ParseIpAddrJson(ReadFile(d + ".ip-addr.json"), f.host, error)) throw std::runtime_error(error);
+  if (!host::ParseIpRouteJson(ReadFile(d + ".ip-route.json"), Family::kIPv4, f.host, error))
     throw std::runtime_error(error);
   return f;
 }
@@ -473,7 +473,7 @@ std::string N1Rules(bool user_drop = true, const std::string& admins = "192.0.2.
 struct Proof {
   policy::Policy policy;
   Ruleset rs;
-  HostNetwork host = Host();
+  host::HostNetwork host = Host();
   std::optional<PolicyProof> proof;
   explicit Proof(const std::string& rules) : policy(Load()), rs(Parse(rules)) {
     AuditInput in;

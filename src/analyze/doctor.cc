@@ -17,7 +17,7 @@
 #include "analyze/docker_user_hook.h"
 #include "analyze/input_file.h"
 #include "apply/kernel_state.h"
-#include "backend/iptables_variant.h"
+#include "host/xtables.h"
 #include "base/process.h"
 #include "netfilter/parser.h"
 
@@ -437,14 +437,14 @@ std::vector<Finding> Diagnose(const HostFacts& h) {
 HostFacts GatherHostFacts(const DoctorOptions& o) {
   HostFacts h;
   if (o.read_kernel) {
-    auto variant = backend::DetectVariant();
+    auto variant = host::DetectVariant();
     h.system_variant = variant.system_default;
     h.docker_in_nft = variant.docker_in_nft;
     h.docker_in_legacy = variant.docker_in_legacy;
     h.chosen_variant = variant.chosen.name;
     for (Family family : {Family::kIPv4, Family::kIPv6}) {
       FilterFacts& f = family == Family::kIPv4 ? h.v4 : h.v6;
-      auto save = backend::SaveLive(variant.chosen, family);
+      auto save = host::SaveLive(variant.chosen, family);
       if (!save.ok) {
         f.error = save.error;
         continue;

@@ -47,7 +47,7 @@ struct ListeningSocket {
 
 struct HostFacts {
   std::string gather_error;            // non-empty: the host could not be read
-  // Variant report (backend::DetectVariant).
+  // Variant report (host::DetectVariant).
   std::string system_variant;          // what plain `iptables` is: "nft"/"legacy"/""
   bool docker_in_nft = false, docker_in_legacy = false;
   std::string chosen_variant;

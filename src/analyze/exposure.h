@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/ipassmt.h"
 #include "analyze/trace.h"
 #include "netfilter/address.h"

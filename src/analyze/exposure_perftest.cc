@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "analyze/exposure.h"
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/ipassmt.h"
 #include "analyze/trace.h"
 #include "gen_kube_dump.h"
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
         fmt::print("(a) parse error: {}\n", parsed.error->ToString());
         return 1;
       }
-      analyze::HostNetwork net;
+      host::HostNetwork net;
       analyze::TraceModel model(*parsed.ruleset, net);
       double load = Seconds(t0);
       analyze::ExposureOptions o;
@@ -97,14 +97,14 @@ int main(int argc, char** argv) {
       fmt::print("(b) parse error: {}\n", parsed.error->ToString());
       return 1;
     }
-    analyze::HostNetwork net;
+    host::HostNetwork net;
     std::string error;
-    analyze::ParseIpAddrJson(
+    host::ParseIpAddrJson(
         R"([{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
             {"ifname":"eth0","addr_info":[{"family":"inet","local":"203.0.113.11","prefixlen":24}]},
             {"ifname":"cni0","addr_info":[{"family":"inet","local":"10.244.0.1","prefixlen":16}]}])",
         net, error);
-    analyze::ParseIpRouteJson(R"([{"dst":"default","gateway":"203.0.113.1","dev":"eth0"},
+    host::ParseIpRouteJson(R"([{"dst":"default","gateway":"203.0.113.1","dev":"eth0"},
         {"dst":"203.0.113.0/24","dev":"eth0"},{"dst":"10.244.0.0/16","dev":"cni0"}])",
                               netfilter::Family::kIPv4, net, error);
     analyze::TraceModel model(*parsed.ruleset, net);

@@ -323,7 +323,7 @@ void ExposureWalker::ApplyNat(const Action& a, Flow f, Sink& sink) {
       U128 v[kDims];
       FirstPoint(f.box, v);
       PacketState s = space_.Point(f.st, v);
-      const Route* route = space_.host().Lookup(s.packet.dst);
+      const host::Route* route = space_.host().Lookup(s.packet.dst);
       auto src = space_.host().SourceFor(f.st.out, s.packet.dst,
                                          route && route->device == f.st.out ? route : nullptr);
       if (!src) sink.refused.push_back(std::move(f));
@@ -483,7 +483,7 @@ void ExposureWalker::Hook(const char* table, const char* chain, std::vector<Flow
 
 void ExposureWalker::Routing(std::vector<Flow> flows, std::vector<Flow>& local,
                              std::vector<std::pair<Flow, int>>& forward, std::vector<Flow>& refused) {
-  const HostNetwork& host = space_.host();
+  const host::HostNetwork& host = space_.host();
   std::vector<std::pair<Box, int>> pieces;
   for (auto& f : flows) {
     Cuts cuts = space_.RoutingCuts();
@@ -497,7 +497,7 @@ void ExposureWalker::Routing(std::vector<Flow> flows, std::vector<Flow>& local,
                    if (!lo_in && (IsLoopbackAddr(p.dst) || IsLoopbackAddr(p.src))) return -2;
                    if (!lo_in && p.family == Family::kIPv4 && host.IsLocal(p.src)) return -2;
                    if (host.IsLocal(p.dst) || host.IsBroadcast(p.dst)) return -1;
-                   const Route* route = host.Lookup(p.dst);
+                   const host::Route* route = host.Lookup(p.dst);
                    if (!route || route->type != "unicast" || route->device.empty()) return -3;
                    if (!host.forwarding) return -4;
                    return static_cast<int>(route - host.routes.data());
@@ -535,7 +535,7 @@ std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknow
   f0.st.in_unknown = in_unknown;
   f0.st.not_in = not_in;
   if (f0.box.Empty()) return out;
-  const HostNetwork& host = space_.host();
+  const host::HostNetwork& host = space_.host();
   using Scope = ExposureOptions::Scope;
 
   if (options_.scope != Scope::kHost) {
@@ -555,7 +555,7 @@ std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknow
         cuts.at[kDimDst] = space_.RoutingCuts().at[kDimDst];
         space_.Split(f0.box, cuts,
                      [&](const U128 v[kDims]) {
-                       const Route* r = host.Lookup(FromNumber(v[kDimDst], space_.family()));
+                       const host::Route* r = host.Lookup(FromNumber(v[kDimDst], space_.family()));
                        if (!r || r->type != "unicast" || r->device.empty()) return -1;
                        return static_cast<int>(r - host.routes.data());
                      },

@@ -4,7 +4,7 @@
 
 namespace swarmwall::analyze {
 
-bool ReadHostFactFiles(const HostFactFiles& files, HostNetwork& net, std::string& error) {
+bool ReadHostFactFiles(const HostFactFiles& files, host::HostNetwork& net, std::string& error) {
   struct Source {
     const std::string& file;
     const char* option;
@@ -16,10 +16,10 @@ bool ReadHostFactFiles(const HostFactFiles& files, HostNetwork& net, std::string
     std::string text, why;
     bool ok = ReadInputFile(s.file, kFactsLimit, text, why);
     if (ok) {
-      ok = s.kind == 0   ? ParseIpAddrJson(text, net, why)
-           : s.kind == 1 ? ParseIpRouteJson(text, netfilter::Family::kIPv4, net, why)
-           : s.kind == 2 ? ParseIpRouteJson(text, netfilter::Family::kIPv6, net, why)
-                         : ParseIpsetSave(text, net, why);
+      ok = s.kind == 0   ? host::ParseIpAddrJson(text, net, why)
+           : s.kind == 1 ? host::ParseIpRouteJson(text, netfilter::Family::kIPv4, net, why)
+           : s.kind == 2 ? host::ParseIpRouteJson(text, netfilter::Family::kIPv6, net, why)
+                         : host::ParseIpsetSave(text, net, why);
     }
     if (!ok) {
       error = std::string(s.option) + " " + s.file + ": " + why;

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 
 namespace swarmwall::analyze {
 
@@ -14,6 +14,6 @@ struct HostFactFiles {
 };
 
 // Adds what FILES hold to NET; false with ERROR ("--addr FILE: ...").
-bool ReadHostFactFiles(const HostFactFiles& files, HostNetwork& net, std::string& error);
+bool ReadHostFactFiles(const HostFactFiles& files, host::HostNetwork& net, std::string& error);
 
 }  // namespace swarmwall::analyze

@@ -89,10 +89,10 @@ TraceInput Tcp(uint16_t dport) {
 TEST(Lenient, TraceAndExposureTakeUnreadableValuesAsUndecidable) {
   auto r = Parse(true);
   ASSERT_TRUE(r.ruleset);
-  HostNetwork net;
+  host::HostNetwork net;
   std::string error;
-  ASSERT_TRUE(ParseIpAddrJson(kAddr, net, error)) << error;
-  ASSERT_TRUE(ParseIpRouteJson(kRoute, Family::kIPv4, net, error)) << error;
+  ASSERT_TRUE(host::ParseIpAddrJson(kAddr, net, error)) << error;
+  ASSERT_TRUE(host::ParseIpRouteJson(kRoute, Family::kIPv4, net, error)) << error;
   TraceModel model(*r.ruleset, net);
   // 443 is accepted whatever the unreadable values are; 22 only if the
   // MAC, <private_ip> or the reversed range match: both outcomes.

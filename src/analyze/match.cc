@@ -35,7 +35,7 @@ bool IsZero(const IpAddress& a) {
 }
 
 // One option of a typed module.
-void CompileOption(std::string_view module, const Part& p, const HostNetwork& host,
+void CompileOption(std::string_view module, const Part& p, const host::HostNetwork& host,
                    std::vector<Match>& out) {
   std::string_view opt = netfilter::OptionById(p.id).name;
   const auto& v = p.value;
@@ -111,7 +111,7 @@ void CompileOption(std::string_view module, const Part& p, const HostNetwork& ho
       m.text = name;
       if (!host.ipsets_known) {
         m = Unknown(p.text, "the host's ipsets are not known (give --ipsets)", p.negated);
-      } else if (const IpSet* set = host.FindSet(name); !set) {
+      } else if (const host::IpSet* set = host.FindSet(name); !set) {
         m = Unknown(p.text, "no such ipset on the host", p.negated);
       } else if (!set->supported) {
         m = Unknown(p.text, "an ipset type the analyzer does not evaluate", p.negated);
@@ -218,14 +218,14 @@ bool InList(const Match& m, uint16_t port) {
 }
 
 // The address of a set dimension: DST picks destination, else source.
-Tri SetContains(const IpSet& set, uint64_t dir_bits, uint16_t dims, bool return_nomatch,
-                const PacketState& s, const HostNetwork& host, int depth = 0) {
+Tri SetContains(const host::IpSet& set, uint64_t dir_bits, uint16_t dims, bool return_nomatch,
+                const PacketState& s, const host::HostNetwork& host, int depth = 0) {
   const Packet& p = s.packet;
   if (set.dimensions.empty() && set.type != "list:set") return Tri::kUnknown;
   if (set.type == "list:set") {
     if (depth > 4) return Tri::kUnknown;
     for (const auto& e : set.entries) {
-      const IpSet* member = host.FindSet(e.member);
+      const host::IpSet* member = host.FindSet(e.member);
       if (!member || !member->supported) return Tri::kUnknown;
       Tri t = SetContains(*member, dir_bits, dims, return_nomatch, s, host, depth + 1);
       if (t != Tri::kFalse) return t;
@@ -252,7 +252,7 @@ Tri SetContains(const IpSet& set, uint64_t dir_bits, uint16_t dims, bool return_
       want_iface = true;
     }
   }
-  const IpSet::Entry* best = nullptr;
+  const host::IpSet::Entry* best = nullptr;
   for (const auto& e : set.entries) {
     if (addr && !e.net.Contains(*addr)) continue;
     if (want_port && (e.protocol != p.protocol || e.port != port)) continue;
@@ -268,7 +268,7 @@ Tri SetContains(const IpSet& set, uint64_t dir_bits, uint16_t dims, bool return_
 // address is UNICAST and LOCAL); MULTICAST, UNICAST and UNSPEC are checked
 // on the address, the others by a route lookup, where LOCAL only counts
 // without --limit-iface-*.
-bool MatchType6(const IpAddress& a, uint64_t mask, const HostNetwork& host, bool limit) {
+bool MatchType6(const IpAddress& a, uint64_t mask, const host::HostNetwork& host, bool limit) {
   constexpr uint64_t kUnspec = 1 << 0, kUnicast = 1 << 1, kLocal = 1 << 2, kAnycast = 1 << 4,
                      kMulticast = 1 << 5, kBlackhole = 1 << 6, kUnreachable = 1 << 7;
   bool multicast = IsMulticast(a), unspec = IsZero(a);
@@ -278,7 +278,7 @@ bool MatchType6(const IpAddress& a, uint64_t mask, const HostNetwork& host, bool
   if (!(mask & (kLocal | kAnycast | kBlackhole | kUnreachable))) return true;
   uint64_t ret = 0;
   if (!limit && host.IsLocal(a)) ret |= kLocal;
-  if (const Route* r = host.Lookup(a))
+  if (const host::Route* r = host.Lookup(a))
     if (r->type == "unreachable" || r->type == "prohibit" || r->type == "blackhole")
       ret |= kUnreachable;
   return (mask & ret) != 0;
@@ -291,7 +291,7 @@ bool InterfaceMatches(std::string_view pattern, bool prefix, std::string_view na
   return name == pattern;
 }
 
-uint64_t AddressTypeBits(const IpAddress& a, const HostNetwork& host, std::string_view limit_to,
+uint64_t AddressTypeBits(const IpAddress& a, const host::HostNetwork& host, std::string_view limit_to,
                          bool limit) {
   constexpr uint64_t kUnspec = 1 << 0, kUnicast = 1 << 1, kLocal = 1 << 2, kBroadcast = 1 << 3,
                      kMulticast = 1 << 5, kBlackhole = 1 << 6, kUnreachable = 1 << 7,
@@ -301,7 +301,7 @@ uint64_t AddressTypeBits(const IpAddress& a, const HostNetwork& host, std::strin
   if (limit ? host.IsLocalOn(a, limit_to) : host.IsLocal(a)) return kLocal;
   if (IsMulticast(a)) return kMulticast;
   if (host.IsBroadcast(a)) return kBroadcast;
-  if (const Route* r = host.Lookup(a)) {
+  if (const host::Route* r = host.Lookup(a)) {
     if (r->type == "blackhole") return kBlackhole;
     if (r->type == "unreachable") return kUnreachable;
     if (r->type == "prohibit") return kProhibit;
@@ -309,7 +309,7 @@ uint64_t AddressTypeBits(const IpAddress& a, const HostNetwork& host, std::strin
   return kUnicast;
 }
 
-void CompileMatches(const netfilter::Rule& rule, Family family, const HostNetwork& host,
+void CompileMatches(const netfilter::Rule& rule, Family family, const host::HostNetwork& host,
                     std::vector<Match>& out) {
   (void)family;
   if (!rule.in_interface.empty()) {
@@ -407,7 +407,7 @@ void CompileMatches(const netfilter::Rule& rule, Family family, const HostNetwor
   finish_conntrack();
 }
 
-Tri Evaluate(const Match& m, const PacketState& s, const HostNetwork& host) {
+Tri Evaluate(const Match& m, const PacketState& s, const host::HostNetwork& host) {
   const Packet& p = s.packet;
   const Connection& c = s.conn;
   if ((m.flags & Match::kConntrackOption) && (c.state & (kCtUntracked | kCtInvalid)))
@@ -468,7 +468,7 @@ Tri Evaluate(const Match& m, const PacketState& s, const HostNetwork& host) {
       break;
     }
     case MatchKind::kSet:
-      r = SetContains(*static_cast<const IpSet*>(m.ptr), m.a, m.count, m.flags & Match::kReturnNomatch, s, host);
+      r = SetContains(*static_cast<const host::IpSet*>(m.ptr), m.a, m.count, m.flags & Match::kReturnNomatch, s, host);
       break;
     case MatchKind::kSrcType:
     case MatchKind::kDstType: {

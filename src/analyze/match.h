@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/packet.h"
 #include "netfilter/ruleset.h"
 
@@ -67,10 +67,10 @@ struct Match {
 // first, then the modules in order; all must hold).
 // Appends RULE's matches to OUT; HOST resolves set names.
 void CompileMatches(const netfilter::Rule& rule, netfilter::Family family,
-                    const HostNetwork& host, std::vector<Match>& out);
+                    const host::HostNetwork& host, std::vector<Match>& out);
 
 // One match against one packet.
-Tri Evaluate(const Match& m, const PacketState& s, const HostNetwork& host);
+Tri Evaluate(const Match& m, const PacketState& s, const host::HostNetwork& host);
 
 // Interface NAME against a rule's PATTERN ("eth+" matches every name that
 // starts with "eth").
@@ -78,7 +78,7 @@ bool InterfaceMatches(std::string_view pattern, bool prefix, std::string_view na
 
 // The address type bits (addrtype's names) of A on HOST; LIMIT_TO: only
 // addresses on that interface count as LOCAL ("" = any).
-uint64_t AddressTypeBits(const netfilter::IpAddress& a, const HostNetwork& host,
+uint64_t AddressTypeBits(const netfilter::IpAddress& a, const host::HostNetwork& host,
                          std::string_view limit_to, bool limit);
 
 // Human text of a match for reports ("-m statistic --mode random ...").

@@ -40,7 +40,7 @@ void Cuts::Finish() {
   }
 }
 
-SpaceContext::SpaceContext(const HostNetwork& host, Family family) : host_(host), family_(family) {
+SpaceContext::SpaceContext(const host::HostNetwork& host, Family family) : host_(host), family_(family) {
   Cuts c;
   auto point = [&](const IpAddress& a) {
     if (a.family == family_) c.Range(kDimDst, ToNumber(a), ToNumber(a));
@@ -131,7 +131,7 @@ Tri SpaceContext::EvalAt(const Match& m, const FlowState& st, const U128 v[kDims
         out = m.flags & Match::kLimitOut;
         break;
       case MatchKind::kSet: {
-        const auto* set = static_cast<const IpSet*>(m.ptr);
+        const auto* set = static_cast<const host::IpSet*>(m.ptr);
         for (size_t k = 0; k < set->dimensions.size(); ++k)
           if (set->dimensions[k] == "iface") ((m.a >> k) & 1 ? out : in) = true;
         if (set->type == "list:set") in = out = true;
@@ -180,12 +180,12 @@ void SpaceContext::AddressCuts(Dim d, Cuts& out) const {
   out.at[d].insert(out.at[d].end(), host_address_cuts_.begin(), host_address_cuts_.end());
 }
 
-void SpaceContext::SetCuts(const IpSet& set, uint64_t dirs, const FlowState& st, Cuts& out,
+void SpaceContext::SetCuts(const host::IpSet& set, uint64_t dirs, const FlowState& st, Cuts& out,
                            int depth) const {
   if (set.type == "list:set") {
     if (depth > 4) return;
     for (const auto& e : set.entries)
-      if (const IpSet* member = host_.FindSet(e.member)) SetCuts(*member, dirs, st, out, depth + 1);
+      if (const host::IpSet* member = host_.FindSet(e.member)) SetCuts(*member, dirs, st, out, depth + 1);
     return;
   }
   for (size_t k = 0; k < set.dimensions.size(); ++k) {
@@ -270,7 +270,7 @@ bool SpaceContext::MatchCuts(const Match& m, const FlowState& st, Cuts& out) con
       out.Range(CurrentDport(st), m.a, m.b);
       return true;
     case MatchKind::kSet:
-      SetCuts(*static_cast<const IpSet*>(m.ptr), m.a, st, out, 0);
+      SetCuts(*static_cast<const host::IpSet*>(m.ptr), m.a, st, out, 0);
       return true;
     case MatchKind::kSrcType: AddressCuts(kDimSrc, out); return true;
     case MatchKind::kDstType: AddressCuts(CurrentDst(st), out); return true;

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/interval_set.h"
 #include "analyze/match.h"
 #include "analyze/packet.h"
@@ -72,10 +72,10 @@ struct Cuts {
 
 class SpaceContext {
  public:
-  SpaceContext(const HostNetwork& host, netfilter::Family family);
+  SpaceContext(const host::HostNetwork& host, netfilter::Family family);
 
   netfilter::Family family() const { return family_; }
-  const HostNetwork& host() const { return host_; }
+  const host::HostNetwork& host() const { return host_; }
   // The whole space of the family.
   Box Everything() const;
 
@@ -100,9 +100,9 @@ class SpaceContext {
  private:
   void AddressCuts(Dim d, Cuts& out) const;   // the host's address facts
   bool CidrCuts(Dim d, const netfilter::Cidr& c, Cuts& out) const;
-  void SetCuts(const IpSet& set, uint64_t dirs, const FlowState& st, Cuts& out, int depth) const;
+  void SetCuts(const host::IpSet& set, uint64_t dirs, const FlowState& st, Cuts& out, int depth) const;
 
-  const HostNetwork& host_;
+  const host::HostNetwork& host_;
   netfilter::Family family_;
   std::vector<U128> host_address_cuts_;
   Cuts routing_cuts_;

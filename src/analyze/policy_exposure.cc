@@ -190,7 +190,7 @@ std::optional<RuleRef> DeciderRef(const netfilter::Ruleset& rs, const std::strin
 }
 
 void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const std::string& file,
-                 const HostNetwork& host, const std::vector<std::string>& ifaces, PolicyProof& proof) {
+                 const host::HostNetwork& host, const std::vector<std::string>& ifaces, PolicyProof& proof) {
   Family fam = rs.family;
   TraceModel model(rs, host);
   ClassBuilder b(fam);

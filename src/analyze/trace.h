@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/match.h"
 #include "analyze/packet.h"
 #include "netfilter/ruleset.h"
@@ -161,7 +161,7 @@ struct TraceInput {
 class TraceModel {
  public:
   // RULESET and HOST must outlive the model.
-  TraceModel(const netfilter::Ruleset& ruleset, const HostNetwork& host);
+  TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwork& host);
   ~TraceModel();
   TraceModel(const TraceModel&) = delete;
   TraceModel& operator=(const TraceModel&) = delete;
@@ -171,13 +171,13 @@ class TraceModel {
   // Only the outcome of the first path, recording nothing (the fast path).
   Outcome Verdict(const TraceInput& input) const;
 
-  const HostNetwork& host() const { return host_; }
+  const host::HostNetwork& host() const { return host_; }
   netfilter::Family family() const { return family_; }
   const CompiledTable* table(std::string_view name) const;
 
  private:
   friend class Tracer;
-  const HostNetwork& host_;
+  const host::HostNetwork& host_;
   netfilter::Family family_;
   std::vector<CompiledTable> tables_;
   // Indices into tables_ (-1: absent) and the built-in chains used by hooks.

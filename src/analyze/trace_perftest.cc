@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/trace.h"
 #include "netfilter/parser.h"
 
@@ -87,14 +87,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", parsed.error->ToString().c_str());
     return 1;
   }
-  analyze::HostNetwork net;
+  host::HostNetwork net;
   std::string error;
-  analyze::ParseIpAddrJson(
+  host::ParseIpAddrJson(
       R"([{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
           {"ifname":"eth0","addr_info":[{"family":"inet","local":"203.0.113.11","prefixlen":24}]},
           {"ifname":"docker0","addr_info":[{"family":"inet","local":"172.17.0.1","prefixlen":16}]}])",
       net, error);
-  analyze::ParseIpRouteJson(
+  host::ParseIpRouteJson(
       R"([{"dst":"default","gateway":"203.0.113.100","dev":"eth0"},
           {"dst":"203.0.113.0/24","dev":"eth0","prefsrc":"203.0.113.11"},
           {"dst":"172.17.0.0/16","dev":"docker0","prefsrc":"172.17.0.1"}])",

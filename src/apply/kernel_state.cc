@@ -147,7 +147,7 @@ std::string SaveIpsets() {
 
 namespace {
 
-std::optional<FamilySnapshot> Read(const backend::IptablesVariant& variant, Family family,
+std::optional<FamilySnapshot> Read(const host::IptablesVariant& variant, Family family,
                                    const std::string& ipsets, std::string& error) {
   auto r = RunProcess({variant.SaveCommand(family), "-t", "filter"},
                       {.timeout = std::chrono::seconds(60)});
@@ -160,12 +160,12 @@ std::optional<FamilySnapshot> Read(const backend::IptablesVariant& variant, Fami
 
 }  // namespace
 
-std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant, Family family,
+std::optional<FamilySnapshot> ReadKernel(const host::IptablesVariant& variant, Family family,
                                          std::string& error) {
   return Read(variant, family, SaveIpsets(), error);
 }
 
-std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error,
+std::optional<Before> ReadBefore(const host::IptablesVariant& variant, std::string& error,
                                  bool with_sets) {
   auto v4 = Read(variant, Family::kIPv4, "", error);
   if (!v4) return std::nullopt;

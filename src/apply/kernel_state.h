@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "backend/iptables_render.h"
-#include "backend/iptables_variant.h"
+#include "host/xtables.h"
 #include "compile/desired_state.h"
 #include "compile/node_facts.h"
 #include "netfilter/ruleset.h"
@@ -47,7 +47,7 @@ void SetOwnedSets(const std::string& ipset_save, FamilySnapshot& snap);
 void SetOwnedSets(std::string_view ipset_save, FamilySnapshot& v4, FamilySnapshot& v6);
 
 // Reads the running kernel through VARIANT.
-std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant,
+std::optional<FamilySnapshot> ReadKernel(const host::IptablesVariant& variant,
                                          netfilter::Family family, std::string& error);
 
 // The owned state of both families before a transaction.
@@ -57,7 +57,7 @@ struct Before {
 
 // Both families through VARIANT (ipset read once); nullopt with ERROR set.
 // WITH_SETS false: the owned sets are left for ReadOwnedSets.
-std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error,
+std::optional<Before> ReadBefore(const host::IptablesVariant& variant, std::string& error,
                                  bool with_sets = true);
 
 // Where SWARMWALL-USER is hooked, from what the kernel holds (see NodeFacts):

@@ -39,7 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/exposure.h"
-#include "analyze/host_network.h"
+#include "host/network.h"
 #include "analyze/ipassmt.h"
 #include "analyze/trace.h"
 #include "base/process.h"
@@ -54,7 +54,7 @@ namespace fs = std::filesystem;
 using analyze::ComputeExposure;
 using analyze::ComputeServiceMatrix;
 using analyze::ExposureOptions;
-using analyze::HostNetwork;
+using host::HostNetwork;
 using analyze::IpAssignment;
 using analyze::ServiceMatrix;
 using analyze::TraceModel;

@@ -1,8 +1,7 @@
-// The network facts of one host that the packet analyzer needs besides its
-// ruleset: interfaces and their addresses, the routing table, and the
-// contents of its ipsets. Read from `ip -j addr`, `ip -j route` and
-// `ipset save` text (files or the live host). Named HostNetwork because
-// doctor.h already has a HostFacts (the host's known traps).
+// The host facts: the network of one host that the packet analyzer needs
+// besides its ruleset: interfaces and their addresses, the routing table,
+// the contents of its ipsets and whether it forwards. Read from `ip -j addr`,
+// `ip -j route` and `ipset save` text (files or the live host).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +13,7 @@
 
 #include "netfilter/address.h"
 
-namespace swarmwall::analyze {
+namespace swarmwall::host {
 
 struct InterfaceAddress {
   netfilter::IpAddress address;
@@ -93,4 +92,4 @@ bool ParseIpsetSave(std::string_view text, HostNetwork& net, std::string& error)
 // `ipset save` (a missing ipset tool leaves ipsets_known false), ip_forward.
 bool LoadLiveHostNetwork(HostNetwork& net, std::string& error);
 
-}  // namespace swarmwall::analyze
+}  // namespace swarmwall::host

@@ -7,9 +7,9 @@
 
 #include "netfilter/address.h"
 
-namespace swarmwall::backend {
+namespace swarmwall::host {
 
 // Local addresses of every interface (getifaddrs).
 std::vector<netfilter::IpAddress> LocalAddresses();
 
-}  // namespace swarmwall::backend
+}  // namespace swarmwall::host

@@ -1,4 +1,4 @@
-#include "backend/host_facts.h"
+#include "host/local_addresses.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 
 
-namespace swarmwall::backend {
+namespace swarmwall::host {
 
 std::vector<netfilter::IpAddress> LocalAddresses() {
   std::vector<netfilter::IpAddress> out;
@@ -31,4 +31,4 @@ std::vector<netfilter::IpAddress> LocalAddresses() {
   return out;
 }
 
-}  // namespace swarmwall::backend
+}  // namespace swarmwall::host

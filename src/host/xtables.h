@@ -7,7 +7,7 @@
 
 #include "netfilter/address.h"
 
-namespace swarmwall::backend {
+namespace swarmwall::host {
 
 struct IptablesVariant {
   std::string name = "nft";   // "nft" or "legacy"
@@ -34,4 +34,4 @@ struct SaveResult {
 // iptables-save (or ip6tables-save) of the running kernel through VARIANT.
 SaveResult SaveLive(const IptablesVariant& variant, netfilter::Family family);
 
-}  // namespace swarmwall::backend
+}  // namespace swarmwall::host

@@ -1,4 +1,4 @@
-#include "analyze/host_network.h"
+#include "host/network.h"
 
 #include <fstream>
 #include <sstream>
@@ -9,7 +9,7 @@
 #include "base/process.h"
 #include "netfilter/modules.h"
 
-namespace swarmwall::analyze {
+namespace swarmwall::host {
 
 using netfilter::Cidr;
 using netfilter::Family;
@@ -401,4 +401,4 @@ bool LoadLiveHostNetwork(HostNetwork& net, std::string& error) {
   return true;
 }
 
-}  // namespace swarmwall::analyze
+}  // namespace swarmwall::host

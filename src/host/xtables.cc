@@ -1,4 +1,4 @@
-#include "backend/iptables_variant.h"
+#include "host/xtables.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -6,7 +6,7 @@
 
 #include "base/process.h"
 
-namespace swarmwall::backend {
+namespace swarmwall::host {
 namespace {
 
 std::string Tool(const std::string& variant, netfilter::Family family, const char* verb) {
@@ -113,4 +113,4 @@ SaveResult SaveLive(const IptablesVariant& variant, netfilter::Family family) {
   return result;
 }
 
-}  // namespace swarmwall::backend
+}  // namespace swarmwall::host

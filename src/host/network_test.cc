@@ -1,9 +1,9 @@
 // Host facts: `ip -j addr`, `ip -j route` and `ipset save` read into HostNetwork.
-#include "analyze/host_network.h"
+#include "host/network.h"
 
 #include <gtest/gtest.h>
 
-namespace swarmwall::analyze {
+namespace swarmwall::host {
 namespace {
 
 using netfilter::Family;
@@ -113,4 +113,4 @@ TEST(HostNetwork, ReadsIpsetSave) {
 }
 
 }  // namespace
-}  // namespace swarmwall::analyze
+}  // namespace swarmwall::host
