@@ -11,7 +11,7 @@
 #include <string>
 
 #include "host/network.h"
-#include "analyze/trace.h"
+#include "analyze/trace/trace.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::analyze::test {

@@ -16,12 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_state.h"
-#include "analyze/docker_layout.h"
-#include "analyze/docker_user_hook.h"
-#include "analyze/exposure.h"
-#include "analyze/exposure_change.h"
+#include "analyze/model/docker_layout.h"
+#include "analyze/model/docker_user_hook.h"
+#include "analyze/exposure/exposure.h"
+#include "analyze/exposure/exposure_change.h"
 #include "host/network.h"
-#include "analyze/trace.h"
+#include "analyze/trace/trace.h"
 #include "apply/compile_inputs.h"
 #include "apply/confirm.h"
 #include "apply/diff.h"

@@ -6,14 +6,14 @@
 #include <fmt/ranges.h>
 #include <iostream>
 
-#include "analyze/audit.h"
-#include "analyze/audit_matrix.h"
-#include "analyze/audit_report.h"
-#include "analyze/chain_loops.h"
-#include "analyze/host_facts_files.h"
+#include "analyze/audit/audit.h"
+#include "analyze/audit/reach_matrix.h"
+#include "analyze/audit/audit_report.h"
+#include "analyze/model/chain_loops.h"
+#include "analyze/model/host_network_files.h"
 #include "host/network.h"
-#include "analyze/policy_exposure.h"
-#include "analyze/report_html.h"
+#include "analyze/audit/policy_proof.h"
+#include "analyze/audit/report_html.h"
 #include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
@@ -36,7 +36,7 @@ void Fail(GlobalOptions& global, const std::string& message) {
 bool ReadFacts(const AuditArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
   if ((a.live && !host::LoadLiveHostNetwork(net, error)) ||
-      !analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) {
+      !analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) {
     Fail(global, error);
     return false;
   }

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "analyze/doctor.h"
+#include "analyze/doctor/doctor.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 

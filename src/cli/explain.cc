@@ -1,8 +1,8 @@
 // swarmwall explain: what Docker and Swarm did to a host's ruleset, in words.
 #include <iostream>
 
-#include "analyze/docker_layout.h"
-#include "analyze/explain_report.h"
+#include "analyze/model/docker_layout.h"
+#include "analyze/explain/explain_report.h"
 #include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"

@@ -5,16 +5,16 @@
 #include <fstream>
 #include <iostream>
 
-#include "analyze/audit_matrix.h"
-#include "analyze/chain_loops.h"
-#include "analyze/exposure.h"
-#include "analyze/exposure_report.h"
-#include "analyze/host_facts_files.h"
+#include "analyze/audit/reach_matrix.h"
+#include "analyze/model/chain_loops.h"
+#include "analyze/exposure/exposure.h"
+#include "analyze/exposure/exposure_report.h"
+#include "analyze/model/host_network_files.h"
 #include "host/network.h"
-#include "analyze/input_file.h"
-#include "analyze/ipassmt.h"
-#include "analyze/report_html.h"
-#include "analyze/trace.h"
+#include "base/input_file.h"
+#include "analyze/model/ipassmt.h"
+#include "analyze/audit/report_html.h"
+#include "analyze/trace/trace.h"
 #include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
@@ -40,7 +40,7 @@ bool Fail(GlobalOptions& global, const std::string& message) {
 bool ReadFacts(const ExposureArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
   if (a.live && !host::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  if (!analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
+  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
   return true;
 }
 
@@ -110,7 +110,7 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
   analyze::IpAssignment ipassmt;
   if (!a.ipassmt.empty()) {
     std::string text, error;
-    if (!analyze::ReadInputFile(a.ipassmt, analyze::kFactsLimit, text, error)) {
+    if (!ReadInputFile(a.ipassmt, kFactsLimit, text, error)) {
       Fail(global, "--ipassmt " + a.ipassmt + ": " + error);
       return;
     }

@@ -2,11 +2,11 @@
 // tells every rule it meets and where it ends (docs/trace.md).
 #include <iostream>
 
-#include "analyze/chain_loops.h"
-#include "analyze/host_facts_files.h"
+#include "analyze/model/chain_loops.h"
+#include "analyze/model/host_network_files.h"
 #include "host/network.h"
-#include "analyze/trace.h"
-#include "analyze/trace_report.h"
+#include "analyze/trace/trace.h"
+#include "analyze/trace/trace_report.h"
 #include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
@@ -33,7 +33,7 @@ bool Fail(GlobalOptions& global, const std::string& message) {
 bool ReadFacts(const TraceArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
   if (a.live && !host::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  if (!analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
+  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
   return true;
 }
 

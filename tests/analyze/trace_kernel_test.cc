@@ -26,8 +26,8 @@
 #include <fmt/format.h>
 
 #include "host/network.h"
-#include "analyze/trace.h"
-#include "analyze/trace_report.h"
+#include "analyze/trace/trace.h"
+#include "analyze/trace/trace_report.h"
 #include "lab/lab.h"
 #include "netfilter/parser.h"
 #include "ruleset_generator.h"

@@ -38,10 +38,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "analyze/exposure.h"
+#include "analyze/exposure/exposure.h"
 #include "host/network.h"
-#include "analyze/ipassmt.h"
-#include "analyze/trace.h"
+#include "analyze/model/ipassmt.h"
+#include "analyze/trace/trace.h"
 #include "base/process.h"
 #include "netfilter/address.h"
 #include "netfilter/parser.h"
