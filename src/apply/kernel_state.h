@@ -21,7 +21,11 @@ struct FamilySnapshot {
   backend::KernelState kernel;       // chains present, jump counts
   // For each hook found: is the jump the first rule of its chain?
   std::map<std::pair<std::string, std::string>, bool> hook_first;
-  bool forward_jumps_to_docker_user = false;  // moby#48560 fail-open when false
+  // A FORWARD rule (anywhere in the chain) jumps to DOCKER-USER: where
+  // SetHookFacts hooks SWARMWALL-USER. Not the verdict "DOCKER-USER
+  // hooked", which is analyze::DockerUserHook::NotHooked
+  // (analyze/model/filter_owners.h, the reader this snapshot comes from).
+  bool forward_jumps_to_docker_user = false;
   bool docker_chains = false;       // Docker's own chains (not DOCKER-USER alone)
   bool docker_user_referenced = false;     // a foreign rule jumps to DOCKER-USER
   bool docker_user_foreign_rules = false;  // DOCKER-USER holds a rule not ours

@@ -17,7 +17,7 @@
 
 #include "agent/agent_state.h"
 #include "analyze/model/docker_layout.h"
-#include "analyze/model/docker_user_hook.h"
+#include "analyze/model/filter_owners.h"
 #include "analyze/exposure/exposure.h"
 #include "analyze/exposure/exposure_change.h"
 #include "host/network.h"
@@ -221,7 +221,7 @@ struct DockerFacts {
   std::string host, version, layout;
   bool swarm = false, docker_user_hooked = false;
   // Per family: DOCKER-USER unreached where that matters (the verdict audit
-  // and doctor give too, analyze/docker_user_hook.h).
+  // and doctor give too, analyze/model/filter_owners.h).
   bool docker_user_not_hooked_v4 = false, docker_user_not_hooked_v6 = false;
 };
 
@@ -244,7 +244,7 @@ DockerFacts ReadDockerFacts(const host::IptablesVariant& variant) {
   auto e = analyze::ExplainDocker(v4 ? *v4 : empty, v6 ? &*v6 : nullptr);
   f.layout = analyze::LayoutName(e.layout);
   f.swarm = e.swarm;
-  f.docker_user_hooked = e.docker_user_hooked;
+  f.docker_user_hooked = e.docker_user_first_in_forward;
   f.docker_user_not_hooked_v4 = v4 && analyze::JudgeDockerUserHook(*v4).NotHooked();
   f.docker_user_not_hooked_v6 = v6 && analyze::JudgeDockerUserHook(*v6).NotHooked();
   return f;

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "analyze/audit/audit.h"
-#include "analyze/model/docker_user_hook.h"
+#include "analyze/model/filter_owners.h"
 #include "netfilter/modules.h"
 #include "netfilter/printer.h"
 
@@ -365,7 +365,7 @@ void Hooks(const Ruleset& rs, const std::string& file, std::vector<AuditFinding>
     f.rules.push_back(MakeRuleRef(rs, file, "filter", "FORWARD", 0));
     out.push_back(std::move(f));
   } else if (user && forward) {
-    // One judgement with doctor and status (docker_user_hook.h).
+    // One judgement with doctor and status (model/filter_owners.h).
     DockerUserHook hook = JudgeDockerUserHook(rs);
     int pos = hook.jump;
     bool filters = hook.filters;

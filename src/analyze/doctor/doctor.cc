@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/model/docker_layout.h"
-#include "analyze/model/docker_user_hook.h"
+#include "analyze/model/filter_owners.h"
 #include "base/input_file.h"
 #include "apply/kernel_state.h"
 #include "host/xtables.h"
@@ -274,7 +274,7 @@ std::vector<Finding> Diagnose(const HostFacts& h) {
       continue;
     }
     // Before the Docker-only checks: a DOCKER-USER whose rules nothing
-    // reaches matters with or without Docker's chains (docker_user_hook.h).
+    // reaches matters with or without Docker's chains (model/filter_owners.h).
     if (f->docker_user_not_hooked)
       add(Severity::kError, "docker-user-not-hooked",
           fam + ": FORWARD does not jump to DOCKER-USER: rules in DOCKER-USER (yours or "

@@ -22,7 +22,7 @@ struct FilterFacts {
   bool docker_user_exists = false;
   bool forward_jumps_to_docker_user = false;
   // DOCKER-USER exists, nothing reaches it, and that matters: the verdict
-  // of JudgeDockerUserHook (docker_user_hook.h), as audit and status say it.
+  // of JudgeDockerUserHook (model/filter_owners.h), as audit and status say it.
   bool docker_user_not_hooked = false;
   // DOCKER-USER holds something besides a final "-j RETURN" (the user's or
   // swarmwall's own filtering of published ports).

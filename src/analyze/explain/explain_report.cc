@@ -18,7 +18,7 @@ std::string ExplainText(const DockerExplanation& e, const ExplainContext& c) {
     line(fmt::format("  {:<8} {:<26} {:<9} {:>4} rules  {}", ch.table, ch.chain,
                      OwnerName(ch.owner), ch.rules, ch.purpose));
   line("");
-  line(fmt::format("DOCKER-USER hooked first in FORWARD: {}", e.docker_user_hooked ? "yes" : "NO"));
+  line(fmt::format("DOCKER-USER hooked first in FORWARD: {}", e.docker_user_first_in_forward ? "yes" : "NO"));
   line("");
   line("Bridges:");
   if (e.bridges.empty()) line("  (none)");
@@ -68,7 +68,7 @@ nlohmann::json ExplainJson(const DockerExplanation& e, const ExplainContext& c) 
   j["layout"] = LayoutName(e.layout);
   j["evidence"] = e.evidence;
   j["swarm"] = e.swarm;
-  j["docker_user_hooked"] = e.docker_user_hooked;
+  j["docker_user_hooked"] = e.docker_user_first_in_forward;
   for (const auto& ch : e.chains)
     j["chains"].push_back({{"table", ch.table}, {"chain", ch.chain},
                            {"owner", OwnerName(ch.owner)}, {"rules", ch.rules},

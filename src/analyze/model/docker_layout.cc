@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "analyze/model/docker_user_hook.h"
+#include "analyze/model/filter_owners.h"
 #include "netfilter/modules.h"
 #include "netfilter/printer.h"
 
@@ -210,7 +210,7 @@ class Explainer {
         }
     out_.swarm = has("DOCKER-INGRESS") || rs.FindChain("nat", "DOCKER-INGRESS") ||
                  bridges_.count("docker_gwbridge");
-    out_.docker_user_hooked = JudgeDockerUserHook(rs).jump == 1;
+    out_.docker_user_first_in_forward = ReadFilterOwners(rs).DockerUserFirstInForward();
   }
 
   void Chains(const Ruleset& rs, std::string_view suffix) {

@@ -67,7 +67,9 @@ struct DockerExplanation {
   std::vector<PublishedPort> ports;
   std::vector<DirectAccessDrop> direct_access_drops;
   std::vector<ForeignRule> foreign_rules;
-  bool docker_user_hooked = false;        // FORWARD's first rule jumps to DOCKER-USER
+  // FORWARD's first rule jumps to DOCKER-USER (FilterOwners::DockerUserFirstInForward;
+  // whether DOCKER-USER is hooked at all is DockerUserHook::NotHooked).
+  bool docker_user_first_in_forward = false;
   bool swarm = false;
   std::vector<std::string> advice;
 };

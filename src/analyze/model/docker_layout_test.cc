@@ -41,7 +41,7 @@ TEST(Explain, Docker2010Worker) {
   auto e = ExplainDocker(v4);
   EXPECT_EQ(e.layout, DockerLayout::kLegacy);
   EXPECT_TRUE(e.swarm);
-  EXPECT_TRUE(e.docker_user_hooked);
+  EXPECT_TRUE(e.docker_user_first_in_forward);
   const auto* p = FindPort(e, "8080");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->container, "172.17.0.3:80");
@@ -176,7 +176,7 @@ TEST(Explain, ForeignRulesAndMissingHook) {
                  "-A FORWARD -o docker0 -j DOCKER\nCOMMIT\n",
                  netfilter::Family::kIPv4);
   auto e = ExplainDocker(rs);
-  EXPECT_FALSE(e.docker_user_hooked);
+  EXPECT_FALSE(e.docker_user_first_in_forward);
   ASSERT_EQ(e.foreign_rules.size(), 1u);
   EXPECT_EQ(e.foreign_rules[0].chain, "INPUT");
   bool f2b = false;

@@ -1,7 +1,10 @@
-// One judgement of DOCKER-USER's hooking for audit, doctor and status
-// (issue 12, item 15): on Docker 20.10's fixtures with and without
-// swarmwall's rules, and with the moby#48560 fail-open, the three agree.
-#include "analyze/model/docker_user_hook.h"
+// One reader of what Docker and swarmwall put in filter, and one judgement
+// of DOCKER-USER's hooking for audit, doctor and status (issue 12, item 15):
+// on Docker 20.10's fixtures with and without swarmwall's rules, and with
+// the moby#48560 fail-open, the three agree. Where FORWARD jumps to
+// DOCKER-USER (apply's fact) and whether DOCKER-USER is hooked (the
+// verdict) are two facts, shown apart below.
+#include "analyze/model/filter_owners.h"
 
 #include <gtest/gtest.h>
 
@@ -117,6 +120,76 @@ TEST(DockerUserHook, JumpPosition) {
   EXPECT_EQ(h.jump, 1);
   EXPECT_FALSE(h.filters);
   EXPECT_FALSE(h.NotHooked());
+}
+
+FilterOwners Read(const std::string& text, netfilter::ParseResult& parsed) {
+  netfilter::ParseOptions o;
+  parsed = netfilter::ParseRuleset(text, o);
+  if (!parsed.ruleset) throw std::runtime_error(parsed.error->ToString());
+  return ReadFilterOwners(*parsed.ruleset);
+}
+
+// The cases where "a FORWARD rule jumps to DOCKER-USER" (where apply hooks
+// SWARMWALL-USER), "the jump is FORWARD's first rule" (explain) and the
+// verdict NotHooked (doctor, audit, status) part ways.
+TEST(FilterOwners, ForwardJumpFirstRuleAndVerdictAreThreeFacts) {
+  netfilter::ParseResult parsed;
+  // A rule of someone else's above Docker's jump: the jump is there, not
+  // first, and DOCKER-USER is hooked.
+  std::string v4 = Fixture("m1.iptables-save");
+  Replace(v4, "-A FORWARD -j DOCKER-USER\n", "-A FORWARD -s 192.0.2.7/32 -j ACCEPT\n-A FORWARD -j DOCKER-USER\n");
+  FilterOwners o = Read(v4, parsed);
+  EXPECT_TRUE(o.ForwardJumpsToDockerUser());
+  EXPECT_FALSE(o.DockerUserFirstInForward());
+  EXPECT_EQ(o.docker_user.jump, 2);
+  EXPECT_FALSE(o.docker_user.NotHooked());
+
+  // Docker's chains, FORWARD lost its jump, swarmwall hooked SWARMWALL-USER
+  // first in FORWARD and DOCKER-USER holds only Docker's RETURN: no FORWARD
+  // jump (apply keeps hooking FORWARD), yet DOCKER-USER is not "not hooked"
+  // (nothing there filters).
+  std::string lost = Fixture("m1.iptables-save");
+  Replace(lost, ":DOCKER-USER - [0:0]\n", ":DOCKER-USER - [0:0]\n:SWARMWALL-USER - [0:0]\n");
+  Replace(lost, "-A FORWARD -j DOCKER-USER\n", "-A FORWARD -j SWARMWALL-USER\n");
+  o = Read(lost, parsed);
+  EXPECT_FALSE(o.ForwardJumpsToDockerUser());
+  EXPECT_FALSE(o.DockerUserFirstInForward());
+  EXPECT_TRUE(o.docker_user.swarmwall_first);
+  EXPECT_FALSE(o.docker_user.NotHooked());
+  EXPECT_TRUE(o.docker_chains);
+  const OwnedHook* hook = o.FindHook("FORWARD", "SWARMWALL-USER");
+  ASSERT_NE(hook, nullptr);
+  EXPECT_TRUE(hook->first);
+
+  // The same without swarmwall's hook: both say it.
+  std::string bare = Fixture("m1.iptables-save");
+  Replace(bare, "-A FORWARD -j DOCKER-USER\n", "");
+  o = Read(bare, parsed);
+  EXPECT_FALSE(o.ForwardJumpsToDockerUser());
+  EXPECT_TRUE(o.docker_user.NotHooked());
+}
+
+// What swarmwall owns: its chains, the hooks into them (first or not),
+// every jump counted, and the rules of other owners.
+TEST(FilterOwners, OwnedChainsHooksAndForeignRules) {
+  netfilter::ParseResult parsed;
+  FilterOwners o = Read(WithSwarmwall(Fixture("m1.iptables-save"), Family::kIPv4), parsed);
+  ASSERT_TRUE(o.read);
+  ASSERT_EQ(o.owned.size(), 2u);
+  EXPECT_EQ(o.owned[0]->name, "SWARMWALL-INPUT");
+  EXPECT_EQ(o.owned[1]->name, "SWARMWALL-USER");
+  ASSERT_EQ(o.hooks.size(), 2u);
+  const OwnedHook* input = o.FindHook("INPUT", "SWARMWALL-INPUT");
+  const OwnedHook* user = o.FindHook("DOCKER-USER", "SWARMWALL-USER");
+  ASSERT_TRUE(input && user);
+  EXPECT_TRUE(input->first);
+  EXPECT_TRUE(user->first);
+  EXPECT_EQ((o.owned_jumps.at({"DOCKER-USER", "SWARMWALL-USER"})), 1);
+  EXPECT_TRUE(o.docker_user_referenced);
+  EXPECT_TRUE(o.docker_user_foreign_rules);  // Docker's RETURN
+  EXPECT_GT(o.foreign_rules, 0u);
+  EXPECT_TRUE(IsSwarmwallChain("SWARMWALL-USER"));
+  EXPECT_FALSE(IsSwarmwallChain("DOCKER-USER"));
 }
 
 }  // namespace
