@@ -1,30 +1,16 @@
 #include "analyze/doctor/doctor.h"
 
-#include <dirent.h>
-
 #include <algorithm>
-#include <array>
 #include <cctype>
-#include <tuple>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "analyze/model/docker_layout.h"
-#include "analyze/model/filter_owners.h"
-#include "base/input_file.h"
-#include "apply/kernel_state.h"
-#include "host/xtables.h"
-#include "base/process.h"
-#include "netfilter/parser.h"
 
 namespace swarmwall::analyze {
 namespace {
-
-using netfilter::Family;
 
 std::string Trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -68,39 +54,10 @@ bool HoldsDockerRules(const std::optional<std::string>& text) {
   return false;
 }
 
-// A rule that applies to everything (an interface condition allowed): no
-// source or destination, protocol, match module (a comment aside).
-bool Unconditional(const netfilter::Rule& r) {
-  if (r.source.PrefixLength() != 0 || r.source_negated || r.destination.PrefixLength() != 0 ||
-      r.destination_negated || r.protocol != 0 || r.in_negated)
-    return false;
-  for (const auto& p : r.parts)
-    if (p.kind == netfilter::Part::Kind::kMatch && p.text != "comment") return false;
-    else if (p.kind == netfilter::Part::Kind::kOpaque) return false;
-  return true;
-}
-
-bool IsDropOrReject(const netfilter::Rule& r) {
-  return r.target_kind == netfilter::TargetKind::kDrop || r.target == "REJECT";
-}
-
 std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ") {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
   return out;
-}
-
-// A config or /proc file, bounded (a FIFO or device in its place is taken
-// as absent rather than waited on or read forever).
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::string text, error;
-  if (!ReadInputFile(path, kFactsLimit, text, error)) return std::nullopt;
-  return text;
-}
-
-std::string Under(const std::string& root, const std::string& path) {
-  if (root.empty() || root == "/") return path;
-  return (root.ends_with("/") ? root.substr(0, root.size() - 1) : root) + path;
 }
 
 std::string PortName(int port) {
@@ -115,10 +72,6 @@ std::string PortName(int port) {
 
 }  // namespace
 
-bool ListeningSocket::loopback() const {
-  return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
-}
-
 std::string SeverityName(Severity s) {
   switch (s) {
     case Severity::kError: return "error";
@@ -128,111 +81,16 @@ std::string SeverityName(Severity s) {
   return "";
 }
 
-bool DoctorPort(int port) { return port == 2375 || port == 2377 || port == 7946 || port == 4789; }
-
-std::vector<ListeningSocket> ParseProcNet(const std::string& text, const std::string& protocol,
-                                          int family) {
-  std::vector<ListeningSocket> out;
-  std::istringstream in(text);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string slot, local, remote, state;
-    if (!(ls >> slot >> local >> remote >> state)) continue;
-    auto colon = local.find(':');
-    if (colon == std::string::npos) continue;
-    std::string addr_hex = local.substr(0, colon);
-    int port = 0;
-    try {
-      port = std::stoi(local.substr(colon + 1), nullptr, 16);
-    } catch (...) {
-      continue;
-    }
-    if (!DoctorPort(port)) continue;
-    if (protocol == "tcp" && state != "0A") continue;  // TCP_LISTEN
-    ListeningSocket s;
-    s.protocol = protocol;
-    s.family = family;
-    s.port = port;
-    // The kernel prints each 32-bit word of the address in host (little-endian) order.
-    std::vector<uint8_t> bytes;
-    if (addr_hex.size() != 8 && addr_hex.size() != 32) continue;
-    for (size_t w = 0; w < addr_hex.size(); w += 8) {
-      uint32_t word = static_cast<uint32_t>(std::stoul(addr_hex.substr(w, 8), nullptr, 16));
-      for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(word >> (8 * b)));
-    }
-    if (bytes.size() == 4) {
-      s.address = fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]);
-    } else {
-      bool v4mapped = std::all_of(bytes.begin(), bytes.begin() + 10, [](uint8_t b) { return b == 0; }) &&
-                      bytes[10] == 0xff && bytes[11] == 0xff;
-      if (v4mapped) {
-        s.address = fmt::format("::ffff:{}.{}.{}.{}", bytes[12], bytes[13], bytes[14], bytes[15]);
-      } else {
-        std::array<uint8_t, 16> a{};
-        std::copy(bytes.begin(), bytes.end(), a.begin());
-        s.address = netfilter::IpAddress{a, Family::kIPv6}.ToString();
-      }
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
+const std::vector<int>& DoctorPorts() {
+  static const std::vector<int> ports = {2375, 2377, 7946, 4789};
+  return ports;
 }
 
-FilterFacts FilterFactsFromSave(const std::string& save_text, Family family) {
-  FilterFacts f;
-  std::string error;
-  auto snap = apply::SnapshotFromText(save_text, "", family, error);
-  netfilter::ParseOptions options;
-  options.family = family;
-  options.file_name = family == Family::kIPv4 ? "iptables-save" : "ip6tables-save";
-  auto parsed = netfilter::ParseRuleset(save_text, options);
-  if (!snap || !parsed.ruleset) {
-    f.error = error.empty() && parsed.error ? parsed.error->ToString() : error;
-    return f;
-  }
-  f.read = true;
-  f.docker_chains = snap->docker_chains;
-  f.docker_user_exists = snap->kernel.HasChain("DOCKER-USER");
-  f.forward_jumps_to_docker_user = snap->forward_jumps_to_docker_user;
-  f.docker_user_not_hooked = JudgeDockerUserHook(*parsed.ruleset).NotHooked();
-  for (const auto& [key, first] : snap->hook_first) {
-    if (key.second == "SWARMWALL-USER" && (key.first == "DOCKER-USER" || key.first == "FORWARD"))
-      f.swarmwall_user_hooked = true;
-    if (key.first == "INPUT" && key.second == "SWARMWALL-INPUT" && first) f.swarmwall_input_first = true;
-  }
-  const netfilter::Ruleset& rs = *parsed.ruleset;
-  if (const auto* input = rs.FindChain("filter", "INPUT")) {
-    f.input_policy = std::string(input->policy);
-    for (const auto& r : input->rules) {
-      if (IsDropOrReject(r) && Unconditional(r)) f.input_drops_public = true;
-      // One level down: a chain INPUT sends everything (or one interface) to.
-      if (r.target_kind == netfilter::TargetKind::kChain && Unconditional(r))
-        if (const auto* sub = rs.FindChain("filter", r.target))
-          for (const auto& sr : sub->rules)
-            if (IsDropOrReject(sr) && Unconditional(sr)) f.input_drops_public = true;
-    }
-  }
-  if (const auto* forward = rs.FindChain("filter", "FORWARD")) f.forward_policy = std::string(forward->policy);
-  if (const auto* user = rs.FindChain("filter", "DOCKER-USER")) {
-    for (size_t i = 0; i < user->rules.size(); ++i) {
-      const auto& r = user->rules[i];
-      bool final_return = i + 1 == user->rules.size() &&
-                          r.target_kind == netfilter::TargetKind::kReturn && Unconditional(r);
-      if (!final_return) f.docker_user_filters = true;
-    }
-  }
-  DockerExplanation ex = family == Family::kIPv4 ? ExplainDocker(rs) : ExplainDocker(netfilter::Ruleset(), &rs);
-  for (const auto& p : ex.ports) {
-    if (p.loopback_only || p.family != (family == Family::kIPv4 ? 4 : 6)) continue;
-    f.published_ports.push_back(fmt::format("{}/{} -> {}{}", p.host_ports, p.protocol, p.container,
-                                            p.swarm_ingress ? " (Swarm routing mesh)" : ""));
-  }
-  return f;
+bool DoctorPort(int port) {
+  return std::find(DoctorPorts().begin(), DoctorPorts().end(), port) != DoctorPorts().end();
 }
 
-std::vector<Finding> Diagnose(const HostFacts& h) {
+std::vector<Finding> Diagnose(const DoctorFacts& h) {
   std::vector<Finding> out;
   auto add = [&](Severity s, std::string code, std::string message, std::string fix) {
     out.push_back({s, std::move(code), std::move(message), std::move(fix)});
@@ -432,77 +290,6 @@ std::vector<Finding> Diagnose(const HostFacts& h) {
   std::stable_sort(out.begin(), out.end(),
                    [](const Finding& a, const Finding& b) { return a.severity < b.severity; });
   return out;
-}
-
-HostFacts GatherHostFacts(const DoctorOptions& o) {
-  HostFacts h;
-  if (o.read_kernel) {
-    auto variant = host::DetectVariant();
-    h.system_variant = variant.system_default;
-    h.docker_in_nft = variant.docker_in_nft;
-    h.docker_in_legacy = variant.docker_in_legacy;
-    h.chosen_variant = variant.chosen.name;
-    for (Family family : {Family::kIPv4, Family::kIPv6}) {
-      FilterFacts& f = family == Family::kIPv4 ? h.v4 : h.v6;
-      auto save = host::SaveLive(variant.chosen, family);
-      if (!save.ok) {
-        f.error = save.error;
-        continue;
-      }
-      f = FilterFactsFromSave(save.text, family);
-    }
-    if (!h.v4.read && !h.v6.read)
-      h.gather_error = "cannot read the kernel's rules: " + h.v4.error;
-  }
-  h.netfilter_persistent_default = ReadFile(Under(o.root, "/etc/default/netfilter-persistent"));
-  h.rules_v4 = ReadFile(Under(o.root, "/etc/iptables/rules.v4"));
-  h.rules_v6 = ReadFile(Under(o.root, "/etc/iptables/rules.v6"));
-  h.sysconfig_iptables = ReadFile(Under(o.root, "/etc/sysconfig/iptables"));
-  h.sysconfig_ip6tables = ReadFile(Under(o.root, "/etc/sysconfig/ip6tables"));
-  h.sysconfig_iptables_config = ReadFile(Under(o.root, "/etc/sysconfig/iptables-config"));
-  h.daemon_json_path = o.daemon_json.empty() ? Under(o.root, "/etc/docker/daemon.json") : o.daemon_json;
-  h.daemon_json = ReadFile(h.daemon_json_path);
-
-  // A process named firewalld.
-  if (DIR* d = opendir(o.proc.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string name = e->d_name;
-      if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-      auto comm = ReadFile(o.proc + "/" + name + "/comm");
-      if (comm && Trim(*comm) == "firewalld") h.firewalld_running = true;
-      // firewalld is a Python program: comm may be "python3"; look at its command line.
-      if (!h.firewalld_running && comm && Trim(*comm).starts_with("python")) {
-        auto cmdline = ReadFile(o.proc + "/" + name + "/cmdline");
-        if (cmdline && cmdline->find("firewalld") != std::string::npos &&
-            cmdline->find("firewall-cmd") == std::string::npos)
-          h.firewalld_running = true;
-      }
-    }
-    closedir(d);
-  }
-  if (h.firewalld_running) {
-    h.firewalld_docker_zone = ReadFile(Under(o.root, "/etc/firewalld/zones/docker.xml")).has_value();
-    if (!h.firewalld_docker_zone && o.read_kernel && ProgramExists("firewall-cmd")) {
-      auto r = RunProcess({"firewall-cmd", "--get-zones"}, {.timeout = std::chrono::seconds(10)});
-      std::istringstream zs(r.out);
-      for (std::string z; zs >> z;) h.firewalld_docker_zone |= z == "docker";
-    }
-  }
-
-  if (auto v = ReadFile(o.proc + "/sys/net/ipv4/ip_forward")) h.ip_forward = Trim(*v);
-  if (auto v = ReadFile(o.proc + "/sys/net/ipv6/conf/all/forwarding")) h.ip6_forward = Trim(*v);
-  if (auto v = ReadFile(o.proc + "/sys/net/bridge/bridge-nf-call-iptables")) {
-    h.br_netfilter = true;
-    h.bridge_nf_call_iptables = Trim(*v);
-  }
-  for (auto [file, proto, fam] : {std::tuple{"tcp", "tcp", 4}, std::tuple{"tcp6", "tcp", 6},
-                                  std::tuple{"udp", "udp", 4}, std::tuple{"udp6", "udp", 6}}) {
-    if (auto text = ReadFile(o.proc + "/net/" + file)) {
-      auto socks = ParseProcNet(*text, proto, fam);
-      h.sockets.insert(h.sockets.end(), socks.begin(), socks.end());
-    }
-  }
-  return h;
 }
 
 }  // namespace swarmwall::analyze

@@ -12,8 +12,8 @@ using netfilter::Family;
 
 // A healthy Docker host: nft everywhere, DOCKER-USER hooked and filtering,
 // FORWARD DROP, forwarding and br_netfilter on, nothing saved or listening.
-HostFacts Clean() {
-  HostFacts h;
+DoctorFacts Clean() {
+  DoctorFacts h;
   h.system_variant = "nft";
   h.docker_in_nft = true;
   h.chosen_variant = "nft";
@@ -35,13 +35,13 @@ HostFacts Clean() {
   return h;
 }
 
-std::vector<std::string> Codes(const HostFacts& h) {
+std::vector<std::string> Codes(const DoctorFacts& h) {
   std::vector<std::string> codes;
   for (const auto& f : Diagnose(h)) codes.push_back(f.code);
   return codes;
 }
 
-bool Has(const HostFacts& h, const std::string& code) {
+bool Has(const DoctorFacts& h, const std::string& code) {
   auto c = Codes(h);
   return std::find(c.begin(), c.end(), code) != c.end();
 }
@@ -69,13 +69,13 @@ COMMIT
 TEST(Doctor, CleanHostHasNoFindings) {
   auto findings = Diagnose(Clean());
   EXPECT_TRUE(findings.empty()) << findings.front().code;
-  HostFacts no_docker;  // nothing at all: nothing to say
+  DoctorFacts no_docker;  // nothing at all: nothing to say
   no_docker.v4.read = no_docker.v6.read = true;
   EXPECT_TRUE(Diagnose(no_docker).empty());
 }
 
 TEST(Doctor, VariantMismatch) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.system_variant = "legacy";
   auto f = Diagnose(h);
   ASSERT_FALSE(f.empty());
@@ -88,7 +88,7 @@ TEST(Doctor, VariantMismatch) {
 }
 
 TEST(Doctor, SavedDockerRules) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.rules_v4 = kSavedOwn;
   EXPECT_TRUE(Diagnose(h).empty());
   h.rules_v6 = kSavedDocker;
@@ -103,7 +103,7 @@ TEST(Doctor, SavedDockerRules) {
 }
 
 TEST(Doctor, FlushAndSaveSettings) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.netfilter_persistent_default = "# comment\nFLUSH_ON_STOP=0\n";
   EXPECT_TRUE(Diagnose(h).empty());
   h.netfilter_persistent_default = "FLUSH_ON_STOP=\"1\"\n";
@@ -117,7 +117,7 @@ TEST(Doctor, FlushAndSaveSettings) {
 }
 
 TEST(Doctor, Firewalld) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.firewalld_running = true;
   EXPECT_TRUE(Has(h, "firewalld-without-docker"));
   h.firewalld_docker_zone = true;
@@ -128,7 +128,7 @@ TEST(Doctor, Firewalld) {
 }
 
 TEST(Doctor, KernelSettings) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.v4.forward_policy = "ACCEPT";
   EXPECT_TRUE(Has(h, "forward-policy-accept"));
   h = Clean();
@@ -151,7 +151,7 @@ TEST(Doctor, KernelSettings) {
 }
 
 TEST(Doctor, DockerUserNotHookedAndPublishedPortsOpen) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.v4.docker_user_not_hooked = true;
   EXPECT_TRUE(Has(h, "docker-user-not-hooked"));
   h = Clean();
@@ -165,7 +165,7 @@ TEST(Doctor, DockerUserNotHookedAndPublishedPortsOpen) {
 }
 
 TEST(Doctor, SwarmAndApiPorts) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.sockets = {{"tcp", 6, "::", 2377}, {"udp", 4, "0.0.0.0", 4789}, {"tcp", 4, "127.0.0.1", 2375},
                {"tcp", 6, "::1", 7946}};
   auto codes = Codes(h);
@@ -187,7 +187,7 @@ TEST(Doctor, SwarmAndApiPorts) {
 }
 
 TEST(Doctor, DaemonJson) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.daemon_json = R"({"iptables": false})";
   EXPECT_TRUE(Has(h, "docker-iptables-disabled"));
   h.daemon_json = R"({"ipv6": true, "ip6tables": false})";
@@ -199,14 +199,14 @@ TEST(Doctor, DaemonJson) {
 }
 
 TEST(Doctor, UnreadableRules) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.v6.read = false;
   h.v6.error = "ip6tables-nft-save failed";
   EXPECT_TRUE(Has(h, "rules-unreadable"));
 }
 
 TEST(Doctor, ErrorsComeFirst) {
-  HostFacts h = Clean();
+  DoctorFacts h = Clean();
   h.firewalld_running = h.firewalld_docker_zone = true;  // info
   h.bridge_nf_call_iptables = "0";                       // warning
   h.ip_forward = "0";                                    // error
@@ -215,32 +215,6 @@ TEST(Doctor, ErrorsComeFirst) {
   EXPECT_EQ(f[0].severity, Severity::kError);
   EXPECT_EQ(f[1].severity, Severity::kWarning);
   EXPECT_EQ(f[2].severity, Severity::kInfo);
-}
-
-TEST(Doctor, ParseProcNet) {
-  const char* tcp =
-      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-      "   0: 00000000:0949 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n"
-      "   1: 0100007F:0947 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1\n"
-      "   2: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1\n"
-      "   3: 0B7100CB:0949 0C7100CB:D431 01 00000000:00000000 00:00000000 00000000     0        0 4 1\n";
-  auto s = ParseProcNet(tcp, "tcp", 4);
-  ASSERT_EQ(s.size(), 2u);
-  EXPECT_EQ(s[0].address, "0.0.0.0");
-  EXPECT_EQ(s[0].port, 2377);
-  EXPECT_EQ(s[1].address, "127.0.0.1");
-  EXPECT_EQ(s[1].port, 2375);
-  EXPECT_TRUE(s[1].loopback());
-  const char* udp6 =
-      "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
-      "  1: 00000000000000000000000000000000:12B5 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 0 2 0 0\n"
-      "  2: 00000000000000000000000001000000:1F0A 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 0 2 0 0\n";
-  auto u = ParseProcNet(udp6, "udp", 6);
-  ASSERT_EQ(u.size(), 2u);
-  EXPECT_EQ(u[0].address, "::");
-  EXPECT_EQ(u[0].port, 4789);
-  EXPECT_EQ(u[1].address, "::1");
-  EXPECT_EQ(u[1].port, 7946);
 }
 
 TEST(Doctor, FilterFactsFromSave) {

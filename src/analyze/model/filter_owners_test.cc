@@ -63,7 +63,7 @@ Verdicts Judge(const std::string& text, Family family) {
   AuditStructure(*parsed.ruleset, "t", findings);
   Verdicts v{};
   for (const auto& f : findings) v.audit |= f.code == "docker-user-not-hooked";
-  HostFacts h;
+  DoctorFacts h;
   (family == Family::kIPv4 ? h.v4 : h.v6) = FilterFactsFromSave(text, family);
   for (const auto& f : Diagnose(h)) v.doctor |= f.code == "docker-user-not-hooked";
   v.status = JudgeDockerUserHook(*parsed.ruleset).NotHooked();
