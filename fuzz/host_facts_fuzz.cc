@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "analyze/host_network.h"
+#include "host/network.h"
 
 namespace {
 
-using swarmwall::analyze::HostNetwork;
+using swarmwall::host::HostNetwork;
 using swarmwall::netfilter::Family;
 
 void Check(bool ok, const std::string& error, bool added, const char* what) {
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     HostNetwork net;
     std::string error;
-    bool ok = swarmwall::analyze::ParseIpAddrJson(text, net, error);
+    bool ok = swarmwall::host::ParseIpAddrJson(text, net, error);
     Check(ok, error, !net.interfaces.empty(), "ParseIpAddrJson");
     for (const auto& i : net.interfaces)
       for (const auto& a : i.addresses)
@@ -47,14 +47,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (Family f : {Family::kIPv4, Family::kIPv6}) {
     HostNetwork net;
     std::string error;
-    bool ok = swarmwall::analyze::ParseIpRouteJson(text, f, net, error);
+    bool ok = swarmwall::host::ParseIpRouteJson(text, f, net, error);
     Check(ok, error, !net.routes.empty(), "ParseIpRouteJson");
     if (ok) (void)net.Lookup(*swarmwall::netfilter::IpAddress::Parse(f == Family::kIPv4 ? "192.0.2.1" : "2001:db8::1"));
   }
   {
     HostNetwork net;
     std::string error;
-    bool ok = swarmwall::analyze::ParseIpsetSave(text, net, error);
+    bool ok = swarmwall::host::ParseIpsetSave(text, net, error);
     Check(ok, error, false, "ParseIpsetSave");
   }
   return 0;

@@ -10,7 +10,7 @@
 #include "apply/host_session.h"
 #include "apply/lockout.h"
 #include "apply/state_store.h"
-#include "backend/host_facts.h"
+#include "host/local_addresses.h"
 #include "base/process.h"
 #include "compile/compiler.h"
 
@@ -30,7 +30,7 @@ std::string NowIso() {
 std::optional<compile::DesiredState> Desire(const policy::Policy& policy, const std::string& node,
                                             const apply::HostView& view, std::string& error) {
   compile::NodeFacts facts;
-  facts.local_addresses = backend::LocalAddresses();
+  facts.local_addresses = host::LocalAddresses();
   apply::SetHookFacts(view.before.ipv4, view.before.ipv6, facts);
   auto choice = compile::IdentifyNode(policy, facts, node.empty() ? std::nullopt : std::optional(node));
   if (!choice.node) {

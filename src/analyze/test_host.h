@@ -10,8 +10,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "analyze/host_network.h"
-#include "analyze/trace.h"
+#include "host/network.h"
+#include "analyze/trace/trace.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::analyze::test {
@@ -32,7 +32,7 @@ inline std::string ReadFile(const std::string& path) {
 template <typename Self>
 struct HostBase {
   netfilter::Ruleset ruleset;
-  HostNetwork net;
+  host::HostNetwork net;
   std::unique_ptr<TraceModel> model;
 
   HostBase(const std::string& rules, const std::string& addr, const std::string& route,
@@ -41,9 +41,9 @@ struct HostBase {
     if (!r.ruleset) throw std::runtime_error(r.error->ToString());
     ruleset = std::move(*r.ruleset);
     std::string error;
-    if (!ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
-    if (!ParseIpRouteJson(route, ruleset.family, net, error)) throw std::runtime_error(error);
-    if (!ipsets.empty() && !ParseIpsetSave(ipsets, net, error)) throw std::runtime_error(error);
+    if (!host::ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
+    if (!host::ParseIpRouteJson(route, ruleset.family, net, error)) throw std::runtime_error(error);
+    if (!ipsets.empty() && !host::ParseIpsetSave(ipsets, net, error)) throw std::runtime_error(error);
     model = std::make_unique<TraceModel>(ruleset, net);
   }
   // A node of ../shared/fixtures/DIR with its `ip -j` facts.

@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "backend/host_facts.h"
+#include "host/local_addresses.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -74,7 +74,7 @@ std::vector<std::string> PolicyFiles(const policy::Policy& policy) {
 
 compile::NodeFacts FactsFor(const HostView& view) {
   compile::NodeFacts facts;
-  facts.local_addresses = backend::LocalAddresses();
+  facts.local_addresses = host::LocalAddresses();
   SetHookFacts(view.before.ipv4, view.before.ipv6, facts);
   return facts;
 }

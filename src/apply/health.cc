@@ -4,7 +4,7 @@
 
 #include "apply/diff.h"
 #include "apply/host_session.h"
-#include "backend/host_facts.h"
+#include "host/local_addresses.h"
 #include "compile/compiler.h"
 
 namespace swarmwall::apply {
@@ -20,7 +20,7 @@ FirewallHealth CheckFirewall(const policy::Policy& policy, const std::string& no
   }
   h.variant = view->variant.chosen.name;
   compile::NodeFacts facts;
-  facts.local_addresses = backend::LocalAddresses();
+  facts.local_addresses = host::LocalAddresses();
   SetHookFacts(view->before.ipv4, view->before.ipv6, facts);
   auto choice = compile::IdentifyNode(policy, facts, node.empty() ? std::nullopt : std::optional(node));
   if (!choice.node) {

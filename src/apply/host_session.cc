@@ -49,14 +49,14 @@ bool CacheAllowed() {
   return !(env && std::string(env) == "0");
 }
 
-json VariantToJson(const backend::VariantReport& v) {
+json VariantToJson(const host::VariantReport& v) {
   return {{"name", v.chosen.name}, {"docker_in_nft", v.docker_in_nft},
           {"docker_in_legacy", v.docker_in_legacy}, {"system_default", v.system_default},
           {"reason", v.reason}};
 }
 
-backend::VariantReport VariantFromJson(const json& j) {
-  backend::VariantReport v;
+host::VariantReport VariantFromJson(const json& j) {
+  host::VariantReport v;
   v.chosen.name = StringField(j, "name");
   if (v.chosen.name != "nft" && v.chosen.name != "legacy") throw StateFormatError("\"name\" is no iptables variant");
   v.docker_in_nft = OptBoolField(j, "docker_in_nft", false);
@@ -71,13 +71,13 @@ void ForgetCache(const std::string& dir) {
   std::filesystem::remove(CachePath(dir), ec);
 }
 
-bool CacheUsable(const backend::VariantReport& variant) {
+bool CacheUsable(const host::VariantReport& variant) {
   return variant.chosen.name == "nft" && LegacyTables().empty() && CacheAllowed();
 }
 
 // The cache's text but for the generation (the slow part: ~3 ms with
 // 1,000 owned rules), so that it can be made before the generation is known.
-std::string CacheBody(const backend::VariantReport& variant, const FamilySnapshot& v4,
+std::string CacheBody(const host::VariantReport& variant, const FamilySnapshot& v4,
                       const FamilySnapshot& v6) {
   json j = {{"identity", host::NetnsIdentity()}, {"variant", VariantToJson(variant)},
             {"ipv4", SnapshotToJson(v4)}, {"ipv6", SnapshotToJson(v6)}};
@@ -91,7 +91,7 @@ void WriteCache(const std::string& dir, uint32_t generation, const std::string& 
   if (!WriteFileAtomically(CachePath(dir), text, error, false)) ForgetCache(dir);
 }
 
-void SaveCache(const std::string& dir, uint32_t generation, const backend::VariantReport& variant,
+void SaveCache(const std::string& dir, uint32_t generation, const host::VariantReport& variant,
                const FamilySnapshot& v4, const FamilySnapshot& v6) {
   if (!CacheUsable(variant)) {
     ForgetCache(dir);
@@ -164,7 +164,7 @@ std::optional<HostView> ReadHost(const std::string& dir, bool allow_cache, std::
     }
   }
   HostView view;
-  view.variant = backend::DetectVariant();
+  view.variant = host::DetectVariant();
   auto before = ReadBefore(view.variant.chosen, error, with_sets);
   if (!before) return std::nullopt;
   view.before = std::move(*before);

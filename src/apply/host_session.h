@@ -34,13 +34,13 @@
 #include "apply/kernel_state.h"
 #include "apply/state_store.h"
 #include "apply/transaction.h"
-#include "backend/iptables_variant.h"
+#include "host/xtables.h"
 #include "compile/desired_state.h"
 
 namespace swarmwall::apply {
 
 struct HostView {
-  backend::VariantReport variant;
+  host::VariantReport variant;
   Before before;
   bool cached = false;                  // the rules part came from the cache
   std::optional<uint32_t> generation;   // nf_tables generation BEFORE is exact at

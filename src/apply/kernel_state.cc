@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 
+#include "analyze/model/filter_owners.h"
 #include "apply/ipset_read.h"
 #include "base/process.h"
 #include "netfilter/parser.h"
@@ -25,49 +26,30 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
     error = parsed.error->ToString();
     return std::nullopt;
   }
+  // What Docker and swarmwall have in filter, read as status, doctor,
+  // explain and audit read it.
+  analyze::FilterOwners owners = analyze::ReadFilterOwners(*parsed.ruleset);
   FamilySnapshot snap;
   snap.owned.family = family;
-  const netfilter::Table* filter = parsed.ruleset->FindTable("filter");
-  if (filter) {
-    for (const auto& chain : filter->chains) {
-      snap.kernel.existing_chains.emplace_back(chain.name);
-      snap.docker_chains |= chain.name.starts_with("DOCKER") && chain.name != "DOCKER-USER";
-      bool owned = backend::IsOwnedChain(chain.name);
-      if (owned) {
-        compile::OwnedChain oc{"filter", std::string(chain.name), {}};
-        for (const auto& r : chain.rules) oc.rules.push_back(netfilter::RuleSpec(r, family));
-        snap.owned.chains.push_back(std::move(oc));
-      }
-      for (size_t i = 0; i < chain.rules.size(); ++i) {
-        const auto& r = chain.rules[i];
-        if (chain.name == "FORWARD" && r.target == "DOCKER-USER") snap.forward_jumps_to_docker_user = true;
-        bool jump_to_owned = r.target_kind == netfilter::TargetKind::kChain &&
-                             backend::IsOwnedChain(r.target);
-        if (!owned && !jump_to_owned) ++snap.foreign_rules;
-        if (!jump_to_owned) continue;
-        auto key = std::make_pair(std::string(chain.name), std::string(r.target));
-        snap.kernel.jumps[key]++;
-        if (!owned) {
-          if (!snap.hook_first.count(key)) {
-            snap.hook_first[key] = i == 0;
-            snap.owned.hooks.push_back({"filter", key.first, key.second, false});
-          }
-        }
-      }
-    }
+  snap.kernel.existing_chains = std::move(owners.chains);
+  for (const netfilter::Chain* chain : owners.owned) {
+    compile::OwnedChain oc{"filter", std::string(chain->name), {}};
+    oc.rules.reserve(chain->rules.size());
+    for (const auto& r : chain->rules) oc.rules.push_back(netfilter::RuleSpec(r, family));
+    snap.owned.chains.push_back(std::move(oc));
   }
-  if (filter) {
-    const netfilter::Chain* user = filter->FindChain("DOCKER-USER");
-    bool referenced = false;
-    for (const auto& chain : filter->chains)
-      for (const auto& r : chain.rules) referenced |= r.target == "DOCKER-USER";
-    bool only_ours = user && std::all_of(user->rules.begin(), user->rules.end(), [](const auto& r) {
-      return backend::IsOwnedChain(r.target);
-    });
-    snap.docker_user_referenced = referenced;
-    snap.docker_user_foreign_rules = user && !only_ours;
-    snap.docker_user_removable = user && only_ours && !referenced && !snap.docker_chains;
+  for (const auto& hook : owners.hooks) {
+    snap.hook_first[{hook.chain, hook.target}] = hook.first;
+    snap.owned.hooks.push_back({"filter", hook.chain, hook.target, false});
   }
+  snap.kernel.jumps = std::move(owners.owned_jumps);
+  snap.foreign_rules = owners.foreign_rules;
+  snap.docker_chains = owners.docker_chains;
+  snap.forward_jumps_to_docker_user = owners.ForwardJumpsToDockerUser();
+  snap.docker_user_referenced = owners.docker_user_referenced;
+  snap.docker_user_foreign_rules = owners.docker_user_foreign_rules;
+  snap.docker_user_removable = owners.docker_user.exists && !owners.docker_user_foreign_rules &&
+                               !owners.docker_user_referenced && !owners.docker_chains;
   SetOwnedSets(ipset_save, snap);
   return snap;
 }
@@ -147,7 +129,7 @@ std::string SaveIpsets() {
 
 namespace {
 
-std::optional<FamilySnapshot> Read(const backend::IptablesVariant& variant, Family family,
+std::optional<FamilySnapshot> Read(const host::IptablesVariant& variant, Family family,
                                    const std::string& ipsets, std::string& error) {
   auto r = RunProcess({variant.SaveCommand(family), "-t", "filter"},
                       {.timeout = std::chrono::seconds(60)});
@@ -160,12 +142,12 @@ std::optional<FamilySnapshot> Read(const backend::IptablesVariant& variant, Fami
 
 }  // namespace
 
-std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant, Family family,
+std::optional<FamilySnapshot> ReadKernel(const host::IptablesVariant& variant, Family family,
                                          std::string& error) {
   return Read(variant, family, SaveIpsets(), error);
 }
 
-std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error,
+std::optional<Before> ReadBefore(const host::IptablesVariant& variant, std::string& error,
                                  bool with_sets) {
   auto v4 = Read(variant, Family::kIPv4, "", error);
   if (!v4) return std::nullopt;

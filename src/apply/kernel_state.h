@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "backend/iptables_render.h"
-#include "backend/iptables_variant.h"
+#include "host/xtables.h"
 #include "compile/desired_state.h"
 #include "compile/node_facts.h"
 #include "netfilter/ruleset.h"
@@ -21,7 +21,11 @@ struct FamilySnapshot {
   backend::KernelState kernel;       // chains present, jump counts
   // For each hook found: is the jump the first rule of its chain?
   std::map<std::pair<std::string, std::string>, bool> hook_first;
-  bool forward_jumps_to_docker_user = false;  // moby#48560 fail-open when false
+  // A FORWARD rule (anywhere in the chain) jumps to DOCKER-USER: where
+  // SetHookFacts hooks SWARMWALL-USER. Not the verdict "DOCKER-USER
+  // hooked", which is analyze::DockerUserHook::NotHooked
+  // (analyze/model/filter_owners.h, the reader this snapshot comes from).
+  bool forward_jumps_to_docker_user = false;
   bool docker_chains = false;       // Docker's own chains (not DOCKER-USER alone)
   bool docker_user_referenced = false;     // a foreign rule jumps to DOCKER-USER
   bool docker_user_foreign_rules = false;  // DOCKER-USER holds a rule not ours
@@ -47,7 +51,7 @@ void SetOwnedSets(const std::string& ipset_save, FamilySnapshot& snap);
 void SetOwnedSets(std::string_view ipset_save, FamilySnapshot& v4, FamilySnapshot& v6);
 
 // Reads the running kernel through VARIANT.
-std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant,
+std::optional<FamilySnapshot> ReadKernel(const host::IptablesVariant& variant,
                                          netfilter::Family family, std::string& error);
 
 // The owned state of both families before a transaction.
@@ -57,7 +61,7 @@ struct Before {
 
 // Both families through VARIANT (ipset read once); nullopt with ERROR set.
 // WITH_SETS false: the owned sets are left for ReadOwnedSets.
-std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error,
+std::optional<Before> ReadBefore(const host::IptablesVariant& variant, std::string& error,
                                  bool with_sets = true);
 
 // Where SWARMWALL-USER is hooked, from what the kernel holds (see NodeFacts):

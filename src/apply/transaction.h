@@ -14,7 +14,7 @@
 
 #include "apply/diff.h"
 #include "apply/kernel_state.h"
-#include "backend/iptables_variant.h"
+#include "host/xtables.h"
 #include "compile/desired_state.h"
 
 namespace swarmwall::apply {
@@ -37,7 +37,7 @@ FamilySnapshot SnapshotAfter(const compile::FamilyState& fs, const FamilySnapsho
 
 class Transaction {
  public:
-  Transaction(backend::IptablesVariant variant, Before before)
+  Transaction(host::IptablesVariant variant, Before before)
       : variant_(std::move(variant)), before_(std::move(before)) {}
 
   // Brings the owned state to DESIRED. Writes nothing when nothing differs.
@@ -54,7 +54,7 @@ class Transaction {
   bool Restore(netfilter::Family family, const std::string& text, std::string& error);
   bool Ipset(const std::string& text, std::string& error);
 
-  backend::IptablesVariant variant_;
+  host::IptablesVariant variant_;
   Before before_;
 };
 

@@ -16,12 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_state.h"
-#include "analyze/docker_layout.h"
-#include "analyze/docker_user_hook.h"
-#include "analyze/exposure.h"
-#include "analyze/exposure_change.h"
-#include "analyze/host_network.h"
-#include "analyze/trace.h"
+#include "analyze/model/docker_layout.h"
+#include "analyze/model/filter_owners.h"
+#include "analyze/exposure/exposure.h"
+#include "analyze/exposure/exposure_change.h"
+#include "host/network.h"
+#include "analyze/trace/trace.h"
 #include "apply/compile_inputs.h"
 #include "apply/confirm.h"
 #include "apply/diff.h"
@@ -34,8 +34,8 @@
 #include "apply/ruleset_after.h"
 #include "apply/state_store.h"
 #include "apply/swarm_members.h"
-#include "backend/host_facts.h"
-#include "backend/iptables_variant.h"
+#include "host/local_addresses.h"
+#include "host/xtables.h"
 #include "base/json_text.h"
 #include "base/timings.h"
 #include "cli/commands.h"
@@ -148,14 +148,14 @@ apply::AppliedRecord MakeRecord(const Prepared& p, const policy::Policy& policy,
 std::optional<std::vector<analyze::ExposureDelta>> ExposureChange(const apply::HostView& view,
                                                                   const compile::DesiredState& desired,
                                                                   std::string& error) {
-  analyze::HostNetwork now;
-  if (!analyze::LoadLiveHostNetwork(now, error)) return std::nullopt;
-  analyze::HostNetwork after = now;
+  host::HostNetwork now;
+  if (!host::LoadLiveHostNetwork(now, error)) return std::nullopt;
+  host::HostNetwork after = now;
   for (auto it = after.ipsets.begin(); it != after.ipsets.end();)   // ours: as desired
     it = it->first.starts_with(compile::kSetPrefix) ? after.ipsets.erase(it) : std::next(it);
   for (const compile::FamilyState* fs : {&desired.ipv4, &desired.ipv6})
     for (const auto& s : fs->sets) {
-      analyze::IpSet set;
+      host::IpSet set;
       set.name = s.name;
       set.type = "hash:net";
       set.family = s.family;
@@ -166,7 +166,7 @@ std::optional<std::vector<analyze::ExposureDelta>> ExposureChange(const apply::H
     }
   std::vector<analyze::FamilyExposure> before_x, after_x;
   for (auto family : {Family::kIPv4, Family::kIPv6}) {
-    auto saved = backend::SaveLive(view.variant.chosen, family);
+    auto saved = host::SaveLive(view.variant.chosen, family);
     if (!saved.ok) {
       if (family == Family::kIPv6) continue;
       error = saved.error;
@@ -204,13 +204,13 @@ nlohmann::json DiffsJson(const std::vector<apply::FamilyDiff>& diffs) {
 
 // What apply reports, as JSON or as its first line (also for the no-op
 // decided without loading the policy).
-nlohmann::json ApplyJson(const std::string& node, const backend::VariantReport& variant,
+nlohmann::json ApplyJson(const std::string& node, const host::VariantReport& variant,
                          const apply::TransactionResult& result) {
   return {{"node", node}, {"changed", result.changed}, {"variant", variant.chosen.name},
           {"steps", result.steps}, {"diff", DiffsJson(result.diffs)}};
 }
 
-std::string ApplyLine(const std::string& node, const backend::VariantReport& variant,
+std::string ApplyLine(const std::string& node, const host::VariantReport& variant,
                       const apply::TransactionResult& result) {
   return fmt::format("node {} ({} iptables, {}): {}\n", node, variant.chosen.name, variant.reason,
                      result.changed ? "applied" : "already up to date, nothing written");
@@ -221,16 +221,16 @@ struct DockerFacts {
   std::string host, version, layout;
   bool swarm = false, docker_user_hooked = false;
   // Per family: DOCKER-USER unreached where that matters (the verdict audit
-  // and doctor give too, analyze/docker_user_hook.h).
+  // and doctor give too, analyze/model/filter_owners.h).
   bool docker_user_not_hooked_v4 = false, docker_user_not_hooked_v6 = false;
 };
 
-DockerFacts ReadDockerFacts(const backend::IptablesVariant& variant) {
+DockerFacts ReadDockerFacts(const host::IptablesVariant& variant) {
   DockerFacts f;
   docker::Engine engine;
   f.host = engine.host();
   if (auto v = engine.Version()) f.version = v->value("Version", "");
-  auto parse = [](const backend::SaveResult& s, Family family) -> std::optional<netfilter::Ruleset> {
+  auto parse = [](const host::SaveResult& s, Family family) -> std::optional<netfilter::Ruleset> {
     if (!s.ok) return std::nullopt;
     netfilter::ParseOptions options;
     options.family = family;
@@ -238,13 +238,13 @@ DockerFacts ReadDockerFacts(const backend::IptablesVariant& variant) {
     if (!r.ruleset) return std::nullopt;
     return std::move(r.ruleset);
   };
-  auto v4 = parse(backend::SaveLive(variant, Family::kIPv4), Family::kIPv4);
-  auto v6 = parse(backend::SaveLive(variant, Family::kIPv6), Family::kIPv6);
+  auto v4 = parse(host::SaveLive(variant, Family::kIPv4), Family::kIPv4);
+  auto v6 = parse(host::SaveLive(variant, Family::kIPv6), Family::kIPv6);
   netfilter::Ruleset empty;
   auto e = analyze::ExplainDocker(v4 ? *v4 : empty, v6 ? &*v6 : nullptr);
   f.layout = analyze::LayoutName(e.layout);
   f.swarm = e.swarm;
-  f.docker_user_hooked = e.docker_user_hooked;
+  f.docker_user_hooked = e.docker_user_first_in_forward;
   f.docker_user_not_hooked_v4 = v4 && analyze::JudgeDockerUserHook(*v4).NotHooked();
   f.docker_user_not_hooked_v6 = v6 && analyze::JudgeDockerUserHook(*v6).NotHooked();
   return f;

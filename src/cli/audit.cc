@@ -6,15 +6,15 @@
 #include <fmt/ranges.h>
 #include <iostream>
 
-#include "analyze/audit.h"
-#include "analyze/audit_matrix.h"
-#include "analyze/audit_report.h"
-#include "analyze/chain_loops.h"
-#include "analyze/host_facts_files.h"
-#include "analyze/host_network.h"
-#include "analyze/policy_exposure.h"
-#include "analyze/report_html.h"
-#include "backend/iptables_variant.h"
+#include "analyze/audit/audit.h"
+#include "analyze/audit/reach_matrix.h"
+#include "analyze/audit/audit_report.h"
+#include "analyze/model/chain_loops.h"
+#include "analyze/model/host_network_files.h"
+#include "host/network.h"
+#include "analyze/audit/policy_proof.h"
+#include "analyze/audit/report_html.h"
+#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "policy/policy.h"
@@ -33,10 +33,10 @@ void Fail(GlobalOptions& global, const std::string& message) {
   global.exit_code = kError;
 }
 
-bool ReadFacts(const AuditArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
+bool ReadFacts(const AuditArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
-  if ((a.live && !analyze::LoadLiveHostNetwork(net, error)) ||
-      !analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) {
+  if ((a.live && !host::LoadLiveHostNetwork(net, error)) ||
+      !analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) {
     Fail(global, error);
     return false;
   }
@@ -74,9 +74,9 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
   std::optional<netfilter::Ruleset> v4, v6;
   std::string name4, name6;
   if (a.live) {
-    auto variant = backend::DetectVariant();
+    auto variant = host::DetectVariant();
     for (auto fam : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
-      auto saved = backend::SaveLive(variant.chosen, fam);
+      auto saved = host::SaveLive(variant.chosen, fam);
       if (!saved.ok) {
         if (fam == netfilter::Family::kIPv6) continue;   // no IPv6 tables: audit IPv4 only
         return Fail(global, saved.error);
@@ -95,7 +95,7 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
       return;
   }
   bool have_facts = a.live || !a.addr.empty();
-  analyze::HostNetwork net;
+  host::HostNetwork net;
   if (!ReadFacts(a, net, global)) return;
 
   std::optional<policy::Policy> pol;

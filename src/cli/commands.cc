@@ -2,13 +2,13 @@
 
 #include <iostream>
 
-#include "analyze/input_file.h"
+#include "base/input_file.h"
 
 namespace swarmwall::cli {
 
 bool ReadInput(const std::string& file, std::string& text, size_t limit) {
   std::string error;
-  if (analyze::ReadInputFile(file, limit, text, error)) return true;
+  if (ReadInputFile(file, limit, text, error)) return true;
   std::cerr << "swarmwall: cannot read " << (file == "-" ? "standard input" : file) << ": " << error << "\n";
   return false;
 }

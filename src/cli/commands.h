@@ -36,7 +36,7 @@ void RegisterVerify(CLI::App& app, GlobalOptions& global);
 void RegisterHealth(CLI::App& app, GlobalOptions& global);
 
 // Reads FILE ("-" = stdin) into TEXT, a regular file of at most LIMIT
-// bytes (analyze/input_file.h); false with a message on stderr.
+// bytes (base/input_file.h); false with a message on stderr.
 bool ReadInput(const std::string& file, std::string& text, size_t limit = size_t{256} << 20);
 
 // Parses iptables-save TEXT named NAME (for FILE:LINE:COL); warnings and the

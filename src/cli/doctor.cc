@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "analyze/doctor.h"
+#include "analyze/doctor/doctor.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 
@@ -19,7 +19,7 @@ void RegisterDoctor(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--daemon-json", options->daemon_json,
                   "Docker's daemon.json (default ROOT/etc/docker/daemon.json)");
   cmd->callback([options, &global] {
-    analyze::HostFacts facts = analyze::GatherHostFacts(*options);
+    analyze::DoctorFacts facts = analyze::GatherDoctorFacts(*options);
     if (!facts.gather_error.empty()) {
       std::cerr << "swarmwall doctor: " << facts.gather_error << "\n";
       global.exit_code = kError;

@@ -1,9 +1,9 @@
 // swarmwall explain: what Docker and Swarm did to a host's ruleset, in words.
 #include <iostream>
 
-#include "analyze/docker_layout.h"
-#include "analyze/explain_report.h"
-#include "backend/iptables_variant.h"
+#include "analyze/model/docker_layout.h"
+#include "analyze/explain/explain_report.h"
+#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "docker/engine.h"
@@ -36,10 +36,10 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
       return;
     }
     if (args->live) {
-      auto variant = backend::DetectVariant();
+      auto variant = host::DetectVariant();
       context.source = "live";
       context.variant = variant.chosen.name + " (" + variant.reason + ")";
-      auto s4 = backend::SaveLive(variant.chosen, netfilter::Family::kIPv4);
+      auto s4 = host::SaveLive(variant.chosen, netfilter::Family::kIPv4);
       if (!s4.ok) {
         std::cerr << "swarmwall: " << s4.error << "\n";
         global.exit_code = kError;
@@ -47,7 +47,7 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
       }
       v4 = ParseRulesetText(s4.text, variant.chosen.SaveCommand(netfilter::Family::kIPv4),
                  netfilter::Family::kIPv4);
-      auto s6 = backend::SaveLive(variant.chosen, netfilter::Family::kIPv6);
+      auto s6 = host::SaveLive(variant.chosen, netfilter::Family::kIPv6);
       if (s6.ok)
         v6 = ParseRulesetText(s6.text, variant.chosen.SaveCommand(netfilter::Family::kIPv6),
                    netfilter::Family::kIPv6);

@@ -5,17 +5,17 @@
 #include <fstream>
 #include <iostream>
 
-#include "analyze/audit_matrix.h"
-#include "analyze/chain_loops.h"
-#include "analyze/exposure.h"
-#include "analyze/exposure_report.h"
-#include "analyze/host_facts_files.h"
-#include "analyze/host_network.h"
-#include "analyze/input_file.h"
-#include "analyze/ipassmt.h"
-#include "analyze/report_html.h"
-#include "analyze/trace.h"
-#include "backend/iptables_variant.h"
+#include "analyze/audit/reach_matrix.h"
+#include "analyze/model/chain_loops.h"
+#include "analyze/exposure/exposure.h"
+#include "analyze/exposure/exposure_report.h"
+#include "analyze/model/host_network_files.h"
+#include "host/network.h"
+#include "base/input_file.h"
+#include "analyze/model/ipassmt.h"
+#include "analyze/audit/report_html.h"
+#include "analyze/trace/trace.h"
+#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "netfilter/modules.h"
@@ -37,10 +37,10 @@ bool Fail(GlobalOptions& global, const std::string& message) {
   return false;
 }
 
-bool ReadFacts(const ExposureArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
+bool ReadFacts(const ExposureArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
-  if (a.live && !analyze::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  if (!analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
+  if (a.live && !host::LoadLiveHostNetwork(net, error)) return Fail(global, error);
+  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
   return true;
 }
 
@@ -72,10 +72,10 @@ bool ParsePorts(const std::string& text, std::vector<analyze::PortSpan>& out) {
 }
 
 // --from: CIDRs (comma-separated) or the name of one of the host's ipsets.
-bool ParseFrom(const std::string& text, const analyze::HostNetwork& net, netfilter::Family family,
+bool ParseFrom(const std::string& text, const host::HostNetwork& net, netfilter::Family family,
                std::vector<netfilter::Cidr>& out, bool& empty_for_family) {
   empty_for_family = false;
-  if (const analyze::IpSet* set = net.FindSet(text)) {
+  if (const host::IpSet* set = net.FindSet(text)) {
     if (set->family != family) {
       empty_for_family = true;
       return true;
@@ -105,12 +105,12 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
     Fail(global, "give a FILE (or -) or --live");
     return;
   }
-  analyze::HostNetwork net;
+  host::HostNetwork net;
   if (!ReadFacts(a, net, global)) return;
   analyze::IpAssignment ipassmt;
   if (!a.ipassmt.empty()) {
     std::string text, error;
-    if (!analyze::ReadInputFile(a.ipassmt, analyze::kFactsLimit, text, error)) {
+    if (!ReadInputFile(a.ipassmt, kFactsLimit, text, error)) {
       Fail(global, "--ipassmt " + a.ipassmt + ": " + error);
       return;
     }
@@ -167,9 +167,9 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
   // The rulesets: FILE (either family) and --file6, or the live kernel's two.
   std::vector<netfilter::Ruleset> rulesets;
   if (a.live) {
-    auto variant = backend::DetectVariant();
+    auto variant = host::DetectVariant();
     for (auto family : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
-      auto saved = backend::SaveLive(variant.chosen, family);
+      auto saved = host::SaveLive(variant.chosen, family);
       if (!saved.ok) {
         if (family == netfilter::Family::kIPv6) continue;   // no ip6tables: IPv4 only
         Fail(global, saved.error);

@@ -9,7 +9,7 @@
 #include "apply/kernel_state.h"
 #include "backend/firewalld_render.h"
 #include "backend/hand_render.h"
-#include "backend/host_facts.h"
+#include "host/local_addresses.h"
 #include "backend/iptables_render.h"
 #include "backend/output_file.h"
 #include "backend/persistent_render.h"
@@ -78,7 +78,7 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
     } else {
       // Rendering for this host: where Docker lets us hook in is a fact of
       // the host (20.10 without ip6tables has no IPv6 DOCKER-USER).
-      facts.local_addresses = backend::LocalAddresses();
+      facts.local_addresses = host::LocalAddresses();
       auto choice = compile::IdentifyNode(
           p, facts, args->node.empty() ? std::nullopt : std::optional<std::string>(args->node));
       if (!choice.node) {
@@ -91,7 +91,7 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
     }
     if (!args->all) {
       std::string error;
-      if (auto before = apply::ReadBefore(backend::DetectVariant().chosen, error))
+      if (auto before = apply::ReadBefore(host::DetectVariant().chosen, error))
         apply::SetHookFacts(before->ipv4, before->ipv6, facts);
     }
     // Names written bare into rules, sets, scripts and file names must be

@@ -2,12 +2,12 @@
 // tells every rule it meets and where it ends (docs/trace.md).
 #include <iostream>
 
-#include "analyze/chain_loops.h"
-#include "analyze/host_facts_files.h"
-#include "analyze/host_network.h"
-#include "analyze/trace.h"
-#include "analyze/trace_report.h"
-#include "backend/iptables_variant.h"
+#include "analyze/model/chain_loops.h"
+#include "analyze/model/host_network_files.h"
+#include "host/network.h"
+#include "analyze/trace/trace.h"
+#include "analyze/trace/trace_report.h"
+#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "netfilter/modules.h"
@@ -30,10 +30,10 @@ bool Fail(GlobalOptions& global, const std::string& message) {
   return false;
 }
 
-bool ReadFacts(const TraceArgs& a, analyze::HostNetwork& net, GlobalOptions& global) {
+bool ReadFacts(const TraceArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
-  if (a.live && !analyze::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  if (!analyze::ReadHostFactFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
+  if (a.live && !host::LoadLiveHostNetwork(net, error)) return Fail(global, error);
+  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
   return true;
 }
 
@@ -91,8 +91,8 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
 
   std::optional<netfilter::Ruleset> ruleset;
   if (a.live) {
-    auto variant = backend::DetectVariant();
-    auto saved = backend::SaveLive(variant.chosen, family);
+    auto variant = host::DetectVariant();
+    auto saved = host::SaveLive(variant.chosen, family);
     if (!saved.ok) {
       Fail(global, saved.error);
       return;
@@ -121,7 +121,7 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
     Fail(global, loop->Text());
     return;
   }
-  analyze::HostNetwork net;
+  host::HostNetwork net;
   if (!ReadFacts(a, net, global)) return;
   analyze::TraceModel model(*ruleset, net);
   auto result = model.Trace(input);

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "analyze/audit_verify.h"
-#include "analyze/policy_exposure.h"
+#include "analyze/audit/scan_comparison.h"
+#include "analyze/audit/policy_proof.h"
 #include "base/json_text.h"
 #include "base/process.h"
 #include "cli/commands.h"
@@ -104,9 +104,9 @@ void RunVerify(const VerifyArgs& a, GlobalOptions& global) {
   result.target = a.target;
   result.label = a.label;
   if (global.json())
-    std::cout << JsonText(analyze::VerifyJson(result), 2) << "\n";
+    std::cout << JsonText(analyze::ScanComparisonJson(result), 2) << "\n";
   else
-    std::cout << analyze::VerifyText(result);
+    std::cout << analyze::ScanComparisonText(result);
   global.exit_code = result.differences.empty() ? kOk : kPending;
 }
 

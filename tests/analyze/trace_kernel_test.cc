@@ -25,9 +25,9 @@
 
 #include <fmt/format.h>
 
-#include "analyze/host_network.h"
-#include "analyze/trace.h"
-#include "analyze/trace_report.h"
+#include "host/network.h"
+#include "analyze/trace/trace.h"
+#include "analyze/trace/trace_report.h"
 #include "lab/lab.h"
 #include "netfilter/parser.h"
 #include "ruleset_generator.h"
@@ -260,11 +260,11 @@ void RunDifferential(Host* ca_, Host* cb_, Host* rt_, Lab* lab_, const std::stri
     ASSERT_TRUE(saved.ok() && sets.ok());
     auto parsed = netfilter::ParseRuleset(saved.out);
     ASSERT_TRUE(parsed.ruleset) << parsed.error->ToString() << "\n" << saved.out;
-    analyze::HostNetwork net;
+    host::HostNetwork net;
     std::string error;
-    ASSERT_TRUE(analyze::ParseIpAddrJson(addr.out, net, error)) << error;
-    ASSERT_TRUE(analyze::ParseIpRouteJson(route.out, family, net, error)) << error;
-    ASSERT_TRUE(analyze::ParseIpsetSave(sets.out, net, error)) << error;
+    ASSERT_TRUE(host::ParseIpAddrJson(addr.out, net, error)) << error;
+    ASSERT_TRUE(host::ParseIpRouteJson(route.out, family, net, error)) << error;
+    ASSERT_TRUE(host::ParseIpsetSave(sets.out, net, error)) << error;
     analyze::TraceModel model(*parsed.ruleset, net);
 
     // What the kernel does.

@@ -38,10 +38,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "analyze/exposure.h"
-#include "analyze/host_network.h"
-#include "analyze/ipassmt.h"
-#include "analyze/trace.h"
+#include "analyze/exposure/exposure.h"
+#include "host/network.h"
+#include "analyze/model/ipassmt.h"
+#include "analyze/trace/trace.h"
 #include "base/process.h"
 #include "netfilter/address.h"
 #include "netfilter/parser.h"
@@ -54,7 +54,7 @@ namespace fs = std::filesystem;
 using analyze::ComputeExposure;
 using analyze::ComputeServiceMatrix;
 using analyze::ExposureOptions;
-using analyze::HostNetwork;
+using host::HostNetwork;
 using analyze::IpAssignment;
 using analyze::ServiceMatrix;
 using analyze::TraceModel;

@@ -1,0 +1,19 @@
+// The host's network facts given as files (--addr, --route, --route6, --ipsets), as
+// trace, exposure and audit take them: each read bounded (input_file.h) and
+// checked field by field before use (host/network.h).
+#pragma once
+
+#include <string>
+
+#include "host/network.h"
+
+namespace swarmwall::analyze {
+
+struct HostNetworkFiles {
+  std::string addr, route, route6, ipsets;   // "" = not given
+};
+
+// Adds what FILES hold to NET; false with ERROR ("--addr FILE: ...").
+bool ReadHostNetworkFiles(const HostNetworkFiles& files, host::HostNetwork& net, std::string& error);
+
+}  // namespace swarmwall::analyze
