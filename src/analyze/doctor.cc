@@ -16,7 +16,7 @@
 #include "analyze/docker_layout.h"
 #include "analyze/docker_user_hook.h"
 #include "analyze/input_file.h"
-#include "apply/kernel_state.h"
+#include "backend/iptables/kernel_state.h"
 #include "backend/iptables_variant.h"
 #include "base/process.h"
 #include "netfilter/parser.h"
@@ -183,7 +183,7 @@ std::vector<ListeningSocket> ParseProcNet(const std::string& text, const std::st
 FilterFacts FilterFactsFromSave(const std::string& save_text, Family family) {
   FilterFacts f;
   std::string error;
-  auto snap = apply::SnapshotFromText(save_text, "", family, error);
+  auto snap = backend::SnapshotFromText(save_text, "", family, error);
   netfilter::ParseOptions options;
   options.family = family;
   options.file_name = family == Family::kIPv4 ? "iptables-save" : "ip6tables-save";

@@ -7,6 +7,11 @@
 #include <optional>
 #include <string>
 
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/family_diff.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::cli {
@@ -26,7 +31,11 @@ void RegisterNormalize(CLI::App& app, GlobalOptions& global);
 void RegisterExplain(CLI::App& app, GlobalOptions& global);
 void RegisterCheck(CLI::App& app, GlobalOptions& global);
 void RegisterRender(CLI::App& app, GlobalOptions& global);
+void RegisterPlan(CLI::App& app, GlobalOptions& global);
 void RegisterApply(CLI::App& app, GlobalOptions& global);
+void RegisterStatus(CLI::App& app, GlobalOptions& global);
+void RegisterRemove(CLI::App& app, GlobalOptions& global);
+void RegisterConfirm(CLI::App& app, GlobalOptions& global);   // and the hidden rollback-timer
 void RegisterDoctor(CLI::App& app, GlobalOptions& global);
 void RegisterTrace(CLI::App& app, GlobalOptions& global);
 void RegisterAgent(CLI::App& app, GlobalOptions& global);
@@ -37,6 +46,13 @@ void RegisterHealth(CLI::App& app, GlobalOptions& global);
 
 // Reads FILE ("-" = stdin) into TEXT, a regular file of at most LIMIT
 // bytes (analyze/input_file.h); false with a message on stderr.
+// Where a workflow's notes go: stderr, one line each (apply::Notes).
+void NoteToStderr(const std::string& line);
+
+// The apply workflows' diffs, as plan and apply print them.
+void PrintDiffs(const std::vector<backend::FamilyDiff>& diffs);
+nlohmann::json DiffsJson(const std::vector<backend::FamilyDiff>& diffs);
+
 bool ReadInput(const std::string& file, std::string& text, size_t limit = size_t{256} << 20);
 
 // Parses iptables-save TEXT named NAME (for FILE:LINE:COL); warnings and the

@@ -1,4 +1,4 @@
-#include "apply/ipset_read.h"
+#include "backend/iptables/ipset_read.h"
 
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
@@ -10,17 +10,17 @@
 #include <map>
 #include <memory>
 
-#include "apply/netlink_dump.h"
+#include "host/netlink_socket.h"
 #include "compile/desired_state.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 using netfilter::Family;
 
 // IPSET_CMD_LIST as a dump, in ipset's protocol version.
-NetlinkRequest ListRequest(uint32_t seq) {
-  NetlinkRequest req((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST, NLM_F_REQUEST | NLM_F_DUMP,
+host::NetlinkRequest ListRequest(uint32_t seq) {
+  host::NetlinkRequest req((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST, NLM_F_REQUEST | NLM_F_DUMP,
                      NFPROTO_IPV4, seq);
   req.PutU8(IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
   return req;
@@ -29,7 +29,7 @@ NetlinkRequest ListRequest(uint32_t seq) {
 // One element of a hash:net set: IP (nested v4/v6 address) and CIDR.
 bool ParseElement(const char* data, size_t len, Family family, netfilter::IpAddress& address,
                   int& prefix, std::string& error) {
-  NetlinkAttrs attrs{data, len};
+  host::NetlinkAttrs attrs{data, len};
   uint16_t type;
   const char* d;
   size_t n;
@@ -37,7 +37,7 @@ bool ParseElement(const char* data, size_t len, Family family, netfilter::IpAddr
   prefix = -1;
   while (attrs.Next(type, d, n)) {
     if (type == IPSET_ATTR_IP) {
-      NetlinkAttrs inner{d, n};
+      host::NetlinkAttrs inner{d, n};
       uint16_t t;
       const char* v;
       size_t vn;
@@ -159,7 +159,7 @@ class EntryCollector {
 }  // namespace
 
 std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, std::string& error) {
-  NetlinkSocket sock;
+  host::NetlinkSocket sock;
   if (!sock.ok()) {
     error = std::string("netlink socket: ") + std::strerror(errno);
     return std::nullopt;
@@ -168,11 +168,11 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
   std::vector<std::string> names;
   uint32_t seq = 1;
   {
-    NetlinkRequest req = ListRequest(seq);
+    host::NetlinkRequest req = ListRequest(seq);
     uint32_t flags = htonl(IPSET_FLAG_LIST_SETNAME);
     req.Put(IPSET_ATTR_FLAGS | NLA_F_NET_BYTEORDER,
             std::string(reinterpret_cast<const char*>(&flags), sizeof flags));
-    bool ok = sock.Dump(req, [&](NetlinkAttrs attrs) {
+    bool ok = sock.Dump(req, [&](host::NetlinkAttrs attrs) {
       uint16_t type;
       const char* d;
       size_t n;
@@ -195,14 +195,14 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
       continue;
     }
     ++seq;
-    NetlinkRequest req = ListRequest(seq);
+    host::NetlinkRequest req = ListRequest(seq);
     req.Put(IPSET_ATTR_SETNAME, name + std::string(1, '\0'));
     KernelSet set;
     set.name = name;
     EntryCollector entries;
     netfilter::IpAddress address;
     int prefix = 0;
-    bool ok = sock.Dump(req, [&](NetlinkAttrs attrs) {
+    bool ok = sock.Dump(req, [&](host::NetlinkAttrs attrs) {
       uint16_t type;
       const char* d;
       size_t n;
@@ -213,7 +213,7 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
           set.family_known = d[0] == NFPROTO_IPV4 || d[0] == NFPROTO_IPV6;
           set.family = d[0] == NFPROTO_IPV6 ? Family::kIPv6 : Family::kIPv4;
         } else if (type == IPSET_ATTR_DATA) {   // the header: the number of entries
-          NetlinkAttrs header{d, n};
+          host::NetlinkAttrs header{d, n};
           uint16_t t;
           const char* v;
           size_t vn;
@@ -228,7 +228,7 @@ std::optional<std::vector<KernelSet>> ReadKernelSets(std::string_view prefix, st
             error = "set " + name + " is a " + set.type;
             return false;
           }
-          NetlinkAttrs elements{d, n};
+          host::NetlinkAttrs elements{d, n};
           uint16_t t;
           const char* e;
           size_t en;
@@ -294,4 +294,4 @@ void PutOwnedSets(OwnedSets sets, FamilySnapshot& v4, FamilySnapshot& v6) {
 
 void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6) { PutOwnedSets(ReadOwnedSetsNow(), v4, v6); }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

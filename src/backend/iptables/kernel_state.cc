@@ -1,16 +1,16 @@
-#include "apply/kernel_state.h"
+#include "backend/iptables/kernel_state.h"
 
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <sstream>
 
-#include "apply/ipset_read.h"
+#include "backend/iptables/ipset_read.h"
 #include "base/process.h"
 #include "netfilter/parser.h"
 #include "netfilter/printer.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 
 using netfilter::Family;
 
@@ -32,7 +32,7 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
     for (const auto& chain : filter->chains) {
       snap.kernel.existing_chains.emplace_back(chain.name);
       snap.docker_chains |= chain.name.starts_with("DOCKER") && chain.name != "DOCKER-USER";
-      bool owned = backend::IsOwnedChain(chain.name);
+      bool owned = IsOwnedChain(chain.name);
       if (owned) {
         compile::OwnedChain oc{"filter", std::string(chain.name), {}};
         for (const auto& r : chain.rules) oc.rules.push_back(netfilter::RuleSpec(r, family));
@@ -42,7 +42,7 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
         const auto& r = chain.rules[i];
         if (chain.name == "FORWARD" && r.target == "DOCKER-USER") snap.forward_jumps_to_docker_user = true;
         bool jump_to_owned = r.target_kind == netfilter::TargetKind::kChain &&
-                             backend::IsOwnedChain(r.target);
+                             IsOwnedChain(r.target);
         if (!owned && !jump_to_owned) ++snap.foreign_rules;
         if (!jump_to_owned) continue;
         auto key = std::make_pair(std::string(chain.name), std::string(r.target));
@@ -62,7 +62,7 @@ std::optional<FamilySnapshot> SnapshotFromText(const std::string& filter_save,
     for (const auto& chain : filter->chains)
       for (const auto& r : chain.rules) referenced |= r.target == "DOCKER-USER";
     bool only_ours = user && std::all_of(user->rules.begin(), user->rules.end(), [](const auto& r) {
-      return backend::IsOwnedChain(r.target);
+      return IsOwnedChain(r.target);
     });
     snap.docker_user_referenced = referenced;
     snap.docker_user_foreign_rules = user && !only_ours;
@@ -147,7 +147,7 @@ std::string SaveIpsets() {
 
 namespace {
 
-std::optional<FamilySnapshot> Read(const backend::IptablesVariant& variant, Family family,
+std::optional<FamilySnapshot> Read(const IptablesVariant& variant, Family family,
                                    const std::string& ipsets, std::string& error) {
   auto r = RunProcess({variant.SaveCommand(family), "-t", "filter"},
                       {.timeout = std::chrono::seconds(60)});
@@ -160,12 +160,12 @@ std::optional<FamilySnapshot> Read(const backend::IptablesVariant& variant, Fami
 
 }  // namespace
 
-std::optional<FamilySnapshot> ReadKernel(const backend::IptablesVariant& variant, Family family,
+std::optional<FamilySnapshot> ReadKernel(const IptablesVariant& variant, Family family,
                                          std::string& error) {
   return Read(variant, family, SaveIpsets(), error);
 }
 
-std::optional<Before> ReadBefore(const backend::IptablesVariant& variant, std::string& error,
+std::optional<Before> ReadBefore(const IptablesVariant& variant, std::string& error,
                                  bool with_sets) {
   auto v4 = Read(variant, Family::kIPv4, "", error);
   if (!v4) return std::nullopt;
@@ -183,4 +183,4 @@ void SetHookFacts(const FamilySnapshot& v4, const FamilySnapshot& v6, compile::N
   facts.docker_running = v4.docker_chains || v6.docker_chains;
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend
