@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "apply/state_json.h"
+#include "base/state_file.h"
 #include "base/json_text.h"
 #include "host/process_identity.h"
 
@@ -215,7 +215,7 @@ AgentStateFile ReadAgentState(const std::string& dir) {
 }
 
 bool WriteAgentState(const std::string& dir, const AgentState& s, std::string& error) {
-  return apply::WriteFileAtomically(dir + "/agent.json", JsonText(AgentStateToJson(s), 2) + "\n", error);
+  return WriteFileAtomically(dir + "/agent.json", JsonText(AgentStateToJson(s), 2) + "\n", error);
 }
 
 std::optional<AgentState> LoadAgentState(const std::string& dir) { return ReadAgentState(dir).state; }

@@ -79,45 +79,6 @@ TEST(AgentDockerEvents, Parse) {
   EXPECT_EQ(odd->name, "");
 }
 
-apply::Before BeforeWith(std::vector<std::string> input_rules, bool forward_to_docker_user) {
-  apply::Before b;
-  b.ipv4.owned.family = netfilter::Family::kIPv4;
-  b.ipv4.owned.chains.push_back({"filter", "SWARMWALL-INPUT", std::move(input_rules)});
-  b.ipv4.docker_chains = true;
-  b.ipv4.forward_jumps_to_docker_user = forward_to_docker_user;
-  b.ipv6.owned.family = netfilter::Family::kIPv6;
-  return b;
-}
-
-TEST(AgentDrift, Kinds) {
-  apply::FamilyDiff d;
-  d.rules = true;
-  d.lines = {"+ -A SWARMWALL-INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
-             "+ hook -I INPUT 1 -j SWARMWALL-INPUT"};
-  apply::FamilyDiff none;
-  none.family = netfilter::Family::kIPv6;
-  auto flushed = DriftKinds({d, none}, BeforeWith({}, true));
-  EXPECT_EQ(flushed, (std::vector<std::string>{"chain-flushed", "hook-missing"}));
-  auto changed = DriftKinds({d, none}, BeforeWith({"-j DROP"}, true));
-  EXPECT_EQ(changed, (std::vector<std::string>{"chain-changed", "hook-missing"}));
-  apply::FamilyDiff hooks;
-  hooks.rules = true;
-  hooks.lines = {"~ hook INPUT -> SWARMWALL-INPUT: 1 jump(s), not first; made one, first",
-                 "~ set swarmwall-office-v4: +1 -0 entries"};
-  hooks.changed_sets = {"swarmwall-office-v4"};
-  EXPECT_EQ(DriftKinds({hooks, none}, BeforeWith({"-j DROP"}, true)),
-            (std::vector<std::string>{"hook-not-first", "set"}));
-  apply::FamilyDiff missing;
-  missing.rules = true;
-  missing.lines = {"+ chain SWARMWALL-INPUT"};
-  auto b = BeforeWith({}, false);
-  b.ipv4.owned.chains.clear();
-  b.ipv4.kernel.existing_chains.push_back("DOCKER-USER");
-  auto kinds = DriftKinds({missing, none}, b);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"chain-missing", "forward-docker-user"}));
-  EXPECT_TRUE(DriftKinds({none, none}, BeforeWith({}, false)).empty());
-}
-
 TEST(AgentState, RoundTrip) {
   AgentState s;
   s.pid = 42;

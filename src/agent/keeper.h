@@ -1,17 +1,14 @@
-// Keeps this host's owned state equal to what a policy compiles to, through
-// apply's own path (apply::HostSession: host lock, recovery, kernel read,
-// journaled detached commit of apply::Transaction). A check reads the kernel
-// without the lock (cheap: the nf_tables generation cache) and takes the
-// lock only when something differs, then reads, compiles and compares again
-// under it and commits only the difference. What differed is reported as
-// drift kinds and the diff's lines, for the agent's log and metrics.
+// The agent's hold on the firewall: every check and repair is apply's own
+// workflow (apply::Apply with the policy the agent keeps, reading without
+// the lock first), so the agent and `swarmwall apply` decide alike: one
+// lockout rule, one record (with the inputs' fingerprint, so the next
+// `swarmwall apply` of the same policy is a fast no-op). KeepResult is
+// what the agent's log and metrics need of the outcome.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "apply/diff.h"
-#include "apply/kernel_state.h"
 #include "policy/policy.h"
 
 namespace swarmwall::agent {
@@ -21,7 +18,7 @@ struct KeepResult {
   bool in_sync = false;             // nothing differed (nothing written)
   bool changed = false;             // the commit wrote something
   std::string node, variant;
-  std::vector<std::string> kinds;   // "chain-flushed", "hook-missing", ... (DriftKinds)
+  std::vector<std::string> kinds;   // "chain-flushed", "hook-missing", ... (Firewall::DriftKinds)
   std::vector<std::string> found;   // the diff's lines, "IPv4: + hook -I INPUT 1 -j ..."
   std::vector<std::string> notes;   // recovery of an interrupted commit
   std::string error;
@@ -29,13 +26,6 @@ struct KeepResult {
   std::string how;                  // UpdateSets: "ipset" (entries in place) or "rules" (a
                                     // whole transaction), "" when nothing was written
 };
-
-// What kind of drift DIFFS (one per family, made against BEFORE) show:
-// chain-missing, chain-flushed, chain-changed, hook-missing, hook-not-first,
-// hook-stale, set, forward-docker-user (FORWARD no longer jumps to
-// DOCKER-USER), in that order, each once.
-std::vector<std::string> DriftKinds(const std::vector<apply::FamilyDiff>& diffs,
-                                    const apply::Before& before);
 
 class Keeper {
  public:
@@ -46,12 +36,8 @@ class Keeper {
   // record POLICY as applied even when nothing had to be written (as apply).
   KeepResult Ensure(const policy::Policy& policy, bool guard, bool record_same);
 
-  // The same for a change of the Swarm's membership: when only the entries
-  // of existing owned sets differ, they are added and deleted in place
-  // (`ipset restore` of add/del lines under the host lock, no rule
-  // rendered) and the applied record learns the new state; anything else
-  // (the rules' shape changed: this node's role, a set that appears or
-  // empties) goes through Ensure. FOUND lists the set changes.
+  // The same for a change of the Swarm's membership: set entries in place
+  // when nothing else differs (apply::ApplySetEntries).
   KeepResult UpdateSets(const policy::Policy& policy);
 
  private:

@@ -6,17 +6,11 @@
 #include <fmt/format.h>
 
 #include "base/json_text.h"
+#include "base/utc_time.h"
 
 namespace swarmwall::agent {
 
-std::string TimestampNow() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
-  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms % 1000));
-}
+std::string TimestampNow() { return UtcNow(UtcStyle::kMilliseconds); }
 
 std::string Log::Format(bool json, const std::string& time, const std::string& level,
                         const std::string& event, const nlohmann::json& fields) {

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "apply/diff.h"
 
 namespace swarmwall::agent {
 namespace {
@@ -73,54 +72,6 @@ MembershipChange DiffMembers(const std::vector<SwarmMember>& before, const std::
   for (const auto& m : before)
     if (old.count(m.id)) c.left.push_back(fmt::format("{} ({})", m.hostname, Addresses(m)));
   return c;
-}
-
-std::optional<std::vector<SetDelta>> SetOnlyDeltas(const compile::DesiredState& desired,
-                                                   const apply::Before& now) {
-  std::vector<SetDelta> out;
-  // By position: a policy with `ipv6: false` leaves desired.ipv6 default-made.
-  for (int f = 0; f < 2; ++f) {
-    const compile::FamilyState* pair = f == 0 ? &desired.ipv4 : &desired.ipv6;
-    const auto& snap = f == 0 ? now.ipv4 : now.ipv6;
-    apply::FamilyDiff d = apply::Compare(*pair, snap);
-    if (d.rules || !d.stale_sets.empty()) return std::nullopt;
-    for (const auto& name : d.changed_sets) {
-      auto want = std::find_if(pair->sets.begin(), pair->sets.end(), [&](const auto& s) { return s.name == name; });
-      auto have = std::find_if(snap.owned.sets.begin(), snap.owned.sets.end(),
-                               [&](const auto& s) { return s.name == name; });
-      if (want == pair->sets.end() || have == snap.owned.sets.end()) return std::nullopt;  // to create
-      std::vector<Cidr> a = have->entries ? *have->entries : std::vector<Cidr>{};
-      std::vector<Cidr> b = want->entries ? *want->entries : std::vector<Cidr>{};
-      std::sort(a.begin(), a.end());
-      std::sort(b.begin(), b.end());
-      SetDelta delta;
-      delta.set = name;
-      std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(delta.add));
-      std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(delta.del));
-      if (!delta.add.empty() || !delta.del.empty()) out.push_back(std::move(delta));
-    }
-  }
-  return out;
-}
-
-std::string RenderSetDeltas(const std::vector<SetDelta>& deltas) {
-  std::string out;
-  for (const auto& d : deltas) {
-    for (const auto& e : d.del) out += fmt::format("del {} {} -exist\n", d.set, e.ToString());
-    for (const auto& e : d.add) out += fmt::format("add {} {} -exist\n", d.set, e.ToString());
-  }
-  return out;
-}
-
-std::vector<std::string> DescribeSetDeltas(const std::vector<SetDelta>& deltas) {
-  std::vector<std::string> out;
-  for (const auto& d : deltas) {
-    std::string line = d.set;
-    for (const auto& e : d.add) line += " +" + e.ToString();
-    for (const auto& e : d.del) line += " -" + e.ToString();
-    out.push_back(std::move(line));
-  }
-  return out;
 }
 
 }  // namespace swarmwall::agent

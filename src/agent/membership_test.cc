@@ -78,18 +78,6 @@ std::vector<Cidr> NodesSet(const compile::DesiredState& d) {
 }
 
 // The snapshot a kernel holding exactly D would give.
-apply::Before Holding(const compile::DesiredState& d) {
-  apply::Before b;
-  for (auto* pair : {&b.ipv4, &b.ipv6}) {
-    const auto& fs = pair == &b.ipv4 ? d.ipv4 : d.ipv6;
-    pair->owned = fs;
-    for (const auto& h : fs.hooks) {
-      pair->kernel.jumps[{h.chain, h.target}] = 1;
-      pair->hook_first[{h.chain, h.target}] = true;
-    }
-  }
-  return b;
-}
 
 TEST(SwarmMembers, ParsedFromNodeList) {
   std::vector<std::string> notes;
@@ -251,71 +239,6 @@ TEST(Membership, Diff) {
   EXPECT_EQ(c.changed, (std::vector<std::string>{"node-1: role worker -> manager", "node-1: labels none -> ingress"}));
   EXPECT_TRUE(DiffMembers(before, before).empty());
   EXPECT_EQ(DiffMembers({}, before).joined.size(), 3u);
-}
-
-TEST(Membership, SetOnlyDeltasInPlace) {
-  auto base = Base();
-  std::vector<SwarmMember> two = {Member("m", "manager-1", "10.10.10.1", policy::Role::kManager),
-                                  Member("w1", "node-1", "10.10.10.2")};
-  auto three = two;
-  three.push_back(Member("w3", "node-3", "10.10.10.4"));
-  auto p2 = *apply::PolicyWithMembers(base, two).policy;
-  auto p3 = *apply::PolicyWithMembers(base, three).policy;
-  compile::NodeFacts facts;
-  auto before = Holding(compile::Compile(p2, *p2.FindNode("manager-1"), facts));
-  // A join: one entry added, no rule.
-  auto deltas = SetOnlyDeltas(compile::Compile(p3, *p3.FindNode("manager-1"), facts), before);
-  ASSERT_TRUE(deltas);
-  ASSERT_EQ(deltas->size(), 1u);
-  EXPECT_EQ((*deltas)[0].set, "swarmwall-nodes-v4");
-  EXPECT_EQ((*deltas)[0].add, std::vector<Cidr>{*Cidr::Parse("10.10.10.4/32")});
-  EXPECT_TRUE((*deltas)[0].del.empty());
-  EXPECT_EQ(RenderSetDeltas(*deltas), "add swarmwall-nodes-v4 10.10.10.4/32 -exist\n");
-  EXPECT_EQ(DescribeSetDeltas(*deltas), std::vector<std::string>{"swarmwall-nodes-v4 +10.10.10.4/32"});
-  // A leave: one entry deleted.
-  auto before3 = Holding(compile::Compile(p3, *p3.FindNode("node-1"), facts));
-  auto leave = SetOnlyDeltas(compile::Compile(p2, *p2.FindNode("node-1"), facts), before3);
-  ASSERT_TRUE(leave);
-  EXPECT_EQ(RenderSetDeltas(*leave), "del swarmwall-nodes-v4 10.10.10.4/32 -exist\n");
-  // Nothing changed.
-  auto none = SetOnlyDeltas(compile::Compile(p2, *p2.FindNode("manager-1"), facts), before);
-  ASSERT_TRUE(none);
-  EXPECT_TRUE(none->empty());
-  // This node promoted: its rules change shape (2377): no in-place update.
-  auto promoted = two;
-  promoted[1].role = policy::Role::kManager;
-  auto pp = *apply::PolicyWithMembers(base, promoted).policy;
-  auto before_w = Holding(compile::Compile(p2, *p2.FindNode("node-1"), facts));
-  EXPECT_FALSE(SetOnlyDeltas(compile::Compile(pp, *pp.FindNode("node-1"), facts), before_w));
-  // ... while on the other nodes nothing differs.
-  auto other = SetOnlyDeltas(compile::Compile(pp, *pp.FindNode("manager-1"), facts), before);
-  ASSERT_TRUE(other);
-  EXPECT_TRUE(other->empty());
-  // A set the kernel does not hold yet (the first IPv6 node): the whole way.
-  auto v6 = two;
-  v6.push_back(Member("w6", "node-6", "2001:db8::6"));
-  auto p6 = *apply::PolicyWithMembers(base, v6).policy;
-  EXPECT_FALSE(SetOnlyDeltas(compile::Compile(p6, *p6.FindNode("manager-1"), facts), before));
-}
-
-// `ipv6: false` leaves the desired IPv6 state default-made (its family
-// field says IPv4): deltas are still found, by position.
-TEST(Membership, SetOnlyDeltasWithoutIpv6) {
-  auto base = Base(std::string(kPolicy) + "ipv6: false\n");
-  std::vector<SwarmMember> two = {Member("m", "manager-1", "10.10.10.1", policy::Role::kManager),
-                                  Member("w1", "node-1", "10.10.10.2")};
-  auto three = two;
-  three.push_back(Member("w3", "node-3", "10.10.10.4"));
-  auto p2 = *apply::PolicyWithMembers(base, two).policy;
-  auto p3 = *apply::PolicyWithMembers(base, three).policy;
-  compile::NodeFacts facts;
-  auto d2 = compile::Compile(p2, *p2.FindNode("node-1"), facts);
-  auto before = Holding(d2);
-  before.ipv6 = apply::FamilySnapshot{};
-  before.ipv6.owned.family = Family::kIPv6;
-  auto deltas = SetOnlyDeltas(compile::Compile(p3, *p3.FindNode("node-1"), facts), before);
-  ASSERT_TRUE(deltas);
-  EXPECT_EQ(RenderSetDeltas(*deltas), "add swarmwall-nodes-v4 10.10.10.4/32 -exist\n");
 }
 
 TEST(Membership, Metrics) {

@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-json ToJson(const TransactionResult& r) {
+json ToJson(const backend::WriteResult& r) {
   json diffs = json::array();
   for (const auto& d : r.diffs)
     diffs.push_back({{"family", d.family == netfilter::Family::kIPv4 ? 4 : 6},
@@ -26,20 +26,20 @@ json ToJson(const TransactionResult& r) {
                      {"stale_sets", d.stale_sets},
                      {"lines", d.lines}});
   return {{"ok", r.ok},           {"changed", r.changed},         {"error", r.error},
-          {"steps", r.steps},     {"nft_commits", r.nft_commits}, {"rollback_failed", r.rollback_failed},
+          {"steps", r.steps},     {"kernel_commits", r.kernel_commits}, {"rollback_failed", r.rollback_failed},
           {"diffs", diffs}};
 }
 
-TransactionResult FromJson(const json& j) {
-  TransactionResult r;
+backend::WriteResult FromJson(const json& j) {
+  backend::WriteResult r;
   r.ok = j.value("ok", false);
   r.changed = j.value("changed", false);
   r.error = j.value("error", "");
   r.steps = j.value("steps", std::vector<std::string>{});
-  r.nft_commits = j.value("nft_commits", 0);
+  r.kernel_commits = j.value("kernel_commits", 0);
   r.rollback_failed = j.value("rollback_failed", false);
   for (const auto& d : j.value("diffs", json::array())) {
-    FamilyDiff f;
+    backend::FamilyDiff f;
     f.family = d.value("family", 4) == 4 ? netfilter::Family::kIPv4 : netfilter::Family::kIPv6;
     f.rules = d.value("rules", false);
     f.changed_sets = d.value("changed_sets", std::vector<std::string>{});
@@ -62,7 +62,7 @@ void WriteAll(int fd, const std::string& text) {
 
 }  // namespace
 
-TransactionResult RunDetached(const std::function<TransactionResult()>& work,
+backend::WriteResult RunDetached(const std::function<backend::WriteResult()>& work,
                               const std::string& log) {
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return work();
@@ -82,7 +82,7 @@ TransactionResult RunDetached(const std::function<TransactionResult()>& work,
     signal(SIGTERM, SIG_IGN);
     close(pipefd[0]);
     RedirectStdioToLog(log);
-    TransactionResult r = work();
+    backend::WriteResult r = work();
     WriteAll(pipefd[1], JsonText(ToJson(r)));
     _exit(r.ok ? 0 : 1);
   }
@@ -101,7 +101,7 @@ TransactionResult RunDetached(const std::function<TransactionResult()>& work,
   }
   auto j = json::parse(answer, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    TransactionResult r;
+    backend::WriteResult r;
     r.error = "the committer (pid " + std::to_string(pid) + ") died without an answer (" +
               (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                    : "exit " + std::to_string(WEXITSTATUS(status))) +

@@ -10,14 +10,14 @@
 #include <functional>
 #include <string>
 
-#include "apply/transaction.h"
+#include "backend/firewall.h"
 
 namespace swarmwall::apply {
 
 // Runs WORK in the detached child and returns what it returned. The child's
 // stdout and stderr go to LOG (appended). If the child dies without an
 // answer, the result says so (not ok). Runs WORK inline if fork fails.
-TransactionResult RunDetached(const std::function<TransactionResult()>& work,
+backend::WriteResult RunDetached(const std::function<backend::WriteResult()>& work,
                               const std::string& log);
 
 }  // namespace swarmwall::apply

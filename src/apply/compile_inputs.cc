@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "host/local_addresses.h"
+#include "apply/workflow_steps.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -72,12 +72,6 @@ std::vector<std::string> PolicyFiles(const policy::Policy& policy) {
   return files;
 }
 
-compile::NodeFacts FactsFor(const HostView& view) {
-  compile::NodeFacts facts;
-  facts.local_addresses = host::LocalAddresses();
-  SetHookFacts(view.before.ipv4, view.before.ipv6, facts);
-  return facts;
-}
 
 std::optional<std::string> InputsFingerprint(const std::vector<std::string>& files,
                                              const std::string& node_arg,
@@ -158,30 +152,24 @@ std::string OwnedFingerprint(const compile::DesiredState& state) {
   return h.Hex();
 }
 
-bool KernelMatchesRecord(const HostView& view, const AppliedRecord& record) {
-  compile::DesiredState actual;
+bool KernelMatchesRecord(const backend::Firewall& firewall, const backend::FirewallView& view,
+                         const AppliedRecord& record) {
+  compile::DesiredState actual = firewall.Owned(view);
   actual.node = record.node;
-  actual.ipv4 = view.before.ipv4.owned;
-  actual.ipv6 = view.before.ipv6.owned;
   if (actual.ipv4.chains.empty() || NormalizedDigest(actual) != record.digest) return false;
-  for (const FamilySnapshot* s : {&view.before.ipv4, &view.before.ipv6})
-    for (const auto& h : s->owned.hooks) {
-      auto first = s->hook_first.find({h.chain, h.target});
-      if (s->kernel.Jumps(h.chain, h.target) != 1 || first == s->hook_first.end() || !first->second)
-        return false;
-    }
-  return true;
+  return firewall.HooksInPlace(view);
 }
 
-bool InputsUnchanged(const HostView& view, const AppliedRecord& record,
+bool InputsUnchanged(const backend::Firewall& firewall, const backend::FirewallView& view,
+                     const AppliedRecord& record,
                      const std::string& policy_file, const std::string& node_arg) {
-  if (record.inputs.empty() || record.files.empty() || record.variant != view.variant.chosen.name)
+  if (record.inputs.empty() || record.files.empty() || record.variant != view.variant)
     return false;
   // The same policy file (by path, as given), then the same bytes.
   std::error_code ec;
   if (std::filesystem::absolute(policy_file, ec).lexically_normal().string() != record.files[0])
     return false;
-  auto now = InputsFingerprint(record.files, node_arg, FactsFor(view));
+  auto now = InputsFingerprint(record.files, node_arg, FactsFor(firewall, view));
   return now && *now == record.inputs;
 }
 

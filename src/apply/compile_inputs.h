@@ -22,9 +22,6 @@ namespace swarmwall::apply {
 // The files POLICY was read from: the policy file, then each address file.
 std::vector<std::string> PolicyFiles(const policy::Policy& policy);
 
-// The node facts apply compiles with, from VIEW and the host's addresses.
-compile::NodeFacts FactsFor(const HostView& view);
-
 // The fingerprint of FILES' bytes (in order), NODE_ARG, FACTS and this
 // binary; nullopt when a file cannot be read.
 std::optional<std::string> InputsFingerprint(const std::vector<std::string>& files,
@@ -38,12 +35,14 @@ std::string OwnedFingerprint(const compile::DesiredState& state);
 
 // True when the kernel, as VIEW saw it, holds exactly what RECORD says was
 // applied: the owned state's digest, each owned hook once and first.
-bool KernelMatchesRecord(const HostView& view, const AppliedRecord& record);
+bool KernelMatchesRecord(const backend::Firewall& firewall, const backend::FirewallView& view,
+                         const AppliedRecord& record);
 
 // The first half of apply's no-op without loading the policy: RECORD was
 // made from inputs that still have the same fingerprint (POLICY_FILE named
 // first). Needs VIEW's rules only, not its sets.
-bool InputsUnchanged(const HostView& view, const AppliedRecord& record,
+bool InputsUnchanged(const backend::Firewall& firewall, const backend::FirewallView& view,
+                     const AppliedRecord& record,
                      const std::string& policy_file, const std::string& node_arg);
 
 }  // namespace swarmwall::apply

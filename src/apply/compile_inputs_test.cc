@@ -6,7 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "apply/state_json.h"
+#include "apply/record_json.h"
+#include "compile/desired_state_json.h"
 
 namespace swarmwall::apply {
 namespace {

@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "apply/state_file.h"
-#include "apply/state_json.h"
+#include "base/state_file.h"
+#include "compile/desired_state_json.h"
 #include "base/process.h"
 
 namespace swarmwall::apply {
@@ -31,9 +31,9 @@ std::optional<std::string> SavePending(const std::string& dir, const compile::De
                                        std::string& error) {
   std::random_device rd;
   std::string token = fmt::format("{:08x}{:08x}", rd(), rd());
-  json j = {{"token", token}, {"node", previous.node}, {"ipv4", FamilyStateToJson(previous.ipv4)},
-            {"ipv6", FamilyStateToJson(previous.ipv6)}};
-  if (!WriteFileAtomically(PendingPath(dir), DumpJson(std::move(j)), error)) return std::nullopt;
+  json j = {{"token", token}, {"node", previous.node}, {"ipv4", compile::FamilyStateToJson(previous.ipv4)},
+            {"ipv6", compile::FamilyStateToJson(previous.ipv6)}};
+  if (!WriteFileAtomically(PendingPath(dir), compile::DumpJson(std::move(j)), error)) return std::nullopt;
   return token;
 }
 
@@ -48,8 +48,8 @@ std::optional<PendingConfirm> LoadPending(const std::string& dir) {
     if (p.token.empty() || p.token.find_first_not_of("0123456789abcdef") != std::string::npos)
       throw StateFormatError("\"token\" is not a token swarmwall writes");
     p.previous.node = OptStringField(j, "node");
-    p.previous.ipv4 = FamilyStateFromJson(Field(j, "ipv4"));
-    p.previous.ipv6 = FamilyStateFromJson(Field(j, "ipv6"));
+    p.previous.ipv4 = compile::FamilyStateFromJson(Field(j, "ipv4"));
+    p.previous.ipv6 = compile::FamilyStateFromJson(Field(j, "ipv6"));
     if (p.previous.ipv4.family != Family::kIPv4 || p.previous.ipv6.family != Family::kIPv6)
       throw StateFormatError("its families are swapped");
     return p;

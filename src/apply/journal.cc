@@ -8,8 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apply/state_file.h"
-#include "apply/state_json.h"
+#include "apply/record_json.h"
+#include "base/state_file.h"
+#include "compile/desired_state_json.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -23,13 +24,13 @@ std::string JournalPath(const std::string& dir) { return dir + "/commit-journal.
 bool WriteJournal(const std::string& dir, const Journal& j, std::string& error) {
   json out = {{"operation", j.operation},
               {"writer", j.writer},
-              {"previous", DesiredStateToJson(j.previous)},
-              {"desired", DesiredStateToJson(j.desired)}};
+              {"previous", compile::DesiredStateToJson(j.previous)},
+              {"desired", compile::DesiredStateToJson(j.desired)}};
   if (j.previous_record) out["previous_record"] = RecordToJson(*j.previous_record);
   if (j.new_record) out["new_record"] = RecordToJson(*j.new_record);
   out["kept_v4"] = j.kept_sets[0];
   out["kept_v6"] = j.kept_sets[1];
-  return WriteFileAtomically(JournalPath(dir), DumpJson(std::move(out)), error);
+  return WriteFileAtomically(JournalPath(dir), compile::DumpJson(std::move(out)), error);
 }
 
 std::optional<Journal> LoadJournal(const std::string& dir, std::vector<std::string>& notes) {
@@ -50,8 +51,8 @@ std::optional<Journal> LoadJournal(const std::string& dir, std::vector<std::stri
     int64_t writer = IntField(j, "writer");
     if (writer <= 0 || writer > INT32_MAX) throw StateFormatError("\"writer\" is not a pid");
     journal.writer = static_cast<int>(writer);
-    journal.previous = DesiredStateFromJson(Field(j, "previous"));
-    journal.desired = DesiredStateFromJson(Field(j, "desired"));
+    journal.previous = compile::DesiredStateFromJson(Field(j, "previous"));
+    journal.desired = compile::DesiredStateFromJson(Field(j, "desired"));
     if (j.contains("previous_record")) journal.previous_record = RecordFromJson(j["previous_record"]);
     if (j.contains("new_record")) journal.new_record = RecordFromJson(j["new_record"]);
     journal.kept_sets[0] = OptStringList(j, "kept_v4");

@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "apply/diff.h"
-#include "apply/kernel_state.h"
 #include "compile/desired_state.h"
 #include "netfilter/address.h"
 
@@ -36,16 +34,6 @@ enum class Verdict { kAccepted, kDropped, kNotDecided };
 // walked through FS's SWARMWALL-INPUT. kNotDecided: it returns to the rest
 // of INPUT, which swarmwall does not own.
 Verdict JudgeNewConnection(const compile::FamilyState& fs, const SshClient& client);
-
-// Whether a commit from NOW to DESIRED can change who reaches this host at
-// all, judged before the owned sets are known: SWARMWALL-INPUT's rules or
-// the INPUT hook (missing, doubled, not first) differ. When neither this
-// nor InputSetsChange holds, a client that can connect now still can, and
-// the lockout guard has nothing to judge (a changed container port leaves
-// the host's own input path alone).
-bool InputChainChanges(const compile::FamilyState& desired, const FamilySnapshot& now);
-// ... or a set named in DESIRED's SWARMWALL-INPUT changes (DIFF: Compare's).
-bool InputSetsChange(const compile::FamilyState& desired, const FamilyDiff& diff);
 
 // One sentence per client the desired state would lock out.
 std::vector<std::string> LockedOut(const compile::DesiredState& desired,

@@ -1,5 +1,8 @@
 #include "apply/lockout.h"
 
+#include "backend/iptables/diff.h"
+#include "backend/iptables/input_path.h"
+
 #include <gtest/gtest.h>
 
 namespace swarmwall::apply {
@@ -68,8 +71,8 @@ namespace swarmwall::apply {
 namespace {
 
 // The host as the desired state left it: chains, the INPUT hook once and first.
-FamilySnapshot Applied(const compile::FamilyState& fs) {
-  FamilySnapshot now;
+backend::FamilySnapshot Applied(const compile::FamilyState& fs) {
+  backend::FamilySnapshot now;
   now.owned = fs;
   now.kernel.jumps[{"INPUT", "SWARMWALL-INPUT"}] = 1;
   now.hook_first[{"INPUT", "SWARMWALL-INPUT"}] = true;
@@ -80,26 +83,26 @@ TEST(Lockout, OnlyAChangedInputPathNeedsTheGuard) {
   compile::FamilyState want = Input(kRules);
   want.hooks.push_back({"filter", "INPUT", "SWARMWALL-INPUT", false});
   want.chains.push_back({"filter", "SWARMWALL-USER", {"-p tcp -m tcp --dport 8080 -j RETURN"}});
-  FamilySnapshot now = Applied(want);
+  backend::FamilySnapshot now = Applied(want);
   // A container port changed: the host's input path is as it was.
   now.owned.chains[1].rules = {"-p tcp -m tcp --dport 8081 -j RETURN"};
-  EXPECT_FALSE(InputChainChanges(want, now));
-  FamilyDiff diff;
+  EXPECT_FALSE(backend::InputChainChanges(want, now));
+  backend::FamilyDiff diff;
   diff.changed_sets = {"swarmwall-office-v4"};   // a set SWARMWALL-INPUT does not name
-  EXPECT_FALSE(InputSetsChange(want, diff));
+  EXPECT_FALSE(backend::InputSetsChange(want, diff));
   diff.changed_sets = {"swarmwall-admins-v4"};
-  EXPECT_TRUE(InputSetsChange(want, diff)) << "the admins who may ssh in change";
+  EXPECT_TRUE(backend::InputSetsChange(want, diff)) << "the admins who may ssh in change";
   // A rule of SWARMWALL-INPUT, the hook, or a chain that is not there yet.
-  FamilySnapshot other = now;
+  backend::FamilySnapshot other = now;
   other.owned.chains[0].rules.pop_back();
-  EXPECT_TRUE(InputChainChanges(want, other));
+  EXPECT_TRUE(backend::InputChainChanges(want, other));
   other = now;
   other.hook_first[{"INPUT", "SWARMWALL-INPUT"}] = false;
-  EXPECT_TRUE(InputChainChanges(want, other));
+  EXPECT_TRUE(backend::InputChainChanges(want, other));
   other = now;
   other.kernel.jumps[{"INPUT", "SWARMWALL-INPUT"}] = 0;
-  EXPECT_TRUE(InputChainChanges(want, other));
-  EXPECT_TRUE(InputChainChanges(want, FamilySnapshot{})) << "a first apply";
+  EXPECT_TRUE(backend::InputChainChanges(want, other));
+  EXPECT_TRUE(backend::InputChainChanges(want, backend::FamilySnapshot{})) << "a first apply";
 }
 
 }  // namespace

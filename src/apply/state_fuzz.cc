@@ -13,8 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/journal.h"
-#include "apply/state_file.h"
-#include "apply/state_json.h"
+#include "apply/record_json.h"
+#include "backend/iptables/snapshot_json.h"
+#include "base/state_file.h"
+#include "compile/desired_state_json.h"
 
 using namespace swarmwall::apply;
 
@@ -43,9 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_discarded()) {
-    Try([&] { DesiredStateFromJson(j); });
-    Try([&] { FamilyStateFromJson(j); });
-    Try([&] { SnapshotFromJson(j); });
+    Try([&] { compile::DesiredStateFromJson(j); });
+    Try([&] { compile::FamilyStateFromJson(j); });
+    Try([&] { backend::SnapshotFromJson(j); });
     Try([&] { RecordFromJson(j); });
   }
   // The whole journal path: file checks, validation, setting aside.
@@ -57,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string error;
     if (WriteJournal(Dir(), *journal, error)) {
       auto again = LoadJournal(Dir(), notes);
-      if (!again || DesiredStateToJson(again->desired) != DesiredStateToJson(journal->desired)) __builtin_trap();
+      if (!again || compile::DesiredStateToJson(again->desired) != compile::DesiredStateToJson(journal->desired)) __builtin_trap();
     }
   }
   for (const auto& e : std::filesystem::directory_iterator(Dir())) std::filesystem::remove(e.path());

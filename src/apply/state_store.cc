@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/compile_inputs.h"
-#include "apply/state_file.h"
-#include "apply/state_json.h"
+#include "apply/record_json.h"
+#include "base/state_file.h"
 #include "base/json_text.h"
 
 namespace swarmwall::apply {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "apply/diff.h"
+#include "backend/iptables/diff.h"
 #include "compile/desired_state.h"
 
 namespace swarmwall::apply {

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "apply/state_json.h"
+#include "base/state_file.h"
 #include "base/json_text.h"
 #include "docker/engine.h"
 #include "docker/swarm.h"

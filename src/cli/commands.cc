@@ -13,6 +13,23 @@ bool ReadInput(const std::string& file, std::string& text, size_t limit) {
   return false;
 }
 
+void NoteToStderr(const std::string& line) { std::cerr << line << "\n"; }
+
+void PrintDiffs(const std::vector<backend::FamilyDiff>& diffs) {
+  for (const auto& d : diffs) {
+    if (d.empty()) continue;
+    std::cout << (d.family == netfilter::Family::kIPv4 ? "IPv4:\n" : "IPv6:\n");
+    for (const auto& l : d.lines) std::cout << "  " << l << "\n";
+  }
+}
+
+nlohmann::json DiffsJson(const std::vector<backend::FamilyDiff>& diffs) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& d : diffs)
+    j.push_back({{"family", d.family == netfilter::Family::kIPv4 ? 4 : 6}, {"changes", d.lines}});
+  return j;
+}
+
 void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterNormalize(app, global);
   RegisterExplain(app, global);
@@ -25,8 +42,12 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterAudit(app, global);
   RegisterVerify(app, global);
   RegisterHealth(app, global);
-  // Last: it adds a hidden subcommand, and CLI11 hides what follows it.
+  RegisterPlan(app, global);
   RegisterApply(app, global);
+  RegisterStatus(app, global);
+  RegisterRemove(app, global);
+  // Last: it adds a hidden subcommand, and CLI11 hides what follows it.
+  RegisterConfirm(app, global);
 }
 
 std::optional<netfilter::Ruleset> ParseRulesetText(const std::string& text, const std::string& name,

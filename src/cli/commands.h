@@ -7,6 +7,11 @@
 #include <optional>
 #include <string>
 
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/family_diff.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::cli {
@@ -26,7 +31,11 @@ void RegisterNormalize(CLI::App& app, GlobalOptions& global);
 void RegisterExplain(CLI::App& app, GlobalOptions& global);
 void RegisterCheck(CLI::App& app, GlobalOptions& global);
 void RegisterRender(CLI::App& app, GlobalOptions& global);
+void RegisterPlan(CLI::App& app, GlobalOptions& global);
 void RegisterApply(CLI::App& app, GlobalOptions& global);
+void RegisterStatus(CLI::App& app, GlobalOptions& global);
+void RegisterRemove(CLI::App& app, GlobalOptions& global);
+void RegisterConfirm(CLI::App& app, GlobalOptions& global);   // and the hidden rollback-timer
 void RegisterDoctor(CLI::App& app, GlobalOptions& global);
 void RegisterTrace(CLI::App& app, GlobalOptions& global);
 void RegisterAgent(CLI::App& app, GlobalOptions& global);
@@ -34,6 +43,13 @@ void RegisterExposure(CLI::App& app, GlobalOptions& global);
 void RegisterAudit(CLI::App& app, GlobalOptions& global);
 void RegisterVerify(CLI::App& app, GlobalOptions& global);
 void RegisterHealth(CLI::App& app, GlobalOptions& global);
+
+// Where a workflow's notes go: stderr, one line each (apply::Notes).
+void NoteToStderr(const std::string& line);
+
+// The apply workflows' diffs, as plan and apply print them.
+void PrintDiffs(const std::vector<backend::FamilyDiff>& diffs);
+nlohmann::json DiffsJson(const std::vector<backend::FamilyDiff>& diffs);
 
 // Reads FILE ("-" = stdin) into TEXT, a regular file of at most LIMIT
 // bytes (base/input_file.h); false with a message on stderr.

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "apply/kernel_state.h"
+#include "apply/workflow_steps.h"
 #include "backend/firewalld_render.h"
 #include "backend/hand_render.h"
 #include "host/local_addresses.h"
@@ -91,8 +91,8 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
     }
     if (!args->all) {
       std::string error;
-      if (auto before = apply::ReadBefore(host::DetectVariant().chosen, error))
-        apply::SetHookFacts(before->ipv4, before->ipv6, facts);
+      auto firewall = apply::OpenFirewall("");   // no state dir: render writes no state
+      if (auto view = firewall->Read(false, false, error)) firewall->AddFacts(*view, facts);
     }
     // Names written bare into rules, sets, scripts and file names must be
     // plain words: refused before anything is written.

@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include "apply/ipset_read.h"
+#include "backend/iptables/ipset_read.h"
 #include "base/process.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 // Moves this test process into a new, empty network namespace (ipset's
@@ -86,4 +86,4 @@ TEST_F(IpsetRead, ExtensionsFallBackToText) {
 }
 
 }  // namespace
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

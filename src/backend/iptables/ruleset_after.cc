@@ -1,9 +1,9 @@
-#include "apply/ruleset_after.h"
+#include "backend/iptables/ruleset_after.h"
 
 #include <map>
 #include <vector>
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 bool JumpsToOwned(std::string_view line) {
@@ -91,4 +91,4 @@ std::string RulesetAfter(std::string_view saved, const compile::FamilyState& fs)
   return out;
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

@@ -9,10 +9,10 @@
 
 #include "compile/desired_state.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 
 // SAVED: iptables-save text of every table of one family. Returns it with
 // the filter table's owned chains and jumps to them replaced by FS's.
 std::string RulesetAfter(std::string_view saved, const compile::FamilyState& fs);
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

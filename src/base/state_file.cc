@@ -1,4 +1,4 @@
-#include "apply/state_file.h"
+#include "base/state_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 
-namespace swarmwall::apply {
+#include "base/utc_time.h"
+
+namespace swarmwall {
 
 using nlohmann::json;
 
@@ -114,14 +117,43 @@ StateFileRead ReadStateFile(const std::string& path, size_t max_bytes) {
 }
 
 std::string SetAside(const std::string& path, const std::string& why) {
-  std::time_t t = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&t));
-  std::string aside = path + ".invalid-" + stamp;
+  std::string aside = path + ".invalid-" + UtcNow(UtcStyle::kCompact);
   if (std::rename(path.c_str(), aside.c_str()) == 0)
     return path + " is not valid (" + why + "): set aside as " + aside + ", not used";
   std::remove(path.c_str());
   return path + " is not valid (" + why + "): removed, not used";
 }
 
-}  // namespace swarmwall::apply
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error,
+                         bool durable) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    error = "cannot write " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  size_t done = 0;
+  int why = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) {
+      why = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  bool ok = done == text.size();
+  if (ok && durable && fsync(fd) != 0) ok = false, why = errno;
+  if (close(fd) != 0 && ok) ok = false, why = errno;
+  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) ok = false, why = errno;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    error = "cannot write " + path + ": " + std::strerror(why);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace swarmwall

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace swarmwall::apply {
+namespace swarmwall {
 
 // What is wrong with a state file's content ("ipv4.chains[2].rules[0]: ...").
 struct StateFormatError : std::runtime_error {
@@ -50,4 +50,10 @@ StateFileRead ReadStateFile(const std::string& path, size_t max_bytes = 256u << 
 // fails) and returns the message saying so, with WHY.
 std::string SetAside(const std::string& path, const std::string& why);
 
-}  // namespace swarmwall::apply
+// Writes TEXT to PATH through a temporary file, fsync and rename: a reader
+// (or a crash) sees the old or the new file, never a part of one.
+// DURABLE false: no fsync (a cache that a crash may lose).
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error,
+                         bool durable = true);
+
+}  // namespace swarmwall

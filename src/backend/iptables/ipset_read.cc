@@ -1,4 +1,4 @@
-#include "apply/ipset_read.h"
+#include "backend/iptables/ipset_read.h"
 
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
@@ -13,7 +13,7 @@
 #include "compile/desired_state.h"
 #include "host/netlink_socket.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 using netfilter::Family;
@@ -294,4 +294,4 @@ void PutOwnedSets(OwnedSets sets, FamilySnapshot& v4, FamilySnapshot& v6) {
 
 void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6) { PutOwnedSets(ReadOwnedSetsNow(), v4, v6); }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

@@ -1,7 +1,7 @@
 // Wrong-shaped state files are set aside and never acted on (issue 12,
 // item 1): each shape here once aborted every command (exit 134) or, for
 // the journal, made `status` remove the whole firewall.
-#include "apply/state_file.h"
+#include "base/state_file.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,8 +13,9 @@
 
 #include "apply/confirm.h"
 #include "apply/journal.h"
-#include "apply/state_json.h"
 #include "apply/state_store.h"
+#include "backend/iptables/snapshot_json.h"
+#include "compile/desired_state_json.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -94,24 +95,24 @@ TEST_F(StateFileTest, AJournalSwarmwallWroteIsReadBack) {
 
 TEST_F(StateFileTest, ARuleWithANewlineNeverReachesARestoreText) {
   auto state = ValidState();
-  auto j = DesiredStateToJson(state);
+  auto j = compile::DesiredStateToJson(state);
   j["ipv4"]["chains"][0]["rules"][0] = "-i lo -j ACCEPT\n-A INPUT -j ACCEPT";
-  EXPECT_THROW(DesiredStateFromJson(j), StateFormatError);
+  EXPECT_THROW(compile::DesiredStateFromJson(j), StateFormatError);
   j["ipv4"]["chains"][0]["rules"][0] = "--no-such-option";
-  EXPECT_THROW(DesiredStateFromJson(j), StateFormatError);
-  j = DesiredStateToJson(state);
+  EXPECT_THROW(compile::DesiredStateFromJson(j), StateFormatError);
+  j = compile::DesiredStateToJson(state);
   j["ipv4"]["chains"][0]["name"] = "INPUT";   // not a chain swarmwall owns
-  EXPECT_THROW(DesiredStateFromJson(j), StateFormatError);
-  j = DesiredStateToJson(state);
+  EXPECT_THROW(compile::DesiredStateFromJson(j), StateFormatError);
+  j = compile::DesiredStateToJson(state);
   j["ipv4"]["hooks"][0]["chain"] = "DOCKER";   // not a hook point
-  EXPECT_THROW(DesiredStateFromJson(j), StateFormatError);
-  j = DesiredStateToJson(state);
+  EXPECT_THROW(compile::DesiredStateFromJson(j), StateFormatError);
+  j = compile::DesiredStateToJson(state);
   j["ipv4"]["sets"][0]["entry_list"] = "10.0.0.1 2001:db8::1";   // an IPv6 entry in an IPv4 set
-  EXPECT_THROW(DesiredStateFromJson(j), StateFormatError);
-  j = DesiredStateToJson(state);
+  EXPECT_THROW(compile::DesiredStateFromJson(j), StateFormatError);
+  j = compile::DesiredStateToJson(state);
   j["ipv4"]["sets"][0]["name"] = "docker-set";
-  EXPECT_THROW(DesiredStateFromJson(j), StateFormatError);
-  EXPECT_NO_THROW(DesiredStateFromJson(DesiredStateToJson(state)));
+  EXPECT_THROW(compile::DesiredStateFromJson(j), StateFormatError);
+  EXPECT_NO_THROW(compile::DesiredStateFromJson(compile::DesiredStateToJson(state)));
 }
 
 TEST_F(StateFileTest, AppliedRecordsOfTheWrongShapeAreSetAside) {
@@ -144,17 +145,17 @@ TEST_F(StateFileTest, PendingConfirmsOfTheWrongShapeAreSetAside) {
 }
 
 TEST_F(StateFileTest, KernelCacheSnapshotsOfTheWrongShapeThrow) {
-  FamilySnapshot s;
+  backend::FamilySnapshot s;
   s.owned = ValidState().ipv4;
   s.kernel.existing_chains = {"INPUT", "SWARMWALL-INPUT"};
   s.kernel.jumps[{"INPUT", "SWARMWALL-INPUT"}] = 1;
-  auto j = SnapshotToJson(s);
-  EXPECT_NO_THROW(SnapshotFromJson(j));
+  auto j = backend::SnapshotToJson(s);
+  EXPECT_NO_THROW(backend::SnapshotFromJson(j));
   for (auto bad : {nlohmann::json{{"owned", 1}}, nlohmann::json{{"owned", nlohmann::json::object()}, {"jumps", 5}},
                    nlohmann::json{{"owned", nlohmann::json::object()}, {"jumps", {{"a", "b", "c"}}}},
                    nlohmann::json{{"owned", nlohmann::json::object()}, {"chains", {1, 2}}},
                    nlohmann::json{{"owned", nlohmann::json::object()}, {"foreign_rules", -1}}}) {
-    EXPECT_THROW(SnapshotFromJson(bad), StateFormatError) << bad.dump();
+    EXPECT_THROW(backend::SnapshotFromJson(bad), StateFormatError) << bad.dump();
   }
 }
 

@@ -4,7 +4,7 @@
 // per family (atomic per call). When a later step fails, the earlier ones
 // are put back from the snapshot taken before anything was written.
 // Owned chains that differ from the kernel's by a small edit are edited in
-// place (backend::RenderRestore, -D / -I in that same single restore);
+// place (RenderRestore, -D / -I in that same single restore);
 // SWARMWALL_INCREMENTAL=0 always flushes and refills them (benchmarks). The
 // rollback always refills.
 #pragma once
@@ -12,22 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "apply/diff.h"
-#include "apply/kernel_state.h"
+#include "backend/firewall.h"
+#include "backend/iptables/diff.h"
+#include "backend/iptables/kernel_state.h"
 #include "host/xtables.h"
 #include "compile/desired_state.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 
-struct TransactionResult {
-  bool ok = false;
-  bool changed = false;                 // something was written
-  std::string error;                    // what failed (and that it was rolled back)
-  std::vector<std::string> steps;       // what was done, for logs
-  std::vector<FamilyDiff> diffs;
-  int nft_commits = 0;                  // iptables-restore calls that succeeded
-  bool rollback_failed = false;         // the owned state may be a mix
-};
 
 // The snapshot of the kernel right after FS was committed on top of BEFORE
 // (REMOVE: by Transaction::Remove), sets left empty. Exact when nothing
@@ -37,25 +29,25 @@ FamilySnapshot SnapshotAfter(const compile::FamilyState& fs, const FamilySnapsho
 
 class Transaction {
  public:
-  Transaction(host::IptablesVariant variant, Before before)
+  Transaction(IptablesVariant variant, Before before)
       : variant_(std::move(variant)), before_(std::move(before)) {}
 
   // Brings the owned state to DESIRED. Writes nothing when nothing differs.
   // DIFFS: Compare of DESIRED with BEFORE per family, when the caller has
   // them already (100,000 set entries make each Compare ~2 ms).
-  TransactionResult Commit(const compile::DesiredState& desired, std::vector<FamilyDiff> diffs = {});
+  WriteResult Commit(const compile::DesiredState& desired, std::vector<FamilyDiff> diffs = {});
 
   // Removes every owned rule, chain, hook and set (and nothing else).
-  TransactionResult Remove();
+  WriteResult Remove();
 
  private:
-  TransactionResult Run(const compile::FamilyState& v4, const compile::FamilyState& v6,
+  WriteResult Run(const compile::FamilyState& v4, const compile::FamilyState& v6,
                         bool remove, std::vector<FamilyDiff> diffs = {});
   bool Restore(netfilter::Family family, const std::string& text, std::string& error);
   bool Ipset(const std::string& text, std::string& error);
 
-  host::IptablesVariant variant_;
+  IptablesVariant variant_;
   Before before_;
 };
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

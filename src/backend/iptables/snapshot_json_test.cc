@@ -1,12 +1,18 @@
-#include "apply/state_json.h"
+#include "backend/iptables/snapshot_json.h"
 
 #include <gtest/gtest.h>
 
-#include "apply/diff.h"
-#include "apply/state_store.h"
+#include "backend/iptables/diff.h"
+#include "backend/iptables/kernel_state.h"
+#include "compile/desired_state_json.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
+
+using compile::DesiredStateFromJson;
+using compile::DesiredStateToJson;
+using compile::FamilyStateFromJson;
+using compile::FamilyStateToJson;
 
 compile::FamilyState Sample() {
   compile::FamilyState fs;
@@ -25,8 +31,8 @@ compile::FamilyState Sample() {
 
 TEST(StateJson, FamilyStateRoundTrips) {
   auto fs = Sample();
-  auto back = FamilyStateFromJson(FamilyStateToJson(fs));
-  EXPECT_EQ(FamilyStateToJson(back), FamilyStateToJson(fs));
+  auto back = compile::FamilyStateFromJson(compile::FamilyStateToJson(fs));
+  EXPECT_EQ(compile::FamilyStateToJson(back), compile::FamilyStateToJson(fs));
   EXPECT_TRUE(back.hooks[0].create_chain);
   EXPECT_EQ(back.sets[0].entries->size(), 1u);
 }
@@ -37,15 +43,15 @@ TEST(StateJson, SetEntriesAreOneStringAndTheEarlierListStillReads) {
   for (const char* e : {"2001:db8::/48", "2001:db8:1::1/128", "2001:db8:2::/64"})
     many.push_back(*netfilter::Cidr::Parse(e, netfilter::Family::kIPv6));
   fs.sets[0].entries = std::make_shared<const std::vector<netfilter::Cidr>>(many);
-  auto j = FamilyStateToJson(fs);
+  auto j = compile::FamilyStateToJson(fs);
   EXPECT_EQ(j["sets"][0]["entry_list"], "2001:db8::/48 2001:db8:1::1/128 2001:db8:2::/64");
-  EXPECT_EQ(*FamilyStateFromJson(j).sets[0].entries, many);
+  EXPECT_EQ(*compile::FamilyStateFromJson(j).sets[0].entries, many);
   // A journal written by an earlier swarmwall: entries as a list.
   j["sets"][0].erase("entry_list");
   j["sets"][0]["entries"] = {"2001:db8::/48", "2001:db8:1::1/128", "2001:db8:2::/64"};
-  EXPECT_EQ(*FamilyStateFromJson(j).sets[0].entries, many);
+  EXPECT_EQ(*compile::FamilyStateFromJson(j).sets[0].entries, many);
   fs.sets[0].entries = std::make_shared<const std::vector<netfilter::Cidr>>();
-  EXPECT_TRUE(FamilyStateFromJson(FamilyStateToJson(fs)).sets[0].entries->empty());
+  EXPECT_TRUE(compile::FamilyStateFromJson(compile::FamilyStateToJson(fs)).sets[0].entries->empty());
 }
 
 TEST(StateJson, DumpJsonCopiesLongPlainStringsAsTheyAre) {
@@ -53,10 +59,10 @@ TEST(StateJson, DumpJsonCopiesLongPlainStringsAsTheyAre) {
   for (int i = 0; i < 2000; ++i) entries += "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) + "/32 ";
   nlohmann::json j = {{"a", entries}, {"b", {{"c", entries + "x"}, {"d", "short \"quoted\""}}},
                       {"e", std::string(5000, '"')}, {"f", {1, 2, entries}}};
-  EXPECT_EQ(DumpJson(j), j.dump());
-  EXPECT_EQ(nlohmann::json::parse(DumpJson(j)), j);
+  EXPECT_EQ(compile::DumpJson(j), j.dump());
+  EXPECT_EQ(nlohmann::json::parse(compile::DumpJson(j)), j);
   nlohmann::json marker = {{"a", entries}, {"m", "\x01" "7"}};
-  EXPECT_EQ(DumpJson(marker), marker.dump()) << "a string of its own that looks like a placeholder";
+  EXPECT_EQ(compile::DumpJson(marker), marker.dump()) << "a string of its own that looks like a placeholder";
 }
 
 TEST(StateJson, SnapshotRoundTripsWithoutSets) {
@@ -79,23 +85,19 @@ TEST(StateJson, SnapshotRoundTripsWithoutSets) {
   EXPECT_EQ(SnapshotToJson(back), SnapshotToJson(s));
 }
 
-TEST(StateJson, DesiredStateAndRecordRoundTrip) {
+TEST(StateJson, DesiredStateRoundTrips) {
   compile::DesiredState d;
   d.node = "n1";
   d.ipv6 = Sample();
-  auto back = DesiredStateFromJson(DesiredStateToJson(d));
+  auto back = compile::DesiredStateFromJson(compile::DesiredStateToJson(d));
   EXPECT_EQ(back.node, "n1");
-  EXPECT_EQ(NormalizedDigest(back), NormalizedDigest(d));
-  AppliedRecord r{"n1", "p.yaml", "abc", "nft", "2026-01-01T00:00:00Z"};
-  auto rb = RecordFromJson(RecordToJson(r));
-  EXPECT_EQ(rb.digest, "abc");
-  EXPECT_EQ(rb.time, r.time);
+  EXPECT_EQ(compile::DesiredStateToJson(back), compile::DesiredStateToJson(d));
 }
 
 }  // namespace
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 TEST(OwnedSets, BothFamiliesInOnePassTwinsAndOthersLeftOut) {
@@ -125,8 +127,8 @@ TEST(OwnedSets, BothFamiliesInOnePassTwinsAndOthersLeftOut) {
   FamilySnapshot only6;
   only6.owned.family = netfilter::Family::kIPv6;
   SetOwnedSets(std::string(save), only6);
-  EXPECT_EQ(FamilyStateToJson(only6.owned), FamilyStateToJson(v6.owned));
+  EXPECT_EQ(compile::FamilyStateToJson(only6.owned), compile::FamilyStateToJson(v6.owned));
 }
 
 }  // namespace
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "apply/kernel_state.h"
+#include "backend/iptables/kernel_state.h"
 #include "netfilter/address.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 
 struct KernelSet {
   std::string name;
@@ -43,4 +43,4 @@ OwnedSets ReadOwnedSetsNow();
 void ReadOwnedSets(FamilySnapshot& v4, FamilySnapshot& v6);
 void PutOwnedSets(OwnedSets sets, FamilySnapshot& v4, FamilySnapshot& v6);
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

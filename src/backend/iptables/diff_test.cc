@@ -1,8 +1,8 @@
-#include "apply/diff.h"
+#include "backend/iptables/diff.h"
 
 #include <gtest/gtest.h>
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 using netfilter::Family;
@@ -80,4 +80,4 @@ TEST(Diff, StaleSetsAndChainsAreRemoved) {
 }
 
 }  // namespace
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

@@ -1,8 +1,8 @@
-#include "apply/ruleset_after.h"
+#include "backend/iptables/ruleset_after.h"
 
 #include <gtest/gtest.h>
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 TEST(RulesetAfter, ReplacesOwnedKeepsForeign) {
@@ -36,4 +36,4 @@ TEST(RulesetAfter, RemoveLeavesOnlyForeign) {
 }
 
 }  // namespace
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

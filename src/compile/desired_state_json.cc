@@ -1,4 +1,4 @@
-#include "apply/state_json.h"
+#include "compile/desired_state_json.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,11 +12,11 @@
 
 #include <fmt/format.h>
 
-#include "apply/state_file.h"
+#include "base/state_file.h"
 #include "base/json_text.h"
 #include "netfilter/parser.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::compile {
 
 using nlohmann::json;
 using netfilter::Family;
@@ -176,80 +176,6 @@ compile::DesiredState DesiredStateFromJson(const json& j) {
   return s;
 }
 
-json SnapshotToJson(const FamilySnapshot& s) {
-  compile::FamilyState owned = s.owned;
-  owned.sets.clear();
-  json jumps = json::array();
-  for (const auto& [key, n] : s.kernel.jumps) jumps.push_back({key.first, key.second, n});
-  json first = json::array();
-  for (const auto& [key, f] : s.hook_first) first.push_back({key.first, key.second, f});
-  return {{"owned", FamilyStateToJson(owned)},
-          {"chains", s.kernel.existing_chains},
-          {"jumps", jumps},
-          {"hook_first", first},
-          {"forward_jumps_to_docker_user", s.forward_jumps_to_docker_user},
-          {"docker_chains", s.docker_chains},
-          {"docker_user_referenced", s.docker_user_referenced},
-          {"docker_user_foreign_rules", s.docker_user_foreign_rules},
-          {"docker_user_removable", s.docker_user_removable},
-          {"foreign_rules", s.foreign_rules}};
-}
-
-FamilySnapshot SnapshotFromJson(const json& j) {
-  FamilySnapshot s;
-  s.owned = FamilyStateFromJson(Field(j, "owned"));
-  s.kernel.existing_chains = OptStringList(j, "chains");
-  auto pair = [](const json& e, const char* what) {
-    if (!e.is_array() || e.size() != 3 || !e[0].is_string() || !e[1].is_string())
-      Invalid(what, "each entry must be [chain, chain, value]");
-    return std::make_pair(e[0].get<std::string>(), e[1].get<std::string>());
-  };
-  if (j.contains("jumps"))
-    for (const auto& e : ArrayField(j, "jumps")) {
-      auto key = pair(e, "jumps");
-      if (!e[2].is_number_integer()) Invalid("jumps", "a count must be an integer");
-      s.kernel.jumps[key] = e[2].get<int>();
-    }
-  if (j.contains("hook_first"))
-    for (const auto& e : ArrayField(j, "hook_first")) {
-      auto key = pair(e, "hook_first");
-      if (!e[2].is_boolean()) Invalid("hook_first", "must be true or false");
-      s.hook_first[key] = e[2].get<bool>();
-    }
-  s.forward_jumps_to_docker_user = OptBoolField(j, "forward_jumps_to_docker_user", false);
-  s.docker_chains = OptBoolField(j, "docker_chains", false);
-  s.docker_user_referenced = OptBoolField(j, "docker_user_referenced", false);
-  s.docker_user_foreign_rules = OptBoolField(j, "docker_user_foreign_rules", false);
-  s.docker_user_removable = OptBoolField(j, "docker_user_removable", false);
-  int64_t foreign = OptIntField(j, "foreign_rules", 0);
-  if (foreign < 0) Invalid("foreign_rules", "must not be negative");
-  s.foreign_rules = static_cast<size_t>(foreign);
-  return s;
-}
-
-json RecordToJson(const AppliedRecord& r) {
-  json j = {{"node", r.node}, {"policy", r.policy}, {"digest", r.digest}, {"variant", r.variant},
-            {"time", r.time}};
-  if (!r.inputs.empty()) {
-    j["inputs"] = r.inputs;
-    j["files"] = r.files;
-  }
-  return j;
-}
-
-AppliedRecord RecordFromJson(const json& j) {
-  if (!j.is_object()) throw StateFormatError(std::string("a record must be an object, not ") + j.type_name());
-  AppliedRecord r;
-  r.node = StringField(j, "node");
-  r.policy = OptStringField(j, "policy");
-  r.digest = StringField(j, "digest");
-  r.variant = OptStringField(j, "variant");
-  r.time = OptStringField(j, "time");
-  r.inputs = OptStringField(j, "inputs");
-  r.files = OptStringList(j, "files");
-  return r;
-}
-
 namespace {
 
 bool Plain(const std::string& s) {
@@ -308,36 +234,4 @@ std::string DumpJson(json j) {
   return out;
 }
 
-bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error,
-                         bool durable) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    error = "cannot write " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  size_t done = 0;
-  int why = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) {
-      why = n < 0 ? errno : ENOSPC;
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
-  bool ok = done == text.size();
-  if (ok && durable && fsync(fd) != 0) ok = false, why = errno;
-  if (close(fd) != 0 && ok) ok = false, why = errno;
-  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) ok = false, why = errno;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    error = "cannot write " + path + ": " + std::strerror(why);
-    return false;
-  }
-  return true;
-}
-
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::compile

@@ -14,11 +14,17 @@
 #include "compile/node_facts.h"
 #include "netfilter/ruleset.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
+
+// The xtables tools this backend drives (host/xtables.h).
+using host::DetectVariant;
+using host::IptablesVariant;
+using host::SaveLive;
+using host::VariantReport;
 
 struct FamilySnapshot {
   compile::FamilyState owned;        // SWARMWALL-* chains, hooks found, swarmwall-* sets
-  backend::KernelState kernel;       // chains present, jump counts
+  KernelState kernel;       // chains present, jump counts
   // For each hook found: is the jump the first rule of its chain?
   std::map<std::pair<std::string, std::string>, bool> hook_first;
   // A FORWARD rule (anywhere in the chain) jumps to DOCKER-USER: where
@@ -51,7 +57,7 @@ void SetOwnedSets(const std::string& ipset_save, FamilySnapshot& snap);
 void SetOwnedSets(std::string_view ipset_save, FamilySnapshot& v4, FamilySnapshot& v6);
 
 // Reads the running kernel through VARIANT.
-std::optional<FamilySnapshot> ReadKernel(const host::IptablesVariant& variant,
+std::optional<FamilySnapshot> ReadKernel(const IptablesVariant& variant,
                                          netfilter::Family family, std::string& error);
 
 // The owned state of both families before a transaction.
@@ -61,7 +67,7 @@ struct Before {
 
 // Both families through VARIANT (ipset read once); nullopt with ERROR set.
 // WITH_SETS false: the owned sets are left for ReadOwnedSets.
-std::optional<Before> ReadBefore(const host::IptablesVariant& variant, std::string& error,
+std::optional<Before> ReadBefore(const IptablesVariant& variant, std::string& error,
                                  bool with_sets = true);
 
 // Where SWARMWALL-USER is hooked, from what the kernel holds (see NodeFacts):
@@ -74,4 +80,4 @@ void SetHookFacts(const FamilySnapshot& v4, const FamilySnapshot& v6, compile::N
 // `ipset save` of the running kernel ("" when ipset is missing).
 std::string SaveIpsets();
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

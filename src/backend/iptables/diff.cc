@@ -1,4 +1,4 @@
-#include "apply/diff.h"
+#include "backend/iptables/diff.h"
 
 #include <algorithm>
 #include <map>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 
 compile::FamilyState Normalized(const compile::FamilyState& state) {
   compile::FamilyState n = state;
@@ -113,4 +113,4 @@ FamilyDiff Compare(const compile::FamilyState& desired_in, const FamilySnapshot&
   return d;
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

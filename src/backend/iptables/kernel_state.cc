@@ -1,4 +1,4 @@
-#include "apply/kernel_state.h"
+#include "backend/iptables/kernel_state.h"
 
 #include <algorithm>
 #include <map>
@@ -6,12 +6,12 @@
 #include <sstream>
 
 #include "analyze/model/filter_owners.h"
-#include "apply/ipset_read.h"
+#include "backend/iptables/ipset_read.h"
 #include "base/process.h"
 #include "netfilter/parser.h"
 #include "netfilter/printer.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 
 using netfilter::Family;
 
@@ -165,4 +165,4 @@ void SetHookFacts(const FamilySnapshot& v4, const FamilySnapshot& v6, compile::N
   facts.docker_running = v4.docker_chains || v6.docker_chains;
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

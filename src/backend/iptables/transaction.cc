@@ -1,4 +1,4 @@
-#include "apply/transaction.h"
+#include "backend/iptables/transaction.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -9,7 +9,7 @@
 
 #include "base/process.h"
 
-namespace swarmwall::apply {
+namespace swarmwall::backend {
 namespace {
 
 using netfilter::Family;
@@ -21,10 +21,10 @@ void TestDelay() {
 }
 
 // The kernel's state right after FS was committed on top of BEFORE.
-backend::KernelState After(const compile::FamilyState& fs, const backend::KernelState& before) {
-  backend::KernelState k;
+KernelState After(const compile::FamilyState& fs, const KernelState& before) {
+  KernelState k;
   for (const auto& c : before.existing_chains)
-    if (!backend::IsOwnedChain(c)) k.existing_chains.push_back(c);
+    if (!IsOwnedChain(c)) k.existing_chains.push_back(c);
   for (const auto& h : fs.hooks)
     if (!k.HasChain(h.chain)) k.existing_chains.push_back(h.chain);
   for (const auto& c : fs.chains) k.existing_chains.push_back(c.name);
@@ -54,8 +54,8 @@ bool DropsDockerUser(const compile::FamilyState& fs, const FamilySnapshot& befor
 
 // BEFORE's kernel facts plus the rules of its owned chains, so that the
 // renderer can edit a chain in place instead of flushing and refilling it.
-backend::KernelState WithOwnedRules(const FamilySnapshot& before) {
-  backend::KernelState k = before.kernel;
+KernelState WithOwnedRules(const FamilySnapshot& before) {
+  KernelState k = before.kernel;
   for (const auto& c : before.owned.chains) k.owned_rules[c.name] = c.rules;
   return k;
 }
@@ -100,21 +100,21 @@ bool Transaction::Ipset(const std::string& text, std::string& error) {
   return false;
 }
 
-TransactionResult Transaction::Commit(const compile::DesiredState& desired,
+WriteResult Transaction::Commit(const compile::DesiredState& desired,
                                       std::vector<FamilyDiff> diffs) {
   return Run(desired.ipv4, desired.ipv6, false, std::move(diffs));
 }
 
-TransactionResult Transaction::Remove() {
+WriteResult Transaction::Remove() {
   compile::FamilyState none4, none6;
   none4.family = Family::kIPv4;
   none6.family = Family::kIPv6;
   return Run(none4, none6, true);
 }
 
-TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile::FamilyState& v6,
+WriteResult Transaction::Run(const compile::FamilyState& v4, const compile::FamilyState& v6,
                                    bool remove, std::vector<FamilyDiff> diffs) {
-  TransactionResult result;
+  WriteResult result;
   const compile::FamilyState* want[2] = {&v4, &v6};
   const FamilySnapshot* now[2] = {&before_.ipv4, &before_.ipv6};
   if (diffs.size() == 2) result.diffs = std::move(diffs);
@@ -162,8 +162,8 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
       if (!set) continue;
       bool existed = std::any_of(now[f]->owned.sets.begin(), now[f]->owned.sets.end(),
                                  [&](const compile::IpSet& s) { return s.name == name; });
-      std::string twin = backend::TemporarySetName(name);
-      std::string text = backend::RenderSetRestore(*set);
+      std::string twin = TemporarySetName(name);
+      std::string text = RenderSetRestore(*set);
       // The renderer's text ends by destroying the twin: here it is kept.
       if (std::string last = "destroy " + twin + "\n"; text.ends_with(last)) text.resize(text.size() - last.size());
       if (!leftovers.empty()) text = std::exchange(leftovers, "") + text;
@@ -190,8 +190,8 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
   for (int f = 0; f < 2 && error.empty(); ++f) {
     if (!result.diffs[f].rules) continue;
     Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
-    auto render = [&](const backend::KernelState& kernel) {
-      std::string text = backend::RenderRestore(*want[f], kernel);
+    auto render = [&](const KernelState& kernel) {
+      std::string text = RenderRestore(*want[f], kernel);
       // A DOCKER-USER swarmwall made before Docker, that nothing reaches
       // now (DropsDockerUser), goes too.
       if (DropsDockerUser(*want[f], *now[f], remove))
@@ -220,7 +220,7 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
     }
     if (ok) {
       committed[f] = true;
-      ++result.nft_commits;
+      ++result.kernel_commits;
       result.changed = true;
       result.steps.push_back(fmt::format("{} --noflush: {} bytes", variant_.RestoreCommand(family), text.size()));
       TestDelay();
@@ -233,12 +233,12 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
       if (!committed[f]) continue;
       Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
       std::string undo_error;
-      std::string text = backend::RenderRestore(now[f]->owned, After(*want[f], now[f]->kernel));
+      std::string text = RenderRestore(now[f]->owned, After(*want[f], now[f]->kernel));
       if (!Restore(family, text, undo_error)) {
         error += "; ROLLBACK of " + variant_.RestoreCommand(family) + " ALSO FAILED: " + undo_error;
         result.rollback_failed = true;
       } else {
-        ++result.nft_commits;
+        ++result.kernel_commits;
       }
     }
     undo_sets();
@@ -266,4 +266,4 @@ TransactionResult Transaction::Run(const compile::FamilyState& v4, const compile
   return result;
 }
 
-}  // namespace swarmwall::apply
+}  // namespace swarmwall::backend

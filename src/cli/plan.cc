@@ -1,0 +1,48 @@
+// swarmwall plan: what apply would change on this host (apply::Plan).
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "apply/plan.h"
+#include "base/json_text.h"
+#include "cli/commands.h"
+
+namespace swarmwall::cli {
+
+void RegisterPlan(CLI::App& app, GlobalOptions& global) {
+  auto rq = std::make_shared<apply::PlanRequest>();
+  auto* plan = app.add_subcommand("plan", "Show what apply would change on this host (exit 2: changes pending)");
+  plan->add_option("policy", rq->policy_file, "The cluster policy (YAML)")->required();
+  plan->add_option("--node", rq->node, "The node (default: the one with an address on this host)");
+  plan->add_flag("--exposure", rq->exposure,
+                 "Also show how the exposure would change: ports and sources that open or close");
+  plan->callback([rq, &global] {
+    rq->state_dir = global.state_dir;
+    rq->note = NoteToStderr;
+    auto firewall = apply::OpenFirewall(global.state_dir);
+    auto out = apply::Plan(*rq, *firewall);
+    if (!out.ok) {
+      global.exit_code = kError;
+      return;
+    }
+    if (global.json()) {
+      nlohmann::json j{{"node", out.node}, {"variant", out.variant},
+                       {"pending", out.pending}, {"diff", DiffsJson(out.diffs)}};
+      if (out.exposure) j["exposure"] = analyze::ExposureDeltaJson(*out.exposure);
+      std::cout << JsonText(j, 2) << "\n";
+    } else {
+      std::cout << fmt::format("node {} ({} iptables): {}\n", out.node, out.variant,
+                               out.pending ? "changes pending" : "nothing to change");
+      PrintDiffs(out.diffs);
+      if (out.exposure) {
+        auto lines = analyze::ExposureDeltaLines(*out.exposure);
+        std::cout << (lines.empty() ? "exposure: unchanged\n"
+                                    : "exposure (+ opens, - closes; new connections):\n");
+        for (const auto& l : lines) std::cout << "  " << l << "\n";
+      }
+    }
+    global.exit_code = out.pending ? kPending : kOk;
+  });
+}
+
+}  // namespace swarmwall::cli
