@@ -4,7 +4,8 @@
 #  - no tracked file (other than this script) contains `/work/`;
 #  - in README.md, docs/, deploy/README.md and examples/, every relative path
 #    that starts with `../` names something inside the repository
-#    (docs/policy.md's `../examples` does; `../shared/seeds` does not).
+#    (docs/policy.md's `../examples` does; `../shared/seeds` does not);
+#  - the files of the repository those documents name (src/..., tests/...) exist.
 # Paths of the developer's machine come from SWARMWALL_SHARED or arguments.
 #
 #   scripts/check_paths.sh [REPO_DIR]      (default: the repo of this script)
@@ -46,6 +47,22 @@ while IFS= read -r file; do
       bad=$((bad + 1))
     fi
   done < <(grep -noE '\.\./[A-Za-z0-9_.+-][A-Za-z0-9_./+-]*' "$file" | sed 's/[.]$//' || true)
+done < <(docs)
+
+# 3. The repository's own files that user documents name exist (a moved file
+#    leaves its documents behind otherwise). `src/agent/membership.*` style
+#    stems count when some file starts with them; ALL-CAPS components are
+#    placeholders (tests/golden/firewalld/EXAMPLE/NODE.sh).
+while IFS= read -r file; do
+  [[ -f $file && $file == *.md ]] || continue
+  while IFS=: read -r line path; do
+    [[ -e $path ]] && continue
+    compgen -G "$path*" >/dev/null && continue
+    [[ /$path/ =~ /[A-Z][A-Z0-9_]+(\.[a-z]+)?/ ]] && continue
+    echo "$file:$line: $path does not exist"
+    bad=$((bad + 1))
+  done < <(grep -noE '(^|[^A-Za-z0-9_./-])(src|tests|scripts|deploy|examples|bench|fuzz)/[A-Za-z0-9_./-]*[A-Za-z0-9_]' "$file" |
+           sed -E 's/^([0-9]+):[^a-z]?/\1:/' || true)
 done < <(docs)
 
 if ((bad)); then

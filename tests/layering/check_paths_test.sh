@@ -49,6 +49,16 @@ clean
 printf 'x\n(../shared/fixtures/m1)\n' >>"$tmp/repo/docs/a.md"
 expect "docs pointing outside fails" 1 "docs/a.md:3: ../shared/fixtures/m1 points outside"
 
+clean
+mkdir -p "$tmp/repo/src/apply"
+printf 'x\n' >"$tmp/repo/src/apply/plan.h"
+printf 'See src/apply/plan.h, `src/apply/plan.*` and tests/golden/EXAMPLE/NODE.sh.\n' >>"$tmp/repo/docs/a.md"
+expect "named files that exist pass" 0 ""
+
+clean
+printf 'x\nThe code: (src/apply/moved_away.cc).\n' >>"$tmp/repo/docs/a.md"
+expect "a named file that does not exist fails" 1 "docs/a.md:3: src/apply/moved_away.cc does not exist"
+
 if ((failures)); then
   echo "check_paths_test: $failures failure(s)"
   exit 1
