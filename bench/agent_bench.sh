@@ -8,9 +8,10 @@
 #      agent's own since_event_ms (nf_tables event received -> repair committed);
 #   2. idle CPU (the agent and the children it waits for, over IDLE seconds,
 #      default 30) and RSS with 10,000 foreign rules in filter.
-# Usage: bench/agent_bench.sh [BUILD_DIR]   (root; env N, FOREIGN, IDLE)
+# Usage: bench/agent_bench.sh [BUILD_DIR]   (root; env N, FOREIGN, IDLE;
+#        BUILD_DIR defaults to build/ of this repository)
 set -euo pipefail
-BUILD=${1:-/work/main/build}
+BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build}
 BIN=$BUILD/swarmwall
 N=${N:-100}
 IDLE=${IDLE:-30}

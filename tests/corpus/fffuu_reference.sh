@@ -7,8 +7,10 @@
 # tests/corpus/FFFUU.md. Not run in CI.
 #
 # Usage: tests/corpus/fffuu_reference.sh [OUT_JSON]
-#   FFFUU=/path/to/fffuu FFFUU6=/path/to/fffuu6 FFFUU_COMMIT=<sha>
-#   SWARMWALL_SHARED=/work/shared FFFUU_OUT=/work/notes/fffuu-out
+#   FFFUU=/path/to/fffuu FFFUU6=/path/to/fffuu6 (default ../fffuu-build/ beside the repository)
+#   FFFUU_COMMIT=<sha>
+#   SWARMWALL_SHARED=DIR (default ../shared beside the repository)
+#   FFFUU_OUT=DIR (fffuu's outputs; default ../fffuu-out beside the repository)
 #   FFFUU_ONLY=<substring>   only files whose path contains it (debugging)
 #   FFFUU_REUSE=1            keep the outputs of an earlier run's successful
 #                            runs (FFFUU_OUT/runs.tsv), run fffuu only for the rest
@@ -17,12 +19,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 out_json=${1:-$here/fffuu_reference.json}
-fffuu=${FFFUU:-/work/fffuu-build/fffuu}
-fffuu6=${FFFUU6:-/work/fffuu-build/fffuu6}
+fffuu=${FFFUU:-$here/../../../fffuu-build/fffuu}
+fffuu6=${FFFUU6:-$here/../../../fffuu-build/fffuu6}
 shared=${SWARMWALL_SHARED:-$here/../../../shared}
 corpus=$shared/corpus/net-network
 ipassmt_dir=$shared/corpus/ipassmt
-out=${FFFUU_OUT:-/work/notes/fffuu-out}
+out=${FFFUU_OUT:-$here/../../../fffuu-out}
 commit=${FFFUU_COMMIT:-unknown}
 only=${FFFUU_ONLY:-}
 reuse=${FFFUU_REUSE:-0}

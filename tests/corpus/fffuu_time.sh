@@ -4,11 +4,12 @@
 # bench/RESULTS.md. Needs a built fffuu (tests/corpus/FFFUU.md); not run in CI.
 #
 # Usage: tests/corpus/fffuu_time.sh [RUNS]
-#   FFFUU=/path/to/fffuu SWARMWALL_SHARED=/work/shared
+#   FFFUU=/path/to/fffuu (default ../fffuu-build/fffuu beside the repository)
+#   SWARMWALL_SHARED=DIR (default ../shared beside the repository)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 runs=${1:-3}
-fffuu=${FFFUU:-/work/fffuu-build/fffuu}
+fffuu=${FFFUU:-$here/../../../fffuu-build/fffuu}
 shared=${SWARMWALL_SHARED:-$here/../../../shared}
 file=$shared/corpus/net-network/configs_chair_for_Network_Architectures_and_Services/iptables-save-2015-05-15_15-23-41
 assmt=$shared/corpus/ipassmt/ipassmt_tumi8

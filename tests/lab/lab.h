@@ -1,6 +1,5 @@
 // The lab: real Docker hosts in Linux network namespaces, for integration
-// tests (explain --live, apply, scans). See tests/lab/README.md and
-// /work/shared/LAB.md.
+// tests (explain --live, apply, scans). See tests/lab/README.md.
 //
 // A Lab owns everything it creates and removes it in its destructor:
 //   namespaces   <prefix>-<name>            (ip netns list)

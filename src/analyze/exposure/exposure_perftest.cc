@@ -4,9 +4,11 @@
 //       interface assignments of ipassmt_tumi8 (as fffuu analyses it);
 //   (b) a kube-proxy-like ruleset of RULES rules (bench/gen_kube_dump), the
 //       whole arrival path of a node with one public interface.
-//   build-x/src/analyze/exposure_perftest [SHARED_DIR] [RULES]
+//   build/src/analyze/exposure_perftest [SHARED_DIR] [RULES]
+//   (SHARED_DIR: else $SWARMWALL_SHARED, else ../shared, beside the repo when run from it)
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -39,7 +41,8 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string shared = argc > 1 ? argv[1] : "/work/shared";
+  const char* env = std::getenv("SWARMWALL_SHARED");
+  std::string shared = argc > 1 ? argv[1] : env ? env : "../shared";
   size_t rules = argc > 2 ? std::stoul(argv[2]) : 100000;
 
   // (a) TUM, filter FORWARD, tcp 22 and 80.
