@@ -23,7 +23,7 @@ compile:   base netfilter policy
 host:      base netfilter
 docker:    base
 analyze:   base netfilter policy compile host docker
-backend:   base netfilter policy compile host
+backend:   base netfilter policy compile host analyze
 apply:     base netfilter policy compile host docker backend analyze
 agent:     base netfilter policy compile host docker apply
 cli:       *

@@ -14,7 +14,6 @@
 #include "host/network.h"
 #include "analyze/audit/policy_proof.h"
 #include "analyze/audit/report_html.h"
-#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "policy/policy.h"
@@ -74,20 +73,13 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
   std::optional<netfilter::Ruleset> v4, v6;
   std::string name4, name6;
   if (a.live) {
-    auto variant = host::DetectVariant();
-    for (auto fam : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
-      auto saved = host::SaveLive(variant.chosen, fam);
-      if (!saved.ok) {
-        if (fam == netfilter::Family::kIPv6) continue;   // no IPv6 tables: audit IPv4 only
-        return Fail(global, saved.error);
-      }
-      auto rs = ParseRulesetText(saved.text, variant.chosen.SaveCommand(fam), fam);
-      if (!rs) {
-        global.exit_code = kError;
-        return;
-      }
-      (fam == netfilter::Family::kIPv4 ? v4 : v6) = std::move(rs);
+    auto live = ReadLiveRulesets();   // no IPv6 tables: audit IPv4 only
+    if (!live) {
+      global.exit_code = kError;
+      return;
     }
+    v4 = std::move(live->v4);
+    v6 = std::move(live->v6);
   } else {
     if (!ReadRulesetFile(a.file, v4, v6, name4, name6, std::nullopt, a.lenient, global)) return;
     if (!a.file6.empty() &&

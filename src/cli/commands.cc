@@ -66,4 +66,26 @@ std::optional<netfilter::Ruleset> ParseRulesetText(const std::string& text, cons
   return std::move(result.ruleset);
 }
 
+std::optional<LiveRulesets> ReadLiveRulesets(bool want_v4, bool want_v6) {
+  LiveRulesets live;
+  live.variant = host::DetectVariant();
+  for (auto family : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
+    bool v4 = family == netfilter::Family::kIPv4;
+    if (!(v4 ? want_v4 : want_v6)) continue;
+    auto saved = host::SaveLive(live.variant.chosen, family);
+    if (!saved.ok) {
+      if (!v4) {   // no ip6tables here: IPv4 only
+        live.v6_error = saved.error;
+        continue;
+      }
+      std::cerr << "swarmwall: " << saved.error << "\n";
+      return std::nullopt;
+    }
+    auto rs = ParseRulesetText(saved.text, live.variant.chosen.SaveCommand(family), family);
+    if (!rs) return std::nullopt;
+    (v4 ? live.v4 : live.v6) = std::move(rs);
+  }
+  return live;
+}
+
 }  // namespace swarmwall::cli

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/family_diff.h"
+#include "host/xtables.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::cli {
@@ -54,6 +55,18 @@ nlohmann::json DiffsJson(const std::vector<backend::FamilyDiff>& diffs);
 // Reads FILE ("-" = stdin) into TEXT, a regular file of at most LIMIT
 // bytes (base/input_file.h); false with a message on stderr.
 bool ReadInput(const std::string& file, std::string& text, size_t limit = size_t{256} << 20);
+
+// The live kernel's rulesets through the iptables variant that holds
+// Docker's chains (host::DetectVariant), the one way the analysis commands
+// read them: IPv4 (when WANT_V4) must read; IPv6 (when WANT_V6) is left
+// out on a host without ip6tables, with why in V6_ERROR. Errors on stderr;
+// nullopt on one.
+struct LiveRulesets {
+  host::VariantReport variant;
+  std::optional<netfilter::Ruleset> v4, v6;
+  std::string v6_error;
+};
+std::optional<LiveRulesets> ReadLiveRulesets(bool want_v4 = true, bool want_v6 = true);
 
 // Parses iptables-save TEXT named NAME (for FILE:LINE:COL); warnings and the
 // error go to stderr. nullopt on an error. LENIENT: netfilter::ParseOptions::

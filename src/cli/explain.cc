@@ -3,7 +3,6 @@
 
 #include "analyze/model/docker_layout.h"
 #include "analyze/explain/explain_report.h"
-#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "docker/engine.h"
@@ -36,21 +35,15 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
       return;
     }
     if (args->live) {
-      auto variant = host::DetectVariant();
-      context.source = "live";
-      context.variant = variant.chosen.name + " (" + variant.reason + ")";
-      auto s4 = host::SaveLive(variant.chosen, netfilter::Family::kIPv4);
-      if (!s4.ok) {
-        std::cerr << "swarmwall: " << s4.error << "\n";
+      auto live = ReadLiveRulesets();
+      if (!live) {
         global.exit_code = kError;
         return;
       }
-      v4 = ParseRulesetText(s4.text, variant.chosen.SaveCommand(netfilter::Family::kIPv4),
-                 netfilter::Family::kIPv4);
-      auto s6 = host::SaveLive(variant.chosen, netfilter::Family::kIPv6);
-      if (s6.ok)
-        v6 = ParseRulesetText(s6.text, variant.chosen.SaveCommand(netfilter::Family::kIPv6),
-                   netfilter::Family::kIPv6);
+      context.source = "live";
+      context.variant = live->variant.chosen.name + " (" + live->variant.reason + ")";
+      v4 = std::move(live->v4);
+      v6 = std::move(live->v6);
       if (auto version = docker::Engine().Version())
         context.docker_version = version->value("Version", "");
     } else {

@@ -15,7 +15,6 @@
 #include "analyze/model/ipassmt.h"
 #include "analyze/audit/report_html.h"
 #include "analyze/trace/trace.h"
-#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "netfilter/modules.h"
@@ -167,21 +166,13 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
   // The rulesets: FILE (either family) and --file6, or the live kernel's two.
   std::vector<netfilter::Ruleset> rulesets;
   if (a.live) {
-    auto variant = host::DetectVariant();
-    for (auto family : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
-      auto saved = host::SaveLive(variant.chosen, family);
-      if (!saved.ok) {
-        if (family == netfilter::Family::kIPv6) continue;   // no ip6tables: IPv4 only
-        Fail(global, saved.error);
-        return;
-      }
-      auto r = ParseRulesetText(saved.text, variant.chosen.SaveCommand(family), family);
-      if (!r) {
-        global.exit_code = kError;
-        return;
-      }
-      rulesets.push_back(std::move(*r));
+    auto live = ReadLiveRulesets();   // no ip6tables: IPv4 only
+    if (!live) {
+      global.exit_code = kError;
+      return;
     }
+    for (auto* r : {&live->v4, &live->v6})
+      if (*r) rulesets.push_back(std::move(**r));
   } else {
     for (const std::string& file : {a.file, a.file6}) {
       if (file.empty()) continue;

@@ -7,7 +7,6 @@
 #include "host/network.h"
 #include "analyze/trace/trace.h"
 #include "analyze/trace/trace_report.h"
-#include "host/xtables.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "netfilter/modules.h"
@@ -91,13 +90,17 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
 
   std::optional<netfilter::Ruleset> ruleset;
   if (a.live) {
-    auto variant = host::DetectVariant();
-    auto saved = host::SaveLive(variant.chosen, family);
-    if (!saved.ok) {
-      Fail(global, saved.error);
+    bool v4 = family == netfilter::Family::kIPv4;
+    auto live = ReadLiveRulesets(v4, !v4);
+    if (!live) {
+      global.exit_code = kError;
       return;
     }
-    ruleset = ParseRulesetText(saved.text, variant.chosen.SaveCommand(family), family);
+    if (!v4 && !live->v6) {
+      Fail(global, live->v6_error);
+      return;
+    }
+    ruleset = std::move(v4 ? live->v4 : live->v6);
   } else {
     std::string file = family == netfilter::Family::kIPv6 && !a.file6.empty() ? a.file6 : a.file;
     std::string text;
