@@ -4,12 +4,19 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace swarmwall::netfilter {
 
@@ -23,11 +30,44 @@ struct Token {
 // A line's blanks, double quotes and backslashes as bit masks, one bit per
 // byte, 64 bytes a word. Bits at and past the line's end are blanks, and a
 // final word of blanks ends every search. Kept from line to line so that
-// its words are allocated once.
+// its words are allocated once. (Defined here so that the tokenizer's
+// loop inlines it.)
 class LineBits {
  public:
   // Bytes from S up to S + READABLE (>= N) may be read.
-  void Build(const char* s, size_t n, size_t readable);
+  void Build(const char* s, size_t n, size_t readable) {
+    n_ = n;
+    size_t words = (n + 63) / 64;
+    if (blank_.size() < words) {
+      blank_.resize(words);
+      quote_.resize(words);
+      backslash_.resize(words);
+    }
+    for (size_t w = 0; w < words; ++w) {
+      uint64_t b = 0, q = 0, bs = 0;
+      for (size_t k = 0; k < 64 && w * 64 + k < n; k += 16) {
+        size_t at = w * 64 + k;
+        const char* p = s + at;
+        char tmp[16];
+        if (at + 16 > readable) {   // the text's last bytes
+          memset(tmp, 0, sizeof tmp);
+          memcpy(tmp, p, readable - at);
+          p = tmp;
+        }
+        Chunk(p, b, q, bs, k);
+      }
+      size_t left = n - w * 64;
+      if (left < 64) {   // bytes past the line are blanks
+        uint64_t valid = (uint64_t{1} << left) - 1;
+        b = (b & valid) | ~valid;
+        q &= valid;
+        bs &= valid;
+      }
+      blank_[w] = b;
+      quote_[w] = q;
+      backslash_[w] = bs;
+    }
+  }
   // The first position at or after I that is (not) a blank, a quote, ...;
   // n when there is none before the end.
   size_t NextNonBlank(size_t i) const {
@@ -52,6 +92,26 @@ class LineBits {
     }
     return std::min(n_, w * 64 + static_cast<size_t>(std::countr_zero(m)));
   }
+  // The 16 bytes at P into the masks, at bit SHIFT.
+  static void Chunk(const char* p, uint64_t& b, uint64_t& q, uint64_t& bs, size_t shift) {
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    uint64_t mb = static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')))));
+    uint64_t mq = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+    uint64_t ms = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+#else
+    uint64_t mb = 0, mq = 0, ms = 0;
+    for (int j = 0; j < 16; ++j) {
+      mb |= static_cast<uint64_t>(p[j] == ' ' || p[j] == '\t') << j;
+      mq |= static_cast<uint64_t>(p[j] == '"') << j;
+      ms |= static_cast<uint64_t>(p[j] == '\\') << j;
+    }
+#endif
+    b |= mb << shift;
+    q |= mq << shift;
+    bs |= ms << shift;
+  }
   std::vector<uint64_t> blank_, quote_, backslash_;
   size_t n_ = 0;
 };
@@ -68,5 +128,23 @@ class LineBits {
 // READABLE: how many bytes from line.data() may be read (>= line.size()).
 bool Tokenize(std::string_view line, size_t readable, LineBits& bits, std::vector<Token>& out,
               std::string& unescaped, int& error_col);
+
+// Bytes that make a token need quotes when printed (a table, unlike
+// find_first_of, which calls memchr per character).
+enum : uint8_t { kBlankOrQuote = 1, kOpaqueSpecial = 2 };
+inline constexpr auto kSpecialChars = [] {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : {' ', '\t', '"'}) t[c] = kBlankOrQuote | kOpaqueSpecial;
+  for (unsigned char c : {'\'', '\\'}) t[c] = kOpaqueSpecial;
+  return t;
+}();
+inline bool HasAny(std::string_view s, uint8_t what) {
+  for (char c : s)
+    if (kSpecialChars[static_cast<unsigned char>(c)] & what) return true;
+  return false;
+}
+
+// Names printed bare (chains, interfaces) must read back as one token.
+inline bool PrintableName(std::string_view n) { return !n.empty() && !HasAny(n, kBlankOrQuote); }
 
 }  // namespace swarmwall::netfilter
