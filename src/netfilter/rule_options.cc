@@ -94,18 +94,18 @@ bool StartsBaseOption(std::string_view t) {
   return t.starts_with("--") && eq != std::string_view::npos && IsBaseOption(t.substr(0, eq));
 }
 
-void SplitAttachedValue(std::vector<Token>& toks, size_t i) {
+void SplitAttachedValue(Tokens& toks, size_t i) {
   std::string_view raw = toks[i].text;
   if (raw.size() <= 2 || raw[0] != '-') return;
   size_t eq = raw[1] == '-' ? raw.find('=') : std::string_view::npos;
   if (raw[1] == '-' && eq != std::string_view::npos && eq > 2) {
     Token value{raw.substr(eq + 1), toks[i].column + static_cast<int>(eq) + 1, toks[i].quoted};
     toks[i].text = raw.substr(0, eq);
-    toks.insert(toks.begin() + static_cast<long>(i) + 1, value);
+    toks.insert(i + 1, value);
   } else if (raw[1] != '-' && kAttachable.find(raw[1]) != std::string_view::npos) {
     Token value{raw.substr(2), toks[i].column + 2, toks[i].quoted};
     toks[i].text = raw.substr(0, 2);
-    toks.insert(toks.begin() + static_cast<long>(i) + 1, value);
+    toks.insert(i + 1, value);
   }
 }
 

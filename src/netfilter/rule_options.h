@@ -30,7 +30,7 @@ bool StartsBaseOption(std::string_view t);
 
 // getopt_long's attached values: TOKS[I] "--option=value", or "-Xvalue" for
 // a base option that takes an argument, becomes two tokens.
-void SplitAttachedValue(std::vector<Token>& toks, size_t i);
+void SplitAttachedValue(Tokens& toks, size_t i);
 
 // Extension (match and target) names as iptables loads them.
 bool ValidExtensionName(std::string_view n);

@@ -178,9 +178,9 @@ bool RuleReader::ReadProtocol(size_t& i, const Token& t) {
   protocol_seen_ = true;
   if (!ParseProtocol(v, rule_.protocol)) {
     rule_.protocol = 0;
-    return Unreadable((*toks_)[i].column,
-                      fmt::format("{} {} {}", Negation(TakeNegation()), t.text, QuoteText(v, false)),
-                      fmt::format("unknown protocol '{}'", v));
+    std::string text =
+        fmt::format("{} {} {}", Negation(TakeNegation()), t.text, QuoteText(v, false));
+    return Unreadable((*toks_)[i].column, text, fmt::format("unknown protocol '{}'", v));
   }
   rule_.protocol_negated = TakeNegation();
   if (rule_.protocol == 0 && rule_.protocol_negated)
@@ -361,7 +361,7 @@ bool RuleReader::ReadModuleOption(size_t& i, const Token& t, const OptionSpec* s
   return true;
 }
 
-bool RuleReader::Read(std::vector<Token>& toks, size_t first, int lineno, const Chain& chain) {
+bool RuleReader::Read(Tokens& toks, size_t first, int lineno, const Chain& chain) {
   Rule& rule = rule_;
   rule = Rule{};
   rule.line = static_cast<uint32_t>(lineno);

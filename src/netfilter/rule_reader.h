@@ -24,7 +24,7 @@ class RuleReader {
   // TOKS from FIRST as a rule of CHAIN, in the context's open table. TOKS
   // may be edited (getopt's attached values are split off). False with the
   // error recorded in the context.
-  bool Read(std::vector<Token>& toks, size_t first, int line, const Chain& chain);
+  bool Read(Tokens& toks, size_t first, int line, const Chain& chain);
 
   // After Read: the rule, without its addresses (-s a,b -d c,d: one rule
   // per pair; none given: any).
@@ -63,7 +63,7 @@ class RuleReader {
 
   ParseContext& ctx_;
   // The rule being read.
-  std::vector<Token>* toks_ = nullptr;
+  Tokens* toks_ = nullptr;
   int line_ = 0;
   const Chain* chain_ = nullptr;
   bool negate_ = false;

@@ -158,7 +158,7 @@ Chain& RulesetReader::AddChain(Chain chain) {
   return ctx_.table->chains.back();
 }
 
-bool RulesetReader::DeclareChain(const Token& t, const std::vector<Token>& toks, int lineno) {
+bool RulesetReader::DeclareChain(const Token& t, const Tokens& toks, int lineno) {
   std::string_view name = t.text.substr(1);
   if (name.empty()) return Fail(lineno, t.column, "chain name missing after ':'");
   if (!PrintableName(name) || t.quoted)
@@ -250,7 +250,7 @@ void RulesetReader::ReserveRules(Chain& chain, std::string_view line, const Toke
   chain.rules.reserve(count);
 }
 
-bool RulesetReader::ParseCommand(std::vector<Token>& toks, int lineno, std::string_view line) {
+bool RulesetReader::ParseCommand(Tokens& toks, int lineno, std::string_view line) {
   Counters prefix_counters;
   bool has_prefix_counters = false;
   size_t i = 0;

@@ -29,8 +29,8 @@ class RulesetReader {
   }
   bool ParseLine(std::string_view line, int lineno);
   bool OpenTable(std::string_view name, int lineno, int col0);
-  bool DeclareChain(const Token& t, const std::vector<Token>& toks, int lineno);
-  bool ParseCommand(std::vector<Token>& toks, int lineno, std::string_view line);
+  bool DeclareChain(const Token& t, const Tokens& toks, int lineno);
+  bool ParseCommand(Tokens& toks, int lineno, std::string_view line);
   bool CommitTable(int lineno);
   Chain* FindChainOrFail(const Token& t, int lineno);
   Chain& AddChain(Chain chain);
@@ -62,7 +62,7 @@ class RulesetReader {
   bool chains_deleted_ = false;  // -X in the open table
 
   // Scratch, reused from line to line.
-  std::vector<Token> tokens_;
+  Tokens tokens_;
   LineBits line_bits_;
   std::string unescaped_;
   Cidr any_;                     // 0.0.0.0/0 or ::/0

@@ -2,7 +2,7 @@
 
 namespace swarmwall::netfilter {
 
-bool Tokenize(std::string_view line, size_t readable, LineBits& bits, std::vector<Token>& out,
+bool Tokenize(std::string_view line, size_t readable, LineBits& bits, Tokens& out,
               std::string& unescaped, int& error_col) {
   out.clear();
   unescaped.clear();
