@@ -735,15 +735,6 @@ bool CanonicalizeHashlimit(std::vector<Part>& opts, Family family, Ruleset& rule
   return true;
 }
 
-int CodecArity(Codec codec) {
-  switch (codec) {
-    case Codec::kFlag: return 0;
-    case Codec::kTcpFlags:
-    case Codec::kSetMatch: return 2;
-    default: return 1;
-  }
-}
-
 std::string QuoteText(std::string_view text, bool force) {
   auto safe = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -761,422 +752,512 @@ std::string QuoteText(std::string_view text, bool force) {
   return out;
 }
 
+namespace {
+
+// One option's arguments being decoded: what every codec function gets.
+// A codec function fills the part's value and the canonical text (CANON,
+// or VERBATIM: the argument as written), or sets ERROR and returns false.
+struct Decoding {
+  const OptionSpec& spec;
+  std::span<const std::string_view> args;   // at least the codec's arity
+  const DecodeContext& ctx;
+  Part& part;
+  std::string& canon;
+  std::string& error;
+  std::string_view a;          // the argument the messages quote (args[0])
+  bool verbatim = false;
+
+  Value& v() { return part.value; }
+  bool Bad(std::string_view what) {
+    error = fmt::format("--{}: bad {} \"{}\"", spec.name, what, a);
+    return false;
+  }
+  bool Fail(std::string_view why) {
+    error = fmt::format("--{}: {}", spec.name, why);
+    return false;
+  }
+};
+
+bool OnePort(const DecodeContext& ctx, std::string_view t, uint64_t& out) {
+  uint16_t p;
+  if (!ParsePort(t, ctx, p)) return false;
+  out = p;
+  return true;
+}
+
+bool DecodeFlag(Decoding& d) {
+  d.v().kind = Value::Kind::kNone;
+  return true;
+}
+
+bool DecodePort(Decoding& d) {
+  uint64_t lo, hi;
+  auto one = [&](std::string_view t, uint64_t& out) { return OnePort(d.ctx, t, out); };
+  if (!ParseRange(d.a, ':', 65535, one, lo, hi)) return d.Bad("port");
+  d.v().kind = Value::Kind::kPorts;
+  d.v().lo = lo;
+  d.v().hi = hi;
+  AppendPortText(d.canon, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+  return true;
+}
+
+bool DecodePortList(Decoding& d) {
+  std::string_view a = d.a;
+  std::string& canon = d.canon;
+  // At most 15 ports are allowed, so 16 slots hold any valid list.
+  PortRange list[16];
+  size_t start = 0, weight = 0, n_items = 0;
+  auto one = [&](std::string_view t, uint64_t& out) { return OnePort(d.ctx, t, out); };
+  while (start <= a.size()) {
+    size_t comma = a.find(',', start);
+    std::string_view item = a.substr(start, comma - start);
+    uint64_t lo, hi;
+    if (item.empty() || item.front() == ':' || item.back() == ':' ||
+        !ParseRange(item, ':', 65535, one, lo, hi))
+      return d.Bad("port list");
+    if (n_items < std::size(list))
+      list[n_items] = {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+    ++n_items;
+    weight += lo == hi ? 1 : 2;
+    if (!canon.empty()) canon += ',';
+    AppendPortText(canon, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (weight > 15) return d.Fail("too many ports specified (at most 15)");
+  d.v().kind = Value::Kind::kPortList;
+  d.v().ptr = d.ctx.ruleset->StoreArray(std::span<const PortRange>(list, n_items));
+  d.v().count = static_cast<uint16_t>(n_items);
+  return true;
+}
+
+// kRange (a:b) and kDashRange (a-b).
+bool DecodeRange(Decoding& d) {
+  uint64_t max = d.spec.max ? d.spec.max : 0xffffffffu, lo, hi;
+  auto one = [&](std::string_view t, uint64_t& out) { return ParseNumber(t, max, out); };
+  char sep = d.spec.codec == Codec::kRange ? ':' : '-';
+  if (!ParseRange(d.a, sep, max, one, lo, hi)) return d.Bad("range");
+  d.v().kind = Value::Kind::kRange;
+  d.v().lo = lo;
+  d.v().hi = hi;
+  d.canon = lo == hi ? std::to_string(lo) : fmt::format("{}{}{}", lo, sep, hi);
+  return true;
+}
+
+bool DecodeNumber(Decoding& d) {
+  uint64_t n;
+  if (!ParseNumber(d.a, d.spec.max ? d.spec.max : 0xffffffffu, n)) return d.Bad("number");
+  d.v().kind = Value::Kind::kNumber;
+  d.v().lo = n;
+  AppendNumber(d.canon, n);
+  return true;
+}
+
+bool DecodeMark(Decoding& d) {
+  uint64_t value, mask;
+  if (!ParseMark(d.a, value, mask)) return d.Bad("mark");
+  d.v().kind = Value::Kind::kMark;
+  d.v().lo = value;
+  d.v().hi = mask;
+  d.canon = mask == 0xffffffffu ? fmt::format("{:#x}", value)
+                                : fmt::format("{:#x}/{:#x}", value, mask);
+  if (value == 0) d.canon = mask == 0xffffffffu ? "0x0" : fmt::format("0x0/{:#x}", mask);
+  return true;
+}
+
+bool DecodeBits(Decoding& d) {
+  std::string_view a = d.a;
+  uint64_t bits = 0;
+  size_t start = 0;
+  while (start <= a.size()) {
+    size_t comma = a.find(',', start);
+    uint64_t bit;
+    if (!NameLookup(d.spec.names, a.substr(start, comma - start), bit)) return d.Bad("value");
+    bits |= bit;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  for (const auto& n : d.spec.names)
+    if (n.canonical && (bits & n.value)) {
+      if (!d.canon.empty()) d.canon += ',';
+      d.canon += n.name;
+    }
+  d.v().kind = Value::Kind::kBits;
+  d.v().lo = bits;
+  return true;
+}
+
+bool DecodeEnum(Decoding& d) {
+  const OptionSpec& spec = d.spec;
+  uint64_t value;
+  if (!NameLookup(spec.names, d.a, value)) {
+    // Numbers where the option allows them (spec.max), if named.
+    uint64_t n;
+    bool named = false;
+    if (spec.max && ParseNumber(d.a, spec.max, n))
+      for (const auto& nb : spec.names) named |= nb.value == n;
+    if (!named) return d.Bad("value");
+    value = n;
+  }
+  d.v().kind = Value::Kind::kNumber;
+  d.v().lo = value;
+  std::string_view name = CanonicalName(spec.names, value);
+  d.canon = name.empty() ? std::to_string(value) : std::string(name);
+  return true;
+}
+
+bool DecodeText(Decoding& d) {
+  if (d.spec.max && d.a.size() > d.spec.max)
+    return d.Fail(fmt::format("text longer than {} characters", d.spec.max));
+  d.v().kind = Value::Kind::kText;
+  d.verbatim = true;
+  return true;
+}
+
+// kWord and kInterface.
+bool DecodeWord(Decoding& d) {
+  if (d.a.empty()) return d.Bad("value");
+  if (d.spec.codec == Codec::kInterface && d.a.size() > 15) return d.Bad("interface name");
+  d.v().kind = Value::Kind::kText;
+  d.verbatim = true;
+  return true;
+}
+
+bool DecodeCidr(Decoding& d) {
+  auto c = Cidr::Parse(d.a, d.ctx.family);
+  if (!c) return d.Bad("address");
+  d.v().kind = Value::Kind::kCidr;
+  d.v().ptr = d.ctx.ruleset->StoreArray(std::span<const Cidr>(&*c, 1));
+  int len = c->PrefixLength();
+  d.canon = len == c->address.Bits() ? c->address.ToString() : c->ToString();
+  return true;
+}
+
+bool DecodeAddress(Decoding& d) {
+  auto addr = IpAddress::Parse(d.a, d.ctx.family);
+  if (!addr) return d.Bad("address");
+  auto c = Cidr::Prefix(*addr, addr->Bits());
+  d.v().kind = Value::Kind::kCidr;
+  d.v().ptr = d.ctx.ruleset->StoreArray(std::span<const Cidr>(&c, 1));
+  d.canon = addr->ToString();
+  return true;
+}
+
+bool DecodeAddrRange(Decoding& d) {
+  std::string_view a = d.a;
+  size_t dash = a.find('-');
+  auto lo = IpAddress::Parse(a.substr(0, dash), d.ctx.family);
+  auto hi = dash == std::string_view::npos ? lo
+                                           : IpAddress::Parse(a.substr(dash + 1), d.ctx.family);
+  if (!lo || !hi) return d.Bad("address range");
+  IpAddress both[2] = {*lo, *hi};
+  d.v().kind = Value::Kind::kAddrRange;
+  d.v().ptr = d.ctx.ruleset->StoreArray(std::span<const IpAddress>(both, 2));
+  d.canon = lo->ToString() + "-" + hi->ToString();
+  return true;
+}
+
+bool DecodeRate(Decoding& d) {
+  uint64_t avg;
+  if (!ParseRate(d.a, avg)) return d.Bad("rate");
+  d.v().kind = Value::Kind::kNumber;
+  d.v().lo = avg;
+  d.canon = RateText(avg);
+  return true;
+}
+
+// kIcmpType and kIcmp6Type.
+bool DecodeIcmpType(Decoding& d) {
+  std::string why;
+  if (!DecodeIcmp(d.a, d.spec.codec == Codec::kIcmp6Type, d.part, d.canon, why)) {
+    if (why.empty()) return d.Bad("ICMP type");
+    return d.Fail(why);
+  }
+  return true;
+}
+
+bool DecodeTcpFlags(Decoding& d) {
+  uint64_t mask, comp;
+  if (!ParseTcpFlags(d.args[0], mask)) return d.Bad("TCP flags");
+  if (!ParseTcpFlags(d.args[1], comp)) {
+    d.a = d.args[1];
+    return d.Bad("TCP flags");
+  }
+  d.v().kind = Value::Kind::kBits;
+  d.v().hi = mask;
+  d.v().lo = comp;
+  d.canon = TcpFlagsText(mask) + " " + TcpFlagsText(comp);
+  return true;
+}
+
+bool DecodeSetMatch(Decoding& d) {
+  std::string_view a = d.a, dirs = d.args[1];
+  size_t n = 1;
+  for (char c : dirs) n += c == ',';
+  if (a.empty() || a.size() > 31 || a.find_first_of(" \t\"") != std::string_view::npos ||
+      a == "!")
+    return d.Bad("set name");
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t comma = dirs.find(',', start);
+    std::string_view dir = dirs.substr(start, comma - start);
+    if (dir != "src" && dir != "dst") {
+      d.a = dirs;
+      return d.Bad("set direction");
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (n > 6) return d.Bad("set direction count");
+  d.v().kind = Value::Kind::kText;
+  d.canon = fmt::format("{} {}", a, dirs);
+  d.v().count = static_cast<uint16_t>(a.size());  // length of the set name
+  return true;
+}
+
+bool DecodeNatRange(Decoding& d) {
+  if (IsCanonicalNatRange(d.a, d.ctx)) {
+    d.v().kind = Value::Kind::kText;
+    d.verbatim = true;
+    return true;
+  }
+  std::string why;
+  if (!ParseNatRange(d.a, d.ctx, d.spec.name == "to-destination", d.canon, why))
+    return d.Fail(why);
+  d.v().kind = Value::Kind::kText;
+  return true;
+}
+
+bool DecodeToPorts(Decoding& d) {
+  if (!NatPortsAllowed(d.ctx.protocol)) return d.Fail("a port needs -p tcp, udp, sctp or dccp");
+  std::string why;
+  if (!ParseNatPorts(d.a, false, d.canon, why)) return d.Fail(why);
+  d.v().kind = Value::Kind::kText;
+  return true;
+}
+
+bool DecodePrefix(Decoding& d) {
+  auto c = Cidr::Parse(d.a, d.ctx.family);
+  if (!c) return d.Bad("address");
+  d.v().kind = Value::Kind::kCidr;
+  d.v().ptr = d.ctx.ruleset->StoreArray(std::span<const Cidr>(&*c, 1));
+  d.canon = c->ToString();
+  return true;
+}
+
+bool DecodeXMark(Decoding& d) {
+  uint64_t value, mask;
+  if (!ParseMark(d.a, value, mask)) return d.Bad("mark");
+  d.v().kind = Value::Kind::kMark;
+  d.v().lo = value;
+  d.v().hi = mask;
+  d.canon = fmt::format("{:#x}/{:#x}", value, mask);
+  if (value == 0) d.canon = fmt::format("0x0/{:#x}", mask);
+  if (mask == 0) d.canon = fmt::format("{:#x}/0x0", value);
+  if (value == 0 && mask == 0) d.canon = "0x0/0x0";
+  return true;
+}
+
+bool DecodeHexNumber(Decoding& d) {
+  uint64_t n;
+  if (!ParseNumber(d.a, d.spec.max ? d.spec.max : 0xffffffffu, n)) return d.Bad("number");
+  d.v().kind = Value::Kind::kNumber;
+  d.v().lo = n;
+  d.canon = n == 0 ? "0x0" : fmt::format("{:#x}", n);
+  return true;
+}
+
+bool DecodeProtocol(Decoding& d) {
+  uint16_t proto = 0;
+  if (!ParseProtocol(d.a, proto)) return d.Bad("protocol");
+  if (proto == 0) return d.Fail("protocol 0 would never match");
+  d.v().kind = Value::Kind::kNumber;
+  d.v().lo = proto;
+  d.canon = std::to_string(proto);
+  return true;
+}
+
+// kUser and kGroup.
+bool DecodeOwner(Decoding& d) {
+  bool group = d.spec.codec == Codec::kGroup;
+  uint64_t lo, hi;
+  if (!ParseOwnerId(d.a, group, lo, hi)) return d.Bad(group ? "group" : "user");
+  d.v().kind = Value::Kind::kRange;
+  d.v().lo = lo;
+  d.v().hi = hi;
+  d.canon = lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi);
+  return true;
+}
+
+bool DecodeZone(Decoding& d) {
+  uint64_t n = 0;
+  d.v().kind = Value::Kind::kNumber;
+  if (strcasecmp(std::string(d.a).c_str(), "mark") == 0) {
+    d.v().hi = 1;   // the zone comes from the packet mark
+    d.canon = "mark";
+  } else if (ParseNumber(d.a, 65535, n)) {
+    d.v().lo = n;
+    d.canon = std::to_string(n);
+  } else {
+    return d.Bad("zone");
+  }
+  return true;
+}
+
+// Packets: N[/second|minute|hour|day] (any prefix of the unit).
+// Bytes: N[k|m]b/s. Value: lo = cost, hi = 1 for bytes, count = the
+// unit in seconds (bytes: 15, XT_HASHLIMIT_BYTE_EXPIRE).
+bool DecodeHashRate(Decoding& d) {
+  std::string_view a = d.a;
+  Value& v = d.v();
+  uint64_t r = 0;
+  size_t used = 0;
+  if (!ParseNumberPrefix(a, ~0ull, r, used) || r == 0) return d.Bad("rate");
+  std::string_view rest = a.substr(used);
+  size_t bps = rest.find("b/s");
+  if (bps != std::string_view::npos) {
+    std::string_view unit = rest.substr(0, bps);
+    if (rest.size() != bps + 3 || unit.size() > 1 ||
+        (unit.size() == 1 && UnitFactor(unit[0]) == 1))
+      return d.Bad("rate");
+    uint64_t bytes = r * (unit.empty() ? 1 : UnitFactor(unit[0]));
+    if (bytes / (unit.empty() ? 1 : UnitFactor(unit[0])) != r) return d.Bad("rate");
+    uint64_t cost = BytesToCost(bytes);
+    if (cost == 0) return d.Bad("rate (too high)");
+    v.lo = cost;
+    v.hi = 1;
+    v.count = HashUnitIndex(15);
+  } else {
+    uint64_t mult = 1;
+    if (!rest.empty()) {
+      if (rest[0] != '/' || rest.size() == 1) return d.Bad("rate");
+      std::string_view unit = rest.substr(1);
+      auto prefix = [&](std::string_view word) {
+        return unit.size() <= word.size() &&
+               strncasecmp(word.data(), unit.data(), unit.size()) == 0;
+      };
+      if (prefix("second")) mult = 1;
+      else if (prefix("minute")) mult = 60;
+      else if (prefix("hour")) mult = 60 * 60;
+      else if (prefix("day")) mult = 24 * 60 * 60;
+      else return d.Bad("rate");
+    }
+    uint64_t cost = 1000000ull * mult / r;
+    if (cost == 0) return d.Bad("rate (too fast)");
+    v.lo = cost;
+    v.hi = 0;
+    v.count = HashUnitIndex(mult);
+  }
+  v.kind = Value::Kind::kNumber;
+  d.canon = a;   // the hashlimit module's check prints it canonically
+  return true;
+}
+
+bool DecodeHashBurst(Decoding& d) {
+  Value& v = d.v();
+  uint64_t n = 0;
+  size_t used = 0;
+  if (!ParseNumberPrefix(d.a, ~0ull, n, used) || n == 0) return d.Bad("burst");
+  std::string_view rest = d.a.substr(used);
+  uint64_t factor = 1;
+  if (!rest.empty()) {
+    if (rest != "b" && rest != "B") {
+      factor = UnitFactor(rest[0]);
+      if (factor == 1 || rest.size() > 2 ||
+          (rest.size() == 2 && rest[1] != 'b' && rest[1] != 'B'))
+        return d.Bad("burst");
+    }
+    v.hi = 1;   // given in bytes
+  } else if (n > 1000000) {
+    return d.Fail(fmt::format("burst {} is above the maximum 1000000", n));
+  }
+  if (n * factor / factor != n) return d.Bad("burst");
+  v.kind = Value::Kind::kNumber;
+  v.lo = n * factor;
+  d.canon = std::to_string(v.lo);
+  return true;
+}
+
+bool DecodeMac(Decoding& d) {
+  if (d.a.size() != 17) return d.Bad("MAC address");
+  for (size_t i = 0; i < 17; ++i) {
+    char c = d.a[i];
+    bool ok = i % 3 == 2 ? c == ':' : isxdigit(static_cast<unsigned char>(c));
+    if (!ok) return d.Bad("MAC address");
+    d.canon += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  }
+  d.v().kind = Value::Kind::kText;
+  return true;
+}
+
+// Each Codec's arguments and decoding function, in the enum's order.
+struct CodecDef {
+  Codec codec;
+  int arity;                      // arguments after the option name
+  bool (*decode)(Decoding&);
+};
+constexpr CodecDef kCodecs[] = {
+    {Codec::kFlag, 0, DecodeFlag},
+    {Codec::kPort, 1, DecodePort},
+    {Codec::kPortList, 1, DecodePortList},
+    {Codec::kRange, 1, DecodeRange},
+    {Codec::kDashRange, 1, DecodeRange},
+    {Codec::kNumber, 1, DecodeNumber},
+    {Codec::kMark, 1, DecodeMark},
+    {Codec::kBits, 1, DecodeBits},
+    {Codec::kEnum, 1, DecodeEnum},
+    {Codec::kText, 1, DecodeText},
+    {Codec::kWord, 1, DecodeWord},
+    {Codec::kCidr, 1, DecodeCidr},
+    {Codec::kAddress, 1, DecodeAddress},
+    {Codec::kAddrRange, 1, DecodeAddrRange},
+    {Codec::kRate, 1, DecodeRate},
+    {Codec::kIcmpType, 1, DecodeIcmpType},
+    {Codec::kIcmp6Type, 1, DecodeIcmpType},
+    {Codec::kTcpFlags, 2, DecodeTcpFlags},
+    {Codec::kSetMatch, 2, DecodeSetMatch},
+    {Codec::kNatRange, 1, DecodeNatRange},
+    {Codec::kToPorts, 1, DecodeToPorts},
+    {Codec::kMac, 1, DecodeMac},
+    {Codec::kInterface, 1, DecodeWord},
+    {Codec::kPrefix, 1, DecodePrefix},
+    {Codec::kXMark, 1, DecodeXMark},
+    {Codec::kHexNumber, 1, DecodeHexNumber},
+    {Codec::kProtocol, 1, DecodeProtocol},
+    {Codec::kUser, 1, DecodeOwner},
+    {Codec::kGroup, 1, DecodeOwner},
+    {Codec::kZone, 1, DecodeZone},
+    {Codec::kHashRate, 1, DecodeHashRate},
+    {Codec::kHashBurst, 1, DecodeHashBurst},
+};
+constexpr bool InEnumOrder() {
+  for (size_t i = 0; i < std::size(kCodecs); ++i)
+    if (static_cast<size_t>(kCodecs[i].codec) != i) return false;
+  return std::size(kCodecs) == static_cast<size_t>(Codec::kHashBurst) + 1;
+}
+static_assert(InEnumOrder(), "kCodecs: one entry per Codec, in the enum's order");
+
+const CodecDef& Def(Codec codec) { return kCodecs[static_cast<size_t>(codec)]; }
+
+}  // namespace
+
+int CodecArity(Codec codec) { return Def(codec).arity; }
+
 int DecodeOption(const OptionSpec& spec, std::span<const std::string_view> args,
                  const DecodeContext& ctx, Part& part, std::string& error) {
-  int arity = CodecArity(spec.codec);
+  const CodecDef& def = Def(spec.codec);
+  int arity = def.arity;
   if (static_cast<int>(args.size()) < arity) {
     error = fmt::format("option --{} needs {} argument{}", spec.name, arity,
                         arity > 1 ? "s" : "");
     return -1;
   }
-  std::string_view a = arity ? args[0] : std::string_view();
   std::string local;
   std::string& canon = ctx.scratch ? *ctx.scratch : local;
   canon.clear();
-  bool verbatim = false;   // the canonical text is A itself
-  Value& v = part.value;
-  auto bad = [&](std::string_view what) {
-    error = fmt::format("--{}: bad {} \"{}\"", spec.name, what, a);
-    return -1;
-  };
-  switch (spec.codec) {
-    case Codec::kFlag:
-      v.kind = Value::Kind::kNone;
-      break;
-    case Codec::kPort: {
-      uint64_t lo, hi;
-      auto one = [&](std::string_view t, uint64_t& out) {
-        uint16_t p;
-        if (!ParsePort(t, ctx, p)) return false;
-        out = p;
-        return true;
-      };
-      if (!ParseRange(a, ':', 65535, one, lo, hi)) return bad("port");
-      v.kind = Value::Kind::kPorts;
-      v.lo = lo;
-      v.hi = hi;
-      AppendPortText(canon, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
-      break;
-    }
-    case Codec::kPortList: {
-      // At most 15 ports are allowed, so 16 slots hold any valid list.
-      PortRange list[16];
-      size_t start = 0, weight = 0, n_items = 0;
-      while (start <= a.size()) {
-        size_t comma = a.find(',', start);
-        std::string_view item = a.substr(start, comma - start);
-        uint64_t lo, hi;
-        auto one = [&](std::string_view t, uint64_t& out) {
-          uint16_t p;
-          if (!ParsePort(t, ctx, p)) return false;
-          out = p;
-          return true;
-        };
-        if (item.empty() || item.front() == ':' || item.back() == ':' ||
-            !ParseRange(item, ':', 65535, one, lo, hi))
-          return bad("port list");
-        if (n_items < std::size(list))
-          list[n_items] = {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
-        ++n_items;
-        weight += lo == hi ? 1 : 2;
-        if (!canon.empty()) canon += ',';
-        AppendPortText(canon, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-      }
-      if (weight > 15) {
-        error = fmt::format("--{}: too many ports specified (at most 15)", spec.name);
-        return -1;
-      }
-      v.kind = Value::Kind::kPortList;
-      v.ptr = ctx.ruleset->StoreArray(std::span<const PortRange>(list, n_items));
-      v.count = static_cast<uint16_t>(n_items);
-      break;
-    }
-    case Codec::kRange:
-    case Codec::kDashRange: {
-      uint64_t max = spec.max ? spec.max : 0xffffffffu, lo, hi;
-      auto one = [&](std::string_view t, uint64_t& out) {
-        return ParseNumber(t, max, out);
-      };
-      char sep = spec.codec == Codec::kRange ? ':' : '-';
-      if (!ParseRange(a, sep, max, one, lo, hi)) return bad("range");
-      v.kind = Value::Kind::kRange;
-      v.lo = lo;
-      v.hi = hi;
-      canon = lo == hi ? std::to_string(lo) : fmt::format("{}{}{}", lo, sep, hi);
-      break;
-    }
-    case Codec::kNumber: {
-      uint64_t n;
-      if (!ParseNumber(a, spec.max ? spec.max : 0xffffffffu, n)) return bad("number");
-      v.kind = Value::Kind::kNumber;
-      v.lo = n;
-      AppendNumber(canon, n);
-      break;
-    }
-    case Codec::kMark: {
-      uint64_t value, mask;
-      if (!ParseMark(a, value, mask)) return bad("mark");
-      v.kind = Value::Kind::kMark;
-      v.lo = value;
-      v.hi = mask;
-      canon = mask == 0xffffffffu ? fmt::format("{:#x}", value)
-                                  : fmt::format("{:#x}/{:#x}", value, mask);
-      if (value == 0) canon = mask == 0xffffffffu ? "0x0" : fmt::format("0x0/{:#x}", mask);
-      break;
-    }
-    case Codec::kBits: {
-      uint64_t bits = 0;
-      size_t start = 0;
-      while (start <= a.size()) {
-        size_t comma = a.find(',', start);
-        uint64_t bit;
-        if (!NameLookup(spec.names, a.substr(start, comma - start), bit))
-          return bad("value");
-        bits |= bit;
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-      }
-      for (const auto& n : spec.names)
-        if (n.canonical && (bits & n.value)) {
-          if (!canon.empty()) canon += ',';
-          canon += n.name;
-        }
-      v.kind = Value::Kind::kBits;
-      v.lo = bits;
-      break;
-    }
-    case Codec::kEnum: {
-      uint64_t value;
-      if (!NameLookup(spec.names, a, value)) {
-        // Numbers where the option allows them (spec.max), if named.
-        uint64_t n;
-        bool named = false;
-        if (spec.max && ParseNumber(a, spec.max, n))
-          for (const auto& nb : spec.names) named |= nb.value == n;
-        if (!named) return bad("value");
-        value = n;
-      }
-      v.kind = Value::Kind::kNumber;
-      v.lo = value;
-      std::string_view name = CanonicalName(spec.names, value);
-      canon = name.empty() ? std::to_string(value) : std::string(name);
-      break;
-    }
-    case Codec::kText:
-      if (spec.max && a.size() > spec.max) {
-        error = fmt::format("--{}: text longer than {} characters", spec.name, spec.max);
-        return -1;
-      }
-      v.kind = Value::Kind::kText;
-      verbatim = true;
-      break;
-    case Codec::kWord:
-    case Codec::kInterface:
-      if (a.empty()) return bad("value");
-      if (spec.codec == Codec::kInterface && a.size() > 15) return bad("interface name");
-      v.kind = Value::Kind::kText;
-      verbatim = true;
-      break;
-    case Codec::kCidr: {
-      auto c = Cidr::Parse(a, ctx.family);
-      if (!c) return bad("address");
-      v.kind = Value::Kind::kCidr;
-      v.ptr = ctx.ruleset->StoreArray(std::span<const Cidr>(&*c, 1));
-      int len = c->PrefixLength();
-      canon = len == c->address.Bits() ? c->address.ToString() : c->ToString();
-      break;
-    }
-    case Codec::kAddress: {
-      auto addr = IpAddress::Parse(a, ctx.family);
-      if (!addr) return bad("address");
-      auto c = Cidr::Prefix(*addr, addr->Bits());
-      v.kind = Value::Kind::kCidr;
-      v.ptr = ctx.ruleset->StoreArray(std::span<const Cidr>(&c, 1));
-      canon = addr->ToString();
-      break;
-    }
-    case Codec::kAddrRange: {
-      size_t dash = a.find('-');
-      auto lo = IpAddress::Parse(a.substr(0, dash), ctx.family);
-      auto hi = dash == std::string_view::npos
-                    ? lo
-                    : IpAddress::Parse(a.substr(dash + 1), ctx.family);
-      if (!lo || !hi) return bad("address range");
-      IpAddress both[2] = {*lo, *hi};
-      v.kind = Value::Kind::kAddrRange;
-      v.ptr = ctx.ruleset->StoreArray(std::span<const IpAddress>(both, 2));
-      canon = lo->ToString() + "-" + hi->ToString();
-      break;
-    }
-    case Codec::kRate: {
-      uint64_t avg;
-      if (!ParseRate(a, avg)) return bad("rate");
-      v.kind = Value::Kind::kNumber;
-      v.lo = avg;
-      canon = RateText(avg);
-      break;
-    }
-    case Codec::kIcmpType:
-    case Codec::kIcmp6Type: {
-      std::string why;
-      if (!DecodeIcmp(a, spec.codec == Codec::kIcmp6Type, part, canon, why)) {
-        if (why.empty()) return bad("ICMP type");
-        error = fmt::format("--{}: {}", spec.name, why);
-        return -1;
-      }
-      break;
-    }
-    case Codec::kTcpFlags: {
-      uint64_t mask, comp;
-      if (!ParseTcpFlags(args[0], mask)) return bad("TCP flags");
-      if (!ParseTcpFlags(args[1], comp)) {
-        a = args[1];
-        return bad("TCP flags");
-      }
-      v.kind = Value::Kind::kBits;
-      v.hi = mask;
-      v.lo = comp;
-      canon = TcpFlagsText(mask) + " " + TcpFlagsText(comp);
-      break;
-    }
-    case Codec::kSetMatch: {
-      std::string_view dirs = args[1];
-      size_t n = 1;
-      for (char c : dirs) n += c == ',';
-      if (a.empty() || a.size() > 31 || a.find_first_of(" \t\"") != std::string_view::npos ||
-          a == "!")
-        return bad("set name");
-      size_t start = 0;
-      while (start <= dirs.size()) {
-        size_t comma = dirs.find(',', start);
-        std::string_view d = dirs.substr(start, comma - start);
-        if (d != "src" && d != "dst") {
-          a = dirs;
-          return bad("set direction");
-        }
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-      }
-      if (n > 6) return bad("set direction count");
-      v.kind = Value::Kind::kText;
-      canon = fmt::format("{} {}", a, dirs);
-      v.count = static_cast<uint16_t>(a.size());  // length of the set name
-      break;
-    }
-    case Codec::kNatRange:
-    case Codec::kToPorts: {
-      if (spec.codec == Codec::kNatRange && IsCanonicalNatRange(a, ctx)) {
-        v.kind = Value::Kind::kText;
-        verbatim = true;
-        break;
-      }
-      std::string why;
-      bool ok;
-      if (spec.codec == Codec::kNatRange) {
-        ok = ParseNatRange(a, ctx, spec.name == "to-destination", canon, why);
-      } else if (!NatPortsAllowed(ctx.protocol)) {
-        ok = false;
-        why = "a port needs -p tcp, udp, sctp or dccp";
-      } else {
-        ok = ParseNatPorts(a, false, canon, why);
-      }
-      if (!ok) {
-        error = fmt::format("--{}: {}", spec.name, why);
-        return -1;
-      }
-      v.kind = Value::Kind::kText;
-      break;
-    }
-    case Codec::kPrefix: {
-      auto c = Cidr::Parse(a, ctx.family);
-      if (!c) return bad("address");
-      v.kind = Value::Kind::kCidr;
-      v.ptr = ctx.ruleset->StoreArray(std::span<const Cidr>(&*c, 1));
-      canon = c->ToString();
-      break;
-    }
-    case Codec::kXMark: {
-      uint64_t value, mask;
-      if (!ParseMark(a, value, mask)) return bad("mark");
-      v.kind = Value::Kind::kMark;
-      v.lo = value;
-      v.hi = mask;
-      canon = fmt::format("{:#x}/{:#x}", value, mask);
-      if (value == 0) canon = fmt::format("0x0/{:#x}", mask);
-      if (mask == 0) canon = fmt::format("{:#x}/0x0", value);
-      if (value == 0 && mask == 0) canon = "0x0/0x0";
-      break;
-    }
-    case Codec::kHexNumber: {
-      uint64_t n;
-      if (!ParseNumber(a, spec.max ? spec.max : 0xffffffffu, n)) return bad("number");
-      v.kind = Value::Kind::kNumber;
-      v.lo = n;
-      canon = n == 0 ? "0x0" : fmt::format("{:#x}", n);
-      break;
-    }
-    case Codec::kProtocol: {
-      uint16_t proto = 0;
-      if (!ParseProtocol(a, proto)) return bad("protocol");
-      if (proto == 0) {
-        error = fmt::format("--{}: protocol 0 would never match", spec.name);
-        return -1;
-      }
-      v.kind = Value::Kind::kNumber;
-      v.lo = proto;
-      canon = std::to_string(proto);
-      break;
-    }
-    case Codec::kUser:
-    case Codec::kGroup: {
-      uint64_t lo, hi;
-      if (!ParseOwnerId(a, spec.codec == Codec::kGroup, lo, hi))
-        return bad(spec.codec == Codec::kGroup ? "group" : "user");
-      v.kind = Value::Kind::kRange;
-      v.lo = lo;
-      v.hi = hi;
-      canon = lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi);
-      break;
-    }
-    case Codec::kZone: {
-      uint64_t n = 0;
-      v.kind = Value::Kind::kNumber;
-      if (strcasecmp(std::string(a).c_str(), "mark") == 0) {
-        v.hi = 1;   // the zone comes from the packet mark
-        canon = "mark";
-      } else if (ParseNumber(a, 65535, n)) {
-        v.lo = n;
-        canon = std::to_string(n);
-      } else {
-        return bad("zone");
-      }
-      break;
-    }
-    case Codec::kHashRate: {
-      // Packets: N[/second|minute|hour|day] (any prefix of the unit).
-      // Bytes: N[k|m]b/s. Value: lo = cost, hi = 1 for bytes, count = the
-      // unit in seconds (bytes: 15, XT_HASHLIMIT_BYTE_EXPIRE).
-      uint64_t r = 0;
-      size_t used = 0;
-      if (!ParseNumberPrefix(a, ~0ull, r, used) || r == 0) return bad("rate");
-      std::string_view rest = a.substr(used);
-      size_t bps = rest.find("b/s");
-      if (bps != std::string_view::npos) {
-        std::string_view unit = rest.substr(0, bps);
-        if (rest.size() != bps + 3 || unit.size() > 1 ||
-            (unit.size() == 1 && UnitFactor(unit[0]) == 1))
-          return bad("rate");
-        uint64_t bytes = r * (unit.empty() ? 1 : UnitFactor(unit[0]));
-        if (bytes / (unit.empty() ? 1 : UnitFactor(unit[0])) != r) return bad("rate");
-        uint64_t cost = BytesToCost(bytes);
-        if (cost == 0) return bad("rate (too high)");
-        v.lo = cost;
-        v.hi = 1;
-        v.count = HashUnitIndex(15);
-      } else {
-        uint64_t mult = 1;
-        if (!rest.empty()) {
-          if (rest[0] != '/' || rest.size() == 1) return bad("rate");
-          std::string_view unit = rest.substr(1);
-          auto prefix = [&](std::string_view word) {
-            return unit.size() <= word.size() &&
-                   strncasecmp(word.data(), unit.data(), unit.size()) == 0;
-          };
-          if (prefix("second")) mult = 1;
-          else if (prefix("minute")) mult = 60;
-          else if (prefix("hour")) mult = 60 * 60;
-          else if (prefix("day")) mult = 24 * 60 * 60;
-          else return bad("rate");
-        }
-        uint64_t cost = 1000000ull * mult / r;
-        if (cost == 0) return bad("rate (too fast)");
-        v.lo = cost;
-        v.hi = 0;
-        v.count = HashUnitIndex(mult);
-      }
-      v.kind = Value::Kind::kNumber;
-      canon = a;   // the hashlimit module's check prints it canonically
-      break;
-    }
-    case Codec::kHashBurst: {
-      uint64_t n = 0;
-      size_t used = 0;
-      if (!ParseNumberPrefix(a, ~0ull, n, used) || n == 0) return bad("burst");
-      std::string_view rest = a.substr(used);
-      uint64_t factor = 1;
-      if (!rest.empty()) {
-        if (rest != "b" && rest != "B") {
-          factor = UnitFactor(rest[0]);
-          if (factor == 1 || rest.size() > 2 ||
-              (rest.size() == 2 && rest[1] != 'b' && rest[1] != 'B'))
-            return bad("burst");
-        }
-        v.hi = 1;   // given in bytes
-      } else if (n > 1000000) {
-        error = fmt::format("--{}: burst {} is above the maximum 1000000", spec.name, n);
-        return -1;
-      }
-      if (n * factor / factor != n) return bad("burst");
-      v.kind = Value::Kind::kNumber;
-      v.lo = n * factor;
-      canon = std::to_string(v.lo);
-      break;
-    }
-    case Codec::kMac: {
-      if (a.size() != 17) return bad("MAC address");
-      for (size_t i = 0; i < 17; ++i) {
-        char c = a[i];
-        bool ok = i % 3 == 2 ? c == ':' : isxdigit(static_cast<unsigned char>(c));
-        if (!ok) return bad("MAC address");
-        canon += static_cast<char>(tolower(static_cast<unsigned char>(c)));
-      }
-      v.kind = Value::Kind::kText;
-      break;
-    }
-  }
-  std::string_view text = verbatim ? a : std::string_view(canon);
+  Decoding d{spec, args, ctx, part, canon, error, arity ? args[0] : std::string_view()};
+  if (!def.decode(d)) return -1;
+  std::string_view text = d.verbatim ? d.a : std::string_view(canon);
   part.text = ctx.interner ? ctx.interner->Intern(text) : ctx.ruleset->StoreName(text);
   return arity;
 }

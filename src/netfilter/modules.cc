@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "netfilter/arena.h"
+#include "netfilter/canonical.h"
 
 namespace swarmwall::netfilter {
 namespace {
@@ -316,47 +317,51 @@ constexpr OptionSpec kTcpmssTarget[] = {
 };
 constexpr OptionSpec kNone[] = {{"", "", Codec::kFlag}};
 
+constexpr uint8_t kNatInHooks = kHookPrerouting | kHookOutput;    // DNAT, REDIRECT
+constexpr uint8_t kNatOutHooks = kHookPostrouting | kHookInput;   // SNAT
+constexpr uint8_t kRawHooks = kHookPrerouting | kHookOutput;      // CT, NOTRACK, TRACE
+
 constexpr ModuleSpec kModules[] = {
-    {"tcp", false, kTcp, "tcp"},
-    {"udp", false, kUdp, "udp"},
+    {"tcp", false, kTcp, "tcp", false, 3, CanonicalTcpUdp},
+    {"udp", false, kUdp, "udp", false, 3, CanonicalTcpUdp},
     {"icmp", false, kIcmp, "icmp", false, 1},
     {"icmp6", false, kIcmp6, "ipv6-icmp", false, 2},
-    {"multiport", false, kMultiport, "", true},
+    {"multiport", false, kMultiport, "", true, 3, CanonicalMultiport},
     {"conntrack", false, kConntrack, "", true},
     {"state", false, kState, "", true},
     {"set", false, kSet, "", true},
-    {"addrtype", false, kAddrtype},
+    {"addrtype", false, kAddrtype, "", false, 3, CanonicalAddrtype},
     {"iprange", false, kIprange, "", true},
     {"mark", false, kMark, "", true},
     {"connmark", false, kMark, "", true},
     {"comment", false, kComment, "", true},
-    {"limit", false, kLimit},
-    {"hashlimit", false, kHashlimit, "", true},
+    {"limit", false, kLimit, "", false, 3, CanonicalLimit},
+    {"hashlimit", false, kHashlimit, "", true, 3, CanonicalHashlimit},
     {"physdev", false, kPhysdev, "", true},
     {"mac", false, kMac, "", true},
-    {"owner", false, kOwner, "", true},
-    {"policy", false, kPolicy, "", true},
-    {"recent", false, kRecent},
+    {"owner", false, kOwner, "", true, 3, CanonicalOwner},
+    {"policy", false, kPolicy, "", true, 3, CanonicalPolicy},
+    {"recent", false, kRecent, "", false, 3, CanonicalRecent},
     {"pkttype", false, kPkttype, "", true},
     {"length", false, kLength, "", true},
     {"tcpmss", false, kTcpmss, "tcp", true},
-    {"ttl", false, kTtl, "", true, 1},
-    {"hl", false, kHl, "", true, 2},
+    {"ttl", false, kTtl, "", true, 1, CanonicalTtlHl},
+    {"hl", false, kHl, "", true, 2, CanonicalTtlHl},
     // targets
-    {"REJECT", true, kReject4Opts, "", false, 1},
-    {"REJECT", true, kReject6Opts, "", false, 2},
-    {"DNAT", true, kDnat, "", true},
-    {"SNAT", true, kSnat, "", true},
-    {"MASQUERADE", true, kMasquerade},
-    {"REDIRECT", true, kRedirect},
-    {"NETMAP", true, kNetmap, "", true},
-    {"LOG", true, kLog},
-    {"NFLOG", true, kNflog},
+    {"REJECT", true, kReject4Opts, "", false, 1, CanonicalReject},
+    {"REJECT", true, kReject6Opts, "", false, 2, CanonicalReject},
+    {"DNAT", true, kDnat, "", true, 3, nullptr, "nat", kNatInHooks},
+    {"SNAT", true, kSnat, "", true, 3, nullptr, "nat", kNatOutHooks},
+    {"MASQUERADE", true, kMasquerade, "", false, 3, nullptr, "nat", kHookPostrouting},
+    {"REDIRECT", true, kRedirect, "", false, 3, nullptr, "nat", kNatInHooks},
+    {"NETMAP", true, kNetmap, "", true, 3, nullptr, "nat", kNatInHooks | kNatOutHooks},
+    {"LOG", true, kLog, "", false, 3, CanonicalLog},
+    {"NFLOG", true, kNflog, "", false, 3, CanonicalNflog},
     {"MARK", true, kMarkTarget, "", true},
-    {"CONNMARK", true, kConnmarkTarget, "", true},
-    {"CT", true, kCt},
-    {"NOTRACK", true, std::span<const OptionSpec>(kNone, 0)},
-    {"TRACE", true, std::span<const OptionSpec>(kNone, 0)},
+    {"CONNMARK", true, kConnmarkTarget, "", true, 3, CanonicalConnmark},
+    {"CT", true, kCt, "", false, 3, CanonicalCt, "raw", kRawHooks},
+    {"NOTRACK", true, std::span<const OptionSpec>(kNone, 0), "", false, 3, nullptr, "raw", kRawHooks},
+    {"TRACE", true, std::span<const OptionSpec>(kNone, 0), "", false, 3, nullptr, "raw", kRawHooks},
     {"TCPMSS", true, kTcpmssTarget, "tcp", true},
 };
 constexpr size_t kModuleCount = sizeof kModules / sizeof kModules[0];

@@ -1,13 +1,16 @@
 // The match modules and targets swarmwall understands, as data: for each, its
-// options in the order iptables-save prints them and how each option's value
-// is read and written (its Codec). The parser and printer are driven by
-// these tables; anything not listed here is kept verbatim (Part::kOpaque).
+// options in the order iptables-save prints them, how each option's value
+// is read and written (its Codec, see codecs.h), where a target is allowed,
+// and the function with the module's own checks and defaults (canonical.h).
+// The parser and printer are driven by these tables; anything not listed
+// here is kept verbatim (Part::kOpaque).
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "netfilter/address.h"
 #include "netfilter/arena.h"
@@ -67,6 +70,21 @@ struct OptionSpec {
                                      // option (--syn, --set-mark): its name
 };
 
+struct ModuleSpec;
+struct Part;
+struct CanonicalContext;   // the parser's (canonical.h)
+
+// A module's own checks and defaults for its options, as read from a rule,
+// in the order written (canonical.h). False with the error recorded.
+using CanonicalizeFn = bool (*)(const ModuleSpec& module, std::vector<Part>& options,
+                                CanonicalContext& context);
+
+// The built-in chains as bits (ModuleSpec::hooks).
+enum HookBits : uint8_t {
+  kHookPrerouting = 1, kHookInput = 2, kHookForward = 4, kHookOutput = 8,
+  kHookPostrouting = 16,
+};
+
 struct ModuleSpec {
   std::string_view name;
   bool target = false;
@@ -74,6 +92,9 @@ struct ModuleSpec {
   std::string_view protocol = {};        // "tcp": needs -p tcp (tcp, udp, icmp)
   bool needs_option = false;             // "-m conntrack" alone is an error
   uint8_t families = 3;                  // bit 0: IPv4, bit 1: IPv6
+  CanonicalizeFn canonicalize = nullptr; // nullptr: only the checks all share
+  std::string_view table = {};           // a target valid in this table only,
+  uint8_t hooks = 0;                     // and there in these chains (HookBits)
 };
 
 // Looks a module or target up by name; nullptr when we keep it opaque.
