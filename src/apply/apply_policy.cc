@@ -123,6 +123,7 @@ ApplyOutcome Apply(const ApplyRequest& rq, backend::Firewall& fw) {
   if (!a.policy && applied && !applied->inputs.empty()) {
     session = OpenSession(fw, a.state_dir, a.operation, a.lock_wait, a.note, &r.out.recovered);
     if (!session) return r.Fail(r.who + "cannot take the host lock");
+    session->set_detached(a.detached_commit);
     TimingMark("open-session");
     owned_sets = std::async(std::launch::async, [&fw] { return fw.ReadSets(); });
     std::string error;
@@ -156,7 +157,10 @@ ApplyOutcome Apply(const ApplyRequest& rq, backend::Firewall& fw) {
     }
   }
   const policy::Policy& policy = a.policy ? *a.policy : *loaded;
-  if (!session) session = OpenSession(fw, a.state_dir, a.operation, a.lock_wait, a.note, &r.out.recovered);
+  if (!session) {
+    session = OpenSession(fw, a.state_dir, a.operation, a.lock_wait, a.note, &r.out.recovered);
+    if (session) session->set_detached(a.detached_commit);
+  }
   if (!session) {
     join_sets(nullptr);
     r.out.error = "cannot take the host lock";

@@ -39,6 +39,7 @@ struct ApplyRequest {
   bool check_unlocked_first = false; // read without the lock first; lock only to write (agent)
   bool record_same = true;           // record the policy even when nothing was written
   std::chrono::milliseconds lock_wait{std::chrono::seconds(120)};
+  bool detached_commit = true;       // false: commit in this process (unit tests)
   Notes note = [](const std::string&) {};
   // Who is connected over SSH now (the lockout guard's question);
   // FindSshClients unless a test says otherwise.

@@ -53,6 +53,7 @@ class ApplyWorkflow : public ::testing::Test {
     rq.node = "m1";
     rq.note = [this](const std::string& line) { notes_ += line + "\n"; };
     rq.ssh_clients = [] { return std::vector<SshClient>{}; };
+    rq.detached_commit = false;   // FakeFirewall's kernel is this process's memory
     return rq;
   }
 

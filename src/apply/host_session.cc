@@ -24,6 +24,10 @@ std::optional<HostSession> HostSession::Open(backend::Firewall& firewall, const 
   return session;
 }
 
+WriteResult HostSession::Detached(const std::function<WriteResult()>& work, const std::string& log) {
+  return detached_ ? RunDetached(work, log) : work();
+}
+
 bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
   auto journal = LoadJournal(dir_, notes);
   if (!journal) return true;
@@ -47,7 +51,7 @@ bool HostSession::Recover(std::string& error, std::vector<std::string>& notes) {
     notes.push_back(who + " had written its whole new state: finished it");
     return true;
   }
-  auto r = RunDetached(
+  auto r = Detached(
       [&] {
         // The commit cleans what a killed committer left too.
         auto result = firewall_->Write(*view, journal->previous, {}, false);
@@ -137,7 +141,7 @@ WriteResult HostSession::Run(const FirewallView& view, const compile::DesiredSta
     return nothing;
   }
   TimingMark("journal");
-  return RunDetached(
+  return Detached(
       [&] {
         lock_.Describe(fmt::format("{} committer (for pid {})", operation, journal.writer));
         auto result = firewall_->Write(view, desired, nothing.diffs, remove);

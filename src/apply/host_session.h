@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ class HostSession {
 
   const std::string& dir() const { return dir_; }
   backend::Firewall& firewall() const { return *firewall_; }
+  // False: commits run in this process, not a detached committer (unit
+  // tests of the workflows, whose firewall lives in this process's memory).
+  void set_detached(bool detached) { detached_ = detached; }
 
  private:
   HostSession(backend::Firewall& firewall, std::string dir, HostLock lock)
@@ -60,10 +64,12 @@ class HostSession {
                   const std::optional<AppliedRecord>& record, const std::string& operation,
                   bool remove, std::vector<FamilyDiff> diffs = {});
   bool Recover(std::string& error, std::vector<std::string>& notes);
+  WriteResult Detached(const std::function<WriteResult()>& work, const std::string& log);
 
   backend::Firewall* firewall_;
   std::string dir_;
   HostLock lock_;
+  bool detached_ = true;
 };
 
 }  // namespace swarmwall::apply
