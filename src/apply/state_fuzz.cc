@@ -18,6 +18,7 @@
 #include "base/state_file.h"
 #include "compile/desired_state_json.h"
 
+using namespace swarmwall;
 using namespace swarmwall::apply;
 
 namespace {

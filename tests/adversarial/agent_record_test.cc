@@ -28,7 +28,7 @@ TEST(AgentRecord, AfterARepairTheNextApplyIsTheFastNoOp) {
   std::string log = node.Path("agent.log");
   std::vector<std::string> argv = {"nsenter", "--net=/var/run/netns/" + node.host().netns(), "env",
                                    "DOCKER_HOST=unix:///nonexistent/swarmwall-test-docker.sock",
-                                   SWARMWALL_BINARY, "--state-dir", node.StateDir(), "agent",
+                                   Binary(), "--state-dir", node.StateDir(), "agent",
                                    node.Path("policy.yaml"), "--node", "m1", "--interval-ms", "300"};
   pid_t agent = -1;
   try {
