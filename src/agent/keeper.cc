@@ -36,7 +36,7 @@ apply::ApplyRequest Request(const std::string& dir, const std::string& node, con
 
 KeepResult Keeper::Ensure(const policy::Policy& policy, bool guard, bool record_same) {
   auto rq = Request(dir_, node_, policy);
-  rq.force = !guard;
+  rq.lockout_guard = guard;
   rq.record_same = record_same;
   auto firewall = apply::OpenFirewall(dir_);
   return From(apply::Apply(rq, *firewall));
@@ -44,7 +44,7 @@ KeepResult Keeper::Ensure(const policy::Policy& policy, bool guard, bool record_
 
 KeepResult Keeper::UpdateSets(const policy::Policy& policy) {
   auto rq = Request(dir_, node_, policy);
-  rq.force = true;
+  rq.lockout_guard = false;
   auto firewall = apply::OpenFirewall(dir_);
   std::string how;
   std::vector<std::string> entries;

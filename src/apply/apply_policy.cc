@@ -205,7 +205,7 @@ ApplyOutcome Apply(const ApplyRequest& rq, backend::Firewall& fw) {
   // change who reaches the host, found beside the sets' read.
   std::future<std::vector<SshClient>> ssh_clients;
   auto find_clients = a.ssh_clients ? a.ssh_clients : std::function<std::vector<SshClient>()>(FindSshClients);
-  if (!a.dry_run && (drain || fw.ChangesInputPath(p->desired, p->view, {})))
+  if (!a.dry_run && a.lockout_guard && (drain || fw.ChangesInputPath(p->desired, p->view, {})))
     ssh_clients = std::async(std::launch::async, find_clients);
   join_sets(&p->view);
   auto diffs = fw.Compare(p->desired, p->view);
@@ -219,7 +219,7 @@ ApplyOutcome Apply(const ApplyRequest& rq, backend::Firewall& fw) {
   r.out.in_sync = Empty(diffs);
   r.out.drift_kinds = fw.DriftKinds(diffs, p->view);
   // The lockout guard: nobody connected over SSH loses the way back in.
-  r.out.locked_out = Guard(*p, fw, diffs, drain.has_value(), ssh_clients, find_clients);
+  if (a.lockout_guard) r.out.locked_out = Guard(*p, fw, diffs, drain.has_value(), ssh_clients, find_clients);
   if (!r.out.locked_out.empty() && !a.force) {
     for (const auto& l : r.out.locked_out)
       a.note(r.who + "refusing: " + l + " under " + policy.file);

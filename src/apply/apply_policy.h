@@ -30,7 +30,9 @@ struct ApplyRequest {
   std::string manager;               // --manager: a manager's DOCKER_HOST
   std::string operation = "apply";   // in the lock file and the journal ("agent")
   bool dry_run = false;              // diff only
-  bool force = false;                // apply even if an SSH client would be locked out
+  bool force = false;                // apply even if an SSH client would be locked out (warned)
+  bool lockout_guard = true;         // false: not judged at all (the agent's repairs put
+                                     // back what was applied; nobody reads a warning)
   bool drain = false;
   std::chrono::seconds drain_timeout{120};
   int confirm_seconds = 0;           // > 0: roll back unless confirmed in time

@@ -107,7 +107,7 @@ TEST_F(ApplyWorkflow, AfterTheAgentAppliedTheCliTakesTheFastNoOp) {
   agent.policy = &*policy;
   agent.operation = "agent";
   agent.check_unlocked_first = true;
-  agent.force = true;   // repairs put back what was applied
+  agent.lockout_guard = false;   // repairs put back what was applied
   auto repaired = Apply(agent, fw_);
   ASSERT_TRUE(repaired.ok) << repaired.error << notes_;
   EXPECT_TRUE(repaired.result.changed);
@@ -152,6 +152,24 @@ TEST_F(ApplyWorkflow, ForceWarnsAndWrites) {
   EXPECT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.locked_out.size(), 1u);
   EXPECT_NE(notes_.find("warning (--force)"), std::string::npos) << notes_;
+  EXPECT_EQ(fw_.writes, 1);
+}
+
+// The agent's repairs put back what was applied: no guard, and no search
+// for SSH clients (a conntrack walk) on the repair's path.
+TEST_F(ApplyWorkflow, WithoutTheGuardNoClientIsLookedFor) {
+  auto rq = Request();
+  rq.lockout_guard = false;
+  bool asked = false;
+  rq.ssh_clients = [&asked] {
+    asked = true;
+    return std::vector<SshClient>{Client("192.0.2.50")};
+  };
+  fw_.input_path_changes = true;
+  auto out = Apply(rq, fw_);
+  EXPECT_TRUE(out.ok) << out.error;
+  EXPECT_FALSE(asked);
+  EXPECT_TRUE(out.locked_out.empty());
   EXPECT_EQ(fw_.writes, 1);
 }
 
