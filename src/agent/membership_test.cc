@@ -12,6 +12,7 @@
 #include "agent/membership.h"
 #include "agent/metrics.h"
 #include "apply/swarm_members.h"
+#include "apply/swarm_members_fixture.h"
 #include "compile/compiler.h"
 
 namespace swarmwall::agent {
@@ -36,14 +37,7 @@ constexpr const char* kNodes = R"([
   "Description":{"Hostname":"node-9"},"Status":{"State":"unknown","Addr":""}}
 ])";
 
-constexpr const char* kPolicy = R"(version: 1
-interfaces: { public: [eth0], cluster: [ens11] }
-nodes: auto
-host:
-  allow:
-    - { ports: [80], on: [label:ingress] }
-swarm: { from: nodes }
-)";
+constexpr const char* kPolicy = apply::fixture::kAutoPolicy;
 
 IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
 
@@ -54,22 +48,9 @@ std::vector<SwarmMember> Members(const std::string& body = kNodes) {
   return m.value_or(std::vector<SwarmMember>{});
 }
 
-policy::Policy Base(const std::string& text = kPolicy) {
-  auto loaded = policy::LoadPolicyText(text, "p.yaml", ".");
-  EXPECT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().ToString());
-  return *loaded.policy;
-}
+policy::Policy Base(const std::string& text = kPolicy) { return apply::fixture::AutoPolicy(text); }
 
-SwarmMember Member(const std::string& id, const std::string& host, const char* addr,
-                   policy::Role role = policy::Role::kWorker) {
-  SwarmMember m;
-  m.id = id;
-  m.hostname = host;
-  m.role = role;
-  m.state = "ready";
-  m.addresses = {Ip(addr)};
-  return m;
-}
+using apply::fixture::Member;
 
 std::vector<Cidr> NodesSet(const compile::DesiredState& d) {
   for (const auto& s : d.ipv4.sets)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "apply/swarm_members.h"
+#include "apply/swarm_members_fixture.h"
 #include "backend/firewall.h"
 #include "backend/iptables/set_entries.h"
 #include "compile/compiler.h"
@@ -13,37 +14,10 @@ namespace {
 
 using netfilter::Cidr;
 using netfilter::Family;
-using netfilter::IpAddress;
 
-constexpr const char* kPolicy = R"(version: 1
-interfaces: { public: [eth0], cluster: [ens11] }
-nodes: auto
-host:
-  allow:
-    - { ports: [80], on: [label:ingress] }
-swarm: { from: nodes }
-)";
+policy::Policy Base(const std::string& text = fixture::kAutoPolicy) { return fixture::AutoPolicy(text); }
 
-IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
-
-
-policy::Policy Base(const std::string& text = kPolicy) {
-  auto loaded = policy::LoadPolicyText(text, "p.yaml", ".");
-  EXPECT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().ToString());
-  return *loaded.policy;
-}
-
-SwarmMember Member(const std::string& id, const std::string& host, const char* addr,
-                   policy::Role role = policy::Role::kWorker) {
-  SwarmMember m;
-  m.id = id;
-  m.hostname = host;
-  m.role = role;
-  m.state = "ready";
-  m.addresses = {Ip(addr)};
-  return m;
-}
-
+using fixture::Member;
 
 // The snapshot a kernel holding exactly D would give.
 backend::Before Holding(const compile::DesiredState& d) {
@@ -107,7 +81,7 @@ TEST(SetEntries, OnlyChangesInPlace) {
 // `ipv6: false` leaves the desired IPv6 state default-made (its family
 // field says IPv4): deltas are still found, by position.
 TEST(SetEntries, OnlyChangesWithoutIpv6) {
-  auto base = Base(std::string(kPolicy) + "ipv6: false\n");
+  auto base = Base(std::string(fixture::kAutoPolicy) + "ipv6: false\n");
   std::vector<SwarmMember> two = {Member("m", "manager-1", "10.10.10.1", policy::Role::kManager),
                                   Member("w1", "node-1", "10.10.10.2")};
   auto three = two;
