@@ -198,8 +198,7 @@ bool IptablesFirewall::WriteSetEntries(const std::vector<SetEntryChange>& change
     error = "ipset restore (set entries in place) failed: " + run.err;
     return false;
   }
-  cache_.Forget();   // sets are never cached, but a reader may hold the rules: no harm either way
-  return true;
+  return true;   // the rules' cache stays valid: sets are never cached
 }
 
 bool IptablesFirewall::SaveRuleset(const FirewallView& view, Family family, std::string& text,
