@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "backend/iptables/diff.h"
 #include "compile/desired_state.h"
 
 namespace swarmwall::apply {
