@@ -98,11 +98,7 @@ ApplyOutcome Apply(const ApplyRequest& rq, backend::Firewall& fw) {
     Describe(r.out, *p);
     if (Empty(fw.Compare(p->desired, p->view))) {
       r.out.ok = r.out.in_sync = true;
-      if (a.record_same) {
-        auto record = MakeRecord(*p, *a.policy, a.node);
-        auto recorded = StateStore(a.state_dir).Load();
-        if (!(recorded && SameRecord(*recorded, record))) StateStore(a.state_dir).Save(record, error);
-      }
+      if (a.record_same) KeepRecord(a.state_dir, MakeRecord(*p, *a.policy, a.node), error);
       return r.out;
     }
   }
@@ -271,10 +267,8 @@ ApplyOutcome Apply(const ApplyRequest& rq, backend::Firewall& fw) {
   // Nothing written: the record is still the policy's (a new policy that
   // compiles to the same state, or the same one after a --node).
   if (!r.out.result.changed && a.record_same) {
-    auto recorded = StateStore(a.state_dir).Load();
     std::string error;
-    if (!(recorded && SameRecord(*recorded, made)) && !StateStore(a.state_dir).Save(made, error))
-      a.note(r.who + "warning: " + error);
+    if (!KeepRecord(a.state_dir, made, error)) a.note(r.who + "warning: " + error);
   }
   if (drain) {
     auto left = CheckAfterDrain(fw, p->desired);
@@ -318,9 +312,7 @@ ApplyOutcome ApplySetEntries(const ApplyRequest& rq, backend::Firewall& fw, std:
   Describe(out, *p);
   if (changes->empty()) {
     out.ok = out.in_sync = true;
-    auto record = MakeRecord(*p, *rq.policy, rq.node);
-    auto recorded = StateStore(rq.state_dir).Load();
-    if (!(recorded && SameRecord(*recorded, record))) StateStore(rq.state_dir).Save(record, error);
+    KeepRecord(rq.state_dir, MakeRecord(*p, *rq.policy, rq.node), error);
     return out;
   }
   auto start = Clock::now();

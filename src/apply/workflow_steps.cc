@@ -108,6 +108,12 @@ bool SameRecord(const AppliedRecord& x, const AppliedRecord& y) {
          std::tie(y.node, y.policy, y.digest, y.variant, y.inputs, y.files);
 }
 
+bool KeepRecord(const std::string& state_dir, const AppliedRecord& record, std::string& error) {
+  StateStore store(state_dir);
+  auto recorded = store.Load();
+  return (recorded && SameRecord(*recorded, record)) || store.Save(record, error);
+}
+
 bool Empty(const std::vector<FamilyDiff>& diffs) {
   return std::all_of(diffs.begin(), diffs.end(), [](const auto& d) { return d.empty(); });
 }

@@ -73,6 +73,11 @@ AppliedRecord MakeRecord(const Prepared& p, const policy::Policy& policy, const 
 // Both records name the same applied state and inputs (time aside).
 bool SameRecord(const AppliedRecord& x, const AppliedRecord& y);
 
+// Saves RECORD in STATE_DIR unless the one there is the same already
+// (nothing written: a new policy compiling to the same state is still
+// recorded). False with ERROR when it could not be written.
+bool KeepRecord(const std::string& state_dir, const AppliedRecord& record, std::string& error);
+
 bool Empty(const std::vector<FamilyDiff>& diffs);
 
 }  // namespace swarmwall::apply
