@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "netfilter/address.h"
+#include "netfilter/nft_ruleset.h"
 
 namespace swarmwall::host {
 
@@ -59,6 +60,13 @@ struct HostNetwork {
   std::map<std::string, IpSet, std::less<>> ipsets;
   bool ipsets_known = false;               // false: set matches are unknown
   bool forwarding = true;                  // net.ipv4.ip_forward
+  // The host's native nftables tables (Docker 29's docker-bridges,
+  // firewalld's, an administrator's own): the analyzer runs their base
+  // chains beside the iptables ruleset under analysis, each at its hook and
+  // priority. iptables-nft's own tables are skipped where that ruleset has
+  // them (iptables-save shows their xtables matches; the JSON cannot).
+  netfilter::NftRuleset nftables;
+  bool nftables_known = false;             // false: not read (a blind spot)
 
   const Interface* FindInterface(std::string_view name) const;
   const IpSet* FindSet(std::string_view name) const;
