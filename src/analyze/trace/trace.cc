@@ -622,7 +622,20 @@ Tracer::HookVerdict Tracer::Hook(int table, int base, PacketState& s, bool nat_p
       continue;
     }
     const CompiledRule& r = c.rules[pos];
+    // A native rule's parts (native_tables.h) show as one step.
+    bool last_part = !r.nft_rule || pos + 1 >= c.rules.size() || c.rules[pos + 1].nft_rule != r.nft_rule;
     if (r.after >= 0 && r.after != hit) {   // the part of its nft rule before it did not hit
+      if (record_ && last_part && !(steps.size() && steps.back().kind == TraceStep::kRule &&
+                                    steps.back().nft_text.data() == r.nft_rule->text.data() &&
+                                    steps.back().rule_number == r.number)) {
+        TraceStep st;
+        st.table = t.name;
+        st.chain = c.name;
+        st.rule_number = r.number;
+        st.nft_text = r.nft_rule->text;
+        st.depth = depth;
+        steps.push_back(std::move(st));
+      }
       ++pos;
       continue;
     }
@@ -656,7 +669,7 @@ Tracer::HookVerdict Tracer::Hook(int table, int base, PacketState& s, bool nat_p
     }
     bool hit_now = matched == Tri::kTrue || (matched == Tri::kUnknown && assumed);
     TraceStep* step = nullptr;
-    if (record_) {
+    if (record_ && (hit_now || last_part)) {
       TraceStep st;
       st.table = t.name;
       st.chain = c.name;
