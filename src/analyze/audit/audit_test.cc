@@ -473,16 +473,23 @@ std::string N1Rules(bool user_drop = true, const std::string& admins = "192.0.2.
 struct Proof {
   policy::Policy policy;
   Ruleset rs;
-  host::HostNetwork host = Host();
+  std::optional<Ruleset> rs6;
+  host::HostNetwork host;
   std::optional<PolicyProof> proof;
-  explicit Proof(const std::string& rules) : policy(Load()), rs(Parse(rules)) {
+  // With RULES6, the policy has `ipv6: true` and the host an IPv6 address on eth0.
+  explicit Proof(const std::string& rules, const std::optional<std::string>& rules6 = std::nullopt)
+      : policy(Load(rules6.has_value())), rs(Parse(rules)), host(Host(rules6.has_value())) {
+    if (rules6) rs6 = Parse(*rules6, Family::kIPv6);
     AuditInput in;
     in.v4 = &rs;
+    in.v6 = rs6 ? &*rs6 : nullptr;
     in.host = &host;
     proof.emplace(ProvePolicy(policy, *policy.FindNode("n1"), in));
   }
-  static policy::Policy Load() {
-    auto r = policy::LoadPolicyText(kPolicy, "p.yaml", ".");
+  static policy::Policy Load(bool ipv6 = false) {
+    std::string text = kPolicy;
+    if (ipv6) text.replace(text.find("ipv6: false"), 11, "ipv6: true");
+    auto r = policy::LoadPolicyText(text, "p.yaml", ".");
     if (!r.ok()) throw std::runtime_error(r.errors.empty() ? "?" : r.errors[0].ToString());
     return std::move(*r.policy);
   }
@@ -524,6 +531,31 @@ TEST(AuditPolicy, SshFromTooManyIsADifference) {
   EXPECT_FALSE(d.policy_accepts);
   EXPECT_TRUE(d.ruleset_accepts);
   EXPECT_EQ(d.example.src, "192.0.2.16");
+}
+
+// Both families differ from the policy: each family's differences keep
+// their own sources (the IPv6 pass once indexed its ranges by the proof's
+// whole list, which held IPv4's already: out of bounds, SIGSEGV).
+TEST(AuditPolicy, BothFamiliesDiffer) {
+  const char* open6 = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+  Proof p(N1Rules(false), open6);
+  const auto& diffs = p.proof->differences;
+  ASSERT_GE(diffs.size(), 3u) << ProofText(*p.proof);
+  const auto& d4 = diffs[0];
+  EXPECT_EQ(d4.example.family, Family::kIPv4);
+  EXPECT_EQ(d4.kind, "container");
+  EXPECT_EQ(d4.ports, "9000");
+  EXPECT_EQ(d4.sources.find(':'), std::string::npos) << d4.sources;
+  size_t v6 = 0;
+  for (const auto& d : diffs) {
+    if (d.example.family != Family::kIPv6) continue;
+    ++v6;
+    EXPECT_NE(d.sources.find(':'), std::string::npos) << d.sources;
+    EXPECT_EQ(d.iface, "eth0");
+    EXPECT_FALSE(d.policy_accepts);
+    EXPECT_TRUE(d.ruleset_accepts);
+  }
+  EXPECT_EQ(v6, diffs.size() - 1) << ProofText(*p.proof);
 }
 
 TEST(AuditPolicy, IntendedFindingsBecomeInfo) {

@@ -287,16 +287,19 @@ void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const
   }
   // One difference for the source classes that differ alike (same interface,
   // protocol, ports, verdicts, reasons and deciding rule); neighbouring
-  // classes become one range.
+  // classes become one range. This family's differences are merged apart
+  // from the proof's (which may hold the other family's already: indexes
+  // into RANGES are this family's only) and appended at the end.
   std::map<std::string, size_t> index;
+  std::vector<PolicyDifference> diffs;
   std::vector<std::vector<std::pair<IpAddress, IpAddress>>> ranges;
   for (auto& r : raw) {
     std::string key = fmt::format("{}|{}|{}|{}|{}{}{}|{}|{}", r.d.iface, r.d.proto, r.d.kind, r.d.ports,
                                   r.d.policy_accepts, r.d.ruleset_accepts, r.d.undecided, r.d.policy_why,
                                   r.d.example.decided_by);
-    auto [it, fresh] = index.try_emplace(key, proof.differences.size());
+    auto [it, fresh] = index.try_emplace(key, diffs.size());
     if (fresh) {
-      proof.differences.push_back(std::move(r.d));
+      diffs.push_back(std::move(r.d));
       ranges.push_back({{r.first, r.last}});
       continue;
     }
@@ -318,8 +321,9 @@ void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const
       c.last = b;
       text += (n++ ? ", " : "") + c.Text();
     }
-    proof.differences[i].sources = text;
+    diffs[i].sources = text;
   }
+  for (auto& d : diffs) proof.differences.push_back(std::move(d));
 }
 
 }  // namespace
