@@ -89,7 +89,7 @@ if [ $unit_only -eq 0 ]; then
   fi
   echo "== fuzzing (libFuzzer, short runs)"
   if build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARMWALL_FUZZ=ON \
-      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -- parser_fuzz policy_fuzz state_fuzz address_cache_fuzz agent_state_fuzz host_facts_fuzz; then
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -- parser_fuzz policy_fuzz state_fuzz address_cache_fuzz agent_state_fuzz host_facts_fuzz nft_json_fuzz; then
     run_ctest build-fuzz -L fuzz
   fi
 fi

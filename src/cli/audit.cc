@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <iostream>
 
+#include "analyze/trace/native_tables.h"
 #include "analyze/audit/audit.h"
 #include "analyze/audit/reach_matrix.h"
 #include "analyze/audit/audit_report.h"
@@ -116,6 +117,13 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
   input.public_interfaces = a.public_ifaces;
   // What could not be seen, for the policy proof (it names each).
   if (pol && pol->ipv6 && !v6_error.empty()) input.blind_spots.push_back("IPv6 rules not read: " + v6_error);
+  if (pol && !net.nftables_known)
+    input.blind_spots.push_back(
+        a.live ? "the live nftables ruleset could not be read (libnftables): native tables not seen"
+               : "the host's native nftables tables were not given (--nft FILE, `nft -j list ruleset`): "
+                 "a table of Docker 29, firewalld or an administrator may drop or forward beside these rules");
+  if (pol)
+    for (auto& s : analyze::UnmodelledNativeChains(net.nftables)) input.blind_spots.push_back(std::move(s));
   if (pol) {
     if (input.public_interfaces.empty()) input.public_interfaces = pol->InterfacesOf(*node).public_;
     for (const auto& n : pol->nodes)

@@ -170,6 +170,7 @@ NftSelector Selector(const Json& j) {
     else if (key == "nfproto") s.kind = NftSelector::kNfproto;
     else if (key == "mark") s.kind = NftSelector::kMark;
     else if (key == "pkttype") s.kind = NftSelector::kPkttype;
+    else if (key == "ipsec" || key == "secpath") s.kind = NftSelector::kIpsec;
     else return UnknownSelector(j);
     if (key == "iifname" || key == "oifname") s.text = key;
     return s;
@@ -438,6 +439,7 @@ struct Reader {
     if (is_map) s.verdict_map = o.contains("map") && o["map"].is_string() && o["map"] == "verdict";
     bool readable = true;
     for (Domain d : domains) readable &= d != Domain::kUnknown;
+    s.empty_known = !o.contains("elem");
     if (auto e = o.find("elem"); e != o.end() && readable) {
       if (!e->is_array()) Fail("\"elem\" must be a list");
       for (const auto& item : *e) {
@@ -540,6 +542,21 @@ struct RuleDecoder {
       s.key.push_back(Selector(left));
     }
     std::vector<std::string> texts;
+    const Json& r0 = body["right"];
+    if (op == "==" && r0.is_string() && r0.get<std::string>().starts_with("@")) {
+      // a lookup in an empty set never matches, whatever it looks up
+      int set = table.FindSet(r0.get<std::string>().substr(1));
+      if (set >= 0 && table.sets[set].elements.empty() && table.sets[set].empty_known) {
+        NftStatement never;
+        never.kind = NftStatement::kMatch;
+        NftSelector l4;
+        l4.kind = NftSelector::kL4proto;
+        l4.text = "meta l4proto";
+        never.key.push_back(l4);
+        never.text = fmt::format("{} {} (an empty set)", Selector(left).text, r0.get<std::string>());
+        return never;   // no values: matches nothing
+      }
+    }
     for (const auto& k : s.key) {
       if (k.kind == NftSelector::kUnknown) return Unknown(whole);
       domains.push_back(DomainOf(k));

@@ -35,6 +35,7 @@ struct NftSelector {
     kCtSaddr, kCtDaddr, kCtProtoSrc, kCtProtoDst,   // reply: `reply` is set
     kFibDaddrType,                  // fib daddr [. iif/oif] type
     kFibSaddrType,
+    kIpsec,                         // meta ipsec (exists / missing)
     kUnknown,                       // text: the JSON
   };
   Kind kind = kUnknown;
@@ -82,6 +83,7 @@ struct NftSet {
   bool verdict_map = false;         // map ... : verdict
   std::vector<NftValueType> key_types;
   std::vector<NftElement> elements;
+  bool empty_known = false;         // listed without elements: it holds none
 };
 
 struct NftStatement {

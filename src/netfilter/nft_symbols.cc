@@ -122,6 +122,7 @@ bool IsFlagDomain(Domain d) {
 
 std::optional<uint64_t> SymbolValue(Domain d, const Json& j) {
   if (j.is_number_unsigned()) return j.get<uint64_t>();
+  if (j.is_boolean()) return j.get<bool>() ? 1 : 0;   // meta ipsec exists / missing
   if (j.is_array() && IsFlagDomain(d)) {   // a list of flags: their union
     uint64_t v = 0;
     for (const auto& f : j) {

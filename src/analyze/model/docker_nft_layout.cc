@@ -112,7 +112,10 @@ void ExplainDockerNft(const netfilter::NftRuleset& nft, DockerExplanation& e) {
       if (c.name.starts_with("filter-forward-in__")) {
         Bridge& b = bridge(c.name.substr(19));
         for (const NftRule& r : c.rules) {
-          if (r.comment == "ICC") b.icc = true;
+          bool accepts = false;
+          for (const auto& s : r.statements)
+            accepts |= s.kind == NftStatement::kVerdict && s.verdict.kind == netfilter::NftVerdict::kAccept;
+          if (r.comment == "ICC" && accepts) b.icc = true;
           if (r.comment.find("INTERNAL") != std::string::npos) b.internal = true;
         }
       }

@@ -138,6 +138,7 @@ Read ReadSelector(const NftSelector& k, const PacketState& s, const host::HostNe
       std::string_view limit = k.fib_iif ? p.in : k.fib_oif ? p.out : std::string_view();
       return Number(FibType(d ? p.dst : p.src, host, limit, k.fib_iif || k.fib_oif));
     }
+    case NftSelector::kIpsec: return Number(0);   // traced packets are not IPsec-decrypted ones
     case NftSelector::kUnknown: return Unknown();
   }
   return Unknown();

@@ -235,6 +235,19 @@ class RuleCompiler {
 
 }  // namespace
 
+std::vector<std::string> UnmodelledNativeChains(const netfilter::NftRuleset& ruleset) {
+  std::vector<std::string> out;
+  for (const auto& t : ruleset.tables) {
+    bool ip = t.family == NftFamily::kIp || t.family == NftFamily::kIp6 || t.family == NftFamily::kInet;
+    for (const auto& c : t.chains)
+      if (c.base && (!ip || (c.hook != "prerouting" && c.hook != "input" && c.hook != "forward" &&
+                             c.hook != "output" && c.hook != "postrouting")))
+        out.push_back(fmt::format("nftables {} {} chain {} (hook {}): not on the IP path the analyzer models",
+                                  netfilter::NftFamilyName(t.family), t.name, c.name, c.hook));
+  }
+  return out;
+}
+
 void CompileNativeTables(const netfilter::NftRuleset& ruleset, Family family,
                          const std::vector<std::string_view>& xtables, std::vector<CompiledTable>& tables,
                          NativeStore& store) {

@@ -32,4 +32,8 @@ void CompileNativeTables(const netfilter::NftRuleset& ruleset, netfilter::Family
                          const std::vector<std::string_view>& xtables, std::vector<CompiledTable>& tables,
                          NativeStore& store);
 
+// The base chains of RULESET the model leaves out (netdev ingress/egress,
+// bridge and arp families: not on the IP path it follows), one text each.
+std::vector<std::string> UnmodelledNativeChains(const netfilter::NftRuleset& ruleset);
+
 }  // namespace swarmwall::analyze

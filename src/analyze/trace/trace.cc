@@ -411,12 +411,7 @@ TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwor
   size_t first_native = tables_.size();
   if (host_.nftables_known) {
     CompileNativeTables(host_.nftables, family_, xtables, tables_, *native_);
-    for (const auto& t : host_.nftables.tables)
-      if (t.family == netfilter::NftFamily::kNetdev || t.family == netfilter::NftFamily::kBridge)
-        for (const auto& c : t.chains)
-          if (c.base)
-            unmodelled_.push_back(fmt::format("{} {} chain {} (hook {}): not on the IP path modelled here",
-                                              netfilter::NftFamilyName(t.family), t.name, c.name, c.hook));
+    unmodelled_ = UnmodelledNativeChains(host_.nftables);
   }
   for (size_t i = first_native; i < tables_.size(); ++i) {
     CompiledTable& t = tables_[i];
