@@ -7,6 +7,7 @@
 #include "host/network.h"
 #include "host/setup.h"
 #include "netfilter/parser.h"
+#include "policy/policy.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -18,12 +19,12 @@ using netfilter::Family;
 // each family's rules (TEXTS) and what they let a stranger reach, and
 // whether swarmwall applied anything here.
 std::vector<analyze::Finding> DockerFirewallFindings(const std::string texts[2],
-                                                     const std::optional<netfilter::Ruleset> rules[2], bool applied,
-                                                     bool& nftables_mode) {
+                                                     const std::optional<netfilter::Ruleset> rules[2],
+                                                     const std::optional<AppliedRecord>& record, bool& nftables_mode) {
   analyze::DoctorFacts facts;
   analyze::GatherDockerFacts(facts);
   facts.nft_tables = host::ListNftTables();
-  facts.swarmwall_applied = applied;
+  facts.swarmwall_applied = record.has_value();
   for (int f = 0; f < 2; ++f)
     if (rules[f]) (f == 0 ? facts.v4 : facts.v6) = analyze::FilterFactsFromSave(texts[f], rules[f]->family);
   host::HostNetwork net;
@@ -33,6 +34,7 @@ std::vector<analyze::Finding> DockerFirewallFindings(const std::string texts[2],
     for (const auto& rs : {&rules[0], &rules[1]})
       if (*rs)
         for (auto& p : analyze::WorldPublishedPorts(**rs, net)) facts.world_published->push_back(std::move(p));
+    if (record) DropAppliedIntent(*record, *facts.world_published);
   }
   nftables_mode = analyze::DockerNftablesMode(facts);
   return analyze::DiagnoseDockerFirewall(facts);
@@ -40,8 +42,9 @@ std::vector<analyze::Finding> DockerFirewallFindings(const std::string texts[2],
 
 // Docker's version and chain layout; per family, FORWARD not reaching
 // DOCKER-USER where that matters; the checks shared with doctor.
-DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& view, bool applied,
-                        bool not_hooked[2], std::vector<analyze::Finding>& shared) {
+DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& view,
+                        const std::optional<AppliedRecord>& record, bool not_hooked[2],
+                        std::vector<analyze::Finding>& shared) {
   DockerStatus d;
   docker::Engine engine;
   d.host = engine.host();
@@ -66,7 +69,7 @@ DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& v
   d.swarm = e.swarm;
   d.docker_user_hooked = e.docker_user_first_in_forward;
   bool nftables_mode = false;
-  shared = DockerFirewallFindings(texts, rules, applied, nftables_mode);
+  shared = DockerFirewallFindings(texts, rules, record, nftables_mode);
   // In nftables mode nothing ever jumps to DOCKER-USER: the shared findings say what that means.
   for (int f = 0; f < 2; ++f)
     not_hooked[f] = !nftables_mode && rules[f] && analyze::JudgeDockerUserHook(*rules[f]).NotHooked();
@@ -74,6 +77,14 @@ DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& v
 }
 
 }  // namespace
+
+void DropAppliedIntent(const AppliedRecord& record, std::vector<analyze::OpenPublishedPort>& ports) {
+  if (record.policy.empty() || ports.empty()) return;
+  auto loaded = policy::LoadPolicyFile(record.policy);
+  if (!loaded.ok()) return;
+  if (const policy::Node* node = loaded.policy->FindNode(record.node))
+    analyze::DropIntendedPorts(ports, *loaded.policy, *node);
+}
 
 StatusReport Status(const std::string& state_dir, backend::Firewall& firewall, const Notes& note) {
   StatusReport s;
@@ -99,7 +110,7 @@ StatusReport Status(const std::string& state_dir, backend::Firewall& firewall, c
   s.kernel_digest = NormalizedDigest(actual);
   bool not_hooked[2] = {false, false};
   std::vector<analyze::Finding> shared;
-  s.docker = ReadDocker(firewall, *view, s.record.has_value(), not_hooked, shared);
+  s.docker = ReadDocker(firewall, *view, s.record, not_hooked, shared);
   s.families = firewall.Status(*view);
   for (size_t f = 0; f < s.families.size() && f < 2; ++f) {
     for (const auto& finding : s.families[f].findings) s.findings.push_back(finding);

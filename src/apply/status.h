@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "analyze/doctor/doctor.h"
 #include "apply/state_store.h"
 #include "apply/workflow_steps.h"
 #include "backend/firewall.h"
@@ -36,5 +37,9 @@ struct StatusReport {
 };
 
 StatusReport Status(const std::string& state_dir, backend::Firewall& firewall, const Notes& note);
+
+// Drops from PORTS what the applied policy (RECORD's policy file and node)
+// opens to everyone; keeps them all when that policy cannot be read.
+void DropAppliedIntent(const AppliedRecord& record, std::vector<analyze::OpenPublishedPort>& ports);
 
 }  // namespace swarmwall::apply

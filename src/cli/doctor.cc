@@ -7,6 +7,7 @@
 
 #include "analyze/doctor/doctor.h"
 #include "apply/state_store.h"
+#include "apply/status.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 
@@ -27,7 +28,10 @@ void RegisterDoctor(CLI::App& app, GlobalOptions& global) {
       return;
     }
     // What swarmwall applied here (its iptables backend: the one there is).
-    facts.swarmwall_applied = apply::StateStore(global.state_dir).Load().has_value();
+    auto record = apply::StateStore(global.state_dir).Load();
+    facts.swarmwall_applied = record.has_value();
+    // What the applied policy opens to everyone is no finding.
+    if (record && facts.world_published) apply::DropAppliedIntent(*record, *facts.world_published);
     auto findings = analyze::Diagnose(facts);
     bool problems = false;
     for (const auto& f : findings) problems |= f.severity != analyze::Severity::kInfo;

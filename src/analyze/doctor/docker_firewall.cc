@@ -66,7 +66,7 @@ std::vector<Finding> DiagnoseDockerFirewall(const DoctorFacts& h) {
 
   if (h.world_published)
     for (const auto& p : *h.world_published)
-      add(Severity::kWarning, "published-port-open-to-world",
+      add(Severity::kWarning, "published-ports-open",
           fmt::format("{}: published port {} (to container {}) is reached from any address on {}{}", 
                       p.family == netfilter::Family::kIPv4 ? "IPv4" : "IPv6", p.port, p.container, p.iface,
                       p.certain ? "" : " (maybe: it depends on matches the analyzer cannot decide)"),

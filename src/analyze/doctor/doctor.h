@@ -14,6 +14,7 @@
 #include "host/setup.h"
 #include "netfilter/address.h"
 #include "netfilter/ruleset.h"
+#include "policy/policy.h"
 
 namespace swarmwall::analyze {
 
@@ -48,6 +49,9 @@ struct OpenPublishedPort {
   std::string container;   // where it goes: "172.17.0.2:80"
   std::string iface;       // the public interface it arrives on
   bool certain = true;     // false: only under some answers of undecidable matches
+  // The same, for the policy's intent: the stranger, protocol and port range.
+  netfilter::IpAddress source;
+  uint16_t protocol = 6, port_lo = 0, port_hi = 0;
 };
 
 // What doctor knows of a host: its setup (files, firewalld, sysctls,
@@ -111,6 +115,11 @@ FilterFacts FilterFactsFromSave(const std::string& save_text, netfilter::Family 
 // exposure engine's container targets for a source no rule names, at the
 // interface's own addresses.
 std::vector<OpenPublishedPort> WorldPublishedPorts(const netfilter::Ruleset& rs, const host::HostNetwork& host);
+
+// Drops from PORTS those NODE's POLICY opens to everyone (its containers
+// rules or default accept the stranger on every port of the range): what
+// the policy asks for is no finding.
+void DropIntendedPorts(std::vector<OpenPublishedPort>& ports, const policy::Policy& policy, const policy::Node& node);
 
 // Reads the Docker daemon's firewall backend and IPv6 networks into FACTS
 // (docker_reachable false when the API does not answer).

@@ -383,7 +383,7 @@ TEST(Doctor, PublishedPortOpenToTheWorld) {
       {Family::kIPv6, "8080/tcp", "[2001:db8:1::2]:80", "eth0", false}};
   auto f = Diagnose(h);
   ASSERT_EQ(f.size(), 2u);
-  EXPECT_EQ(f[0].code, "published-port-open-to-world");
+  EXPECT_EQ(f[0].code, "published-ports-open");
   EXPECT_EQ(f[0].severity, Severity::kWarning);
   EXPECT_NE(f[0].message.find("8080/tcp (to container 172.17.0.2:80)"), std::string::npos) << f[0].message;
   EXPECT_NE(f[0].message.find("on eth0"), std::string::npos) << f[0].message;
@@ -449,6 +449,39 @@ COMMIT
   EXPECT_EQ(open[0].container, "172.17.0.2:80");
   EXPECT_EQ(open[0].iface, "eth0");
   EXPECT_TRUE(open[0].certain);
+  EXPECT_EQ(open[0].protocol, 6);
+  EXPECT_EQ(open[0].port_lo, 8080);
+  EXPECT_EQ(open[0].port_hi, 8080);
+  EXPECT_FALSE(open[0].source.ToString().empty());
+}
+
+// What the policy opens to everyone is no finding; what it restricts is.
+TEST(Doctor, PortsThePolicyOpensToEveryoneAreDropped) {
+  auto loaded = policy::LoadPolicyText(R"(version: 1
+interfaces: { public: [eth0] }
+sets:
+  office: [198.51.100.0/24]
+nodes:
+  - { name: n1, role: manager, address: 10.0.0.1 }
+containers:
+  default: drop
+  allow:
+    - { ports: [80, 443] }
+    - { ports: [8080], from: office }
+)",
+                                       "p.yaml", ".");
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].ToString());
+  auto stranger = *netfilter::IpAddress::Parse("192.0.2.77");
+  std::vector<OpenPublishedPort> ports = {
+      {Family::kIPv4, "80/tcp", "172.17.0.2:80", "eth0", true, stranger, 6, 80, 80},
+      {Family::kIPv4, "8080/tcp", "172.17.0.3:80", "eth0", true, stranger, 6, 8080, 8080},
+      {Family::kIPv4, "443-444/tcp", "172.17.0.4", "eth0", true, stranger, 6, 443, 444},
+      {Family::kIPv4, "80/tcp", "172.17.0.2:80", "ens11", true, stranger, 6, 80, 80}};
+  DropIntendedPorts(ports, *loaded.policy, *loaded.policy->FindNode("n1"));
+  ASSERT_EQ(ports.size(), 3u);
+  EXPECT_EQ(ports[0].port, "8080/tcp") << "only the office";
+  EXPECT_EQ(ports[1].port, "443-444/tcp") << "444 is not opened";
+  EXPECT_EQ(ports[2].iface, "ens11") << "an interface the policy does not govern";
 }
 
 TEST(Doctor, FilterFactsFromSave) {

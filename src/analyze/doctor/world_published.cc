@@ -7,6 +7,7 @@
 
 #include "analyze/audit/audit.h"
 #include "analyze/audit/audit_classes.h"
+#include "analyze/audit/policy_proof.h"
 #include "analyze/exposure/exposure.h"
 #include "analyze/model/chain_loops.h"
 
@@ -61,11 +62,26 @@ std::vector<OpenPublishedPort> WorldPublishedPorts(const netfilter::Ruleset& rs,
                                         : span.lo == span.hi ? fmt::format("{}:{}", addr, span.lo) : addr;
         p.iface = i.interface;
         p.certain = e.reach != Reach::kOver;
+        p.source = *stranger;
+        p.protocol = e.protocol;
+        p.port_lo = span.lo;
+        p.port_hi = span.hi;
         out.push_back(std::move(p));
       }
     }
   }
   return out;
+}
+
+void DropIntendedPorts(std::vector<OpenPublishedPort>& ports, const policy::Policy& policy, const policy::Node& node) {
+  PolicyIntent intent(policy, node);
+  std::erase_if(ports, [&](const OpenPublishedPort& p) {
+    for (uint32_t port = p.port_lo; port <= p.port_hi; ++port) {
+      Intent in = intent.Container(p.source, p.iface, p.protocol, static_cast<uint16_t>(port));
+      if (!in.governed || !in.accept) return false;
+    }
+    return true;
+  });
 }
 
 }  // namespace swarmwall::analyze
