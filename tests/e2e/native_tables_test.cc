@@ -173,7 +173,9 @@ TEST_P(NativeTablesLab, ExposureExplainAndTraceAgreeWithTheNetwork) {
     bool connects = o->host->CanConnect(w.public_addr, port);
     EXPECT_EQ(t.exit_code == 0, connects) << o->name << ":\n" << t.out << t.err;
     EXPECT_EQ(connects, o == &lab.office()) << o->name;
-    if (o == &lab.stranger()) EXPECT_NE(t.out.find("inet admin fwd rule 1"), std::string::npos) << t.out;
+    if (o == &lab.stranger()) {
+      EXPECT_NE(t.out.find("inet admin fwd rule 1"), std::string::npos) << t.out;
+    }
   }
   w.host->Exec({"nft", "delete", "table", "inet", "admin"});
 }
