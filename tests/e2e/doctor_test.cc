@@ -118,6 +118,20 @@ class Doctor : public ::testing::TestWithParam<DockerVersion> {
   }
 };
 
+// Docker 29's nftables mode: the published port DNATed in Docker's own
+// tables, forwarded past its nftables filter, is found open to the world,
+// and the swarm ports too; no finding speaks of DOCKER-USER there.
+TEST_P(Doctor, SeesDockersNftablesTables) {
+  if (!lab::DockerUsesNftables(GetParam())) GTEST_SKIP() << "Docker in nftables mode only";
+  std::string out;
+  int code = -1;
+  auto codes = Codes("emptyroot", &out, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_GE(codes.count("published-ports-open"), 1u) << out;
+  EXPECT_EQ(codes.count("docker-user-not-hooked"), 0u) << out;
+  EXPECT_NE(out.find("8080/tcp"), std::string::npos) << out;
+}
+
 TEST_P(Doctor, FindsOpenPortsUntilApplied) {
   // Applies: not where swarmwall has no backend yet (Docker 29's nftables
   // mode, issue 15), whose published ports the doctor sees with issue 14.

@@ -70,13 +70,19 @@ TEST_P(ExplainLive, ShowsLayoutPortsAndVersion) {
   EXPECT_EQ(j["docker_version"].get<std::string>().substr(0, 4), v == DockerVersion::k20_10  ? "20.1"
                                                                  : v == DockerVersion::k28_5 ? "28.5"
                                                                                              : "29.7");
-  // Docker 29's nftables mode has no iptables chains; what explain says of
-  // its nftables tables comes with issue 14.
-  if (lab::DockerUsesNftables(v)) return;
-  EXPECT_EQ(j["layout"], v == DockerVersion::k20_10 ? "20.10-27" : v == DockerVersion::k28_5 ? "28.1-28.5" : "29");
+  if (lab::DockerUsesNftables(v)) {
+    // Docker 29's nftables mode: its own tables, no DOCKER-USER
+    EXPECT_EQ(j["layout"], "29 nftables (ip/ip6 docker-bridges)") << j.dump(2);
+    bool bridges = false;
+    for (const auto& t : j["docker_nft_tables"]) bridges |= t == "ip docker-bridges";
+    EXPECT_TRUE(bridges) << j.dump(2);
+    EXPECT_FALSE(j["docker_user_hooked"].get<bool>());
+  } else {
+    EXPECT_EQ(j["layout"], v == DockerVersion::k20_10 ? "20.10-27" : v == DockerVersion::k28_5 ? "28.1-28.5" : "29");
+    EXPECT_TRUE(j["docker_user_hooked"].get<bool>());
+    EXPECT_NE(j["variant"].get<std::string>().find("nft"), std::string::npos) << j["variant"];
+  }
   EXPECT_TRUE(j["swarm"].get<bool>());
-  EXPECT_TRUE(j["docker_user_hooked"].get<bool>());
-  EXPECT_NE(j["variant"].get<std::string>().find("nft"), std::string::npos) << j["variant"];
   bool web = false, db = false;
   for (const auto& p : j["ports"]) {
     if (p["host_ports"] == "8080" && p["family"] == 4) {
@@ -107,7 +113,6 @@ TEST_P(ExplainLive, TextNamesThePublishedPort) {
   auto r = n.docker->host().Exec(
       {"env", "DOCKER_HOST=unix://" + n.docker->Socket(), SWARMWALL_BINARY, "explain", "--live"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  if (lab::DockerUsesNftables(GetParam())) GTEST_SKIP() << "published ports in Docker's nftables tables: issue 14";
   EXPECT_NE(r.out.find("*:8080/tcp -> " + n.web_ip + ":80"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("127.0.0.1:5432/tcp -> " + n.db_ip + ":80  loopback only"),
             std::string::npos) << r.out;
