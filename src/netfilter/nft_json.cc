@@ -595,6 +595,8 @@ struct RuleDecoder {
     s.text = name;
     if (!body.is_object()) return s;   // masquerade / redirect without options
     std::string fam = body.value("family", table.family == NftFamily::kIp6 ? "ip6" : "ip");
+    if (table.family == NftFamily::kInet && body.contains("family"))
+      s.only_family = fam == "ip6" ? 6 : 4;   // the other family's packets pass untouched
     Domain ad = fam == "ip6" ? Domain::kAddr6 : Domain::kAddr4;
     if (auto a = body.find("addr"); a != body.end()) {
       if (a->is_object() && a->contains("map")) return Unknown(whole);
@@ -663,7 +665,11 @@ struct RuleDecoder {
     }
     if (name == "reject") {
       s.kind = NftStatement::kReject;
-      s.text = "reject";
+      std::string type = body.is_object() ? body.value("type", "") : "";
+      if (type == "icmp") s.only_family = 4;
+      else if (type == "icmpv6") s.only_family = 6;
+      else if (type == "tcp reset") s.tcp_only = true;
+      s.text = type.empty() ? "reject" : "reject with " + type;
       return s;
     }
     if (name == "notrack") {

@@ -112,6 +112,11 @@ struct NftStatement {
   bool has_addr = false;
   IpAddress addr_lo, addr_hi;
   uint16_t port_lo = 0, port_hi = 0;
+  // NAT in an inet table with a family (`dnat ip to ...`), reject of type
+  // icmp / icmpv6: only that family's packets (4, 6; 0: both). A reject
+  // `with tcp reset` applies to TCP only (nft lists neither dependency).
+  uint8_t only_family = 0;
+  bool tcp_only = false;
   // kSetMark / kSetCtMark: value, or copied from the other mark
   uint64_t value = 0;
   bool from_other = false;

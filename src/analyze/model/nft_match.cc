@@ -81,14 +81,12 @@ Read ReadSelector(const NftSelector& k, const PacketState& s, const host::HostNe
     case NftSelector::kIcmpCode: return p.protocol == 1 && v4 ? Number(p.icmp_code) : Break();
     case NftSelector::kIcmpv6Type: return p.protocol == 58 && !v4 ? Number(p.icmp_type) : Break();
     case NftSelector::kIcmpv6Code: return p.protocol == 58 && !v4 ? Number(p.icmp_code) : Break();
-    case NftSelector::kIifname: {
-      if (p.in.empty()) return Break();
+    case NftSelector::kIifname: {   // "" where the hook has no input device (the kernel's too)
       Read r;
       r.name = p.in;
       return r;
     }
     case NftSelector::kOifname: {
-      if (p.out.empty()) return Break();
       Read r;
       r.name = p.out;
       return r;

@@ -41,8 +41,8 @@ Action VerdictAction(const NftVerdict& v) {
 
 class RuleCompiler {
  public:
-  RuleCompiler(const netfilter::NftTable& table, NativeStore& store, CompiledChain& chain)
-      : table_(table), store_(store), chain_(chain) {}
+  RuleCompiler(const netfilter::NftTable& table, NativeStore& store, CompiledChain& chain, Family family)
+      : table_(table), store_(store), chain_(chain), family_(family == Family::kIPv4 ? 4 : 6) {}
 
   void Compile(const NftRule& rule, int number) {
     rule_ = &rule;
@@ -119,6 +119,14 @@ class RuleCompiler {
           return;
         }
         case NftStatement::kReject: {
+          if (s.only_family && s.only_family != family_) return;   // its hidden nfproto match fails
+          if (s.tcp_only) {
+            Match tcp;
+            tcp.kind = MatchKind::kProtocol;
+            tcp.a = 6;
+            tcp.text = "meta l4proto tcp";
+            pending_.push_back(tcp);
+          }
           Action a;
           a.kind = Action::kReject;
           Emit(a, nullptr);
@@ -128,6 +136,7 @@ class RuleCompiler {
         case NftStatement::kSnat:
         case NftStatement::kMasquerade:
         case NftStatement::kRedirect: {
+          if (s.only_family && s.only_family != family_) break;   // the other family's packets: no effect
           Action a;
           a.kind = s.kind == NftStatement::kDnat ? Action::kDnat
                    : s.kind == NftStatement::kSnat ? Action::kSnat
@@ -231,6 +240,7 @@ class RuleCompiler {
   int number_ = 0;
   std::vector<Match> pending_;
   int after_ = -1;
+  uint8_t family_;
 };
 
 }  // namespace
@@ -272,7 +282,7 @@ void CompileNativeTables(const netfilter::NftRuleset& ruleset, Family family,
       ct.chains.push_back(std::move(cc));
     }
     for (size_t i = 0; i < t.chains.size(); ++i) {
-      RuleCompiler rc(t, store, ct.chains[i]);
+      RuleCompiler rc(t, store, ct.chains[i], family);
       int n = 0;
       for (const auto& r : t.chains[i].rules) rc.Compile(r, ++n);
     }
