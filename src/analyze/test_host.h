@@ -12,6 +12,7 @@
 
 #include "host/network.h"
 #include "analyze/trace/trace.h"
+#include "netfilter/nft_json.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::analyze::test {
@@ -36,7 +37,7 @@ struct HostBase {
   std::unique_ptr<TraceModel> model;
 
   HostBase(const std::string& rules, const std::string& addr, const std::string& route,
-           const std::string& ipsets = "") {
+           const std::string& ipsets = "", const std::string& nft_json = "") {
     auto r = netfilter::ParseRuleset(rules);
     if (!r.ruleset) throw std::runtime_error(r.error->ToString());
     ruleset = std::move(*r.ruleset);
@@ -44,6 +45,12 @@ struct HostBase {
     if (!host::ParseIpAddrJson(addr, net, error)) throw std::runtime_error(error);
     if (!host::ParseIpRouteJson(route, ruleset.family, net, error)) throw std::runtime_error(error);
     if (!ipsets.empty() && !host::ParseIpsetSave(ipsets, net, error)) throw std::runtime_error(error);
+    if (!nft_json.empty()) {
+      auto n = netfilter::ParseNftJson(nft_json, "nft.json");
+      if (!n.ruleset) throw std::runtime_error(n.error->ToString());
+      net.nftables = std::move(*n.ruleset);
+      net.nftables_known = true;
+    }
     model = std::make_unique<TraceModel>(ruleset, net);
   }
   // A node of ../shared/fixtures/DIR with its `ip -j` facts.

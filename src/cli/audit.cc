@@ -22,7 +22,7 @@ namespace swarmwall::cli {
 namespace {
 
 struct AuditArgs {
-  std::string file, file6, addr, route, route6, ipsets, policy, node, html;
+  std::string file, file6, addr, route, route6, ipsets, nft, policy, node, html;
   std::vector<std::string> public_ifaces, from;
   bool live = false, lenient = false;
 };
@@ -35,7 +35,7 @@ void Fail(GlobalOptions& global, const std::string& message) {
 bool ReadFacts(const AuditArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
   if ((a.live && !host::LoadLiveHostNetwork(net, error)) ||
-      !analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) {
+      !analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets, a.nft}, net, error)) {
     Fail(global, error);
     return false;
   }
@@ -191,6 +191,9 @@ void RegisterAudit(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--route", args->route, "`ip -j route` output of the host");
   cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");
   cmd->add_option("--ipsets", args->ipsets, "`ipset save` output of the host");
+  cmd->add_option("--nft", args->nft,
+                  "The host's nftables ruleset: `nft -j list ruleset` JSON, or nftables text (loaded by "
+                  "libnftables in a throwaway network namespace)");
   cmd->add_option("--public", args->public_ifaces, "Public interfaces (default: the policy's, else guessed)");
   cmd->add_option("--policy", args->policy, "Prove the ruleset implements this policy (with --node)");
   cmd->add_option("--node", args->node, "The policy's node this ruleset belongs to");

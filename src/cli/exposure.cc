@@ -24,7 +24,7 @@ namespace swarmwall::cli {
 namespace {
 
 struct ExposureArgs {
-  std::string file, file6, addr, route, route6, ipsets, ipassmt;
+  std::string file, file6, addr, route, route6, ipsets, nft, ipassmt;
   bool live = false, matrix = false, fffuu_lo = false, lenient = false;
   std::vector<std::string> in;
   std::string from, proto, dport, sport, chain, html;
@@ -39,7 +39,7 @@ bool Fail(GlobalOptions& global, const std::string& message) {
 bool ReadFacts(const ExposureArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
   if (a.live && !host::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
+  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets, a.nft}, net, error)) return Fail(global, error);
   return true;
 }
 
@@ -100,8 +100,8 @@ bool ParseFrom(const std::string& text, const host::HostNetwork& net, netfilter:
 }
 
 void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
-  if (a.live == !a.file.empty()) {
-    Fail(global, "give a FILE (or -) or --live");
+  if (a.live ? !a.file.empty() : a.file.empty() && a.nft.empty()) {
+    Fail(global, "give a FILE (or -), --nft FILE, or --live");
     return;
   }
   host::HostNetwork net;
@@ -190,6 +190,14 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
       }
       rulesets.push_back(std::move(*r));
     }
+    if (a.file.empty()) {
+      // only native tables (--nft): no iptables rules in either family
+      for (auto f : {netfilter::Family::kIPv4, netfilter::Family::kIPv6}) {
+        netfilter::Ruleset empty;
+        empty.family = f;
+        rulesets.push_back(std::move(empty));
+      }
+    }
   }
 
   for (const auto& ruleset : rulesets)
@@ -274,6 +282,9 @@ void RegisterExposure(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--route", args->route, "`ip -j route` output of the host");
   cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");
   cmd->add_option("--ipsets", args->ipsets, "`ipset save` output of the host");
+  cmd->add_option("--nft", args->nft,
+                  "The host's nftables ruleset: `nft -j list ruleset` JSON, or nftables text (loaded by "
+                  "libnftables in a throwaway network namespace)");
   cmd->add_option("--ipassmt", args->ipassmt,
                   "Interface-to-address assignment (fffuu's ipassmt): sources per arrival interface");
   cmd->add_option("--in", args->in, "Only these arrival interfaces (repeatable)");

@@ -16,7 +16,7 @@ namespace swarmwall::cli {
 namespace {
 
 struct TraceArgs {
-  std::string file, file6, addr, route, route6, ipsets;
+  std::string file, file6, addr, route, route6, ipsets, nft;
   bool live = false, local = false, lenient = false;
   std::string in, src, dst, proto = "tcp", state = "new";
   int sport = 40000, dport = -1, icmp_type = 8, icmp_code = 0;
@@ -32,13 +32,13 @@ bool Fail(GlobalOptions& global, const std::string& message) {
 bool ReadFacts(const TraceArgs& a, host::HostNetwork& net, GlobalOptions& global) {
   std::string error;
   if (a.live && !host::LoadLiveHostNetwork(net, error)) return Fail(global, error);
-  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets}, net, error)) return Fail(global, error);
+  if (!analyze::ReadHostNetworkFiles({a.addr, a.route, a.route6, a.ipsets, a.nft}, net, error)) return Fail(global, error);
   return true;
 }
 
 void RunTrace(const TraceArgs& a, GlobalOptions& global) {
-  if (a.live == !a.file.empty()) {
-    Fail(global, "give a FILE (or -) or --live");
+  if (a.live ? !a.file.empty() : a.file.empty() && a.nft.empty()) {
+    Fail(global, "give a FILE (or -), --nft FILE, or --live");
     return;
   }
   auto src = netfilter::IpAddress::Parse(a.src);
@@ -101,6 +101,9 @@ void RunTrace(const TraceArgs& a, GlobalOptions& global) {
       return;
     }
     ruleset = std::move(v4 ? live->v4 : live->v6);
+  } else if (a.file.empty()) {
+    ruleset = netfilter::Ruleset{};   // only native tables (--nft)
+    ruleset->family = family;
   } else {
     std::string file = family == netfilter::Family::kIPv6 && !a.file6.empty() ? a.file6 : a.file;
     std::string text;
@@ -154,6 +157,9 @@ void RegisterTrace(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--route", args->route, "`ip -j route` output of the host");
   cmd->add_option("--route6", args->route6, "`ip -6 -j route` output of the host");
   cmd->add_option("--ipsets", args->ipsets, "`ipset save` output of the host");
+  cmd->add_option("--nft", args->nft,
+                  "The host's nftables ruleset: `nft -j list ruleset` JSON, or nftables text (loaded by "
+                  "libnftables in a throwaway network namespace)");
   cmd->add_option("--in", args->in, "Interface the packet arrives on");
   cmd->add_flag("--local", args->local, "The host itself sends the packet (OUTPUT path)");
   cmd->add_option("--src", args->src, "Source address")->required();

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/process.h"
+#include "host/nftables.h"
+#include "netfilter/nft_json.h"
 #include "netfilter/modules.h"
 
 namespace swarmwall::host {
@@ -394,6 +396,17 @@ bool LoadLiveHostNetwork(HostNetwork& net, std::string& error) {
   if (ProgramExists("ipset")) {
     auto sets = RunProcess({"ipset", "save"});
     if (sets.ok() && !ParseIpsetSave(sets.out, net, error)) return false;
+  }
+  // The native nftables tables (validated like everything read back).
+  std::string nft_error;
+  if (auto json = ListNftRulesetJson(nft_error)) {
+    auto r = netfilter::ParseNftJson(*json, "nft list ruleset");
+    if (!r.ruleset) {
+      error = "the live nftables ruleset: " + r.error->ToString();
+      return false;
+    }
+    net.nftables = std::move(*r.ruleset);
+    net.nftables_known = true;
   }
   std::ifstream f("/proc/sys/net/ipv4/ip_forward");
   int forward = 1;

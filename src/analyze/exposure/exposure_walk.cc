@@ -1,5 +1,7 @@
 #include "analyze/exposure/exposure_walk.h"
 
+#include <climits>
+
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -195,6 +197,11 @@ void ExposureWalker::SplitRule(const CompiledChain& c, const CompiledRule& r, co
   for (auto& p : parts) out.push_back(std::move(p));
 }
 
+std::string ExposureWalker::RuleText(const CompiledChain& c, const CompiledRule& r) const {
+  if (r.rule) return fmt::format("-A {} {}", c.name, netfilter::RuleSpec(*r.rule, space_.family()));
+  return r.nft_rule ? r.nft_rule->text : std::string();
+}
+
 void ExposureWalker::NoteUnknown(const CompiledTable& t, const CompiledChain& c, size_t pos,
                                  const Flow& f, const Box& part) {
   const CompiledRule& r = c.rules[pos];
@@ -233,14 +240,14 @@ void ExposureWalker::NoteUnknown(const CompiledTable& t, const CompiledChain& c,
       if (what.empty()) what = std::string(m.text);
       why = std::string(m.why);
     }
-    auto key = std::make_pair(static_cast<const void*>(r.rule), what);
+    auto key = std::make_pair(r.rule ? static_cast<const void*>(r.rule) : static_cast<const void*>(r.nft_rule), what);
     if (seen_.count(key)) continue;
     seen_[key] = true;
     ExposureUnknown u;
     u.table = std::string(t.name);
     u.chain = std::string(c.name);
-    u.rule_number = static_cast<int>(pos) + 1;
-    u.rule = fmt::format("-A {} {}", c.name, netfilter::RuleSpec(*r.rule, space_.family()));
+    u.rule_number = r.number;
+    u.rule = RuleText(c, r);
     u.what = std::move(what);
     u.why = std::move(why);
     unknowns.push_back(std::move(u));
@@ -249,23 +256,25 @@ void ExposureWalker::NoteUnknown(const CompiledTable& t, const CompiledChain& c,
 
 void ExposureWalker::NoteUnknownTarget(const CompiledTable& t, const CompiledChain& c, size_t pos) {
   const CompiledRule& r = c.rules[pos];
-  std::string what = fmt::format("-j {}", r.rule->target.view());
-  auto key = std::make_pair(static_cast<const void*>(r.rule), what);
+  std::string what = r.rule ? fmt::format("-j {}", r.rule->target.view()) : std::string(r.unknown_action);
+  auto key = std::make_pair(r.rule ? static_cast<const void*>(r.rule) : static_cast<const void*>(r.nft_rule), what);
   if (seen_.count(key)) return;
   seen_[key] = true;
   ExposureUnknown u;
   u.table = std::string(t.name);
   u.chain = std::string(c.name);
-  u.rule_number = static_cast<int>(pos) + 1;
-  u.rule = fmt::format("-A {} {}", c.name, netfilter::RuleSpec(*r.rule, space_.family()));
+  u.rule_number = r.number;
+  u.rule = RuleText(c, r);
   u.what = std::move(what);
   u.why = r.action.kind == Action::kNetmap
               ? "NETMAP's rewrite is not followed by the exposure analysis"
-              : "a target the analyzer does not know (continue, ACCEPT or DROP)";
+          : r.rule ? "a target the analyzer does not know (continue, ACCEPT or DROP)"
+                   : "an nftables statement the analyzer does not model (continue, ACCEPT or DROP)";
   unknowns.push_back(std::move(u));
 }
 
 void ExposureWalker::ApplyNat(const Action& a, Flow f, Sink& sink) {
+  f.st.nat_bound = true;
   auto set_ports = [&](Flow g) {
     if (a.port_lo == 0 && a.port_hi == 0) {
       sink.accepted.push_back(std::move(g));
@@ -358,6 +367,15 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
         truncated = true;
         return;
       }
+      // A native rule's part after a side effect: only the packets that hit
+      // the part before it (CompiledRule::after).
+      if (r.after >= 0 ? f.st.hit != r.after : f.st.hit >= 0) {
+        if (r.after < 0) f.st.hit = -1;
+        else {
+          next.push_back(std::move(f));
+          continue;
+        }
+      }
       if (CannotMatch(quick, f)) {
         next.push_back(std::move(f));
         continue;
@@ -387,16 +405,20 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
         NoteUnknownTarget(t, c, pos);
         for (auto& f : matched) {
           f.st.uncertain = true;
-          current.push_back(f);
           sink.accepted.push_back(f);
           sink.refused.push_back(f);
+          f.st.hit = static_cast<int32_t>(pos);
+          current.push_back(f);
         }
         kind = Action::kNone;
         matched.clear();
       }
       switch (kind) {
         case Action::kNone:
-          for (auto& f : matched) current.push_back(std::move(f));
+          for (auto& f : matched) {
+            f.st.hit = static_cast<int32_t>(pos);
+            current.push_back(std::move(f));
+          }
           break;
         case Action::kAccept:
           for (auto& f : matched) sink.accepted.push_back(std::move(f));
@@ -416,9 +438,13 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
             break;
           }
           std::vector<Flow> back;
+          for (auto& f : matched) f.st.hit = -1;
           Walk(t, a.chain, std::move(matched), depth + 1, back, sink);
           auto& dest = kind == Action::kJump ? current : returned;
-          for (auto& f : back) dest.push_back(std::move(f));
+          for (auto& f : back) {
+            f.st.hit = -1;
+            dest.push_back(std::move(f));
+          }
           matched.clear();
           break;
         }
@@ -433,6 +459,7 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
         case Action::kMark:
           for (auto& f : matched) {
             f.st.mark = (f.st.mark & ~a.mask) ^ a.value;
+            f.st.hit = static_cast<int32_t>(pos);
             current.push_back(std::move(f));
           }
           break;
@@ -441,12 +468,14 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
             if (a.mode == 0) f.st.ctmark = (f.st.ctmark & ~a.mask) ^ a.value;
             else if (a.mode == 1) f.st.ctmark = (f.st.ctmark & ~a.ctmask) | (f.st.mark & a.nfmask);
             else f.st.mark = (f.st.mark & ~a.nfmask) | (f.st.ctmark & a.ctmask);
+            f.st.hit = static_cast<int32_t>(pos);
             current.push_back(std::move(f));
           }
           break;
         case Action::kNotrack:
           for (auto& f : matched) {
-            f.st.ct = kCtUntracked;
+            if (can_untrack_) f.st.ct = kCtUntracked;
+            f.st.hit = static_cast<int32_t>(pos);
             current.push_back(std::move(f));
           }
           break;
@@ -459,7 +488,10 @@ void ExposureWalker::Walk(const CompiledTable& t, int chain, std::vector<Flow> i
       merged_at = current.size();
     }
   }
-  for (auto& f : current) returned.push_back(std::move(f));
+  for (auto& f : current) {
+    f.st.hit = -1;
+    returned.push_back(std::move(f));
+  }
   if (getenv("EXPOSURE_TIMING") && flows - flows_at_start > 20000)
     fprintf(stderr, "  %.*s %.*s: %zu rules, %zu packet sets x rules, %zu in, %zu returned\n",
             static_cast<int>(t.name.size()), t.name.data(), static_cast<int>(c.name.size()), c.name.data(),
@@ -473,12 +505,44 @@ void ExposureWalker::Hook(const char* table, const char* chain, std::vector<Flow
     for (auto& f : in) sink.accepted.push_back(std::move(f));
     return;
   }
+  WalkBase(*t, base, std::move(in), sink);
+}
+
+void ExposureWalker::WalkBase(const CompiledTable& table, int base, std::vector<Flow> in, Sink& sink) {
+  const CompiledTable* t = &table;
+  can_untrack_ = t->chains[base].priority < kConntrackPriority;
   std::vector<Flow> returned;
   Walk(*t, base, std::move(in), 0, returned, sink);
 
   Merge(returned);
   auto& dest = t->chains[base].policy == Action::kDrop ? sink.refused : sink.accepted;
   for (auto& f : returned) dest.push_back(std::move(f));
+}
+
+std::vector<Flow> ExposureWalker::Stage(int slot, int lo, int hi, std::vector<Flow> flows,
+                                       std::vector<Flow>& refused, bool run_nat) {
+  bool first_nat = true;
+  for (const HookEntry& e : model_.Schedule(slot)) {
+    if (e.priority < lo || e.priority >= hi || flows.empty()) continue;
+    const CompiledTable& t = model_.tables()[e.table];
+    std::vector<Flow> pass;
+    if (e.nat) {
+      if (!run_nat) continue;
+      if (first_nat) {
+        for (auto& f : flows) f.st.nat_bound = false;   // a new NAT hook: no mapping yet
+        first_nat = false;
+      }
+      std::vector<Flow> n;
+      for (auto& f : flows) (RunsNat(f.st) && !f.st.nat_bound ? n : pass).push_back(std::move(f));
+      flows = std::move(n);
+    }
+    Sink s;
+    WalkBase(t, e.chain, std::move(flows), s);
+    for (auto& f : s.refused) refused.push_back(std::move(f));
+    flows = std::move(s.accepted);
+    for (auto& f : pass) flows.push_back(std::move(f));
+  }
+  return flows;
 }
 
 void ExposureWalker::Routing(std::vector<Flow> flows, std::vector<Flow>& local,
@@ -576,48 +640,26 @@ std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknow
     return out;
   }
 
-  // raw PREROUTING: before conntrack (INVALID for ctstate).
+  // Before conntrack (raw PREROUTING): INVALID for ctstate.
   f0.st.ct = kCtInvalid;
-  Sink raw;
-  Hook("raw", "PREROUTING", {f0}, raw);
-  done(raw.refused, false, ExposureTarget::kHost);
-  for (auto& f : raw.accepted)
+  std::vector<Flow> refused;
+  std::vector<Flow> flows = Stage(0, INT_MIN, kConntrackPriority, {f0}, refused, true);
+  done(refused, false, ExposureTarget::kHost);
+  for (auto& f : flows)
     if (f.st.ct != kCtUntracked) f.st.ct = options_.state;
-  Sink mangle;
-  Hook("mangle", "PREROUTING", std::move(raw.accepted), mangle);
-  done(mangle.refused, false, ExposureTarget::kHost);
-  std::vector<Flow> nat_in, routed;
-  for (auto& f : mangle.accepted) (RunsNat(f.st) ? nat_in : routed).push_back(std::move(f));
-  Sink nat;
-  Hook("nat", "PREROUTING", std::move(nat_in), nat);
-  done(nat.refused, false, ExposureTarget::kHost);
-  for (auto& f : nat.accepted) routed.push_back(std::move(f));
+  flows = Stage(0, kConntrackPriority, INT_MAX, std::move(flows), refused, true);
+  done(refused, false, ExposureTarget::kHost);
 
-  std::vector<Flow> local, refused;
+  std::vector<Flow> local;
   std::vector<std::pair<Flow, int>> forward;
-  Routing(std::move(routed), local, forward, refused);
+  Routing(std::move(flows), local, forward, refused);
   done(refused, false, ExposureTarget::kHost);
 
   // Local delivery.
   {
-    std::vector<Flow> flows = std::move(local);
-    for (const char* table : {"mangle", "filter", "security", "nat"}) {
-      if (std::string_view(table) == "nat") {
-        std::vector<Flow> n, pass;
-        for (auto& f : flows) (RunsNat(f.st) ? n : pass).push_back(std::move(f));
-        Sink s;
-        Hook(table, "INPUT", std::move(n), s);
-        done(s.refused, false, ExposureTarget::kHost);
-        flows = std::move(pass);
-        for (auto& f : s.accepted) flows.push_back(std::move(f));
-        continue;
-      }
-      Sink s;
-      Hook(table, "INPUT", std::move(flows), s);
-      done(s.refused, false, ExposureTarget::kHost);
-      flows = std::move(s.accepted);
-    }
-    done(flows, true, ExposureTarget::kHost);
+    std::vector<Flow> in = Stage(1, INT_MIN, INT_MAX, std::move(local), refused, true);
+    done(refused, false, ExposureTarget::kHost);
+    done(in, true, ExposureTarget::kHost);
   }
   // Forwarding, one group per route.
   std::map<int, std::vector<Flow>> by_route;
@@ -626,30 +668,18 @@ std::vector<FlowOutcome> ExposureWalker::Run(std::string_view in, bool in_unknow
     by_route[route].push_back(std::move(f));
   }
   std::map<std::string_view, std::vector<Flow>> by_device;
-  for (auto& [route, flows] : by_route) {
+  for (auto& [route, group] : by_route) {
     auto& v = by_device[host.routes[route].device];
-    for (auto& f : flows) v.push_back(std::move(f));
+    for (auto& f : group) v.push_back(std::move(f));
   }
   for (auto& [device, group] : by_device) {
-    std::vector<Flow> flows = std::move(group);
-    Merge(flows);
-    const std::pair<const char*, const char*> hooks[] = {{"mangle", "FORWARD"},     {"filter", "FORWARD"},
-                                                         {"security", "FORWARD"},   {"mangle", "POSTROUTING"},
-                                                         {"nat", "POSTROUTING"}};
-    for (auto [table, chain] : hooks) {
-      std::vector<Flow> pass;
-      if (std::string_view(table) == "nat") {
-        std::vector<Flow> n;
-        for (auto& f : flows) (RunsNat(f.st) ? n : pass).push_back(std::move(f));
-        flows = std::move(n);
-      }
-      Sink s;
-      Hook(table, chain, std::move(flows), s);
-      done(s.refused, false, ExposureTarget::kForward);
-      flows = std::move(s.accepted);
-      for (auto& f : pass) flows.push_back(std::move(f));
-    }
-    done(flows, true, ExposureTarget::kForward);
+    std::vector<Flow> fwd = std::move(group);
+    Merge(fwd);
+    fwd = Stage(2, INT_MIN, INT_MAX, std::move(fwd), refused, true);
+    done(refused, false, ExposureTarget::kForward);
+    fwd = Stage(4, INT_MIN, INT_MAX, std::move(fwd), refused, true);
+    done(refused, false, ExposureTarget::kForward);
+    done(fwd, true, ExposureTarget::kForward);
   }
   return out;
 }

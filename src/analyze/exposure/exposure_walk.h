@@ -49,6 +49,14 @@ class ExposureWalker {
   // Runs TABLE's built-in CHAIN: flows it accepts (policy or ACCEPT or NAT)
   // go to sink.accepted, the others to sink.refused.
   void Hook(const char* table, const char* chain, std::vector<Flow> in, Sink& sink);
+  // Runs base chain BASE of TABLE (its policy for what returns).
+  void WalkBase(const CompiledTable& table, int base, std::vector<Flow> in, Sink& sink);
+  // The base chains of hook SLOT with priority in [LO, HI), in order (nat
+  // chains only for flows the NAT hook sees and until one maps them):
+  // returns what they all accept, appends what one refuses to REFUSED.
+  std::vector<Flow> Stage(int slot, int lo, int hi, std::vector<Flow> flows, std::vector<Flow>& refused,
+                          bool run_nat);
+  std::string RuleText(const CompiledChain& c, const CompiledRule& r) const;
   void Walk(const CompiledTable& t, int chain, std::vector<Flow> input, int depth,
             std::vector<Flow>& returned, Sink& sink);
   struct Quick;
@@ -69,6 +77,7 @@ class ExposureWalker {
   const SpaceContext& space_;
   const ExposureOptions& options_;
   std::map<std::pair<const void*, std::string>, bool> seen_;
+  bool can_untrack_ = false;   // the base chain being walked runs before conntrack
 };
 
 }  // namespace swarmwall::analyze

@@ -1,6 +1,8 @@
 #include "analyze/model/host_network_files.h"
 
 #include "base/input_file.h"
+#include "host/nftables.h"
+#include "netfilter/nft_json.h"
 
 namespace swarmwall::analyze {
 
@@ -25,6 +27,30 @@ bool ReadHostNetworkFiles(const HostNetworkFiles& files, host::HostNetwork& net,
       error = std::string(s.option) + " " + s.file + ": " + why;
       return false;
     }
+  }
+  if (!files.nft.empty()) {
+    std::string text, why;
+    if (!ReadInputFile(files.nft, kFactsLimit, text, why)) {
+      error = "--nft " + files.nft + ": " + why;
+      return false;
+    }
+    size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos || text[first] != '{') {
+      // nftables text: libnftables reads its own grammar (errors: FILE:LINE:COL)
+      auto json = host::NftTextToJson(files.nft, why);
+      if (!json) {
+        error = why;
+        return false;
+      }
+      text = std::move(*json);
+    }
+    auto r = netfilter::ParseNftJson(text, files.nft);
+    if (!r.ruleset) {
+      error = r.error->ToString();
+      return false;
+    }
+    net.nftables = std::move(*r.ruleset);
+    net.nftables_known = true;
   }
   return true;
 }

@@ -1,4 +1,4 @@
-// The host's network facts given as files (--addr, --route, --route6, --ipsets), as
+// The host's network facts given as files (--addr, --route, --route6, --ipsets, --nft), as
 // trace, exposure and audit take them: each read bounded (input_file.h) and
 // checked field by field before use (host/network.h).
 #pragma once
@@ -11,6 +11,10 @@ namespace swarmwall::analyze {
 
 struct HostNetworkFiles {
   std::string addr, route, route6, ipsets;   // "" = not given
+  // The host's nftables ruleset: `nft -j list ruleset` JSON, or nftables
+  // text (/etc/nftables.conf, `nft list ruleset`) that libnftables loads in
+  // a throwaway network namespace.
+  std::string nft;
 };
 
 // Adds what FILES hold to NET; false with ERROR ("--addr FILE: ...").

@@ -1,5 +1,7 @@
 #include "analyze/model/match.h"
 
+#include "analyze/model/nft_match.h"
+
 #include <fmt/format.h>
 
 #include "netfilter/modules.h"
@@ -498,6 +500,7 @@ Tri Evaluate(const Match& m, const PacketState& s, const host::HostNetwork& host
     }
     case MatchKind::kPolicyNone: r = FromBool(m.a != 0); break;
     case MatchKind::kAlways: r = Tri::kTrue; break;
+    case MatchKind::kNft: r = EvaluateNft(*static_cast<const NftCondition*>(m.ptr), s, host); break;
     case MatchKind::kUnknown: return Tri::kUnknown;
     default: return Tri::kUnknown;
   }

@@ -40,6 +40,7 @@ enum class MatchKind : uint8_t {
   kPktType,                       // a = 0 unicast, 1 broadcast, 2 multicast, 3 otherhost
   kPolicyNone,                    // policy --pol none (true) / ipsec (false): a
   kAlways,                        // comment, limit, hashlimit-upto: true
+  kNft,                           // a native nftables match: ptr = NftCondition (nft_match.h)
   kUnknown,                       // text: the match, why: the reason
 };
 

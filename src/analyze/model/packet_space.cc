@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analyze/model/nft_match.h"
 #include "netfilter/ruleset.h"
 
 namespace swarmwall::analyze {
@@ -119,6 +120,12 @@ Tri SpaceContext::EvalAt(const Match& m, const FlowState& st, const U128 v[kDims
   if (st.in_unknown && st.not_in && m.kind == MatchKind::kInInterface && !(m.flags & Match::kPrefix)) {
     for (const auto& name : *st.not_in)
       if (name == m.text) return m.negated ? Tri::kTrue : Tri::kFalse;   // some other interface
+  }
+  if (m.kind == MatchKind::kNft) {
+    const auto& c = *static_cast<const NftCondition*>(m.ptr);
+    if ((st.mark_unknown && c.ReadsMark()) || (st.in_unknown && c.ReadsInterface(true)) ||
+        (st.out_unknown && c.ReadsInterface(false)))
+      return Tri::kUnknown;
   }
   if (st.in_unknown || st.out_unknown) {
     bool in = false, out = false;
@@ -272,6 +279,13 @@ bool SpaceContext::MatchCuts(const Match& m, const FlowState& st, Cuts& out) con
     case MatchKind::kSet:
       SetCuts(*static_cast<const host::IpSet*>(m.ptr), m.a, st, out, 0);
       return true;
+    case MatchKind::kNft: {
+      const auto& c = *static_cast<const NftCondition*>(m.ptr);
+      NftCuts(c, st, family_, out);
+      if (c.ReadsAddressType(false)) AddressCuts(CurrentDst(st), out);
+      if (c.ReadsAddressType(true)) AddressCuts(kDimSrc, out);
+      return true;
+    }
     case MatchKind::kSrcType: AddressCuts(kDimSrc, out); return true;
     case MatchKind::kDstType: AddressCuts(CurrentDst(st), out); return true;
     case MatchKind::kPktType: AddressCuts(CurrentDst(st), out); return true;

@@ -50,6 +50,9 @@ struct FlowState {
   bool to_port_set = false;                       // the destination port is now to_port
   uint16_t to_port = 0;
   bool uncertain = false;                         // an undecidable match sent it here
+  bool nat_bound = false;                         // a NAT rule mapped it at this hook
+  int32_t hit = -1;                               // native: the rule of the chain it hit last
+                                                  // (CompiledRule::after)
   bool operator==(const FlowState&) const = default;
 };
 

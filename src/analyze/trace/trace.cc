@@ -1,10 +1,12 @@
 #include "analyze/trace/trace.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "analyze/trace/native_tables.h"
 #include "netfilter/modules.h"
 
 namespace swarmwall::analyze {
@@ -323,9 +325,35 @@ std::unique_ptr<RuleIndex> BuildIndex(const CompiledChain& c) {
 
 // ---- the model ------------------------------------------------------------
 
+int XtablesPriority(std::string_view table, int slot) {
+  if (table == "raw") return -300;
+  if (table == "mangle") return -150;
+  if (table == "nat") return slot == 0 || slot == 3 ? -100 : 100;
+  if (table == "security") return 50;
+  return 0;   // filter
+}
+
+namespace {
+
+// The NAT hook's priority at SLOT (NF_IP_PRI_NAT_DST / _SRC).
+int NatPriority(int slot) { return slot == 0 || slot == 3 ? -100 : 100; }
+
+int NativeHookSlot(std::string_view hook) {
+  if (hook == "prerouting") return 0;
+  if (hook == "input") return 1;
+  if (hook == "forward") return 2;
+  if (hook == "output") return 3;
+  if (hook == "postrouting") return 4;
+  return -1;   // ingress, egress: not on the IP path modelled here
+}
+
+}  // namespace
+
 TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwork& host)
-    : host_(host), family_(ruleset.family) {
+    : host_(host), family_(ruleset.family), native_(std::make_unique<NativeStore>()) {
+  std::vector<std::string_view> xtables;
   for (const auto& t : ruleset.tables) {
+    xtables.push_back(t.name);
     CompiledTable ct;
     ct.name = t.name;
     for (const auto& c : t.chains) {
@@ -336,6 +364,7 @@ TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwor
       for (const auto& r : c.rules) {
         CompiledRule cr;
         cr.rule = &r;
+        cr.number = static_cast<int>(cc.rules.size()) + 1;
         cr.first_match = static_cast<uint32_t>(cc.matches.size());
         CompileMatches(r, family_, host_, cc.matches);
         cr.match_count = static_cast<uint32_t>(cc.matches.size()) - cr.first_match;
@@ -345,25 +374,74 @@ TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwor
       cc.index = BuildIndex(cc);
       if (cc.builtin) {
         for (std::string_view h : {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
-          if (cc.name == h) ct.hooks[HookSlot(h)] = static_cast<int>(ct.chains.size());
+          if (cc.name == h) {
+            int slot = HookSlot(h);
+            ct.hooks[slot] = static_cast<int>(ct.chains.size());
+            cc.priority = XtablesPriority(t.name, slot);
+            cc.nat = t.name == "nat";
+          }
       }
       ct.chains.push_back(std::move(cc));
     }
     tables_.push_back(std::move(ct));
   }
-  for (size_t i = 0; i < tables_.size(); ++i) {
-    int ix = static_cast<int>(i);
-    if (tables_[i].name == "raw") raw_ = ix;
-    else if (tables_[i].name == "mangle") mangle_ = ix;
-    else if (tables_[i].name == "nat") nat_ = ix;
-    else if (tables_[i].name == "filter") filter_ = ix;
-    else if (tables_[i].name == "security") security_ = ix;
+  size_t first_native = tables_.size();
+  if (host_.nftables_known) {
+    CompileNativeTables(host_.nftables, family_, xtables, tables_, *native_);
+    for (const auto& t : host_.nftables.tables)
+      if (t.family == netfilter::NftFamily::kNetdev || t.family == netfilter::NftFamily::kBridge)
+        for (const auto& c : t.chains)
+          if (c.base)
+            unmodelled_.push_back(fmt::format("{} {} chain {} (hook {}): not on the IP path modelled here",
+                                              netfilter::NftFamilyName(t.family), t.name, c.name, c.hook));
+  }
+  for (size_t i = first_native; i < tables_.size(); ++i) {
+    CompiledTable& t = tables_[i];
+    for (size_t c = 0; c < t.chains.size(); ++c) t.chains[c].index = BuildIndex(t.chains[c]);
+  }
+  // The schedule of every hook: (priority, creation order).
+  struct Key {
+    int priority;
+    int sub;            // nat chains: their own priority among the nat chains
+    uint64_t table_order, chain_order;
+  };
+  for (int slot = 0; slot < 5; ++slot) {
+    std::vector<std::pair<Key, HookEntry>> entries;
+    for (size_t ti = 0; ti < tables_.size(); ++ti) {
+      const CompiledTable& t = tables_[ti];
+      // iptables tables run before native ones of equal priority (they are
+      // registered first on a host where Docker or a distro made them).
+      uint64_t table_order = t.native ? t.handle + 1 : 0;
+      for (size_t ci = 0; ci < t.chains.size(); ++ci) {
+        const CompiledChain& c = t.chains[ci];
+        if (!c.builtin) continue;
+        int cslot = t.native ? NativeHookSlot(c.hook) : (t.hooks[slot] == static_cast<int>(ci) ? slot : -1);
+        if (cslot != slot) continue;
+        HookEntry e;
+        e.table = static_cast<int>(ti);
+        e.chain = static_cast<int>(ci);
+        e.nat = c.nat;
+        e.priority = c.nat ? NatPriority(slot) : c.priority;
+        entries.push_back({Key{e.priority, c.nat ? c.priority : 0, table_order, c.handle}, e});
+      }
+    }
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      const Key& x = a.first;
+      const Key& y = b.first;
+      if (x.priority != y.priority) return x.priority < y.priority;
+      if (a.second.nat != b.second.nat) return !a.second.nat;   // see HookEntry
+      if (x.sub != y.sub) return x.sub < y.sub;
+      if (x.table_order != y.table_order) return x.table_order < y.table_order;
+      return x.chain_order < y.chain_order;
+    });
+    for (auto& [k, e] : entries) schedule_[slot].push_back(e);
   }
 }
 
 TraceModel::~TraceModel() = default;
 
 const CompiledTable* TraceModel::table(std::string_view name) const {
+  // (iptables tables by name; native ones are named "FAMILY NAME")
   for (const auto& t : tables_)
     if (t.name == name) return &t;
   return nullptr;
@@ -406,8 +484,12 @@ class Tracer {
     steps.push_back(std::move(s));
   }
 
-  // Runs TABLE's built-in CHAIN (absent: ACCEPT).
-  HookVerdict Hook(int table, std::string_view chain, PacketState& s, bool nat_pre);
+  // Runs the base chains of hook SLOT whose priority is in [LO, HI), in
+  // order, until one does not accept. DST_MANIP: the hook's NAT rewrites
+  // the destination; RUN_NAT: its nat chains run (not for looped-back packets).
+  HookVerdict Stage(int slot, int lo, int hi, PacketState& s, bool dst_manip, bool run_nat = true);
+  // Runs base chain BASE of table TABLE.
+  HookVerdict Hook(int table, int base, PacketState& s, bool nat_pre);
   // Applies a NAT action; false when the packet cannot be translated.
   bool ApplyNat(const Action& a, PacketState& s, bool pre, std::string& note);
   Outcome Finish(Fate f, const PacketState& s, const HookVerdict* v, std::string_view where = {});
@@ -419,7 +501,6 @@ class Tracer {
   }
   Outcome InputPath(PacketState& s, bool loopback);
   Outcome ForwardPath(PacketState& s, const host::Route* route);
-  // POSTROUTING: mangle then nat (NEW connections).
   bool PostRouting(PacketState& s, HookVerdict& v);
   bool RunsNat(const PacketState& s) const {
     return !(s.conn.state & (kCtUntracked | kCtInvalid)) && nat_conn_;
@@ -430,6 +511,9 @@ class Tracer {
   bool record_;
   const std::vector<uint8_t>* prefix_;
   bool nat_conn_ = true;   // the nat tables see this packet (first of its connection)
+  bool nat_bound_ = false; // a NAT rule set up the mapping (later nat chains skip)
+  bool nat_noted_ = false;
+  uint8_t in_state_ = kCtNew;
 };
 
 Outcome Tracer::Finish(Fate f, const PacketState& s, const HookVerdict* v, std::string_view where) {
@@ -447,18 +531,49 @@ Outcome Tracer::Finish(Fate f, const PacketState& s, const HookVerdict* v, std::
   return o;
 }
 
-Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketState& s,
-                                 bool nat_pre) {
+Tracer::HookVerdict Tracer::Stage(int slot, int lo, int hi, PacketState& s, bool dst_manip,
+                                  bool run_nat) {
   HookVerdict v;
-  if (table < 0) return v;
+  bool nat_bound = false;
+  for (const HookEntry& e : m_.schedule_[slot]) {
+    if (e.priority < lo || e.priority >= hi) continue;
+    if (e.nat) {
+      if (!run_nat || !RunsNat(s) || nat_bound) continue;
+      nat_bound_ = false;
+      if (slot == 0 && in_state_ != kCtNew) {
+        // The connection's first packet went through the nat chains; its
+        // translation applies to this one: trace it as that first packet.
+        if (record_ && !nat_noted_) {
+          Event("nat: the connection's first packet went through nat PREROUTING; its translation applies");
+          nat_noted_ = true;
+        }
+        uint8_t keep = s.conn.state;
+        s.conn.state = static_cast<uint8_t>(kCtNew | (keep & ~0x1f));
+        v = Hook(e.table, e.chain, s, dst_manip);
+        s.conn.state = static_cast<uint8_t>((keep & 0x1f) | (s.conn.state & ~0x1f));
+      } else {
+        v = Hook(e.table, e.chain, s, dst_manip);
+      }
+      nat_bound = nat_bound_;
+    } else {
+      v = Hook(e.table, e.chain, s, dst_manip);
+    }
+    if (!Accepts(v)) return v;
+  }
+  return HookVerdict{};
+}
+
+Tracer::HookVerdict Tracer::Hook(int table, int base, PacketState& s, bool nat_pre) {
+  HookVerdict v;
   const CompiledTable& t = m_.tables_[table];
-  int base = t.hooks[HookSlot(chain_name)];
-  if (base < 0) return v;
   v.table = t.name;
-  v.chain = chain_name;
+  v.chain = t.chains[base].name;
+  // Notrack works only before conntrack has seen the packet.
+  bool can_untrack = t.chains[base].priority < kConntrackPriority;
   struct Frame {
     int chain, pos;
     size_t gotos;
+    int hit;
   };
   Frame stack[64];
   int depth = 0;
@@ -468,6 +583,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
   size_t gotos = 0;
   int cur = base;
   size_t pos = 0;
+  int hit = -1;   // the last rule of this frame that hit (CompiledRule::after)
   const CompiledChain* indexed = nullptr;      // the chain `bucket` belongs to
   RuleIndex::Span bucket;
   while (true) {
@@ -502,9 +618,14 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
       cur = stack[depth].chain;
       pos = static_cast<size_t>(stack[depth].pos);
       gotos = stack[depth].gotos;
+      hit = stack[depth].hit;
       continue;
     }
     const CompiledRule& r = c.rules[pos];
+    if (r.after >= 0 && r.after != hit) {   // the part of its nft rule before it did not hit
+      ++pos;
+      continue;
+    }
     Tri matched = Tri::kTrue;
     const Match* ms = c.matches.data() + r.first_match;
     for (uint32_t i = 0; i < r.match_count; ++i) {
@@ -524,48 +645,54 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
             UnknownMatch u;
             u.table = t.name;
             u.chain = c.name;
-            u.rule_number = static_cast<int>(pos) + 1;
+            u.rule_number = r.number;
             u.rule = r.rule;
+            if (r.nft_rule) u.nft_text = r.nft_rule->text;
             u.what = DescribeMatch(ms[i]);
             u.why = std::string(ms[i].why);
             unknowns.push_back(std::move(u));
           }
       }
     }
-    bool hit = matched == Tri::kTrue || (matched == Tri::kUnknown && assumed);
+    bool hit_now = matched == Tri::kTrue || (matched == Tri::kUnknown && assumed);
     TraceStep* step = nullptr;
     if (record_) {
       TraceStep st;
       st.table = t.name;
       st.chain = c.name;
-      st.rule_number = static_cast<int>(pos) + 1;
+      st.rule_number = r.number;
       st.rule = r.rule;
+      if (r.nft_rule) st.nft_text = r.nft_rule->text;
       st.matched = matched;
       st.assumed = assumed;
       st.depth = depth;
       steps.push_back(std::move(st));
       step = &steps.back();
     }
-    if (!hit) {
+    if (!hit_now) {
       ++pos;
       continue;
     }
+    hit = static_cast<int>(pos);
     const Action& a = r.action;
     Action::Kind kind = a.kind;
     if (kind == Action::kUnknown) {
       uint8_t d = Decide(3);
       kind = d == 0 ? Action::kNone : d == 1 ? Action::kAccept : Action::kDrop;
+      std::string target = r.rule ? std::string(r.rule->target.view()) : std::string(r.unknown_action);
       if (step)
-        step->note = fmt::format("unknown target {}: taken as {}", r.rule->target,
+        step->note = fmt::format("unknown {} {}: taken as {}", r.rule ? "target" : "statement", target,
                                  d == 0 ? "continue" : d == 1 ? "ACCEPT" : "DROP");
       if (record_) {
         UnknownMatch u;
         u.table = t.name;
         u.chain = c.name;
-        u.rule_number = static_cast<int>(pos) + 1;
+        u.rule_number = r.number;
         u.rule = r.rule;
-        u.what = fmt::format("-j {}", r.rule->target);
-        u.why = r.rule->target_unreadable
+        if (r.nft_rule) u.nft_text = r.nft_rule->text;
+        u.what = r.rule ? fmt::format("-j {}", target) : target;
+        u.why = !r.rule ? "an nftables statement the analyzer does not model (continue, ACCEPT or DROP)"
+                : r.rule->target_unreadable
                     ? "a target whose options the --lenient reading could not read (continue, ACCEPT or DROP)"
                     : "a target the analyzer does not know (continue, ACCEPT or DROP)";
         unknowns.push_back(std::move(u));
@@ -574,7 +701,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
     auto verdict = [&](Action::Kind k) {
       v.kind = k;
       v.chain = c.name;
-      v.rule_number = static_cast<int>(pos) + 1;
+      v.rule_number = r.number;
       return v;
     };
     switch (kind) {
@@ -598,6 +725,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
           cur = stack[depth].chain;
           pos = static_cast<size_t>(stack[depth].pos);
           gotos = stack[depth].gotos;
+          hit = stack[depth].hit;
         }
         break;
       case Action::kJump:
@@ -607,7 +735,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
                                    t.chains[a.chain].name);
         if (kind == Action::kJump) {
           if (depth >= 63) return verdict(Action::kDrop);   // the kernel refuses loops
-          stack[depth++] = {cur, static_cast<int>(pos) + 1, gotos};
+          stack[depth++] = {cur, static_cast<int>(pos) + 1, gotos, hit};
           gotos = 0;
         } else if (++gotos > t.chains.size()) {
           if (step) step->note += " (a loop of gotos: the kernel refuses such a table)";
@@ -615,6 +743,7 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
         }
         cur = a.chain;
         pos = 0;
+        hit = -1;
         break;
       case Action::kDnat:
       case Action::kSnat:
@@ -648,8 +777,8 @@ Tracer::HookVerdict Tracer::Hook(int table, std::string_view chain_name, PacketS
         break;
       }
       case Action::kNotrack:
-        s.conn.state = kCtUntracked;
-        if (step) step->note = "not tracked";
+        if (can_untrack) s.conn.state = kCtUntracked;
+        if (step) step->note = can_untrack ? "not tracked" : "notrack after conntrack: no effect";
         ++pos;
         break;
       case Action::kUnknown:
@@ -713,6 +842,7 @@ bool Tracer::ApplyNat(const Action& a, PacketState& s, bool pre, std::string& no
     default:
       break;
   }
+  nat_bound_ = true;
   bool changed;
   if (pre) {
     changed = p.dst != s.conn.orig_dst || (ports && p.dport != s.conn.orig_dport);
@@ -740,36 +870,21 @@ bool Tracer::ApplyNat(const Action& a, PacketState& s, bool pre, std::string& no
 }
 
 bool Tracer::PostRouting(PacketState& s, HookVerdict& v) {
-  v = Hook(m_.mangle_, "POSTROUTING", s, false);
-  if (!Accepts(v)) return false;
-  if (RunsNat(s)) {
-    v = Hook(m_.nat_, "POSTROUTING", s, false);
-    if (!Accepts(v)) return false;
-  }
-  return true;
+  v = Stage(4, INT_MIN, INT_MAX, s, false);
+  return Accepts(v);
 }
 
 Outcome Tracer::InputPath(PacketState& s, bool loopback) {
   s.packet.out = {};
   HookVerdict v;
   if (loopback) {
-    if (record_) Event("looped back: arrives on lo (raw and mangle PREROUTING; its NAT was done in OUTPUT)");
+    if (record_) Event("looped back: arrives on lo (PREROUTING without nat; its NAT was done in OUTPUT)");
     s.packet.in = "lo";
-    v = Hook(m_.raw_, "PREROUTING", s, true);
-    if (!Accepts(v)) return Dropped(v, s);
-    v = Hook(m_.mangle_, "PREROUTING", s, true);
+    v = Stage(0, INT_MIN, INT_MAX, s, true, false);
     if (!Accepts(v)) return Dropped(v, s);
   }
-  v = Hook(m_.mangle_, "INPUT", s, false);
+  v = Stage(1, INT_MIN, INT_MAX, s, false, !loopback);
   if (!Accepts(v)) return Dropped(v, s);
-  v = Hook(m_.filter_, "INPUT", s, false);
-  if (!Accepts(v)) return Dropped(v, s);
-  v = Hook(m_.security_, "INPUT", s, false);
-  if (!Accepts(v)) return Dropped(v, s);
-  if (!loopback && RunsNat(s)) {
-    v = Hook(m_.nat_, "INPUT", s, false);
-    if (!Accepts(v)) return Dropped(v, s);
-  }
   return Finish(Fate::kLocal, s, nullptr, "INPUT");
 }
 
@@ -778,11 +893,7 @@ Outcome Tracer::ForwardPath(PacketState& s, const host::Route* route) {
   if (record_)
     Event(fmt::format("routing: forward out of {}{}", route->device,
                     route->gateway ? " via " + route->gateway->ToString() : std::string()));
-  HookVerdict v = Hook(m_.mangle_, "FORWARD", s, false);
-  if (!Accepts(v)) return Dropped(v, s);
-  v = Hook(m_.filter_, "FORWARD", s, false);
-  if (!Accepts(v)) return Dropped(v, s);
-  v = Hook(m_.security_, "FORWARD", s, false);
+  HookVerdict v = Stage(2, INT_MIN, INT_MAX, s, false);
   if (!Accepts(v)) return Dropped(v, s);
   if (!PostRouting(s, v)) return Dropped(v, s);
   return Finish(Fate::kForward, s, nullptr, route->device);
@@ -792,11 +903,12 @@ Outcome Tracer::Run(const TraceInput& in) {
   PacketState s;
   s.packet = in.packet;
   s.local_origin = in.local_origin;
+  in_state_ = in.state;
   if (!in.local_origin) {
     s.packet.out = {};
-    // raw PREROUTING runs before conntrack: no connection yet (INVALID).
+    // Before conntrack (raw PREROUTING): no connection yet (INVALID).
     s.conn = NewConnection(s.packet, kCtInvalid);
-    HookVerdict v = Hook(m_.raw_, "PREROUTING", s, true);
+    HookVerdict v = Stage(0, INT_MIN, kConntrackPriority, s, true);
     if (!Accepts(v)) return Dropped(v, s);
     bool untracked = s.conn.state == kCtUntracked;
     s.conn = NewConnection(s.packet, untracked ? uint8_t{kCtUntracked} : in.state);
@@ -809,17 +921,8 @@ Outcome Tracer::Run(const TraceInput& in) {
                       : fmt::format("conntrack: state {}", in.state == kCtNew ? "NEW"
                                     : in.state == kCtEstablished ? "ESTABLISHED"
                                     : in.state == kCtRelated ? "RELATED" : "INVALID"));
-    v = Hook(m_.mangle_, "PREROUTING", s, true);
+    v = Stage(0, kConntrackPriority, INT_MAX, s, true);
     if (!Accepts(v)) return Dropped(v, s);
-    if (RunsNat(s)) {
-      if (in.state != kCtNew && record_)
-        Event("nat: the connection's first packet went through nat PREROUTING; its translation applies");
-      uint8_t keep = s.conn.state;
-      if (in.state != kCtNew) s.conn.state = kCtNew | (keep & ~0x1f);
-      v = Hook(m_.nat_, "PREROUTING", s, true);
-      s.conn.state = static_cast<uint8_t>((keep & 0x1f) | (s.conn.state & ~0x1f));
-      if (!Accepts(v)) return Dropped(v, s);
-    }
     // The routing decision.
     const Packet& p = s.packet;
     bool lo_in = p.in == "lo";
@@ -858,34 +961,30 @@ Outcome Tracer::Run(const TraceInput& in) {
   const host::Route* route = nullptr;
   if (!route_out(s.packet, route)) return Finish(Fate::kNoRoute, s, nullptr, "routing: no route");
   s.conn = NewConnection(s.packet, kCtInvalid);
-  HookVerdict v = Hook(m_.raw_, "OUTPUT", s, true);
+  HookVerdict v = Stage(3, INT_MIN, kConntrackPriority, s, true);
   if (!Accepts(v)) return Dropped(v, s);
   bool untracked = s.conn.state == kCtUntracked;
   s.conn = NewConnection(s.packet, untracked ? uint8_t{kCtUntracked} : in.state);
   nat_conn_ = in.state == kCtNew || in.state == kCtEstablished;
-  v = Hook(m_.mangle_, "OUTPUT", s, true);
+  // Up to the NAT hook, then the NAT hook itself (re-routing after DNAT).
+  v = Stage(3, kConntrackPriority, -100, s, true);
   if (!Accepts(v)) return Dropped(v, s);
   std::string_view rerouted = s.packet.out;
-  if (RunsNat(s)) {
-    IpAddress before = s.packet.dst;
-    v = Hook(m_.nat_, "OUTPUT", s, true);
-    if (!Accepts(v)) return Dropped(v, s);
-    if (s.packet.dst != before) {
-      // Re-routed at once, but the OUTPUT hook keeps the interface it was
-      // called with: -o in OUTPUT still sees the first route's.
-      std::string_view first = s.packet.out;
-      if (!route_out(s.packet, route))
-        return Finish(Fate::kNoRoute, s, nullptr, "routing: no route after DNAT");
-      rerouted = s.packet.out;
-      s.packet.out = first;
-      if (record_ && rerouted != first)
-        Event(fmt::format("routing: re-routed out of {} (OUTPUT still sees -o {})", rerouted,
-                          first));
-    }
-  }
-  v = Hook(m_.filter_, "OUTPUT", s, false);
+  IpAddress before = s.packet.dst;
+  v = Stage(3, -100, -99, s, true);
   if (!Accepts(v)) return Dropped(v, s);
-  v = Hook(m_.security_, "OUTPUT", s, false);
+  if (s.packet.dst != before) {
+    // Re-routed at once, but the OUTPUT hook keeps the interface it was
+    // called with: -o in OUTPUT still sees the first route's.
+    std::string_view first = s.packet.out;
+    if (!route_out(s.packet, route))
+      return Finish(Fate::kNoRoute, s, nullptr, "routing: no route after DNAT");
+    rerouted = s.packet.out;
+    s.packet.out = first;
+    if (record_ && rerouted != first)
+      Event(fmt::format("routing: re-routed out of {} (OUTPUT still sees -o {})", rerouted, first));
+  }
+  v = Stage(3, -99, INT_MAX, s, false);
   if (!Accepts(v)) return Dropped(v, s);
   s.packet.out = rerouted;
   if (!PostRouting(s, v)) return Dropped(v, s);

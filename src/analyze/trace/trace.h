@@ -45,9 +45,14 @@ struct Action {
 };
 
 struct CompiledRule {
-  const netfilter::Rule* rule = nullptr;
+  const netfilter::Rule* rule = nullptr;        // an iptables rule, or
+  const netfilter::NftRule* nft_rule = nullptr; // a native nftables rule (native_tables.h)
   uint32_t first_match = 0, match_count = 0;   // in CompiledChain::matches
   Action action;
+  int number = 0;         // native: the nft rule's position in its chain (1-based)
+  int after = -1;         // native: applies only when the compiled rule at this
+                          // index hit (a side effect in the middle of an nft rule)
+  std::string_view unknown_action;   // native: the statement of an kUnknown action
 };
 
 // Which rules of a long chain can match a packet at all, by one field: the
@@ -80,7 +85,11 @@ struct RuleIndex {
 
 struct CompiledChain {
   std::string_view name;
-  bool builtin = false;
+  bool builtin = false;                 // a base chain (iptables: built-in)
+  int priority = 0;                     // native base chains (iptables: by table)
+  bool nat = false;                     // a nat base chain
+  std::string_view hook;                // native base chains: "prerouting", ...
+  uint64_t handle = 0;                  // native: creation order within the table
   Action::Kind policy = Action::kAccept;
   std::vector<CompiledRule> rules;
   std::vector<Match> matches;
@@ -88,7 +97,9 @@ struct CompiledChain {
 };
 
 struct CompiledTable {
-  std::string_view name;
+  std::string_view name;                // "filter", or "inet docker-bridges" (native)
+  bool native = false;
+  uint64_t handle = 0;                  // native: creation order among tables
   std::vector<CompiledChain> chains;
   int hooks[5] = {-1, -1, -1, -1, -1};   // PREROUTING INPUT FORWARD OUTPUT POSTROUTING
   int Find(std::string_view chain) const;
@@ -116,6 +127,7 @@ struct TraceStep {
   std::string_view table, chain;
   int rule_number = 0;              // 1-based within the chain (kRule)
   const netfilter::Rule* rule = nullptr;
+  std::string_view nft_text;        // a native rule's text (rule is null)
   Tri matched = Tri::kFalse;        // kUnknown: a match was undecidable; the
                                     // trace took the branch in `assumed`
   bool assumed = false;
@@ -138,6 +150,7 @@ struct UnknownMatch {
   std::string_view table, chain;
   int rule_number = 0;
   const netfilter::Rule* rule = nullptr;
+  std::string_view nft_text;        // a native rule's text (rule is null)
   std::string what, why;
 };
 
@@ -158,9 +171,28 @@ struct TraceInput {
   bool local_origin = false;        // sent by the host itself (OUTPUT path)
 };
 
+// One base chain at a hook, in the order the kernel runs them: by
+// priority, nat chains together at the NAT hook's own priority (the kernel
+// registers them behind one NAT hook and runs them in their priority order
+// until one sets up a mapping), equal priorities by creation order.
+struct HookEntry {
+  int table = -1, chain = -1;
+  int priority = 0;                 // where it runs (nat chains: the NAT hook's)
+  bool nat = false;
+};
+
+// iptables tables' priorities at each hook (nat: the NAT hook's).
+int XtablesPriority(std::string_view table, int slot);
+// The priority of conntrack at PREROUTING and OUTPUT: chains before it see
+// no connection (ct state invalid), and only they can make a packet untracked.
+inline constexpr int kConntrackPriority = -200;
+
+struct NativeStore;
+
 class TraceModel {
  public:
-  // RULESET and HOST must outlive the model.
+  // RULESET and HOST must outlive the model. HOST.nftables's tables of the
+  // ruleset's family run beside it, each base chain at its hook and priority.
   TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwork& host);
   ~TraceModel();
   TraceModel(const TraceModel&) = delete;
@@ -174,14 +206,20 @@ class TraceModel {
   const host::HostNetwork& host() const { return host_; }
   netfilter::Family family() const { return family_; }
   const CompiledTable* table(std::string_view name) const;
+  const std::vector<CompiledTable>& tables() const { return tables_; }
+  // The base chains at hook SLOT (0 PREROUTING .. 4 POSTROUTING), in order.
+  const std::vector<HookEntry>& Schedule(int slot) const { return schedule_[slot]; }
+  // Native tables the model leaves out (netdev, bridge, arp), for reports.
+  const std::vector<std::string>& Unmodelled() const { return unmodelled_; }
 
  private:
   friend class Tracer;
   const host::HostNetwork& host_;
   netfilter::Family family_;
   std::vector<CompiledTable> tables_;
-  // Indices into tables_ (-1: absent) and the built-in chains used by hooks.
-  int raw_ = -1, mangle_ = -1, nat_ = -1, filter_ = -1, security_ = -1;
+  std::vector<HookEntry> schedule_[5];
+  std::unique_ptr<NativeStore> native_;
+  std::vector<std::string> unmodelled_;
 };
 
 }  // namespace swarmwall::analyze

@@ -96,11 +96,14 @@ std::string TraceText(const TraceResult& r, const TraceInput& in, netfilter::Fam
       out += fmt::format("    {}\n", s.note);
       continue;
     }
-    std::string spec = s.rule ? netfilter::RuleSpec(*s.rule, family) : std::string();
     std::string result = TriText(s.matched);
     if (s.matched == Tri::kUnknown)
       result += s.assumed ? " (taken as match)" : " (taken as no match)";
-    out += fmt::format("    {:>3} {:<8} -A {} {}", s.rule_number, result, s.chain, spec);
+    if (s.rule)
+      out += fmt::format("    {:>3} {:<8} -A {} {}", s.rule_number, result, s.chain,
+                         netfilter::RuleSpec(*s.rule, family));
+    else
+      out += fmt::format("    {:>3} {:<8} {}", s.rule_number, result, s.nft_text);
     if (!s.note.empty() && (s.matched == Tri::kTrue || s.assumed)) out += "   => " + s.note;
     out += "\n";
   }
@@ -162,7 +165,8 @@ nlohmann::json TraceJson(const TraceResult& r, const TraceInput& in, netfilter::
         e["policy"] = s.note;
       } else {
         e["rule"] = s.rule_number;
-        e["text"] = fmt::format("-A {} {}", s.chain, netfilter::RuleSpec(*s.rule, family));
+        e["text"] = s.rule ? fmt::format("-A {} {}", s.chain, netfilter::RuleSpec(*s.rule, family))
+                           : std::string(s.nft_text);
         e["matched"] = TriText(s.matched);
         if (s.matched == Tri::kUnknown) e["assumed_match"] = s.assumed;
         if (!s.note.empty() && (s.matched == Tri::kTrue || s.assumed)) e["action"] = s.note;

@@ -1,0 +1,24 @@
+// The host's nftables ruleset through libnftables, as JSON text for
+// netfilter/nft_json.h: the live ruleset of this network namespace, and an
+// nftables text file (/etc/nftables.conf, a saved `nft list ruleset`)
+// loaded by libnftables into a throwaway network namespace and listed back,
+// so that nft's own parser reads nft's grammar and nothing of the host
+// changes. Errors keep libnftables' FILE:LINE:COL.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace swarmwall::host {
+
+// `nft -j list ruleset` of this namespace; nullopt (and ERROR) when
+// nf_tables cannot be listed (no permission, no kernel support).
+std::optional<std::string> ListNftRulesetJson(std::string& error);
+
+// The JSON of PATH's ruleset as libnftables loads it into a new, empty
+// network namespace (needs CAP_SYS_ADMIN for the namespace). nullopt and
+// ERROR (libnftables' "PATH:LINE:COL-COL: Error: ..." lines) when it does
+// not load.
+std::optional<std::string> NftTextToJson(const std::string& path, std::string& error);
+
+}  // namespace swarmwall::host
