@@ -8,6 +8,8 @@
 namespace swarmwall::tracetest {
 namespace {
 
+const double kNatFamilyMatch = 0.7;
+
 bool Chance(std::mt19937& rng, double p) { return std::bernoulli_distribution(p)(rng); }
 int Int(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
 template <typename T>
@@ -100,6 +102,7 @@ struct RuleState {
   std::string l4;            // "", tcp, udp, l4 (tcp or udp), icmp, icmpv6
   std::vector<std::string> parts;
   std::set<int> kinds;       // match kinds used (each at most once)
+  bool address_payload = false;   // has an ip/ip6 saddr/daddr match
 };
 
 int Generator::Priority(const std::string& hook, bool nat) {
@@ -169,6 +172,7 @@ std::string Generator::Rule(const std::string& fam, const TableSets& sets, const
   };
   auto addr_match = [&](bool src) {
     std::string sel = fmt::format("{} {}", ip(), src ? "saddr" : "daddr");
+    r.address_payload = true;
     Use(r.l3 == 6 ? "ip6 saddr/daddr" : "ip saddr/daddr");
     int k = Int(rng_, 0, 9);
     bool named = r.l3 == 6 ? sets.a6 : sets.a4;
@@ -315,17 +319,21 @@ std::string Generator::Rule(const std::string& fam, const TableSets& sets, const
         break;
       }
       case 15: {
+        // nft 1.0.6 lists `meta nfproto X ... ct protocol P` without the
+        // nfproto match (it takes it for a dependency): trace would not see it.
+        if (r.kinds.contains(9)) break;
         if (!need_ports()) break;
         Use("ct original proto-dst");
-        if (r.l3 == 0) {
-          // an inet table: nft needs the family to type the port
-          r.l3 = Chance(rng_, 0.55) ? 4 : 6;
-          r.parts.push_back(r.l3 == 4 ? "meta nfproto ipv4" : "meta nfproto ipv6");
+        if (fam == "inet" && !r.address_payload) {
+          // nft needs a network header match to type the port
+          r.parts.push_back(l3() == 4 ? "ip saddr 10.0.0.0/8" : "ip6 saddr 2001:db8::/32");
+          r.address_payload = true;
         }
         std::string proto = r.l4 == "l4" ? (Chance(rng_, 0.5) ? "tcp" : "udp") : r.l4;
         r.parts.push_back(fmt::format(
             "ct original protocol {} ct original proto-dst {}{}", proto, neg(),
-            Pick(rng_, std::vector<std::string>{"80", "8080", "22", "{ 53, 443 }", "1000-2000"})));
+            // (not a set: nft 1.0.6 lists its elements as "[invalid type]")
+            Pick(rng_, std::vector<std::string>{"80", "8080", "22", "53", "1000-2000"})));
         break;
       }
       case 16: {
@@ -346,6 +354,7 @@ std::string Generator::Rule(const std::string& fam, const TableSets& sets, const
         if (r.l4 == "icmp" || r.l4 == "icmpv6" || r.l4 == "l4") break;
         if (r.l4.empty()) r.l4 = Chance(rng_, 0.5) ? "tcp" : "udp";
         bool six = l3() == 6;
+        r.address_payload = true;
         bool named = six ? sets.pairs6 : sets.pairs4;
         if (named && Chance(rng_, 0.6)) {
           Use("concatenation, named set (interval)");
@@ -399,6 +408,12 @@ std::string Generator::Rule(const std::string& fam, const TableSets& sets, const
   if (c.nat && k <= 5) {
     bool dst = c.hook == "prerouting" || c.hook == "output" ||
                c.owner_hook == "prerouting" || c.owner_hook == "output";
+    if (fam == "inet" && r.l3 == 0 && Chance(rng_, kNatFamilyMatch)) {
+      // most NAT in an inet table says its family; the rest leaves the
+      // other family's packets alone (the kernel ignores them)
+      r.l3 = Chance(rng_, 0.55) ? 4 : 6;
+      r.parts.push_back(r.l3 == 4 ? "meta nfproto ipv4" : "meta nfproto ipv6");
+    }
     int six = fam == "inet" ? l3() : r.l3;
     std::string famword = fam == "inet" ? (six == 6 ? " ip6" : " ip") : "";
     bool port = Chance(rng_, 0.4) && r.l4 != "icmp" && r.l4 != "icmpv6";
