@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds swarmwall and runs every test:
 #   unit tests (release build), lab and end-to-end tests (real netfilter in
-#   network namespaces, real dockerd 20.10 and 28.5; the adversarial suite),
+#   network namespaces, real dockerd 20.10, 28.5 and 29.7.2 in both firewall
+#   modes, README.md says which suite runs on which; SWARMWALL_LAB_FULL_MATRIX=1
+#   runs every suite on every version; the adversarial suite),
 #   the same unit tests under ASan+UBSan, and short libFuzzer runs of the
 #   parser, the policy loader and every file swarmwall reads back.
 # Usage: scripts/test.sh [--unit]   (--unit: only the fast unit tests)
@@ -58,7 +60,9 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${release_targets[@]}"; then
   echo "== unit tests"
   run_ctest build -L unit -j "$jobs"
   if [ $unit_only -eq 0 ]; then
-    echo "== lab and end-to-end tests (real netfilter, real dockerd)"
+    matrix="CI matrix (SWARMWALL_LAB_FULL_MATRIX=1: every suite on every Docker version)"
+    [ "${SWARMWALL_LAB_FULL_MATRIX:-}" = 1 ] && matrix="full matrix"
+    echo "== lab and end-to-end tests (real netfilter, real dockerd; $matrix)"
     run_ctest build -L 'lab|e2e'
   fi
 fi

@@ -1,8 +1,11 @@
 #include "apply/status.h"
 
+#include "analyze/doctor/doctor.h"
 #include "analyze/model/docker_layout.h"
 #include "analyze/model/filter_owners.h"
 #include "docker/engine.h"
+#include "host/network.h"
+#include "host/setup.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::apply {
@@ -10,14 +13,41 @@ namespace {
 
 using netfilter::Family;
 
+// The checks status shares with doctor (analyze::DiagnoseDockerFirewall)
+// over what status reads: Docker's firewall backend, `nft list tables`,
+// each family's rules (TEXTS) and what they let a stranger reach, and
+// whether swarmwall applied anything here.
+std::vector<analyze::Finding> DockerFirewallFindings(const std::string texts[2],
+                                                     const std::optional<netfilter::Ruleset> rules[2], bool applied,
+                                                     bool& nftables_mode) {
+  analyze::DoctorFacts facts;
+  analyze::GatherDockerFacts(facts);
+  facts.nft_tables = host::ListNftTables();
+  facts.swarmwall_applied = applied;
+  for (int f = 0; f < 2; ++f)
+    if (rules[f]) (f == 0 ? facts.v4 : facts.v6) = analyze::FilterFactsFromSave(texts[f], rules[f]->family);
+  host::HostNetwork net;
+  std::string error;
+  if (host::LoadLiveHostNetwork(net, error)) {
+    facts.world_published.emplace();
+    for (const auto& rs : {&rules[0], &rules[1]})
+      if (*rs)
+        for (auto& p : analyze::WorldPublishedPorts(**rs, net)) facts.world_published->push_back(std::move(p));
+  }
+  nftables_mode = analyze::DockerNftablesMode(facts);
+  return analyze::DiagnoseDockerFirewall(facts);
+}
+
 // Docker's version and chain layout; per family, FORWARD not reaching
-// DOCKER-USER where that matters.
-DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& view, bool not_hooked[2]) {
+// DOCKER-USER where that matters; the checks shared with doctor.
+DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& view, bool applied,
+                        bool not_hooked[2], std::vector<analyze::Finding>& shared) {
   DockerStatus d;
   docker::Engine engine;
   d.host = engine.host();
   if (auto v = engine.Version()) d.version = v->value("Version", "");
   std::optional<netfilter::Ruleset> rules[2];
+  std::string texts[2];
   for (int f = 0; f < 2; ++f) {
     Family family = f == 0 ? Family::kIPv4 : Family::kIPv6;
     std::string text, error;
@@ -25,14 +55,21 @@ DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& v
     netfilter::ParseOptions options;
     options.family = family;
     auto r = netfilter::ParseRuleset(text, options);
-    if (r.ruleset) rules[f] = std::move(r.ruleset);
+    if (r.ruleset) {
+      rules[f] = std::move(r.ruleset);
+      texts[f] = std::move(text);
+    }
   }
   netfilter::Ruleset empty;
   auto e = analyze::ExplainDocker(rules[0] ? *rules[0] : empty, rules[1] ? &*rules[1] : nullptr);
   d.layout = analyze::LayoutName(e.layout);
   d.swarm = e.swarm;
   d.docker_user_hooked = e.docker_user_first_in_forward;
-  for (int f = 0; f < 2; ++f) not_hooked[f] = rules[f] && analyze::JudgeDockerUserHook(*rules[f]).NotHooked();
+  bool nftables_mode = false;
+  shared = DockerFirewallFindings(texts, rules, applied, nftables_mode);
+  // In nftables mode nothing ever jumps to DOCKER-USER: the shared findings say what that means.
+  for (int f = 0; f < 2; ++f)
+    not_hooked[f] = !nftables_mode && rules[f] && analyze::JudgeDockerUserHook(*rules[f]).NotHooked();
   return d;
 }
 
@@ -61,7 +98,8 @@ StatusReport Status(const std::string& state_dir, backend::Firewall& firewall, c
   actual.node = s.record ? s.record->node : "";
   s.kernel_digest = NormalizedDigest(actual);
   bool not_hooked[2] = {false, false};
-  s.docker = ReadDocker(firewall, *view, not_hooked);
+  std::vector<analyze::Finding> shared;
+  s.docker = ReadDocker(firewall, *view, s.record.has_value(), not_hooked, shared);
   s.families = firewall.Status(*view);
   for (size_t f = 0; f < s.families.size() && f < 2; ++f) {
     for (const auto& finding : s.families[f].findings) s.findings.push_back(finding);
@@ -70,6 +108,7 @@ StatusReport Status(const std::string& state_dir, backend::Firewall& firewall, c
                            ": FORWARD does not jump to DOCKER-USER: published ports are open "
                            "to everyone (moby#48560)");
   }
+  for (const auto& f : shared) s.findings.push_back(f.message + " (fix: " + f.fix + ")");
   if (s.record && s.record->digest != s.kernel_digest)
     s.findings.push_back("drift: the kernel's owned rules or sets differ from what was applied at " +
                          s.record->time + " (run swarmwall plan to see how)");

@@ -1,8 +1,11 @@
 // The status workflow (`swarmwall status`): what the firewall owns now,
 // its hooks, drift against what was applied, Docker's version and chain
 // layout, and whether FORWARD reaches DOCKER-USER (the analyzer's one
-// verdict, analyze/docker_user_hook.h). Reads without waiting for the host
-// lock: a change in progress is a finding, not a wait.
+// verdict, analyze/docker_user_hook.h), and the findings it shares with
+// doctor (analyze::DiagnoseDockerFirewall: Docker's nftables mode beside
+// iptables rules or swarmwall's, published ports open to the world).
+// Reads without waiting for the host lock: a change in progress is a
+// finding, not a wait.
 #pragma once
 
 #include <optional>

@@ -72,6 +72,7 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
   if (a.policy.empty() != a.node.empty()) return Fail(global, "--policy and --node go together");
   std::optional<netfilter::Ruleset> v4, v6;
   std::string name4, name6;
+  std::string v6_error;   // live: why there is no IPv6 ruleset
   if (a.live) {
     auto live = ReadLiveRulesets();   // no IPv6 tables: audit IPv4 only
     if (!live) {
@@ -80,6 +81,7 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
     }
     v4 = std::move(live->v4);
     v6 = std::move(live->v6);
+    v6_error = live->v6_error;
   } else {
     if (!ReadRulesetFile(a.file, v4, v6, name4, name6, std::nullopt, a.lenient, global)) return;
     if (!a.file6.empty() &&
@@ -112,6 +114,8 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
   input.file6 = name6;
   input.host = have_facts ? &net : nullptr;
   input.public_interfaces = a.public_ifaces;
+  // What could not be seen, for the policy proof (it names each).
+  if (pol && pol->ipv6 && !v6_error.empty()) input.blind_spots.push_back("IPv6 rules not read: " + v6_error);
   if (pol) {
     if (input.public_interfaces.empty()) input.public_interfaces = pol->InterfacesOf(*node).public_;
     for (const auto& n : pol->nodes)
@@ -120,8 +124,12 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
   auto findings = analyze::Audit(input);
   // A family whose chains loop got its chain-loop finding and nothing more:
   // no proof, matrix or reach walks it.
-  for (const auto** rs : {&input.v4, &input.v6})
-    if (*rs && analyze::FindChainLoop(**rs)) *rs = nullptr;
+  for (auto [rs, name] : {std::pair{&input.v4, "IPv4"}, std::pair{&input.v6, "IPv6"}})
+    if (*rs && analyze::FindChainLoop(**rs)) {
+      if (pol && (rs == &input.v4 || pol->ipv6))
+        input.blind_spots.push_back(std::string(name) + " rules: a loop of chains (the chain-loop finding): not traced");
+      *rs = nullptr;
+    }
 
   std::optional<analyze::PolicyProof> proof;
   if (pol) {
@@ -170,7 +178,9 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
     if (!a.from.empty()) std::cout << "what " << fmt::format("{}", fmt::join(a.from, ", ")) << " reaches:\n"
                                    << analyze::MatrixText(reach);
   }
-  bool bad = proof ? !proof->differences.empty() || proof->incomplete
+  // With --policy: exit 2 unless proven, "cannot prove" included: the
+  // report is whole (1 is for a command that could not report at all).
+  bool bad = proof ? analyze::Verdict(*proof) != analyze::ProofVerdict::kImplements
                    : analyze::WorstSeverity(findings) != analyze::AuditSeverity::kInfo;
   global.exit_code = bad ? kPending : kOk;
 }

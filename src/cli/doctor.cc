@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/doctor/doctor.h"
+#include "apply/state_store.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 
@@ -25,6 +26,8 @@ void RegisterDoctor(CLI::App& app, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
+    // What swarmwall applied here (its iptables backend: the one there is).
+    facts.swarmwall_applied = apply::StateStore(global.state_dir).Load().has_value();
     auto findings = analyze::Diagnose(facts);
     bool problems = false;
     for (const auto& f : findings) problems |= f.severity != analyze::Severity::kInfo;

@@ -5,7 +5,10 @@
 #include "analyze/explain/explain_report.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
+#include "analyze/model/host_network_files.h"
 #include "docker/engine.h"
+#include "host/nftables.h"
+#include "netfilter/nft_json.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::cli {
@@ -13,7 +16,7 @@ namespace swarmwall::cli {
 void RegisterExplain(CLI::App& app, GlobalOptions& global) {
   struct Args {
     std::string file;
-    std::string file6;
+    std::string file6, nft;
     bool live = false, lenient = false;
   };
   auto args = std::make_shared<Args>();
@@ -22,15 +25,20 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("file", args->file, "iptables-save output, or - for standard input");
   cmd->add_option("--ip6", args->file6, "ip6tables-save output to explain with it");
   cmd->add_flag("--live", args->live,
-                "Read the running kernel through the iptables variant that holds Docker's chains");
+                "Read the running kernel: the iptables variant that holds Docker's chains, and the "
+                "native nftables tables");
+  cmd->add_option("--nft", args->nft,
+                  "The host's nftables ruleset: `nft -j list ruleset` JSON, or nftables text (loaded by "
+                  "libnftables in a throwaway network namespace)");
   cmd->add_flag("--lenient", args->lenient,
                 "Read shared (anonymised) dumps: an unreadable value becomes a match the analysis "
                 "cannot decide, with a FILE:LINE:COL warning");
   cmd->callback([args, &global] {
     analyze::ExplainContext context;
     std::optional<netfilter::Ruleset> v4, v6;
-    if (args->live == !args->file.empty()) {
-      std::cerr << "swarmwall explain: give a FILE (or -) or --live\n";
+    host::HostNetwork native;   // only its nftables part is used
+    if (args->live ? !args->file.empty() : args->file.empty() && args->nft.empty()) {
+      std::cerr << "swarmwall explain: give a FILE (or -), --nft FILE, or --live\n";
       global.exit_code = kError;
       return;
     }
@@ -46,6 +54,20 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
       v6 = std::move(live->v6);
       if (auto version = docker::Engine().Version())
         context.docker_version = version->value("Version", "");
+      std::string error;
+      if (auto json = host::ListNftRulesetJson(error)) {
+        auto r = netfilter::ParseNftJson(*json, "nft list ruleset");
+        if (!r.ruleset) {
+          std::cerr << "swarmwall explain: the live nftables ruleset: " << r.error->ToString() << "\n";
+          global.exit_code = kError;
+          return;
+        }
+        native.nftables = std::move(*r.ruleset);
+        native.nftables_known = true;
+      }
+    } else if (args->file.empty()) {
+      context.source = args->nft;
+      v4 = netfilter::Ruleset{};
     } else {
       std::string text;
       if (!ReadInput(args->file, text)) {
@@ -72,9 +94,18 @@ void RegisterExplain(CLI::App& app, GlobalOptions& global) {
       global.exit_code = kError;
       return;
     }
+    if (!args->nft.empty()) {
+      std::string error;
+      if (!analyze::ReadHostNetworkFiles({.nft = args->nft}, native, error)) {
+        std::cerr << "swarmwall explain: " << error << "\n";
+        global.exit_code = kError;
+        return;
+      }
+    }
     netfilter::Ruleset empty;
     const netfilter::Ruleset& main = v4 ? *v4 : empty;
-    auto e = analyze::ExplainDocker(main, v6 ? &*v6 : nullptr);
+    auto e = analyze::ExplainDocker(main, v6 ? &*v6 : nullptr,
+                                    native.nftables_known ? &native.nftables : nullptr);
     if (global.json())
       std::cout << JsonText(analyze::ExplainJson(e, context), 2) << "\n";
     else

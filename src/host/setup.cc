@@ -1,6 +1,8 @@
 #include "host/setup.h"
 
 #include <dirent.h>
+#include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -37,7 +39,68 @@ std::string Under(const std::string& root, const std::string& path) {
   return (root.ends_with("/") ? root.substr(0, root.size() - 1) : root) + path;
 }
 
+// /etc/nftables.conf and what it includes, depth first, each file once
+// (bounded: a loop of includes or a glob of thousands stops there).
+void ReadNftablesConf(const std::string& root, const std::string& path, std::vector<ConfigFile>& out, int depth) {
+  if (depth > 8 || out.size() >= 64) return;
+  for (const auto& f : out)
+    if (f.path == path) return;
+  auto text = ReadFile(Under(root, path));
+  if (!text) return;
+  out.push_back({path, *text});
+  for (const auto& inc : NftIncludes(*text)) {
+    glob_t g{};
+    std::string pattern = Under(root, inc);
+    if (glob(pattern.c_str(), 0, nullptr, &g) == 0)
+      for (size_t i = 0; i < g.gl_pathc; ++i) {
+        std::string found = g.gl_pathv[i];
+        std::string prefix = Under(root, "");
+        ReadNftablesConf(root, prefix.empty() ? found : found.substr(prefix.size()), out, depth + 1);
+      }
+    globfree(&g);
+  }
+}
+
+bool LinkExists(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0;
+}
+
 }  // namespace
+
+std::vector<std::string> NftIncludes(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    line = Trim(line);
+    if (!line.starts_with("include")) continue;
+    auto a = line.find('"');
+    auto b = a == std::string::npos ? a : line.find('"', a + 1);
+    if (b == std::string::npos || Trim(line.substr(7, a - 7)) != "") continue;
+    std::string path = line.substr(a + 1, b - a - 1);
+    if (path.empty()) continue;
+    out.push_back(path[0] == '/' ? path : "/etc/" + path);
+  }
+  return out;
+}
+
+std::vector<std::string> ParseNftTables(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    std::string word, family, name;
+    if (ls >> word >> family >> name && word == "table") out.push_back(family + " " + name);
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> ListNftTables() {
+  if (!ProgramExists("nft")) return std::nullopt;
+  auto r = RunProcess({"nft", "list", "tables"}, {.timeout = std::chrono::seconds(10)});
+  if (!r.ok()) return std::nullopt;
+  return ParseNftTables(r.out);
+}
 
 bool ListeningSocket::loopback() const {
   return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
@@ -103,6 +166,16 @@ HostSetup ReadHostSetup(const SetupOptions& o) {
   h.sysconfig_iptables_config = ReadFile(Under(o.root, "/etc/sysconfig/iptables-config"));
   h.daemon_json_path = o.daemon_json.empty() ? Under(o.root, "/etc/docker/daemon.json") : o.daemon_json;
   h.daemon_json = ReadFile(h.daemon_json_path);
+
+  // nftables.service: Debian's is WantedBy=sysinit.target, others' multi-user.target.
+  for (const char* wants : {"sysinit.target.wants", "multi-user.target.wants"})
+    h.nftables_service_enabled |= LinkExists(Under(o.root, std::string("/etc/systemd/system/") + wants + "/nftables.service"));
+  if (!h.nftables_service_enabled && o.run_tools && (o.root.empty() || o.root == "/") && ProgramExists("systemctl")) {
+    auto r = RunProcess({"systemctl", "is-enabled", "nftables.service"}, {.timeout = std::chrono::seconds(10)});
+    h.nftables_service_enabled = Trim(r.out) == "enabled";
+  }
+  ReadNftablesConf(o.root, "/etc/nftables.conf", h.nftables_conf, 0);
+  if (o.run_tools) h.nft_tables = ListNftTables();
 
   // A process named firewalld.
   if (DIR* d = opendir(o.proc.c_str())) {

@@ -24,12 +24,35 @@ struct ListeningSocket {
 std::vector<ListeningSocket> ParseProcNet(const std::string& text, const std::string& protocol,
                                           int family, const std::vector<int>& ports);
 
+// A configuration file as read ("/etc/nftables.conf" and what it includes).
+struct ConfigFile {
+  std::string path;       // as on the host (without SetupOptions::root)
+  std::string text;
+};
+
+// The files `include "..."` lines of nftables TEXT name (quoted paths; a
+// relative one against /etc, nft's default include path; globs kept).
+std::vector<std::string> NftIncludes(const std::string& text);
+
+// `nft list tables` output -> "ip docker-bridges", "inet firewalld", ...
+std::vector<std::string> ParseNftTables(const std::string& text);
+// The running host's (nullopt when nft is missing or fails).
+std::optional<std::vector<std::string>> ListNftTables();
+
 struct HostSetup {
   // Files; nullopt when absent.
   std::optional<std::string> netfilter_persistent_default;  // /etc/default/netfilter-persistent
   std::optional<std::string> rules_v4, rules_v6;             // /etc/iptables/rules.v4|v6
   std::optional<std::string> sysconfig_iptables, sysconfig_ip6tables;
   std::optional<std::string> sysconfig_iptables_config;      // /etc/sysconfig/iptables-config
+
+  // nftables.service: enabled (systemctl is-enabled, or its link in a
+  // systemd .wants folder under root); /etc/nftables.conf and every file
+  // it includes (empty when absent).
+  bool nftables_service_enabled = false;
+  std::vector<ConfigFile> nftables_conf;
+  // `nft list tables`; nullopt when nft was not run or failed.
+  std::optional<std::vector<std::string>> nft_tables;
 
   bool firewalld_running = false;      // a process named firewalld
   bool firewalld_docker_zone = false;  // firewalld knows Docker (a "docker" zone)
@@ -49,7 +72,7 @@ struct SetupOptions {
   std::string proc = "/proc";      // where /proc is
   std::string daemon_json;         // "" = ROOT/etc/docker/daemon.json
   std::vector<int> ports;          // the sockets worth reading
-  bool run_tools = true;           // may ask firewall-cmd for its zones
+  bool run_tools = true;           // may ask firewall-cmd, systemctl and nft
 };
 
 // Reads the host; a missing file is a fact, not an error. Each file is

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 namespace swarmwall::host {
 namespace {
 
@@ -33,6 +38,47 @@ TEST(HostSetup, ParseProcNet) {
   EXPECT_EQ(u[0].port, 4789);
   EXPECT_EQ(u[1].address, "::1");
   EXPECT_EQ(u[1].port, 7946);
+}
+
+TEST(HostSetup, NftIncludesAndTables) {
+  auto inc = NftIncludes("#!/usr/sbin/nft -f\nflush ruleset\ninclude \"/etc/nftables.d/*.nft\"\n"
+                         "  include \"local.nft\" # mine\n# include \"/etc/no.nft\"\ninclude_x \"y\"\n");
+  ASSERT_EQ(inc.size(), 2u);
+  EXPECT_EQ(inc[0], "/etc/nftables.d/*.nft");
+  EXPECT_EQ(inc[1], "/etc/local.nft");
+  auto t = ParseNftTables("table ip docker-bridges\ntable ip6 docker-bridges\ntable inet firewalld\n");
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0], "ip docker-bridges");
+  EXPECT_EQ(t[2], "inet firewalld");
+}
+
+// nftables.service's link and /etc/nftables.conf with what it includes,
+// from a copy of a host's /etc (ROOT).
+TEST(HostSetup, NftablesServiceAndConf) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("swarmwall-setup-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "etc/nftables.d");
+  fs::create_directories(root / "proc");
+  auto write = [&](const std::string& path, const std::string& text) { std::ofstream(root / path) << text; };
+  write("etc/nftables.conf", "include \"/etc/nftables.d/*.nft\"\ntable inet mine {}\n");
+  write("etc/nftables.d/10-flush.nft", "flush ruleset\ninclude \"/etc/nftables.conf\"\n");   // a loop: read once
+  SetupOptions o;
+  o.root = root.string();
+  o.proc = (root / "proc").string();
+  o.run_tools = false;
+  HostSetup h = ReadHostSetup(o);
+  EXPECT_FALSE(h.nftables_service_enabled);
+  ASSERT_EQ(h.nftables_conf.size(), 2u);
+  EXPECT_EQ(h.nftables_conf[0].path, "/etc/nftables.conf");
+  EXPECT_EQ(h.nftables_conf[1].path, "/etc/nftables.d/10-flush.nft");
+  EXPECT_EQ(h.nftables_conf[1].text.rfind("flush ruleset", 0), 0u);
+  EXPECT_FALSE(h.nft_tables);
+  fs::create_directories(root / "etc/systemd/system/sysinit.target.wants");
+  fs::create_symlink("/lib/systemd/system/nftables.service",
+                     root / "etc/systemd/system/sysinit.target.wants/nftables.service");
+  EXPECT_TRUE(ReadHostSetup(o).nftables_service_enabled);
+  fs::remove_all(root);
 }
 
 }  // namespace

@@ -100,7 +100,7 @@ class Agent : public ::testing::TestWithParam<DockerVersion> {
     if (auto it = nodes.find(v); it != nodes.end()) return it->second;
     Node& n = nodes[v];
     try {
-      n.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "aga" : "agb");
+      n.lab = std::make_unique<lab::Lab>(lab::LabTag("ag", v));
       auto& pub = n.lab->AddSwitch("pub");
       n.host = &n.lab->AddHost("a");
       n.lab->Connect(*n.host, pub, "eth0", {"203.0.113.21/24"});
@@ -380,7 +380,7 @@ TEST_P(Agent, ZzSigtermStopsAndKeepsRules) {
   EXPECT_FALSE(state.value("running", true));
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Agent, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Agent, lab::NewestDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -67,7 +67,7 @@ class Faults : public ::testing::TestWithParam<DockerVersion> {
     if (auto it = nodes.find(v); it != nodes.end()) return it->second;
     Node& n = nodes[v];
     try {
-      n.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "afa" : "afb");
+      n.lab = std::make_unique<lab::Lab>(lab::LabTag("af", v));
       auto& pub = n.lab->AddSwitch("pub");
       n.host = &n.lab->AddHost("a");
       n.lab->Connect(*n.host, pub, "eth0", {"203.0.113.21/24"});
@@ -299,7 +299,7 @@ TEST_P(Faults, AppliesRacingDockerLoseNoRule) {
   Sw("remove");
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Faults, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Faults, lab::NewestDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

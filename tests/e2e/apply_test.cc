@@ -49,7 +49,7 @@ class Apply : public ::testing::TestWithParam<DockerVersion> {
     if (auto it = nodes.find(v); it != nodes.end()) return it->second;
     Node& n = nodes[v];
     try {
-      n.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "apa" : "apb");
+      n.lab = std::make_unique<lab::Lab>(lab::LabTag("ap", v));
       auto& pub = n.lab->AddSwitch("pub");
       n.host = &n.lab->AddHost("a");
       n.lab->Connect(*n.host, pub, "eth0", {"203.0.113.21/24"});
@@ -136,7 +136,9 @@ TEST_P(Apply, StatusShowsDockerVersionAndLayout) {
   std::string docker_host = "DOCKER_HOST=unix://" + N().docker->Socket();
   std::string version = N().docker->Version();
   ASSERT_FALSE(version.empty());
-  std::string layout = GetParam() == DockerVersion::k20_10 ? "20.10-27" : "28.1-28.5";
+  std::string layout = GetParam() == DockerVersion::k20_10  ? "20.10-27"
+                       : GetParam() == DockerVersion::k28_5 ? "28.1-28.5"
+                                                            : "29";
   auto text = Sw("status", docker_host);
   EXPECT_EQ(text.exit_code, 0) << text.out << text.err;
   EXPECT_NE(text.out.find("Docker: " + version + " (unix://" + N().docker->Socket() + ")"),
@@ -312,7 +314,7 @@ TEST_P(Apply, LockoutGuardKeepsTheSshClientIn) {
   Sw("remove");
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Apply, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Apply, lab::CoreDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

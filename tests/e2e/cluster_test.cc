@@ -91,7 +91,7 @@ class ClusterTest : public ::testing::TestWithParam<DockerVersion> {
     try {
       lab::Seed004Options o;
       o.version = v;
-      o.tag = v == DockerVersion::k20_10 ? "clusa" : "clusb";
+      o.tag = lab::LabTag("clus", v);
       o.policy = std::string(SWARMWALL_SOURCE_DIR) + "/examples/swarm-cluster.yaml";
       c.lab = std::make_unique<Seed004>(o);
     } catch (const std::exception& e) {
@@ -315,7 +315,7 @@ TEST_P(ClusterTest, DrainMovesTasksAwayAppliesAndReactivates) {
   Sw(w, {"remove"});
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, ClusterTest, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, ClusterTest, lab::CoreDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

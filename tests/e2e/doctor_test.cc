@@ -1,4 +1,4 @@
-// swarmwall doctor on a real dockerd node (20.10 and 28.5): before apply it
+// swarmwall doctor on a real dockerd node (every lab version): before apply it
 // finds the published port open past INPUT and, once the node is a Swarm
 // manager, Swarm's ports reachable; after `swarmwall apply` of a policy that
 // closes both, those findings are gone. A planted /etc-like root with
@@ -66,7 +66,7 @@ class Doctor : public ::testing::TestWithParam<DockerVersion> {
     if (auto it = nodes.find(v); it != nodes.end()) return it->second;
     Node& n = nodes[v];
     try {
-      n.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "dra" : "drb");
+      n.lab = std::make_unique<lab::Lab>(lab::LabTag("dr", v));
       auto& pub = n.lab->AddSwitch("pub");
       n.host = &n.lab->AddHost("a");
       n.lab->Connect(*n.host, pub, "eth0", {"203.0.113.31/24"});
@@ -119,6 +119,9 @@ class Doctor : public ::testing::TestWithParam<DockerVersion> {
 };
 
 TEST_P(Doctor, FindsOpenPortsUntilApplied) {
+  // Applies: not where swarmwall has no backend yet (Docker 29's nftables
+  // mode, issue 15), whose published ports the doctor sees with issue 14.
+  if (!lab::BackendWorksOn(GetParam())) GTEST_SKIP() << "no swarmwall backend for Docker's nftables mode yet";
   Sw("remove");
   std::string out;
   int code = -1;
@@ -166,7 +169,7 @@ TEST(DoctorCli, HelpNamesItsOptions) {
   EXPECT_NE(r.out.find("--root"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Doctor, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Doctor, lab::CoreDockers(lab::Suite::kAnalyzes), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

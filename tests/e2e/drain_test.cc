@@ -134,7 +134,7 @@ class Drain : public ::testing::TestWithParam<DockerVersion> {
     if (auto it = clusters.find(v); it != clusters.end()) return it->second;
     Cluster& c = clusters[v];
     try {
-      c.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "draina" : "drainb");
+      c.lab = std::make_unique<lab::Lab>(lab::LabTag("drain", v));
       auto& sw = c.lab->AddSwitch("cluster");
       c.mgr = &c.lab->AddHost("mgr");
       c.wrk = &c.lab->AddHost("wrk");
@@ -414,7 +414,7 @@ TEST_P(Drain, OverPlainTcp) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Drain, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Drain, lab::NewestDockers(lab::Suite::kAnalyzes), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

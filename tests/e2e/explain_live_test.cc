@@ -28,7 +28,7 @@ class ExplainLive : public ::testing::TestWithParam<DockerVersion> {
     if (it != nodes.end()) return it->second;
     Node& n = nodes[v];
     try {
-      n.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "exa" : "exb");
+      n.lab = std::make_unique<lab::Lab>(lab::LabTag("ex", v));
       auto& pub = n.lab->AddSwitch("pub");
       auto& host = n.lab->AddHost("m1");
       n.lab->Connect(host, pub, "eth0", {"203.0.113.11/24"});
@@ -66,11 +66,16 @@ TEST_P(ExplainLive, ShowsLayoutPortsAndVersion) {
   Node& n = Get(GetParam());
   ASSERT_TRUE(n.setup_error.empty()) << n.setup_error;
   auto j = Explain(n);
-  bool v20 = GetParam() == DockerVersion::k20_10;
-  EXPECT_EQ(j["layout"], v20 ? "20.10-27" : "28.1-28.5");
+  const DockerVersion v = GetParam();
+  EXPECT_EQ(j["docker_version"].get<std::string>().substr(0, 4), v == DockerVersion::k20_10  ? "20.1"
+                                                                 : v == DockerVersion::k28_5 ? "28.5"
+                                                                                             : "29.7");
+  // Docker 29's nftables mode has no iptables chains; what explain says of
+  // its nftables tables comes with issue 14.
+  if (lab::DockerUsesNftables(v)) return;
+  EXPECT_EQ(j["layout"], v == DockerVersion::k20_10 ? "20.10-27" : v == DockerVersion::k28_5 ? "28.1-28.5" : "29");
   EXPECT_TRUE(j["swarm"].get<bool>());
   EXPECT_TRUE(j["docker_user_hooked"].get<bool>());
-  EXPECT_EQ(j["docker_version"].get<std::string>().substr(0, 4), v20 ? "20.1" : "28.5");
   EXPECT_NE(j["variant"].get<std::string>().find("nft"), std::string::npos) << j["variant"];
   bool web = false, db = false;
   for (const auto& p : j["ports"]) {
@@ -102,6 +107,7 @@ TEST_P(ExplainLive, TextNamesThePublishedPort) {
   auto r = n.docker->host().Exec(
       {"env", "DOCKER_HOST=unix://" + n.docker->Socket(), SWARMWALL_BINARY, "explain", "--live"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (lab::DockerUsesNftables(GetParam())) GTEST_SKIP() << "published ports in Docker's nftables tables: issue 14";
   EXPECT_NE(r.out.find("*:8080/tcp -> " + n.web_ip + ":80"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("127.0.0.1:5432/tcp -> " + n.db_ip + ":80  loopback only"),
             std::string::npos) << r.out;
@@ -128,7 +134,7 @@ TEST_P(ExplainLive, RulesetRoundTripsThroughNormalize) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, ExplainLive, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, ExplainLive, lab::CoreDockers(lab::Suite::kAnalyzes), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

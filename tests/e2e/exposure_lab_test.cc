@@ -65,7 +65,7 @@ class ExposureLabTest : public ::testing::TestWithParam<DockerVersion> {
     try {
       lab::Seed004Options o;
       o.version = v;
-      o.tag = v == DockerVersion::k20_10 ? "auda" : "audb";
+      o.tag = lab::LabTag("aud", v);
       o.policy = std::string(SWARMWALL_SOURCE_DIR) + "/examples/swarm-cluster.yaml";
       c.lab = std::make_unique<Seed004>(o);
       for (auto& n : c.lab->nodes()) {
@@ -203,7 +203,7 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
   EXPECT_NE(bad.out.find("-A INPUT -i eth0 -p tcp -m tcp --dport 9100 -j ACCEPT"), std::string::npos) << bad.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, ExposureLabTest, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, ExposureLabTest, lab::NewestDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -148,7 +148,7 @@ class Membership : public ::testing::TestWithParam<DockerVersion> {
     Cluster& c = all[v];
     auto start = Clock::now();
     try {
-      c.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "mbra" : "mbrb");
+      c.lab = std::make_unique<lab::Lab>(lab::LabTag("mbr", v));
       auto& pub = c.lab->AddSwitch("pub");
       auto& clu = c.lab->AddSwitch("clu");
       c.nodes = {{"manager-1", "203.0.113.11", "10.10.10.1"},
@@ -364,7 +364,7 @@ TEST_P(Membership, D_LeftNodeLeavesEverySet) {
   for (auto* n : {&c.M(), &c.W()}) ExpectNoDrift(*n);
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Membership, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Membership, lab::NewestDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

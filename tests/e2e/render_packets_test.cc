@@ -56,7 +56,7 @@ class RenderPackets : public ::testing::TestWithParam<DockerVersion> {
     if (auto it = worlds.find(v); it != worlds.end()) return it->second;
     World& w = worlds[v];
     try {
-      w.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "rpa" : "rpb");
+      w.lab = std::make_unique<lab::Lab>(lab::LabTag("rp", v));
       auto& pub = w.lab->AddSwitch("pub");
       w.node = &w.lab->AddHost("node");
       w.lab->Connect(*w.node, pub, "eth0", {"203.0.113.11/24"});
@@ -165,7 +165,7 @@ TEST_P(RenderPackets, DockersOwnChainsAreStillThere) {
   EXPECT_NE(saved.out.find("--dport 80 -j ACCEPT"), std::string::npos) << "Docker's per-port ACCEPT";
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, RenderPackets, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, RenderPackets, lab::NewestDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

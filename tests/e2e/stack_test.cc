@@ -154,7 +154,7 @@ class Stack : public ::testing::TestWithParam<DockerVersion> {
   }
 
   void Up(DockerVersion v) {
-    c_.lab = std::make_unique<lab::Lab>(v == DockerVersion::k20_10 ? "stacka" : "stackb");
+    c_.lab = std::make_unique<lab::Lab>(lab::LabTag("stack", v));
     c_.dir = c_.lab->RunDir();
     auto& sw = c_.lab->AddSwitch("cluster");
     for (int i = 0; i < 3; ++i) {
@@ -368,7 +368,7 @@ TEST_P(Stack, DeploysOnEveryNodeAndRollsBackABrokenPolicy) {
             << " ms\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Stack, lab::kBothDockers, lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Stack, lab::NewestDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall

@@ -470,20 +470,114 @@ bool IsStale(const std::string& prefix, pid_t pid) {
 
 std::string CachePath(const std::string& rel) { return DockerUnstableCacheDir() + "/" + rel; }
 
+bool IsDocker29(DockerVersion v) { return v == DockerVersion::k29_7 || v == DockerVersion::k29_7_nft; }
+
 std::string DaemonBinary(DockerVersion v) {
-  return v == DockerVersion::k20_10 ? "/usr/sbin/dockerd" : CachePath("usr/sbin/dockerd");
+  if (v == DockerVersion::k20_10) return "/usr/sbin/dockerd";
+  if (IsDocker29(v)) return Docker29CacheDir() + "/dockerd";
+  return CachePath("usr/sbin/dockerd");
 }
 
+// 29.7 has no CLI of its own: 28.5's talks to it (API version negotiated).
 std::string CliBinary(DockerVersion v) {
-  if (v == DockerVersion::k28_5 && IsExecutable(CachePath("usr/bin/docker"))) {
+  if (v != DockerVersion::k20_10 && IsExecutable(CachePath("usr/bin/docker"))) {
     return CachePath("usr/bin/docker");
   }
   return "/usr/bin/docker";
 }
 
+// dockerd finds docker-proxy and containerd on PATH: 29.7's own folder
+// first (its docker-proxy), then 28.5's (containerd).
 std::string DaemonPath(DockerVersion v) {
   if (v == DockerVersion::k20_10) return kSystemPath;
+  if (IsDocker29(v)) {
+    return Docker29CacheDir() + ":" + CachePath("usr/bin") + ":" + CachePath("usr/sbin") + ":" + kSystemPath;
+  }
   return CachePath("usr/sbin") + ":" + CachePath("usr/bin") + ":" + kSystemPath;
+}
+
+// daemon.json: never the host's /etc/docker/daemon.json. Debian 12's runc
+// knows no time namespace (29.x asks for one unless told not to); Swarm
+// refuses nftables mode without its experimental switch.
+std::string DaemonConfig(DockerVersion v) {
+  if (v == DockerVersion::k29_7) return "{\"features\": {\"time-namespaces\": false}}\n";
+  if (v == DockerVersion::k29_7_nft) {
+    return "{\"features\": {\"time-namespaces\": false, \"swarm-nftables\": true}}\n";
+  }
+  return "{}\n";
+}
+
+std::string SharedDir() {
+  const char* env = getenv("SWARMWALL_SHARED");
+  if (env && *env) return env;
+#ifdef SWARMWALL_SHARED_DEFAULT
+  return SWARMWALL_SHARED_DEFAULT;
+#else
+  return "../shared";
+#endif
+}
+
+constexpr const char kDocker29Tarball[] = "docker-29/docker-29.7.2-linux-amd64.tar.xz";
+constexpr const char kDocker29Sha256[] = "3af9229601405e9674cb281acdc8de341dc8bbd3477c86e0794374d649448255";
+
+std::string Sha256Of(const std::string& path) {
+  ProcessResult r = Run({"sha256sum", "--", path}, 120s);
+  std::istringstream in(r.out);
+  std::string hex;
+  if (!r.ok() || !(in >> hex)) return {};
+  return hex;
+}
+
+bool Docker29Unpacked() {
+  const std::string dir = Docker29CacheDir();
+  return IsExecutable(dir + "/dockerd") && IsExecutable(dir + "/docker-proxy") &&
+         Trim(ReadFile(dir + "/.sha256")) == kDocker29Sha256;
+}
+
+// Unpacks Docker 29.7.2's tarball from the shared folder into
+// Docker29CacheDir() unless it is there already (its .sha256 stamp names the
+// tarball it came from). Checks the tarball's sha256 first; unpacks into a
+// temporary folder and renames it, under an flock, so test processes running
+// at once never see half a folder. "" when ready, else why not.
+std::string EnsureDocker29() {
+  static std::mutex mu;
+  std::lock_guard guard(mu);
+  if (Docker29Unpacked()) return {};
+  const std::string tarball = SharedDir() + "/" + kDocker29Tarball;
+  if (!fs::exists(tarball)) {
+    return "Docker 29.7.2 is not available: " + tarball + " is missing (set SWARMWALL_SHARED)";
+  }
+  const std::string dir = Docker29CacheDir();
+  const std::string parent = fs::path(dir).parent_path().string();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  int fd = open((parent + "/.docker-29.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return "Docker 29.7.2: cannot create a lock file in " + parent + ": " + strerror(errno);
+  while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  std::string why;
+  if (!Docker29Unpacked()) {
+    const std::string sum = Sha256Of(tarball);
+    if (sum != kDocker29Sha256) {
+      why = fmt::format("Docker 29.7.2: {} has sha256 {}, expected {}", tarball, sum.empty() ? "(unreadable)" : sum,
+                        kDocker29Sha256);
+    } else {
+      const std::string tmp = fmt::format("{}.tmp{}", dir, getpid());
+      fs::remove_all(tmp, ec);
+      fs::create_directories(tmp, ec);
+      ProcessResult r = Run({"tar", "-xJf", tarball, "-C", tmp}, 300s);
+      if (!r.ok() || !WriteFile(tmp + "/.sha256", std::string(kDocker29Sha256) + "\n")) {
+        why = "Docker 29.7.2: cannot unpack " + tarball + " into " + tmp + ": " + Trim(r.err);
+      } else {
+        fs::remove_all(dir, ec);
+        fs::rename(tmp, dir, ec);
+        if (ec) why = "Docker 29.7.2: cannot rename " + tmp + " to " + dir + ": " + ec.message();
+      }
+      if (!why.empty()) fs::remove_all(tmp, ec);
+    }
+  }
+  close(fd);
+  return why;
 }
 
 std::string FindRunc() {
@@ -518,9 +612,23 @@ std::string DockerUnstableCacheDir() {
   return env && *env ? env : kDefaultCache;
 }
 
-std::string DockerVersionName(DockerVersion v) {
-  return v == DockerVersion::k20_10 ? "20.10" : "28.5";
+std::string Docker29CacheDir() {
+  std::string base = DockerUnstableCacheDir();
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  return fs::path(base).parent_path().string() + "/docker-29.7.2";
 }
+
+std::string DockerVersionName(DockerVersion v) {
+  switch (v) {
+    case DockerVersion::k20_10: return "20.10";
+    case DockerVersion::k28_5: return "28.5";
+    case DockerVersion::k29_7: return "29.7";
+    case DockerVersion::k29_7_nft: return "29.7-nft";
+  }
+  return "?";
+}
+
+bool DockerUsesNftables(DockerVersion v) { return v == DockerVersion::k29_7_nft; }
 
 std::string DockerUnavailableReason(DockerVersion v) {
   std::vector<std::string> missing;
@@ -535,18 +643,26 @@ std::string DockerUnavailableReason(DockerVersion v) {
     return {};
   }
   for (const char* rel : {"usr/sbin/dockerd", "usr/bin/containerd", "usr/bin/containerd-shim-runc-v2"}) {
+    if (IsDocker29(v) && std::string(rel) == "usr/sbin/dockerd") continue;
     if (!IsExecutable(CachePath(rel))) missing.push_back(CachePath(rel));
   }
   if (!IsExecutable(CliBinary(v))) missing.push_back(CliBinary(v));
   if (!missing.empty()) {
-    return "Docker 28.5 is not in the cache folder (run tests/lab/fetch-docker-unstable.sh as root): missing " +
-           Join(missing, ", ");
+    return fmt::format("Docker {} needs Docker 28.5{} in the cache folder (run tests/lab/fetch-docker-unstable.sh "
+                       "as root): missing {}",
+                       DockerVersionName(v), IsDocker29(v) ? "'s containerd and CLI" : "", Join(missing, ", "));
   }
   for (const char* rel : {"usr/sbin/runc", "usr/bin/runc"}) {
     if (fs::exists(CachePath(rel))) {
       return "the cache folder holds " + CachePath(rel) +
              " (needs a newer glibc); delete it or rerun fetch-docker-unstable.sh";
     }
+  }
+  if (IsDocker29(v)) {
+    if (v == DockerVersion::k29_7_nft && !ProgramExists("nft")) {
+      return "Docker 29.7-nft drives the nft program: apt-get install nftables";
+    }
+    return EnsureDocker29();
   }
   return {};
 }
@@ -911,7 +1027,12 @@ DockerNode& Lab::StartDocker(Host& host, DockerVersion v, const DockerOptions& o
   }
   fs::create_directories(host.dir() + "/cli");
   const std::string config = host.dir() + "/daemon.json";
-  WriteFile(config, "{}\n");  // never read the host's /etc/docker/daemon.json
+  WriteFile(config, DaemonConfig(v));
+  if (DockerUsesNftables(v)) {
+    // nftables mode does not turn forwarding on itself; it refuses to start.
+    ProcessResult r = host.Exec({"sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"});
+    if (!r.ok()) throw std::runtime_error("lab: sysctl in " + host.netns() + ": " + Trim(r.err));
+  }
 
   std::vector<std::string> argv{"nsenter", NetnsArg(host.netns()), "env", "PATH=" + DaemonPath(v),
                                 "unshare", "--uts", "/bin/sh", "-c", "hostname \"$0\" && exec \"$@\"",
@@ -928,6 +1049,10 @@ DockerNode& Lab::StartDocker(Host& host, DockerVersion v, const DockerOptions& o
     argv.push_back("--fixed-cidr-v6");
     argv.push_back(opts.fixed_cidr_v6.empty() ? fmt::format("2001:db8:d0{:x}::/64", n % 256)
                                               : opts.fixed_cidr_v6);
+  }
+  if (DockerUsesNftables(v)) {
+    argv.push_back("--firewall-backend");
+    argv.push_back("nftables");
   }
   argv.insert(argv.end(), opts.extra_args.begin(), opts.extra_args.end());
   WriteFile(node.LogFile(), fmt::format("lab: {}\n", Join(argv)));

@@ -27,20 +27,33 @@ namespace swarmwall::lab {
 using swarmwall::ProcessOptions;
 using swarmwall::ProcessResult;
 
-// k20_10: Debian 12's docker.io (/usr/sbin/dockerd).
-// k28_5:  Debian unstable's, unpacked by fetch-docker-unstable.sh into the
-//         cache folder (SWARMWALL_LAB_CACHE, default
-//         /var/cache/swarmwall-lab/docker-unstable).
-enum class DockerVersion { k20_10, k28_5 };
+// k20_10:    Debian 12's docker.io (/usr/sbin/dockerd).
+// k28_5:     Debian unstable's, unpacked by fetch-docker-unstable.sh into the
+//            cache folder (SWARMWALL_LAB_CACHE, default
+//            /var/cache/swarmwall-lab/docker-unstable).
+// k29_7:     Docker Engine 29.7.2 (dockerd, docker-proxy from
+//            $SWARMWALL_SHARED/docker-29/, unpacked once into the cache
+//            folder's sibling docker-29.7.2/), with 28.5's containerd and CLI;
+//            iptables firewall backend (the default).
+// k29_7_nft: the same daemon with --firewall-backend nftables and Swarm's
+//            experimental "swarm-nftables" feature: no DOCKER-USER chain.
+enum class DockerVersion { k20_10, k28_5, k29_7, k29_7_nft };
 
-// True when the daemon, containerd, runc and a docker CLI for V are present.
+// True when the daemon, containerd, runc and a docker CLI for V are present
+// (for 29.7: unpacks the tarball on first use, sha256 checked).
 bool DockerAvailable(DockerVersion v);
-// "20.10" or "28.5".
+// "20.10", "28.5", "29.7" or "29.7-nft".
 std::string DockerVersionName(DockerVersion v);
 // Why DockerAvailable(v) is false ("" when it is true), for skip messages.
 std::string DockerUnavailableReason(DockerVersion v);
 // The cache folder that holds Docker 28.5.
 std::string DockerUnstableCacheDir();
+// The folder that holds Docker 29.7.2's dockerd and docker-proxy (beside
+// DockerUnstableCacheDir()).
+std::string Docker29CacheDir();
+// True for the versions whose firewall is nftables tables of Docker's own
+// (no iptables chains, no DOCKER-USER).
+bool DockerUsesNftables(DockerVersion v);
 // True when running as root with the tools the lab needs (ip, nsenter,
 // unshare, socat); otherwise *why says what is missing.
 bool LabSupported(std::string* why = nullptr);

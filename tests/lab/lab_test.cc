@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -120,7 +121,10 @@ void ExpectNothingLeft(const std::string& prefix) {
 template <DockerVersion V>
 struct Version {
   static constexpr DockerVersion value = V;
-  static constexpr const char* tag = V == DockerVersion::k20_10 ? "dkold" : "dknew";
+  static constexpr const char* tag = V == DockerVersion::k20_10  ? "dkold"
+                                     : V == DockerVersion::k28_5 ? "dknew"
+                                     : V == DockerVersion::k29_7 ? "dkipt"
+                                                                 : "dknft";
 };
 
 template <typename T>
@@ -192,20 +196,32 @@ class DockerLabTest : public ::testing::Test {
   static inline bool had_default_socket_ = false, had_default_data_ = false;
 };
 
-using Versions = ::testing::Types<Version<DockerVersion::k20_10>, Version<DockerVersion::k28_5>>;
+using Versions = ::testing::Types<Version<DockerVersion::k20_10>, Version<DockerVersion::k28_5>,
+                                  Version<DockerVersion::k29_7>, Version<DockerVersion::k29_7_nft>>;
 class VersionNames {
  public:
   template <typename T>
   static std::string GetName(int) {
-    return T::value == DockerVersion::k20_10 ? "Docker20_10" : "Docker28_5";
+    switch (T::value) {
+      case DockerVersion::k20_10: return "Docker20_10";
+      case DockerVersion::k28_5: return "Docker28_5";
+      case DockerVersion::k29_7: return "Docker29_7";
+      case DockerVersion::k29_7_nft: return "Docker29_7_nft";
+    }
+    return "Docker";
   }
 };
 TYPED_TEST_SUITE(DockerLabTest, Versions, VersionNames);
 
 TYPED_TEST(DockerLabTest, ServerVersionMatches) {
-  const std::string want = DockerVersionName(TestFixture::kVersion) + ".";
+  const DockerVersion v = TestFixture::kVersion;
   const std::string got = this->node_->Version();
-  EXPECT_EQ(got.rfind(want, 0), 0u) << "server version " << got << ", want " << want << "*";
+  if (v == DockerVersion::k29_7 || v == DockerVersion::k29_7_nft) {
+    EXPECT_EQ(got, "29.7.2");
+  } else {
+    const std::string want = DockerVersionName(v) + ".";
+    EXPECT_EQ(got.rfind(want, 0), 0u) << "server version " << got << ", want " << want << "*";
+  }
 }
 
 TYPED_TEST(DockerLabTest, DaemonIsIsolated) {
@@ -242,11 +258,12 @@ TYPED_TEST(DockerLabTest, ContainerReachableFromItsNode) {
 }
 
 TYPED_TEST(DockerLabTest, IptablesShowsDockerChainsInNodeNamespaceOnly) {
+  if (DockerUsesNftables(TestFixture::kVersion)) GTEST_SKIP() << "no iptables chains in nftables mode";
   auto save = this->node_host_->Exec({"iptables-save"});
   ASSERT_TRUE(save.ok()) << save.err;
   EXPECT_TRUE(Contains(save.out, ":DOCKER-USER")) << save.out;
   EXPECT_TRUE(Contains(save.out, "--dport 8080 -j DNAT")) << save.out;
-  if (TestFixture::kVersion == DockerVersion::k28_5) {
+  if (TestFixture::kVersion == DockerVersion::k28_5 || TestFixture::kVersion == DockerVersion::k29_7) {
     EXPECT_TRUE(Contains(save.out, ":DOCKER-FORWARD")) << save.out;
   } else {
     EXPECT_FALSE(Contains(save.out, ":DOCKER-FORWARD")) << save.out;
@@ -257,6 +274,29 @@ TYPED_TEST(DockerLabTest, IptablesShowsDockerChainsInNodeNamespaceOnly) {
   const std::string ip = this->node_->ContainerIp("web");
   auto root = RunProcess({"iptables-save"});
   EXPECT_FALSE(Contains(root.out, "--to-destination " + ip + ":80")) << root.out;
+}
+
+// Docker 29's nftables mode: tables of its own, the published port's DNAT
+// in them, and no iptables chain at all (no DOCKER-USER to hook).
+TYPED_TEST(DockerLabTest, NftablesModeHasDockerTablesAndNoDockerUser) {
+  if (!DockerUsesNftables(TestFixture::kVersion)) GTEST_SKIP() << "iptables mode";
+  auto tables = this->node_host_->Exec({"nft", "list", "tables"});
+  ASSERT_TRUE(tables.ok()) << tables.err;
+  EXPECT_TRUE(Contains(tables.out, "table ip docker-bridges")) << tables.out;
+  EXPECT_TRUE(Contains(tables.out, "table ip6 docker-bridges")) << tables.out;
+  auto ruleset = this->node_host_->Exec({"nft", "list", "table", "ip", "docker-bridges"});
+  EXPECT_TRUE(Contains(ruleset.out, "tcp dport 8080")) << ruleset.out;
+  auto user = this->node_host_->Exec({"iptables", "-S", "DOCKER-USER"});
+  EXPECT_FALSE(user.ok()) << user.out;
+  auto save = this->node_host_->Exec({"iptables-save"});
+  EXPECT_FALSE(Contains(save.out, "DOCKER")) << save.out;
+  // Forwarding was turned on before the daemon started (it refuses otherwise).
+  EXPECT_EQ(this->node_host_->Sh("cat /proc/sys/net/ipv4/ip_forward").out, "1\n");
+  // Nothing of it outside the node's namespace.
+  auto outside = this->outside_->Exec({"nft", "list", "tables"});
+  EXPECT_FALSE(Contains(outside.out, "docker")) << outside.out;
+  auto root = RunProcess({"nft", "list", "ruleset"});
+  EXPECT_FALSE(Contains(root.out, this->node_->ContainerIp("web") + ":80")) << root.out;
 }
 
 TYPED_TEST(DockerLabTest, HostListenerReachableOverIpv4AndIpv6) {
@@ -275,6 +315,52 @@ class LabTest : public ::testing::Test {
     if (!LabSupported(&why)) GTEST_SKIP() << why;
   }
 };
+
+// Sets an environment variable for one scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
+    if (const char* old = getenv(name_.c_str())) old_ = old;
+    setenv(name_.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// Docker 29.7.2 comes from a tarball in the shared folder: a missing one or
+// one with another sha256 is a skip reason naming it, never unpacked. Runs
+// with a cache folder of its own (whose usr/ is the real 28.5 cache's).
+TEST_F(LabTest, Docker29TarballIsCheckedBeforeUse) {
+  if (!DockerAvailable(DockerVersion::k28_5)) GTEST_SKIP() << DockerUnavailableReason(DockerVersion::k28_5);
+  const std::string real_cache = DockerUnstableCacheDir();
+  const std::string tmp = fmt::format("/tmp/swarmwall-lab-test-{}", getpid());
+  fs::remove_all(tmp);
+  fs::create_directories(tmp + "/cache/docker-unstable");
+  fs::create_directories(tmp + "/shared/docker-29");
+  fs::create_directory_symlink(real_cache + "/usr", tmp + "/cache/docker-unstable/usr");
+  ScopedEnv cache("SWARMWALL_LAB_CACHE", tmp + "/cache/docker-unstable");
+  ScopedEnv shared("SWARMWALL_SHARED", tmp + "/shared");
+  EXPECT_EQ(Docker29CacheDir(), tmp + "/cache/docker-29.7.2");
+
+  std::string missing = DockerUnavailableReason(DockerVersion::k29_7);
+  EXPECT_TRUE(Contains(missing, tmp + "/shared/docker-29/docker-29.7.2-linux-amd64.tar.xz is missing")) << missing;
+  std::ofstream(tmp + "/shared/docker-29/docker-29.7.2-linux-amd64.tar.xz") << "not docker\n";
+  std::string wrong = DockerUnavailableReason(DockerVersion::k29_7_nft);
+  EXPECT_TRUE(Contains(wrong, "has sha256 ")) << wrong;
+  EXPECT_TRUE(Contains(wrong, "expected 3af92296")) << wrong;
+  EXPECT_FALSE(DockerAvailable(DockerVersion::k29_7));
+  EXPECT_FALSE(fs::exists(Docker29CacheDir()));
+  fs::remove_all(tmp);
+}
 
 TEST_F(LabTest, RejectsBadTagsAndNames) {
   EXPECT_THROW(Lab("Ex"), std::invalid_argument);

@@ -67,6 +67,10 @@ struct AuditInput {
   // Addresses that are the cluster's own nodes (from a policy): never taken
   // as the stranger.
   std::vector<netfilter::Cidr> trusted;
+  // What the caller could not see or model ("nftables tables not read",
+  // "table netdev X: not modelled"): the policy proof names each and never
+  // claims the ruleset implements the policy while any is left.
+  std::vector<std::string> blind_spots;
 };
 
 // Every finding, most severe first (then by code, then by rule). A ruleset

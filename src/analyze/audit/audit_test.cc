@@ -470,19 +470,39 @@ std::string N1Rules(bool user_drop = true, const std::string& admins = "192.0.2.
          "COMMIT\n";
 }
 
+// What a proof is given besides n1's IPv4 rules.
+struct ProofOptions {
+  bool ipv6 = false;                    // the policy has `ipv6: true`, the host an IPv6 address
+  std::optional<std::string> rules6;    // an IPv6 ruleset
+  bool host = true;                     // host facts given
+  bool ipsets_known = true;
+  std::vector<std::string> blind_spots;
+};
+
 struct Proof {
   policy::Policy policy;
   Ruleset rs;
-  host::HostNetwork host = Host();
+  std::optional<Ruleset> rs6;
+  host::HostNetwork host;
   std::optional<PolicyProof> proof;
-  explicit Proof(const std::string& rules) : policy(Load()), rs(Parse(rules)) {
+  // With RULES6, the policy has `ipv6: true` and the host an IPv6 address on eth0.
+  explicit Proof(const std::string& rules, const std::optional<std::string>& rules6 = std::nullopt)
+      : Proof(rules, ProofOptions{.ipv6 = rules6.has_value(), .rules6 = rules6}) {}
+  Proof(const std::string& rules, const ProofOptions& o)
+      : policy(Load(o.ipv6)), rs(Parse(rules)), host(Host(o.ipv6)) {
+    if (o.rules6) rs6 = Parse(*o.rules6, Family::kIPv6);
+    host.ipsets_known = o.ipsets_known;
     AuditInput in;
     in.v4 = &rs;
-    in.host = &host;
+    in.v6 = rs6 ? &*rs6 : nullptr;
+    in.host = o.host ? &host : nullptr;
+    in.blind_spots = o.blind_spots;
     proof.emplace(ProvePolicy(policy, *policy.FindNode("n1"), in));
   }
-  static policy::Policy Load() {
-    auto r = policy::LoadPolicyText(kPolicy, "p.yaml", ".");
+  static policy::Policy Load(bool ipv6 = false) {
+    std::string text = kPolicy;
+    if (ipv6) text.replace(text.find("ipv6: false"), 11, "ipv6: true");
+    auto r = policy::LoadPolicyText(text, "p.yaml", ".");
     if (!r.ok()) throw std::runtime_error(r.errors.empty() ? "?" : r.errors[0].ToString());
     return std::move(*r.policy);
   }
@@ -491,8 +511,84 @@ struct Proof {
 TEST(AuditPolicy, RulesetThatImplementsThePolicyHasNoDifference) {
   Proof p(N1Rules());
   EXPECT_TRUE(p.proof->differences.empty()) << ProofText(*p.proof);
-  EXPECT_FALSE(p.proof->incomplete) << ProofText(*p.proof);
+  EXPECT_TRUE(p.proof->blind_spots.empty()) << ProofText(*p.proof);
+  EXPECT_TRUE(p.proof->undecidable.empty()) << ProofText(*p.proof);
+  EXPECT_EQ(Verdict(*p.proof), ProofVerdict::kImplements);
+  EXPECT_NE(ProofText(*p.proof).find("the ruleset implements it"), std::string::npos);
+  EXPECT_EQ(ProofJson(*p.proof)["verdict"], "implements");
   EXPECT_GT(p.proof->classes_checked, 100u);
+}
+
+// audit --policy never says "implements it" of what it could not see: each
+// blind spot and undecidable match is named and the verdict is "cannot prove".
+bool Says(const PolicyProof& p, const std::string& text) { return ProofText(p).find(text) != std::string::npos; }
+
+TEST(AuditPolicy, CannotProveWithoutHostFacts) {
+  Proof p(N1Rules(), ProofOptions{.host = false});
+  EXPECT_EQ(Verdict(*p.proof), ProofVerdict::kCannotProve);
+  EXPECT_FALSE(Says(*p.proof, "implements it")) << ProofText(*p.proof);
+  EXPECT_TRUE(Says(*p.proof, "not seen: no host facts")) << ProofText(*p.proof);
+}
+
+TEST(AuditPolicy, CannotProveWithoutTheIpv6RulesetThePolicyAsksFor) {
+  Proof p(N1Rules(), ProofOptions{.ipv6 = true});
+  EXPECT_TRUE(p.proof->differences.empty()) << ProofText(*p.proof);
+  EXPECT_EQ(Verdict(*p.proof), ProofVerdict::kCannotProve);
+  EXPECT_FALSE(Says(*p.proof, "implements it")) << ProofText(*p.proof);
+  EXPECT_TRUE(Says(*p.proof, "not seen: no IPv6 ruleset: IPv6 was not checked")) << ProofText(*p.proof);
+  auto j = ProofJson(*p.proof);
+  EXPECT_EQ(j["verdict"], "cannot-prove");
+  EXPECT_EQ(j["equal"], false);
+  EXPECT_EQ(j["incomplete"], true);
+}
+
+TEST(AuditPolicy, CannotProveWithoutRoutesOfAFamily) {
+  const char* closed6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+  Proof p(N1Rules(), ProofOptions{.ipv6 = true, .rules6 = closed6});
+  EXPECT_EQ(Verdict(*p.proof), ProofVerdict::kImplements) << ProofText(*p.proof);
+  std::erase_if(p.host.routes, [](const host::Route& r) { return r.destination.family() == Family::kIPv6; });
+  AuditInput in;
+  in.v4 = &p.rs;
+  in.v6 = &*p.rs6;
+  in.host = &p.host;
+  auto proof = ProvePolicy(p.policy, *p.policy.FindNode("n1"), in);
+  EXPECT_EQ(Verdict(proof), ProofVerdict::kCannotProve);
+  EXPECT_TRUE(Says(proof, "not seen: no IPv6 route in the host's facts (--route6)")) << ProofText(proof);
+}
+
+TEST(AuditPolicy, CallersBlindSpotsAreNamed) {
+  Proof p(N1Rules(), ProofOptions{.blind_spots = {"nftables tables not read", "table netdev x: not modelled"}});
+  EXPECT_TRUE(p.proof->differences.empty()) << ProofText(*p.proof);
+  EXPECT_EQ(Verdict(*p.proof), ProofVerdict::kCannotProve);
+  EXPECT_FALSE(Says(*p.proof, "implements it")) << ProofText(*p.proof);
+  EXPECT_TRUE(Says(*p.proof, "policy for node n1: cannot prove it: 2 not seen, 0 undecidable")) << ProofText(*p.proof);
+  EXPECT_TRUE(Says(*p.proof, "  not seen: nftables tables not read\n")) << ProofText(*p.proof);
+  EXPECT_TRUE(Says(*p.proof, "  not seen: table netdev x: not modelled\n")) << ProofText(*p.proof);
+  auto j = ProofJson(*p.proof);
+  ASSERT_EQ(j["blind_spots"].size(), 2u);
+  EXPECT_EQ(j["blind_spots"][0], "nftables tables not read");
+}
+
+TEST(AuditPolicy, UndecidableMatchesAreNamed) {
+  // SSH from the admins' ipset, whose entries the facts do not hold.
+  std::string rules = N1Rules();
+  std::string from = "-A INPUT -i eth0 -s 192.0.2.0/28 -p tcp";
+  rules.replace(rules.find(from), from.size(), "-A INPUT -i eth0 -p tcp -m set --match-set admins src");
+  Proof p(rules, ProofOptions{.ipsets_known = false});
+  EXPECT_EQ(Verdict(*p.proof), ProofVerdict::kCannotProve) << ProofText(*p.proof);
+  EXPECT_FALSE(Says(*p.proof, "implements it")) << ProofText(*p.proof);
+  ASSERT_EQ(p.proof->undecidable.size(), 1u) << ProofText(*p.proof);
+  EXPECT_NE(p.proof->undecidable[0].find("filter INPUT rule 11"), std::string::npos) << p.proof->undecidable[0];
+  EXPECT_NE(p.proof->undecidable[0].find("the host's ipsets are not known"), std::string::npos)
+      << p.proof->undecidable[0];
+  for (const auto& d : p.proof->differences) EXPECT_TRUE(d.undecided) << ProofText(*p.proof);
+}
+
+TEST(AuditPolicy, ADecidedDifferenceDiffersWhateverIsUnseen) {
+  Proof p(N1Rules(false), ProofOptions{.blind_spots = {"nftables tables not read"}});
+  EXPECT_EQ(Verdict(*p.proof), ProofVerdict::kDiffers);
+  EXPECT_TRUE(Says(*p.proof, "1 difference(s)")) << ProofText(*p.proof);
+  EXPECT_TRUE(Says(*p.proof, "not seen: nftables tables not read")) << ProofText(*p.proof);
 }
 
 TEST(AuditPolicy, PublishedPortLeftOpenIsADifferenceWithAPacket) {
@@ -524,6 +620,31 @@ TEST(AuditPolicy, SshFromTooManyIsADifference) {
   EXPECT_FALSE(d.policy_accepts);
   EXPECT_TRUE(d.ruleset_accepts);
   EXPECT_EQ(d.example.src, "192.0.2.16");
+}
+
+// Both families differ from the policy: each family's differences keep
+// their own sources (the IPv6 pass once indexed its ranges by the proof's
+// whole list, which held IPv4's already: out of bounds, SIGSEGV).
+TEST(AuditPolicy, BothFamiliesDiffer) {
+  const char* open6 = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+  Proof p(N1Rules(false), open6);
+  const auto& diffs = p.proof->differences;
+  ASSERT_GE(diffs.size(), 3u) << ProofText(*p.proof);
+  const auto& d4 = diffs[0];
+  EXPECT_EQ(d4.example.family, Family::kIPv4);
+  EXPECT_EQ(d4.kind, "container");
+  EXPECT_EQ(d4.ports, "9000");
+  EXPECT_EQ(d4.sources.find(':'), std::string::npos) << d4.sources;
+  size_t v6 = 0;
+  for (const auto& d : diffs) {
+    if (d.example.family != Family::kIPv6) continue;
+    ++v6;
+    EXPECT_NE(d.sources.find(':'), std::string::npos) << d.sources;
+    EXPECT_EQ(d.iface, "eth0");
+    EXPECT_FALSE(d.policy_accepts);
+    EXPECT_TRUE(d.ruleset_accepts);
+  }
+  EXPECT_EQ(v6, diffs.size() - 1) << ProofText(*p.proof);
 }
 
 TEST(AuditPolicy, IntendedFindingsBecomeInfo) {

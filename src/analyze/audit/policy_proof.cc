@@ -44,6 +44,10 @@ bool PatternMatches(const std::string& p, std::string_view name) {
 
 const char* ProtoName(uint16_t p) { return p == 6 ? "tcp" : p == 17 ? "udp" : "sctp"; }
 
+void AddOnce(std::vector<std::string>& list, std::string item) {
+  if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(std::move(item));
+}
+
 }  // namespace
 
 PolicyIntent::PolicyIntent(const policy::Policy& policy, const policy::Node& node) : policy_(policy), node_(node) {}
@@ -242,6 +246,14 @@ void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const
             any |= ok(o.fate);
           }
           bool undecided = all != any || r.truncated;
+          if (undecided) {
+            std::string prefix = fam == Family::kIPv6 ? "[IPv6] " : "";
+            for (const auto& u : r.unknowns)
+              AddOnce(proof.undecidable,
+                      fmt::format("{}{} {} rule {}: {}: {}", prefix, u.table, u.chain, u.rule_number, u.what, u.why));
+            if (r.truncated)
+              AddOnce(proof.undecidable, prefix + "a trace with more paths than the tracer follows (its outcomes partial)");
+          }
           if (!undecided && first == want.accept) {
             flush();
             continue;
@@ -279,24 +291,26 @@ void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const
         }
         flush();
         if (raw.size() > 20000) {
-          proof.incomplete = true;
-          proof.notes.push_back("more than 20000 differences: the rest were not looked for");
+          AddOnce(proof.blind_spots, "more than 20000 differences: the rest were not looked for");
           break;
         }
       }
   }
   // One difference for the source classes that differ alike (same interface,
   // protocol, ports, verdicts, reasons and deciding rule); neighbouring
-  // classes become one range.
+  // classes become one range. This family's differences are merged apart
+  // from the proof's (which may hold the other family's already: indexes
+  // into RANGES are this family's only) and appended at the end.
   std::map<std::string, size_t> index;
+  std::vector<PolicyDifference> diffs;
   std::vector<std::vector<std::pair<IpAddress, IpAddress>>> ranges;
   for (auto& r : raw) {
     std::string key = fmt::format("{}|{}|{}|{}|{}{}{}|{}|{}", r.d.iface, r.d.proto, r.d.kind, r.d.ports,
                                   r.d.policy_accepts, r.d.ruleset_accepts, r.d.undecided, r.d.policy_why,
                                   r.d.example.decided_by);
-    auto [it, fresh] = index.try_emplace(key, proof.differences.size());
+    auto [it, fresh] = index.try_emplace(key, diffs.size());
     if (fresh) {
-      proof.differences.push_back(std::move(r.d));
+      diffs.push_back(std::move(r.d));
       ranges.push_back({{r.first, r.last}});
       continue;
     }
@@ -318,8 +332,9 @@ void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const
       c.last = b;
       text += (n++ ? ", " : "") + c.Text();
     }
-    proof.differences[i].sources = text;
+    diffs[i].sources = text;
   }
+  for (auto& d : diffs) proof.differences.push_back(std::move(d));
 }
 
 }  // namespace
@@ -328,10 +343,10 @@ PolicyProof ProvePolicy(const policy::Policy& policy, const policy::Node& node, 
   PolicyProof proof;
   proof.node = node.name;
   proof.intent.emplace(policy, node);
+  proof.blind_spots = input.blind_spots;
   const PolicyIntent& intent = *proof.intent;
   if (!input.host) {
-    proof.incomplete = true;
-    proof.notes.push_back("no host facts (addresses, routes): nothing was checked");
+    proof.blind_spots.push_back("no host facts (addresses, routes): nothing was traced");
     return proof;
   }
   std::vector<std::string> ifaces;
@@ -341,20 +356,47 @@ PolicyProof ProvePolicy(const policy::Policy& policy, const policy::Node& node, 
     if (c == IfaceClass::kCluster) proof.cluster_ifaces.push_back(i.name);
     if (c != IfaceClass::kOther) ifaces.push_back(i.name);
   }
-  if (proof.public_ifaces.empty()) {
-    proof.incomplete = true;
-    proof.notes.push_back("none of the host's interfaces is one of the policy's public interfaces");
-  }
-  if (input.v4) ProveFamily(intent, *input.v4, input.file4, *input.host, ifaces, proof);
-  else {
-    proof.incomplete = true;
-    proof.notes.push_back("no IPv4 ruleset");
-  }
-  if (policy.ipv6) {
-    if (input.v6) ProveFamily(intent, *input.v6, input.file6, *input.host, ifaces, proof);
-    else proof.notes.push_back("no IPv6 ruleset given: IPv6 was not checked");
+  if (proof.public_ifaces.empty())
+    proof.blind_spots.push_back(
+        "none of the host's interfaces is one of the policy's public interfaces: nothing from the public was traced");
+  // A family is checked when the policy speaks of it; without its ruleset,
+  // or without one route of it (where a DNATed packet goes), it is not seen.
+  for (Family fam : {Family::kIPv4, Family::kIPv6}) {
+    bool v4 = fam == Family::kIPv4;
+    if (!v4 && !policy.ipv6) continue;
+    const netfilter::Ruleset* rs = v4 ? input.v4 : input.v6;
+    std::string name = v4 ? "IPv4" : "IPv6";
+    if (!rs) {
+      proof.blind_spots.push_back(fmt::format("no {} ruleset: {} was not checked", name, name));
+      continue;
+    }
+    bool routes = std::any_of(input.host->routes.begin(), input.host->routes.end(),
+                              [&](const host::Route& r) { return r.destination.family() == fam; });
+    if (!routes)
+      proof.blind_spots.push_back(fmt::format("no {} route in the host's facts ({}): where {} packets go is not known",
+                                              name, v4 ? "--route" : "--route6", name));
+    ProveFamily(intent, *rs, v4 ? input.file4 : input.file6, *input.host, ifaces, proof);
   }
   return proof;
+}
+
+ProofVerdict Verdict(const PolicyProof& p) {
+  bool undecided = false;
+  for (const auto& d : p.differences) {
+    if (!d.undecided) return ProofVerdict::kDiffers;
+    undecided = true;
+  }
+  if (undecided || !p.blind_spots.empty() || !p.undecidable.empty()) return ProofVerdict::kCannotProve;
+  return ProofVerdict::kImplements;
+}
+
+const char* ProofVerdictName(ProofVerdict v) {
+  switch (v) {
+    case ProofVerdict::kImplements: return "implements";
+    case ProofVerdict::kDiffers: return "differs";
+    case ProofVerdict::kCannotProve: return "cannot-prove";
+  }
+  return "";
 }
 
 void DowngradeIntended(const PolicyProof& proof, std::vector<AuditFinding>& findings) {
@@ -383,11 +425,14 @@ void DowngradeIntended(const PolicyProof& proof, std::vector<AuditFinding>& find
 }
 
 nlohmann::json ProofJson(const PolicyProof& p) {
+  ProofVerdict v = Verdict(p);
   nlohmann::json j = {{"node", p.node},
-                      {"equal", p.differences.empty() && !p.incomplete},
+                      {"verdict", ProofVerdictName(v)},
+                      {"equal", v == ProofVerdict::kImplements},
                       {"packets_traced", p.classes_checked},
-                      {"incomplete", p.incomplete},
-                      {"notes", p.notes},
+                      {"incomplete", !p.blind_spots.empty() || !p.undecidable.empty()},
+                      {"blind_spots", p.blind_spots},
+                      {"undecidable", p.undecidable},
                       {"public_interfaces", p.public_ifaces},
                       {"cluster_interfaces", p.cluster_ifaces},
                       {"differences", nlohmann::json::array()}};
@@ -410,10 +455,18 @@ nlohmann::json ProofJson(const PolicyProof& p) {
 
 std::string ProofText(const PolicyProof& p) {
   std::string out = fmt::format("policy for node {}: ", p.node);
-  if (p.differences.empty())
-    out += fmt::format("the ruleset implements it ({} packet classes traced)\n", p.classes_checked);
-  else
-    out += fmt::format("{} difference(s) ({} packet classes traced)\n", p.differences.size(), p.classes_checked);
+  switch (Verdict(p)) {
+    case ProofVerdict::kImplements:
+      out += fmt::format("the ruleset implements it ({} packet classes traced)\n", p.classes_checked);
+      break;
+    case ProofVerdict::kDiffers:
+      out += fmt::format("{} difference(s) ({} packet classes traced)\n", p.differences.size(), p.classes_checked);
+      break;
+    case ProofVerdict::kCannotProve:
+      out += fmt::format("cannot prove it: {} not seen, {} undecidable ({} packet classes traced)\n",
+                         p.blind_spots.size(), p.undecidable.size(), p.classes_checked);
+      break;
+  }
   for (const auto& d : p.differences) {
     out += fmt::format("  {} {}/{} from {} in {}: policy {} ({}), ruleset {}\n", d.kind, d.ports, d.proto, d.sources,
                        d.iface, d.policy_accepts ? "accepts" : "drops", d.policy_why,
@@ -421,7 +474,8 @@ std::string ProofText(const PolicyProof& p) {
     out += fmt::format("    example: {}\n", d.example.Text());
     for (const auto& r : d.rules) out += fmt::format("    decided by {}: {}\n", r.Where(), r.text);
   }
-  for (const auto& n : p.notes) out += "  note: " + n + "\n";
+  for (const auto& b : p.blind_spots) out += "  not seen: " + b + "\n";
+  for (const auto& u : p.undecidable) out += "  undecidable: " + u + "\n";
   return out;
 }
 

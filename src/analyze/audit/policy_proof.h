@@ -7,7 +7,10 @@
 // and the policy can tell apart (audit_classes.h), follows one
 // representative of each with the tracer through the real ruleset, and
 // lists every class where the two disagree, with a concrete packet and its
-// trace's deciding rule.
+// trace's deciding rule. It never claims a host it could not see in full:
+// what it could not see (blind spots: the caller's and its own) and the
+// undecidable matches a verdict depended on are named, and the verdict is
+// then "cannot prove" (ProofVerdict).
 #pragma once
 
 #include <optional>
@@ -68,14 +71,26 @@ struct PolicyProof {
   std::string node;
   std::vector<PolicyDifference> differences;
   size_t classes_checked = 0;  // packets traced
-  bool incomplete = false;     // something could not be checked (see notes)
-  std::vector<std::string> notes;
+  // What could not be seen or modelled: AuditInput::blind_spots, then the
+  // proof's own ("no IPv6 ruleset: IPv6 was not checked", ...).
+  std::vector<std::string> blind_spots;
+  // The undecidable matches some class's verdict depended on, once each
+  // ("filter INPUT rule 3: -m set ...: the host's ipsets are not known ...").
+  std::vector<std::string> undecidable;
   // What the checks looked at, for people.
   std::vector<std::string> public_ifaces, cluster_ifaces;
   std::optional<PolicyIntent> intent;
 };
 
-// INPUT's host must be set (the proof needs addresses and routes).
+// kDiffers: a difference the ruleset decides (whatever else is unknown);
+// kCannotProve: none, but a blind spot or an undecided class; kImplements:
+// every class was traced and agrees, nothing was out of sight.
+enum class ProofVerdict { kImplements, kDiffers, kCannotProve };
+ProofVerdict Verdict(const PolicyProof& proof);
+const char* ProofVerdictName(ProofVerdict v);   // "implements", "differs", "cannot-prove"
+
+// Without INPUT's host (addresses and routes) nothing is traced: the proof
+// says so as a blind spot.
 PolicyProof ProvePolicy(const policy::Policy& policy, const policy::Node& node, const AuditInput& input);
 
 // Findings of audit that the policy asks for (a published port it allows

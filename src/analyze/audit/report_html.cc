@@ -83,11 +83,21 @@ void Findings(const std::vector<AuditFinding>& findings, std::string& out) {
 
 void Proof(const PolicyProof& p, std::string& out) {
   out += fmt::format("<h2>Policy proof for node {}</h2>\n", HtmlEscape(p.node));
-  if (p.differences.empty() && !p.incomplete)
-    out += fmt::format("<p><b>The ruleset implements the policy</b> ({} packet classes traced).</p>\n",
-                       p.classes_checked);
-  else
-    out += fmt::format("<p>{} difference(s), {} packet classes traced.</p>\n", p.differences.size(), p.classes_checked);
+  switch (Verdict(p)) {
+    case ProofVerdict::kImplements:
+      out += fmt::format("<p><b>The ruleset implements the policy</b> ({} packet classes traced).</p>\n",
+                         p.classes_checked);
+      break;
+    case ProofVerdict::kDiffers:
+      out += fmt::format("<p>{} difference(s), {} packet classes traced.</p>\n", p.differences.size(),
+                         p.classes_checked);
+      break;
+    case ProofVerdict::kCannotProve:
+      out += fmt::format("<p><b>Cannot prove that the ruleset implements the policy</b>: {} thing(s) not seen, {} "
+                         "undecidable ({} packet classes traced).</p>\n",
+                         p.blind_spots.size(), p.undecidable.size(), p.classes_checked);
+      break;
+  }
   if (!p.differences.empty()) {
     out += "<table><tr><th>kind</th><th>in</th><th>from</th><th>ports</th><th>policy</th><th>ruleset</th>"
            "<th>example (traced)</th></tr>\n";
@@ -100,7 +110,8 @@ void Proof(const PolicyProof& p, std::string& out) {
                          d.rules.empty() ? "" : "<br><code>" + HtmlEscape(d.rules[0].Where() + ": " + d.rules[0].text) + "</code>");
     out += "</table>\n";
   }
-  for (const auto& n : p.notes) out += fmt::format("<p>Note: {}</p>\n", HtmlEscape(n));
+  for (const auto& b : p.blind_spots) out += fmt::format("<p>Not seen: {}</p>\n", HtmlEscape(b));
+  for (const auto& u : p.undecidable) out += fmt::format("<p>Undecidable: {}</p>\n", HtmlEscape(u));
 }
 
 void Graph(const HtmlReportInput& in, std::string& out) {

@@ -82,5 +82,24 @@ TEST(ReportHtml, WithoutFindingsOrMatrixStillHasTheGraph) {
   EXPECT_EQ(html.find("Exposure matrix"), std::string::npos);
 }
 
+TEST(ReportHtml, ProofThatCannotProveNamesWhatItCouldNotSee) {
+  PolicyProof proof;
+  proof.node = "m1";
+  proof.classes_checked = 12;
+  proof.blind_spots = {"table netdev <x>: not modelled"};
+  proof.undecidable = {"filter INPUT rule 3: -m set --match-set a src: the host's ipsets are not known"};
+  HtmlReportInput in;
+  in.proof = &proof;
+  std::string html = RenderHtmlReport(in);
+  EXPECT_NE(html.find("Cannot prove that the ruleset implements the policy"), std::string::npos) << html;
+  EXPECT_EQ(html.find("The ruleset implements the policy"), std::string::npos) << html;
+  EXPECT_NE(html.find("Not seen: table netdev &lt;x&gt;: not modelled"), std::string::npos) << html;
+  EXPECT_NE(html.find("Undecidable: filter INPUT rule 3"), std::string::npos) << html;
+  proof.blind_spots.clear();
+  proof.undecidable.clear();
+  html = RenderHtmlReport(in);
+  EXPECT_NE(html.find("The ruleset implements the policy"), std::string::npos) << html;
+}
+
 }  // namespace
 }  // namespace swarmwall::analyze

@@ -60,6 +60,22 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep =
   return out;
 }
 
+// The first line of FILES that runs `flush ruleset` ("/etc/nftables.conf:3"), "" if none.
+std::string FlushRulesetLine(const std::vector<host::ConfigFile>& files) {
+  for (const auto& f : files) {
+    std::istringstream in(f.text);
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++n;
+      line = Trim(line.substr(0, line.find('#')));
+      std::istringstream words(line);
+      std::string a, b;
+      if (words >> a >> b && a == "flush" && (b == "ruleset" || b == "ruleset;")) return f.path + ":" + std::to_string(n);
+    }
+  }
+  return "";
+}
+
 std::string PortName(int port) {
   switch (port) {
     case 2375: return "the Docker Engine API without TLS";
@@ -96,6 +112,9 @@ std::vector<Finding> Diagnose(const DoctorFacts& h) {
     out.push_back({s, std::move(code), std::move(message), std::move(fix)});
   };
   bool docker = h.docker_in_nft || h.docker_in_legacy || h.v4.docker_chains || h.v6.docker_chains;
+  // Docker's rules in nftables: its own tables, or iptables-nft's.
+  bool nft_mode = DockerNftablesMode(h);
+  bool docker_any = docker || nft_mode;
 
   // Variants.
   if (h.docker_in_nft && h.docker_in_legacy) {
@@ -133,7 +152,8 @@ std::vector<Finding> Diagnose(const DoctorFacts& h) {
     }
     // Before the Docker-only checks: a DOCKER-USER whose rules nothing
     // reaches matters with or without Docker's chains (model/filter_owners.h).
-    if (f->docker_user_not_hooked)
+    // In nftables mode nothing ever jumps to DOCKER-USER: DiagnoseDockerFirewall says what that means.
+    if (f->docker_user_not_hooked && !nft_mode)
       add(Severity::kError, "docker-user-not-hooked",
           fam + ": FORWARD does not jump to DOCKER-USER: rules in DOCKER-USER (yours or "
                 "swarmwall's) are never consulted and published ports are open to everyone "
@@ -151,7 +171,8 @@ std::vector<Finding> Diagnose(const DoctorFacts& h) {
                 "unfiltered",
           "`" + tool + " -P FORWARD DROP` and persist it (Docker sets DROP itself when it enables "
                        "forwarding; something reset it)");
-    if (!f->published_ports.empty() && !f->docker_user_filters && !f->swarmwall_user_hooked)
+    // The exposure engine's answer, when there is one, replaces this approximation.
+    if (!h.world_published && !f->published_ports.empty() && !f->docker_user_filters && !f->swarmwall_user_hooked)
       add(Severity::kWarning, "published-ports-open",
           fam + ": published container ports are reachable from every address and INPUT rules "
                 "do not protect them (they go through FORWARD): " + Join(f->published_ports) +
@@ -231,6 +252,23 @@ std::vector<Finding> Diagnose(const DoctorFacts& h) {
         "After=iptables.service), never `iptables --flush`; keep your rules where a restart "
         "does not remove Docker's (swarmwall apply)");
 
+  // nftables.service loads /etc/nftables.conf at each start and reload: a
+  // `flush ruleset` there deletes every table, Docker's (native or
+  // iptables-nft) included; Docker does not notice.
+  if (std::string line = FlushRulesetLine(h.nftables_conf);
+      !line.empty() && h.nftables_service_enabled && (nft_mode || h.docker_in_nft))
+    add(Severity::kWarning, "nftables-service-flushes",
+        "nftables.service is enabled and " + line +
+            " runs `flush ruleset`: each `systemctl restart` or `reload` of nftables (and a boot "
+            "where it starts after docker) deletes every nftables table, Docker's " +
+            (nft_mode ? std::string("(ip docker-bridges, ...)") : std::string("iptables-nft chains")) +
+            " and swarmwall's included, until docker restarts: containers are cut off and nothing "
+            "filters what is published",
+        "flush only your own tables: replace `flush ruleset` by `table inet NAME` followed by "
+        "`delete table inet NAME` before each of your tables is declared (or `flush table inet "
+        "NAME`); or `systemctl disable nftables` if nothing of yours is in it; restart docker "
+        "after any nftables restart until then");
+
   // firewalld.
   if (h.firewalld_running && !h.firewalld_docker_zone)
     add(Severity::kError, "firewalld-without-docker",
@@ -245,12 +283,26 @@ std::vector<Finding> Diagnose(const DoctorFacts& h) {
         "make changes through firewall-cmd (`swarmwall render --backend firewalld`), not iptables");
 
   // Kernel settings.
-  if (docker && h.ip_forward && *h.ip_forward == "0")
+  std::string nft_note = nft_mode ? "; Docker in nftables mode does not turn it on itself (in iptables mode it "
+                                    "does at start): it must be on before docker starts"
+                                  : "";
+  if (docker_any && h.ip_forward && *h.ip_forward == "0")
     add(Severity::kError, "ip-forward-off",
         "net.ipv4.ip_forward is 0: containers cannot reach the outside and published ports do "
         "not answer",
         "`sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/ (check that no "
-        "sysctl.conf sets it back to 0)");
+        "sysctl.conf sets it back to 0)" + nft_note);
+  bool docker_ipv6 = h.docker_ipv6_networks;
+  if (h.daemon_json) {
+    auto j = nlohmann::json::parse(*h.daemon_json, nullptr, false);
+    docker_ipv6 |= j.is_object() && j.contains("ipv6") && j["ipv6"] == true;
+  }
+  if (docker_any && docker_ipv6 && h.ip6_forward && *h.ip6_forward == "0")
+    add(Severity::kError, "ip6-forward-off",
+        "Docker has IPv6 networks but net.ipv6.conf.all.forwarding is 0: containers' IPv6 traffic "
+        "is not forwarded (no IPv6 to or from them, published ports do not answer over IPv6)",
+        "`sysctl -w net.ipv6.conf.all.forwarding=1` and persist it in /etc/sysctl.d/ (an uplink "
+        "configured by router advertisements then needs net.ipv6.conf.IFACE.accept_ra=2)" + nft_note);
   if (docker && !h.br_netfilter)
     add(Severity::kWarning, "br-netfilter-missing",
         "br_netfilter is not loaded (/proc/sys/net/bridge/bridge-nf-call-iptables is missing): "
@@ -286,6 +338,8 @@ std::vector<Finding> Diagnose(const DoctorFacts& h) {
             "remove \"ip6tables\": false and restart docker");
     }
   }
+
+  for (auto& f : DiagnoseDockerFirewall(h)) out.push_back(std::move(f));
 
   std::stable_sort(out.begin(), out.end(),
                    [](const Finding& a, const Finding& b) { return a.severity < b.severity; });

@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "host/network.h"
 #include "host/setup.h"
 #include "netfilter/address.h"
+#include "netfilter/ruleset.h"
 
 namespace swarmwall::analyze {
 
@@ -38,8 +40,18 @@ struct FilterFacts {
   std::vector<std::string> published_ports;
 };
 
+// A published container port that a stranger (an address no rule or fact
+// names) reaches on a public interface, as the exposure engine finds it.
+struct OpenPublishedPort {
+  netfilter::Family family = netfilter::Family::kIPv4;
+  std::string port;        // as published: "8080/tcp", "8000-8010/udp"
+  std::string container;   // where it goes: "172.17.0.2:80"
+  std::string iface;       // the public interface it arrives on
+  bool certain = true;     // false: only under some answers of undecidable matches
+};
+
 // What doctor knows of a host: its setup (files, firewalld, sysctls,
-// sockets) and what the kernel's rules say.
+// sockets, nftables.service) and what the kernel's rules say.
 struct DoctorFacts : host::HostSetup {
   std::string gather_error;            // non-empty: the host could not be read
   // Variant report (host::DetectVariant).
@@ -48,7 +60,23 @@ struct DoctorFacts : host::HostSetup {
   std::string chosen_variant;
 
   FilterFacts v4, v6;
+
+  // The Docker daemon (Engine API; docker/daemon_info.h).
+  bool docker_reachable = false;
+  std::string docker_firewall;        // FirewallBackend.Driver ("iptables" before Docker 29)
+  bool docker_ipv6_networks = false;  // a network with EnableIPv6
+  // swarmwall's state directory holds an applied record: its iptables
+  // rules (the one backend until issue 15) are in place. Set by the caller
+  // (the record is the apply layer's).
+  bool swarmwall_applied = false;
+  // Published ports a stranger reaches (WorldPublishedPorts); nullopt: not
+  // computed (no host facts), and the approximate check stands in.
+  std::optional<std::vector<OpenPublishedPort>> world_published;
 };
+
+// Docker filters with its own nftables tables: GET /info says so, or (the
+// daemon not reachable) the table `ip docker-bridges` exists.
+bool DockerNftablesMode(const DoctorFacts& facts);
 
 enum class Severity { kError, kWarning, kInfo };
 std::string SeverityName(Severity s);
@@ -63,6 +91,13 @@ struct Finding {
 // Every check over FACTS; no I/O. Errors first, then warnings, then info.
 std::vector<Finding> Diagnose(const DoctorFacts& facts);
 
+// The checks status makes too (same facts, same words): Docker's nftables
+// mode beside iptables rules (FORWARD policy DROP, a DOCKER-USER nothing
+// reaches), swarmwall's iptables rules applied there, published ports open
+// to the world. They read only docker_*, nft_tables, v4, v6,
+// swarmwall_applied and world_published. Unsorted; Diagnose includes them.
+std::vector<Finding> DiagnoseDockerFirewall(const DoctorFacts& facts);
+
 // The ports doctor looks for in /proc/net: 2375 (Docker API without TLS),
 // 2377 (Swarm management), 7946 (Swarm gossip), 4789 (VXLAN).
 const std::vector<int>& DoctorPorts();
@@ -70,6 +105,16 @@ bool DoctorPort(int port);
 
 // FilterFacts from iptables-save / ip6tables-save text (all tables).
 FilterFacts FilterFactsFromSave(const std::string& save_text, netfilter::Family family);
+
+// The published ports a stranger reaches on the public interfaces
+// (GuessPublicInterfaces) of HOST through RS and HOST's own tables: the
+// exposure engine's container targets for a source no rule names, at the
+// interface's own addresses.
+std::vector<OpenPublishedPort> WorldPublishedPorts(const netfilter::Ruleset& rs, const host::HostNetwork& host);
+
+// Reads the Docker daemon's firewall backend and IPv6 networks into FACTS
+// (docker_reachable false when the API does not answer).
+void GatherDockerFacts(DoctorFacts& facts);
 
 struct DoctorOptions {
   std::string root = "/";          // prefix of /etc files

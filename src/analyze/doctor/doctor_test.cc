@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "netfilter/parser.h"
+
 namespace swarmwall::analyze {
 namespace {
 
@@ -215,6 +217,238 @@ TEST(Doctor, ErrorsComeFirst) {
   EXPECT_EQ(f[0].severity, Severity::kError);
   EXPECT_EQ(f[1].severity, Severity::kWarning);
   EXPECT_EQ(f[2].severity, Severity::kInfo);
+}
+
+// ------------------------------------------------- nftables and Docker 29
+
+const Finding* FindCode(const std::vector<Finding>& f, const std::string& code) {
+  for (const auto& x : f)
+    if (x.code == code) return &x;
+  return nullptr;
+}
+
+// A healthy Docker 29 host in nftables mode: no Docker chains in iptables,
+// empty iptables tables with ACCEPT policies, forwarding on.
+DoctorFacts NftClean() {
+  DoctorFacts h;
+  h.system_variant = "nft";
+  h.chosen_variant = "nft";
+  for (FilterFacts* f : {&h.v4, &h.v6}) {
+    f->read = true;
+    f->input_policy = "ACCEPT";
+    f->forward_policy = "ACCEPT";
+  }
+  h.docker_reachable = true;
+  h.docker_firewall = "nftables";
+  h.nft_tables = std::vector<std::string>{"ip docker-bridges", "ip6 docker-bridges"};
+  h.ip_forward = "1";
+  h.ip6_forward = "1";
+  h.br_netfilter = true;
+  h.bridge_nf_call_iptables = "1";
+  h.world_published.emplace();
+  return h;
+}
+
+TEST(Doctor, DockerNftablesMode) {
+  DoctorFacts h = NftClean();
+  EXPECT_TRUE(DockerNftablesMode(h));
+  EXPECT_TRUE(Diagnose(h).empty()) << Diagnose(h).front().code;
+  h.docker_firewall = "iptables";   // the API's answer wins over a leftover table
+  EXPECT_FALSE(DockerNftablesMode(h));
+  h.docker_reachable = false;       // no API: the table says it
+  EXPECT_TRUE(DockerNftablesMode(h));
+  h.nft_tables = std::vector<std::string>{"inet firewalld"};
+  EXPECT_FALSE(DockerNftablesMode(h));
+  h.nft_tables.reset();
+  EXPECT_FALSE(DockerNftablesMode(h));
+  h.docker_reachable = true;
+  h.docker_firewall = "nftables+firewalld";
+  EXPECT_TRUE(DockerNftablesMode(h));
+}
+
+TEST(Doctor, NftablesServiceFlushRuleset) {
+  DoctorFacts h = NftClean();
+  h.nftables_service_enabled = true;
+  h.nftables_conf = {{"/etc/nftables.conf", "#!/usr/sbin/nft -f\n# flush ruleset\ntable inet mine {}\n"}};
+  EXPECT_FALSE(Has(h, "nftables-service-flushes")) << "commented out";
+  h.nftables_conf.push_back({"/etc/nftables.d/0.nft", "\n  flush ruleset # all of it\n"});
+  auto f = Diagnose(h);
+  const Finding* x = FindCode(f, "nftables-service-flushes");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->severity, Severity::kWarning);
+  EXPECT_NE(x->message.find("/etc/nftables.d/0.nft:2"), std::string::npos) << x->message;
+  EXPECT_NE(x->fix.find("delete table inet NAME"), std::string::npos) << x->fix;
+  EXPECT_NE(x->fix.find("systemctl disable nftables"), std::string::npos) << x->fix;
+  h.nftables_service_enabled = false;
+  EXPECT_FALSE(Has(h, "nftables-service-flushes")) << "not started at boot nor restarted by it";
+  // Docker's iptables-nft chains are nftables tables too; legacy ones are not.
+  DoctorFacts c = Clean();
+  c.nftables_service_enabled = true;
+  c.nftables_conf = {{"/etc/nftables.conf", "flush ruleset\n"}};
+  EXPECT_TRUE(Has(c, "nftables-service-flushes"));
+  c.system_variant = "legacy";
+  c.docker_in_nft = false;
+  c.docker_in_legacy = true;
+  EXPECT_FALSE(Has(c, "nftables-service-flushes"));
+}
+
+TEST(Doctor, NftablesDockerWithLeftoverForwardDrop) {
+  DoctorFacts h = NftClean();
+  h.v4.forward_policy = "DROP";
+  auto f = Diagnose(h);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].code, "nftables-docker-forward-drop");
+  EXPECT_EQ(f[0].severity, Severity::kError);
+  EXPECT_NE(f[0].message.find("IPv4"), std::string::npos);
+  EXPECT_NE(f[0].fix.find("iptables -P FORWARD ACCEPT"), std::string::npos) << f[0].fix;
+  h = NftClean();
+  h.v6.forward_policy = "DROP";
+  EXPECT_TRUE(Diagnose(h).empty()) << "no IPv6 container traffic";
+  h.docker_ipv6_networks = true;
+  EXPECT_TRUE(Has(h, "nftables-docker-forward-drop"));
+  // The same policy in iptables mode is Docker's own choice.
+  h = Clean();
+  h.docker_reachable = true;
+  h.docker_firewall = "iptables";
+  EXPECT_TRUE(Diagnose(h).empty());
+}
+
+TEST(Doctor, NftablesDockerWithDockerUserNothingReaches) {
+  DoctorFacts h = NftClean();
+  h.v4.docker_user_exists = true;
+  h.v4.docker_user_not_hooked = true;
+  h.v4.docker_user_filters = true;
+  auto f = Diagnose(h);
+  ASSERT_EQ(f.size(), 1u) << f[0].code;
+  EXPECT_EQ(f[0].code, "nftables-docker-user-unreached");
+  EXPECT_NE(f[0].fix.find("priority filter - 1"), std::string::npos) << f[0].fix;
+  h.v4.docker_user_filters = false;   // an empty leftover chain filters nothing and matters not
+  EXPECT_TRUE(Diagnose(h).empty());
+  h.v4.docker_user_filters = true;
+  h.v4.forward_jumps_to_docker_user = true;   // a jump left too: its drops still drop
+  h.v4.docker_user_not_hooked = false;
+  EXPECT_TRUE(Diagnose(h).empty());
+}
+
+TEST(Doctor, SwarmwallIptablesAppliedOnNftablesDocker) {
+  DoctorFacts h = NftClean();
+  h.swarmwall_applied = true;
+  h.v4.docker_user_exists = true;
+  h.v4.docker_user_not_hooked = true;
+  h.v4.docker_user_filters = true;
+  h.v4.swarmwall_user_hooked = true;
+  auto f = Diagnose(h);
+  ASSERT_EQ(f.size(), 1u) << "one finding, not the DOCKER-USER ones besides";
+  EXPECT_EQ(f[0].code, "swarmwall-iptables-on-nftables-docker");
+  EXPECT_EQ(f[0].severity, Severity::kError);
+  EXPECT_NE(f[0].message.find("FirewallBackend nftables"), std::string::npos) << f[0].message;
+  EXPECT_NE(f[0].fix.find("nftables backend"), std::string::npos) << f[0].fix;
+  EXPECT_NE(f[0].fix.find("iptables mode"), std::string::npos) << f[0].fix;
+  h.docker_firewall = "iptables";
+  EXPECT_FALSE(Has(h, "swarmwall-iptables-on-nftables-docker"));
+  h = NftClean();
+  h.swarmwall_applied = true;
+  h.v4.forward_jumps_to_docker_user = true;   // reached after all: it filters
+  EXPECT_FALSE(Has(h, "swarmwall-iptables-on-nftables-docker"));
+}
+
+TEST(Doctor, ForwardingOffInNftablesModeAndForIpv6) {
+  DoctorFacts h = NftClean();
+  h.ip_forward = "0";
+  auto f = Diagnose(h);
+  const Finding* x = FindCode(f, "ip-forward-off");
+  ASSERT_NE(x, nullptr) << "Docker in nftables mode has no iptables chains, and still needs it";
+  EXPECT_NE(x->fix.find("nftables mode does not turn it on itself"), std::string::npos) << x->fix;
+  EXPECT_EQ(Clean().ip_forward, "1");
+  DoctorFacts c = Clean();
+  c.ip_forward = "0";
+  f = Diagnose(c);
+  x = FindCode(f, "ip-forward-off");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->fix.find("nftables"), std::string::npos) << "iptables mode: Docker turns it on";
+  h = NftClean();
+  h.ip6_forward = "0";
+  EXPECT_TRUE(Diagnose(h).empty()) << "no IPv6 in Docker";
+  h.docker_ipv6_networks = true;
+  EXPECT_TRUE(Has(h, "ip6-forward-off"));
+  h.docker_ipv6_networks = false;
+  h.daemon_json = R"({"ipv6": true, "fixed-cidr-v6": "2001:db8:1::/64"})";
+  EXPECT_TRUE(Has(h, "ip6-forward-off"));
+}
+
+TEST(Doctor, PublishedPortOpenToTheWorld) {
+  DoctorFacts h = NftClean();
+  h.world_published = std::vector<OpenPublishedPort>{
+      {Family::kIPv4, "8080/tcp", "172.17.0.2:80", "eth0", true},
+      {Family::kIPv6, "8080/tcp", "[2001:db8:1::2]:80", "eth0", false}};
+  auto f = Diagnose(h);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].code, "published-port-open-to-world");
+  EXPECT_EQ(f[0].severity, Severity::kWarning);
+  EXPECT_NE(f[0].message.find("8080/tcp (to container 172.17.0.2:80)"), std::string::npos) << f[0].message;
+  EXPECT_NE(f[0].message.find("on eth0"), std::string::npos) << f[0].message;
+  EXPECT_NE(f[0].fix.find("containers.allow"), std::string::npos) << f[0].fix;
+  EXPECT_NE(f[0].fix.find("containers.default: drop"), std::string::npos) << f[0].fix;
+  EXPECT_NE(f[1].message.find("maybe"), std::string::npos) << f[1].message;
+  // With the exposure's answer the approximation says nothing more.
+  DoctorFacts c = Clean();
+  c.v4.swarmwall_user_hooked = false;
+  c.world_published.emplace();
+  EXPECT_TRUE(Diagnose(c).empty());
+}
+
+// The exposure engine over a Docker host's rules: 8080 is open, 9000 is
+// closed by DOCKER-USER, 9100 is published on 127.0.0.1 only.
+TEST(Doctor, WorldPublishedPortsFromTheExposure) {
+  const char* rules = R"(*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 9000 -j DNAT --to-destination 172.17.0.3:80
+-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 9100 -j DNAT --to-destination 172.17.0.4:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -o docker0 -j DOCKER
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER -d 172.17.0.3/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER -d 172.17.0.4/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 9000 -j DROP
+-A DOCKER-USER -j RETURN
+COMMIT
+)";
+  auto parsed = netfilter::ParseRuleset(rules);
+  ASSERT_TRUE(parsed.ruleset) << parsed.error->ToString();
+  host::HostNetwork net;
+  std::string error;
+  ASSERT_TRUE(host::ParseIpAddrJson(
+      R"([{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
+          {"ifname":"eth0","addr_info":[{"family":"inet","local":"203.0.113.5","prefixlen":24}]},
+          {"ifname":"docker0","addr_info":[{"family":"inet","local":"172.17.0.1","prefixlen":16}]}])",
+      net, error))
+      << error;
+  ASSERT_TRUE(host::ParseIpRouteJson(R"([{"dst":"default","gateway":"203.0.113.1","dev":"eth0"},
+      {"dst":"203.0.113.0/24","dev":"eth0","prefsrc":"203.0.113.5"},
+      {"dst":"172.17.0.0/16","dev":"docker0","prefsrc":"172.17.0.1"}])",
+                                     Family::kIPv4, net, error))
+      << error;
+  net.ipsets_known = true;
+  auto open = WorldPublishedPorts(*parsed.ruleset, net);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].port, "8080/tcp");
+  EXPECT_EQ(open[0].container, "172.17.0.2:80");
+  EXPECT_EQ(open[0].iface, "eth0");
+  EXPECT_TRUE(open[0].certain);
 }
 
 TEST(Doctor, FilterFactsFromSave) {

@@ -1,6 +1,7 @@
 #include "analyze/explain/explain_report.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace swarmwall::analyze {
 
@@ -18,7 +19,15 @@ std::string ExplainText(const DockerExplanation& e, const ExplainContext& c) {
     line(fmt::format("  {:<8} {:<26} {:<9} {:>4} rules  {}", ch.table, ch.chain,
                      OwnerName(ch.owner), ch.rules, ch.purpose));
   line("");
-  line(fmt::format("DOCKER-USER hooked first in FORWARD: {}", e.docker_user_first_in_forward ? "yes" : "NO"));
+  if (e.layout == DockerLayout::kNftables) {
+    line(fmt::format("Docker's nftables tables: {} (no DOCKER-USER in this mode)",
+                     fmt::join(e.docker_nft_tables, ", ")));
+    for (const auto& f : e.fwmark_accepts) line("  accepts a packet mark (--bridge-accept-fwmark): " + f);
+  } else {
+    line(fmt::format("DOCKER-USER hooked first in FORWARD: {}", e.docker_user_first_in_forward ? "yes" : "NO"));
+  }
+  if (!e.other_nft_tables.empty())
+    line(fmt::format("Other nftables tables: {}", fmt::join(e.other_nft_tables, ", ")));
   line("");
   line("Bridges:");
   if (e.bridges.empty()) line("  (none)");
@@ -45,7 +54,9 @@ std::string ExplainText(const DockerExplanation& e, const ExplainContext& c) {
   }
   if (!e.direct_access_drops.empty()) {
     line("");
-    line("Direct access to container addresses dropped in raw PREROUTING:");
+    line(e.layout == DockerLayout::kNftables
+             ? "Direct access to container addresses dropped in raw-PREROUTING (priority raw):"
+             : "Direct access to container addresses dropped in raw PREROUTING:");
     for (const auto& d : e.direct_access_drops)
       line(fmt::format("  {} unless arriving on {}", d.address, d.except_interface));
   }
@@ -69,6 +80,9 @@ nlohmann::json ExplainJson(const DockerExplanation& e, const ExplainContext& c) 
   j["evidence"] = e.evidence;
   j["swarm"] = e.swarm;
   j["docker_user_hooked"] = e.docker_user_first_in_forward;
+  j["docker_nft_tables"] = e.docker_nft_tables;
+  j["fwmark_accepts"] = e.fwmark_accepts;
+  j["other_nft_tables"] = e.other_nft_tables;
   for (const auto& ch : e.chains)
     j["chains"].push_back({{"table", ch.table}, {"chain", ch.chain},
                            {"owner", OwnerName(ch.owner)}, {"rules", ch.rules},

@@ -92,6 +92,49 @@ struct ExposureWalker::Quick {
   const Match* out = nullptr;
 };
 
+void ExposureWalker::QuickNft(const NftCondition& c, Quick& q) const {
+  // one exact value or range of one selector (==): what it requires
+  const netfilter::NftElement* e = c.element;
+  if (!e && c.op == netfilter::NftStatement::kEq && c.values && c.values->size() == 1) e = &(*c.values)[0];
+  if (!e || c.key.size() != 1 || e->key.size() != 1 || c.key[0].mask != ~uint64_t{0}) return;
+  const netfilter::NftSelector& k = c.key[0];
+  const netfilter::NftPart& p = e->key[0];
+  using K = netfilter::NftSelector;
+  switch (k.kind) {
+    case K::kIpSaddr:
+    case K::kIp6Saddr:
+      if (p.addr_lo.family != space_.family()) return;
+      q.src = true;
+      q.src_lo = ToNumber(p.addr_lo);
+      q.src_hi = ToNumber(p.addr_hi);
+      return;
+    case K::kIpDaddr:
+    case K::kIp6Daddr:
+      if (p.addr_lo.family != space_.family()) return;
+      q.dst = true;
+      q.dst_lo = ToNumber(p.addr_lo);
+      q.dst_hi = ToNumber(p.addr_hi);
+      return;
+    case K::kDport:
+      if (k.protocol != 6 && k.protocol != 17) return;
+      q.proto = true;
+      q.protocol = k.protocol;
+      q.dport = true;
+      q.port_lo = p.lo;
+      q.port_hi = p.hi;
+      return;
+    case K::kL4proto:
+    case K::kIpProtocol:
+    case K::kIp6Nexthdr:
+      if (p.lo != p.hi) return;
+      q.proto = true;
+      q.protocol = p.lo;
+      return;
+    default:
+      return;
+  }
+}
+
 ExposureWalker::Quick ExposureWalker::QuickOf(const CompiledChain& c, const CompiledRule& r) const {
   Quick q;
   const Match* ms = c.matches.data() + r.first_match;
@@ -131,6 +174,7 @@ ExposureWalker::Quick ExposureWalker::QuickOf(const CompiledChain& c, const Comp
         break;
       case MatchKind::kInInterface: q.in = &m; break;
       case MatchKind::kOutInterface: q.out = &m; break;
+      case MatchKind::kNft: QuickNft(*static_cast<const NftCondition*>(m.ptr), q); break;
       default: break;
     }
   }
@@ -140,7 +184,8 @@ ExposureWalker::Quick ExposureWalker::QuickOf(const CompiledChain& c, const Comp
 bool ExposureWalker::CannotMatch(const Quick& q, const Flow& f) const {
   if (q.dst) {
     if (f.st.dnat) {
-      if (!q.dst_cidr->Contains(f.st.to_addr)) return true;
+      U128 to = ToNumber(f.st.to_addr);
+      if (f.st.to_addr.family != space_.family() || to < q.dst_lo || to > q.dst_hi) return true;
     } else if (!f.box.d[kDimDst].IntersectsRange(q.dst_lo, q.dst_hi)) {
       return true;
     }

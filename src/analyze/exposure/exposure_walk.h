@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "analyze/exposure/exposure.h"
+#include "analyze/model/nft_match.h"
 #include "analyze/model/packet_space.h"
 #include "analyze/trace/trace.h"
 
@@ -61,6 +62,7 @@ class ExposureWalker {
             std::vector<Flow>& returned, Sink& sink);
   struct Quick;
   Quick QuickOf(const CompiledChain& c, const CompiledRule& r) const;
+  void QuickNft(const NftCondition& c, Quick& q) const;
   bool CannotMatch(const Quick& q, const Flow& f) const;
   // Splits FLOW by RULE's matches: (part, answer).
   void SplitRule(const CompiledChain& c, const CompiledRule& r, const Flow& flow,

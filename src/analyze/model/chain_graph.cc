@@ -31,6 +31,7 @@ Colors ColorOf(Owner o) {
     case Owner::kDocker: return {"#d6e9ff", "#1f5fa8"};
     case Owner::kSwarm: return {"#e6dcff", "#5b3fa8"};
     case Owner::kSwarmwall: return {"#d9f5d6", "#2e7d32"};
+    case Owner::kFirewalld: return {"#fff6c2", "#8a6d00"};
     case Owner::kOther: return {"#ffe3c7", "#b85c00"};
   }
   return {"#ffffff", "#000000"};

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "analyze/model/docker_nft_layout.h"
 #include "analyze/model/filter_owners.h"
 #include "netfilter/modules.h"
 #include "netfilter/printer.h"
@@ -376,6 +377,7 @@ std::string LayoutName(DockerLayout layout) {
     case DockerLayout::k28_0: return "28.0";
     case DockerLayout::k28_1: return "28.1-28.5";
     case DockerLayout::k29: return "29";
+    case DockerLayout::kNftables: return "29 nftables (ip/ip6 docker-bridges)";
   }
   return "?";
 }
@@ -386,13 +388,16 @@ std::string OwnerName(Owner owner) {
     case Owner::kDocker: return "docker";
     case Owner::kSwarm: return "swarm";
     case Owner::kSwarmwall: return "swarmwall";
+    case Owner::kFirewalld: return "firewalld";
     case Owner::kOther: return "other";
   }
   return "?";
 }
 
-DockerExplanation ExplainDocker(const Ruleset& v4, const Ruleset* v6) {
-  return Explainer().Run(v4, v6);
+DockerExplanation ExplainDocker(const Ruleset& v4, const Ruleset* v6, const netfilter::NftRuleset* nft) {
+  DockerExplanation e = Explainer().Run(v4, v6);
+  if (nft) ExplainDockerNft(*nft, e);
+  return e;
 }
 
 }  // namespace swarmwall::analyze

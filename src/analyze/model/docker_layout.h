@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "netfilter/nft_ruleset.h"
 #include "netfilter/ruleset.h"
 
 namespace swarmwall::analyze {
@@ -18,10 +19,11 @@ enum class DockerLayout {
   k28_0,        // 28.0.0: ipset docker-ext-bridges-v4 in FORWARD
   k28_1,        // 28.0.1 - 28.5: DOCKER-FORWARD, DOCKER-CT, DOCKER-BRIDGE
   k29,          // 29.x: DOCKER-INTERNAL, no isolation stages
+  kNftables,    // 29.x with --firewall-backend nftables: tables ip/ip6 docker-bridges
 };
 std::string LayoutName(DockerLayout layout);
 
-enum class Owner { kSystem, kDocker, kSwarm, kSwarmwall, kOther };
+enum class Owner { kSystem, kDocker, kSwarm, kSwarmwall, kFirewalld, kOther };
 std::string OwnerName(Owner owner);
 
 struct ChainInfo {
@@ -71,11 +73,21 @@ struct DockerExplanation {
   // whether DOCKER-USER is hooked at all is DockerUserHook::NotHooked).
   bool docker_user_first_in_forward = false;
   bool swarm = false;
+  // Docker's nftables tables (29.x nftables mode): "ip docker-bridges", ...
+  std::vector<std::string> docker_nft_tables;
+  // Rules of Docker's nftables tables that accept a packet mark
+  // (--bridge-accept-fwmark): "ip docker-bridges filter-FORWARD: meta mark ...".
+  std::vector<std::string> fwmark_accepts;
+  // Native tables of other owners (firewalld, an administrator's, swarmwall's).
+  std::vector<std::string> other_nft_tables;
   std::vector<std::string> advice;
 };
 
-// v6 may be null. Rules of both families are explained together.
+// v6 may be null. Rules of both families are explained together; NFT (the
+// host's native tables, may be null) adds Docker's nftables layout and the
+// tables of other owners.
 DockerExplanation ExplainDocker(const netfilter::Ruleset& v4,
-                                const netfilter::Ruleset* v6 = nullptr);
+                                const netfilter::Ruleset* v6 = nullptr,
+                                const netfilter::NftRuleset* nft = nullptr);
 
 }  // namespace swarmwall::analyze

@@ -301,9 +301,13 @@ void NftCuts(const NftCondition& c, const FlowState& st, Family family, Cuts& ou
         any_special = true;
         break;
       case NftSelector::kCtStatus:
+        // constant over a flow, but a DNAT to where the packet already goes
+        // changes nothing (no dnat bit): cut there
         if (st.dnat) out.Range(kDimDst, ToNumber(st.to_addr), ToNumber(st.to_addr));
-        if (st.to_port_set) out.Range(kDimDport, st.to_port, st.to_port);
-        any_special = true;
+        if (st.to_port_set) {
+          out.Range(kDimDport, st.to_port, st.to_port);
+          any_special = true;
+        }
         break;
       default:
         break;

@@ -277,6 +277,29 @@ std::optional<uint64_t> ExactKey(RuleIndex::Field f, const Match* ms, uint32_t n
   for (uint32_t i = 0; i < n; ++i) {
     const Match& m = ms[i];
     if (m.negated) continue;
+    if (m.kind == MatchKind::kNft) {
+      // a native match of one exact value (or one verdict-map element)
+      const auto& c = *static_cast<const NftCondition*>(m.ptr);
+      const netfilter::NftElement* e = c.element;
+      if (!e && c.op == netfilter::NftStatement::kEq && c.values && c.values->size() == 1) e = &(*c.values)[0];
+      if (!e || c.key.size() != 1 || e->key.size() != 1 || c.key[0].mask != ~uint64_t{0}) continue;
+      const netfilter::NftSelector& k = c.key[0];
+      const netfilter::NftPart& part = e->key[0];
+      Packet p;
+      if (f == RuleIndex::kPort && k.kind == netfilter::NftSelector::kDport && (k.protocol == 6 || k.protocol == 17) &&
+          part.lo == part.hi) {
+        p.protocol = k.protocol;
+        p.dport = static_cast<uint16_t>(part.lo);
+        return RuleIndex::Key(f, p);
+      }
+      bool dst = k.kind == netfilter::NftSelector::kIpDaddr || k.kind == netfilter::NftSelector::kIp6Daddr;
+      bool src = k.kind == netfilter::NftSelector::kIpSaddr || k.kind == netfilter::NftSelector::kIp6Saddr;
+      if (((f == RuleIndex::kDestination && dst) || (f == RuleIndex::kSource && src)) && part.addr_lo == part.addr_hi) {
+        p.dst = p.src = part.addr_lo;
+        return RuleIndex::Key(f, p);
+      }
+      continue;
+    }
     if (f == RuleIndex::kPort && m.kind == MatchKind::kDstPort && m.a == m.b &&
         (proto == 6 || proto == 17)) {
       Packet p;
@@ -622,7 +645,20 @@ Tracer::HookVerdict Tracer::Hook(int table, int base, PacketState& s, bool nat_p
       continue;
     }
     const CompiledRule& r = c.rules[pos];
+    // A native rule's parts (native_tables.h) show as one step.
+    bool last_part = !r.nft_rule || pos + 1 >= c.rules.size() || c.rules[pos + 1].nft_rule != r.nft_rule;
     if (r.after >= 0 && r.after != hit) {   // the part of its nft rule before it did not hit
+      if (record_ && last_part && !(steps.size() && steps.back().kind == TraceStep::kRule &&
+                                    steps.back().nft_text.data() == r.nft_rule->text.data() &&
+                                    steps.back().rule_number == r.number)) {
+        TraceStep st;
+        st.table = t.name;
+        st.chain = c.name;
+        st.rule_number = r.number;
+        st.nft_text = r.nft_rule->text;
+        st.depth = depth;
+        steps.push_back(std::move(st));
+      }
       ++pos;
       continue;
     }
@@ -656,7 +692,7 @@ Tracer::HookVerdict Tracer::Hook(int table, int base, PacketState& s, bool nat_p
     }
     bool hit_now = matched == Tri::kTrue || (matched == Tri::kUnknown && assumed);
     TraceStep* step = nullptr;
-    if (record_) {
+    if (record_ && (hit_now || last_part)) {
       TraceStep st;
       st.table = t.name;
       st.chain = c.name;
