@@ -7,20 +7,13 @@
 // packet got through INPUT or POSTROUTING, and its reply tuple shows every
 // NAT rewrite. trace, fed the router's own iptables-save, `ip -j addr`,
 // `ip -j route` and `ipset save`, must predict exactly that for every packet.
+// The router and its clients: router_lab.h.
 //
-//   ca (10.1.0.2-6) --eth0--+                       
-//                           router (10.1.0.1, 10.3.0.1, 10.2.0.1) --eth2-- sv (10.2.0.2-3)
-//   cb (10.3.0.2-4) --eth1--+
-//
-// The same for IPv6 (ip6tables, ICMPv6; static neighbours, as the rules under
-// test may drop neighbour discovery). SWARMWALL_TRACE_SEED and
+// The same for IPv6 (ip6tables, ICMPv6). SWARMWALL_TRACE_SEED and
 // SWARMWALL_TRACE_RULESETS change the seed and the number of rulesets
 // (default 40 IPv4 and 20 IPv6 of 120 packets: 7,200 packets, 1 to 2 minutes).
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <map>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -30,6 +23,7 @@
 #include "analyze/trace/trace_report.h"
 #include "lab/lab.h"
 #include "netfilter/parser.h"
+#include "router_lab.h"
 #include "ruleset_generator.h"
 
 namespace swarmwall::tracetest {
@@ -37,186 +31,34 @@ namespace {
 
 using analyze::Fate;
 using lab::Host;
-using lab::Lab;
-
-const char* kSender = R"PY(
-import json, socket, struct, sys, time
-def checksum(b):
-    if len(b) % 2: b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return (~s) & 0xffff
-keep = []
-def send(fam, src, dst, proto, sport, dport, itype):
-    if proto == 6:
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((src, sport)); s.setblocking(False); s.connect_ex((dst, dport)); keep.append(s)
-    elif proto == 17:
-        s = socket.socket(fam, socket.SOCK_DGRAM)
-        s.bind((src, sport)); s.sendto(b"swarmwall", (dst, dport)); s.close()
-    elif proto == 58:
-        # the kernel fills in the ICMPv6 checksum
-        r = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-        r.bind((src, 0))
-        r.sendto(struct.pack("!BBHHH", itype, 0, 0, sport, 1) + b"swarmwall!", (dst, 0)); r.close()
-    else:
-        r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        r.bind((src, 0))
-        body = b"swarmwall!" if itype == 8 else struct.pack("!III", 0, 0, 0)
-        h = struct.pack("!BBHHH", itype, 0, 0, sport, 1) + body
-        h = struct.pack("!BBHHH", itype, 0, checksum(h), sport, 1) + body
-        r.sendto(h, (dst, 0)); r.close()
-for src, dst, proto, sport, dport, itype in json.load(open(sys.argv[1])):
-    fam = socket.AF_INET6 if ":" in src else socket.AF_INET
-    try:
-        send(fam, src, dst, proto, sport, dport, itype)
-    except OSError:
-        pass   # the sender's own rules refuse it (EPERM), or there is no route
-time.sleep(0.05)
-for s in keep: s.close()
-)PY";
-
-struct Seen {
-  std::string repl_src, repl_dst;
-  int repl_sport = 0, repl_dport = 0;
-};
-
-// `conntrack -L -o extended` lines by original (proto, src, dst, sport or id).
-std::map<std::string, Seen> ParseConntrack(const std::string& text) {
-  std::map<std::string, Seen> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream w(line);
-    std::string tok, proto;
-    std::vector<std::pair<std::string, std::string>> kv;
-    int field = 0;
-    while (w >> tok) {
-      ++field;
-      if (field == 3) proto = tok;
-      size_t eq = tok.find('=');
-      if (eq != std::string::npos) kv.push_back({tok.substr(0, eq), tok.substr(eq + 1)});
-    }
-    std::vector<std::string> src, dst, sport, dport, id;
-    for (auto& [k, v] : kv) {
-      if (k == "src") src.push_back(v);
-      else if (k == "dst") dst.push_back(v);
-      else if (k == "sport") sport.push_back(v);
-      else if (k == "dport") dport.push_back(v);
-      else if (k == "id") id.push_back(v);
-    }
-    if (src.size() < 2 || dst.size() < 2) continue;
-    std::string key;
-    Seen s;
-    s.repl_src = src[1];
-    s.repl_dst = dst[1];
-    if ((proto == "icmp" || proto == "icmpv6") && !id.empty()) {
-      key = fmt::format("{} {} {} {}", proto == "icmp" ? 1 : 58, src[0], dst[0], id[0]);
-    } else if (sport.size() >= 2 && dport.size() >= 2) {
-      key = fmt::format("{} {} {} {}", proto == "tcp" ? 6 : 17, src[0], dst[0], sport[0]);
-      s.repl_sport = std::stoi(sport[1]);
-      s.repl_dport = std::stoi(dport[1]);
-    } else {
-      continue;
-    }
-    out[key] = s;
-  }
-  return out;
-}
 
 class TraceKernel : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string why;
-    if (!lab::LabSupported(&why)) {
-      skip_ = "lab not supported: " + why;
-      return;
-    }
-    for (const char* tool : {"iptables-restore", "ipset", "conntrack", "python3"})
-      if (!ProgramExists(tool)) {
-        skip_ = std::string("missing ") + tool;
-        return;
-      }
-    lab_ = new Lab("trace");
-    auto& sa = lab_->AddSwitch("sa");
-    auto& sb = lab_->AddSwitch("sb");
-    auto& ss = lab_->AddSwitch("ss");
-    ca_ = &lab_->AddHost("ca");
-    cb_ = &lab_->AddHost("cb");
-    rt_ = &lab_->AddHost("rt");
-    sv_ = &lab_->AddHost("sv");
-    lab_->Connect(*ca_, sa, "eth0",
-                  {"10.1.0.2/24", "10.1.0.3/24", "10.1.0.4/24", "10.1.0.5/24", "10.1.0.6/24",
-                   "2001:db8:1::2/64", "2001:db8:1::3/64", "2001:db8:1::4/64", "2001:db8:1::5/64",
-                   "2001:db8:1::6/64"});
-    lab_->Connect(*cb_, sb, "eth0", {"10.3.0.2/24", "10.3.0.3/24", "10.3.0.4/24",
-                                     "2001:db8:3::2/64", "2001:db8:3::3/64", "2001:db8:3::4/64"});
-    lab_->Connect(*rt_, sa, "eth0", {"10.1.0.1/24", "2001:db8:1::1/64"});
-    lab_->Connect(*rt_, sb, "eth1", {"10.3.0.1/24", "2001:db8:3::1/64"});
-    lab_->Connect(*rt_, ss, "eth2", {"10.2.0.1/24", "2001:db8:2::1/64"});
-    lab_->Connect(*sv_, ss, "eth0", {"10.2.0.2/24", "10.2.0.3/24", "2001:db8:2::2/64",
-                                     "2001:db8:2::3/64"});
-    lab_->AddDefaultRoute(*ca_, "10.1.0.1");
-    lab_->AddDefaultRoute(*cb_, "10.3.0.1");
-    lab_->AddDefaultRoute(*sv_, "10.2.0.1");
-    lab_->AddDefaultRoute(*ca_, "2001:db8:1::1");
-    lab_->AddDefaultRoute(*cb_, "2001:db8:3::1");
-    lab_->AddDefaultRoute(*sv_, "2001:db8:2::1");
-    rt_->Sh("ip link set lo up; sysctl -qw net.ipv4.ip_forward=1; "
-            "sysctl -qw net.ipv6.conf.all.forwarding=1; "
-            "for i in all default eth0 eth1 eth2; do sysctl -qw net.ipv4.conf.$i.rp_filter=0; done");
-    // IPv6 neighbours without discovery: the rules under test may drop it.
-    auto mac = [](Host* h, const char* dev) {
-      // (not /sys: nsenter --net keeps the root namespace's sysfs)
-      auto r = h->Exec({"ip", "link", "show", "dev", dev});
-      size_t at = r.out.find("link/ether ");
-      return at == std::string::npos ? std::string() : r.out.substr(at + 11, 17);
-    };
-    ca_->Sh("ip -6 neigh replace 2001:db8:1::1 lladdr " + mac(rt_, "eth0") +
-            " dev eth0 nud permanent");
-    cb_->Sh("ip -6 neigh replace 2001:db8:3::1 lladdr " + mac(rt_, "eth1") +
-            " dev eth0 nud permanent");
-    for (Host* h : {ca_, cb_, sv_}) h->Sh("ip link set lo up");
-    // A TCP RST in answer to a SYN makes conntrack forget the connection at
-    // once: the router and the server never send one (a table of its own at
-    // the start of OUTPUT, before conntrack sees it, apart from the tables under test).
-    for (Host* h : {rt_, sv_, ca_, cb_}) {
-      auto q = h->Exec({"nft", "-f", "-"},
-                       {.input = "table inet swquiet {\n chain out {\n"
-                                 "  type filter hook output priority -400; policy accept;\n"
-                                 "  tcp flags rst drop\n }\n}\n"});
-      if (!q.ok()) skip_ = "nft: " + q.err;
-    }
-    sender_ = lab_->RunDir() + "/send.py";
-    std::ofstream(sender_) << kSender;
+    router_ = MakeRouterLab("trace", {"iptables-restore", "ipset", "conntrack", "python3"}, &skip_)
+                  .release();
   }
   static void TearDownTestSuite() {
-    delete lab_;
-    lab_ = nullptr;
+    delete router_;
+    router_ = nullptr;
   }
   void SetUp() override {
     if (!skip_.empty()) GTEST_SKIP() << skip_;
   }
 
-  static Lab* lab_;
-  static Host *ca_, *cb_, *rt_, *sv_;
-  static std::string skip_, sender_;
+  static RouterLab* router_;
+  static std::string skip_;
 };
-Lab* TraceKernel::lab_ = nullptr;
-Host* TraceKernel::ca_ = nullptr;
-Host* TraceKernel::cb_ = nullptr;
-Host* TraceKernel::rt_ = nullptr;
-Host* TraceKernel::sv_ = nullptr;
-std::string TraceKernel::skip_, TraceKernel::sender_;
+RouterLab* TraceKernel::router_ = nullptr;
+std::string TraceKernel::skip_;
 
 int EnvInt(const char* name, int fallback) {
   const char* v = getenv(name);
   return v ? std::atoi(v) : fallback;
 }
 
-void RunDifferential(Host* ca_, Host* cb_, Host* rt_, Lab* lab_, const std::string& sender_,
-                     netfilter::Family family, int default_rulesets) {
+void RunDifferential(RouterLab& router, netfilter::Family family, int default_rulesets) {
+  Host* rt_ = router.rt;
   bool v6 = family == netfilter::Family::kIPv6;
   const std::string save = v6 ? "ip6tables-save" : "iptables-save";
   const std::string restore = v6 ? "ip6tables-restore" : "iptables-restore";
@@ -268,26 +110,13 @@ void RunDifferential(Host* ca_, Host* cb_, Host* rt_, Lab* lab_, const std::stri
     analyze::TraceModel model(*parsed.ruleset, net);
 
     // What the kernel does.
-    for (const char* client : {"eth0", "eth1", "local"}) {
-      std::string json = "[";
-      for (const auto& p : packets) {
-        if (p.in != client) continue;
-        if (json.size() > 1) json += ",";
-        json += fmt::format("[\"{}\",\"{}\",{},{},{},{}]", p.src, p.dst, p.proto, p.sport, p.dport,
-                            p.icmp_type);
-      }
-      json += "]";
-      std::string file = lab_->RunDir() + "/packets-" + client + ".json";
-      std::ofstream(file) << json;
-      Host* h = std::string(client) == "eth0" ? ca_ : std::string(client) == "eth1" ? cb_ : rt_;
-      auto sent = h->Exec({"python3", sender_, file});
-      ASSERT_TRUE(sent.ok()) << sent.err;
-    }
+    std::string send_error;
+    ASSERT_TRUE(SendPackets(router, packets, &send_error)) << send_error;
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
     auto ct = rt_->Exec({"conntrack", "-L", "-f", v6 ? "ipv6" : "ipv4", "-o", "extended"});
     auto seen = ParseConntrack(ct.out);
     if (getenv("SWARMWALL_TRACE_DEBUG"))
-      std::cout << ct.out << ct.err << ca_->Sh("ip -6 neigh; ip -6 route; ip -6 addr").out
+      std::cout << ct.out << ct.err << router.ca->Sh("ip -6 neigh; ip -6 route; ip -6 addr").out
                 << rt_->Sh("ip -6 neigh; ip -6 route").out;
 
     int shown = 0;
@@ -316,8 +145,7 @@ void RunDifferential(Host* ca_, Host* cb_, Host* rt_, Lab* lab_, const std::stri
                   fast.final_packet.src == o.final_packet.src &&
                   fast.final_packet.dport == o.final_packet.dport)
           << analyze::TraceText(result, in, family);
-      std::string key = fmt::format("{} {} {} {}", p.proto, p.src, p.dst, p.sport);
-      auto it = seen.find(key);
+      auto it = seen.find(ConntrackKey(p));
       bool kernel_accepts = it != seen.end();
       bool trace_accepts = analyze::Accepted(o.fate);
       std::string why;
@@ -376,11 +204,11 @@ void RunDifferential(Host* ca_, Host* cb_, Host* rt_, Lab* lab_, const std::stri
 }
 
 TEST_F(TraceKernel, RandomIpv4RulesetsAgreeWithTheKernel) {
-  RunDifferential(ca_, cb_, rt_, lab_, sender_, netfilter::Family::kIPv4, 40);
+  RunDifferential(*router_, netfilter::Family::kIPv4, 40);
 }
 
 TEST_F(TraceKernel, RandomIpv6RulesetsAgreeWithTheKernel) {
-  RunDifferential(ca_, cb_, rt_, lab_, sender_, netfilter::Family::kIPv6, 20);
+  RunDifferential(*router_, netfilter::Family::kIPv6, 20);
 }
 
 }  // namespace
