@@ -23,7 +23,12 @@
 // The figure, run once (2026-12-07):
 //   SWARMWALL_NFT_TRACE_RULESETS=200 SWARMWALL_NFT_TRACE_PACKETS=500
 //     build/tests/analyze/nft_trace_kernel_test
-//   RESULT-PLACEHOLDER
+//   200 rulesets x 500 packets (100,000 compared), 583 disagreements, 12 min
+//   on a loaded 2-core machine: every one we looked at is one of the
+//   analyzer's three known errors (tests/analyze/nft_reproducers/: NAT of the
+//   other family in inet tables, iifname of the router's own packets, an
+//   inet reject of one family) or the IPv6 fib type of an address without a
+//   route; none was the generator's. The test fails until they are fixed.
 #include <gtest/gtest.h>
 
 #include <fstream>
