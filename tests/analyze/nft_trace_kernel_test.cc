@@ -23,7 +23,14 @@
 // The figure, run once (2026-12-07):
 //   SWARMWALL_NFT_TRACE_RULESETS=200 SWARMWALL_NFT_TRACE_PACKETS=500
 //     build/tests/analyze/nft_trace_kernel_test
-//   RESULT-PLACEHOLDER
+//   200 rulesets x 500 packets (100,000 compared), 583 disagreements, 12 min
+//   on a loaded 2-core machine (the 400 listed fall in 10 rulesets). Of the 10 printed in
+//   full, 9 are the analyzer's errors of tests/analyze/nft_reproducers/ (NAT
+//   of the other family in inet tables, iifname of the router's own packets,
+//   an inet reject of one family, the IPv6 fib type of an address without a
+//   route); one (ruleset 9: a packet the router sends to 10.2.0.2:8080, DNATed
+//   by the kernel to 10.2.0.9:22, by trace to 10.2.0.2:8080) is not explained
+//   yet. The test fails until they are fixed.
 #include <gtest/gtest.h>
 
 #include <fstream>
