@@ -55,7 +55,12 @@ uint64_t CtStateBits(uint8_t state) {
 uint64_t FibType(const IpAddress& a, const host::HostNetwork& host, std::string_view limit_to, bool limit) {
   uint64_t bits = AddressTypeBits(a, host, limit_to, limit);
   for (uint64_t t : {2, 3, 5, 6, 7, 8, 1, 0})
-    if (bits & (uint64_t{1} << t)) return t;
+    if (bits & (uint64_t{1} << t)) {
+      // IPv6's fib answers from a route lookup: no route is unreachable
+      // (IPv4's answers unicast)
+      if (t == 1 && a.family == Family::kIPv6 && !host.Lookup(a)) return 7;
+      return t;
+    }
   return 1;
 }
 
