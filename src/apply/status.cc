@@ -20,20 +20,25 @@ using netfilter::Family;
 // whether swarmwall applied anything here.
 std::vector<analyze::Finding> DockerFirewallFindings(const std::string texts[2],
                                                      const std::optional<netfilter::Ruleset> rules[2],
-                                                     const std::optional<AppliedRecord>& record, bool& nftables_mode) {
+                                                     const std::optional<AppliedRecord>& record,
+                                                     const host::HostNetwork& net, bool have_net,
+                                                     bool& nftables_mode) {
   analyze::DoctorFacts facts;
   analyze::GatherDockerFacts(facts);
   facts.nft_tables = host::ListNftTables();
   facts.swarmwall_applied = record.has_value();
   for (int f = 0; f < 2; ++f)
     if (rules[f]) (f == 0 ? facts.v4 : facts.v6) = analyze::FilterFactsFromSave(texts[f], rules[f]->family);
-  host::HostNetwork net;
-  std::string error;
-  if (host::LoadLiveHostNetwork(net, error)) {
+  if (have_net) {
     facts.world_published.emplace();
-    for (const auto& rs : {&rules[0], &rules[1]})
-      if (*rs)
-        for (auto& p : analyze::WorldPublishedPorts(**rs, net)) facts.world_published->push_back(std::move(p));
+    for (int f = 0; f < 2; ++f) {
+      // a family without iptables rules may still have native tables (Docker's nftables mode)
+      netfilter::Ruleset none;
+      none.family = f == 0 ? Family::kIPv4 : Family::kIPv6;
+      if (!rules[f] && !net.nftables_known) continue;
+      for (auto& p : analyze::WorldPublishedPorts(rules[f] ? *rules[f] : none, net))
+        facts.world_published->push_back(std::move(p));
+    }
     if (record) DropAppliedIntent(*record, *facts.world_published);
   }
   nftables_mode = analyze::DockerNftablesMode(facts);
@@ -63,13 +68,17 @@ DockerStatus ReadDocker(const backend::Firewall& firewall, const FirewallView& v
       texts[f] = std::move(text);
     }
   }
+  host::HostNetwork net;
+  std::string error;
+  bool have_net = host::LoadLiveHostNetwork(net, error);
   netfilter::Ruleset empty;
-  auto e = analyze::ExplainDocker(rules[0] ? *rules[0] : empty, rules[1] ? &*rules[1] : nullptr);
+  auto e = analyze::ExplainDocker(rules[0] ? *rules[0] : empty, rules[1] ? &*rules[1] : nullptr,
+                                  have_net && net.nftables_known ? &net.nftables : nullptr);
   d.layout = analyze::LayoutName(e.layout);
   d.swarm = e.swarm;
   d.docker_user_hooked = e.docker_user_first_in_forward;
   bool nftables_mode = false;
-  shared = DockerFirewallFindings(texts, rules, record, nftables_mode);
+  shared = DockerFirewallFindings(texts, rules, record, net, have_net, nftables_mode);
   // In nftables mode nothing ever jumps to DOCKER-USER: the shared findings say what that means.
   for (int f = 0; f < 2; ++f)
     not_hooked[f] = !nftables_mode && rules[f] && analyze::JudgeDockerUserHook(*rules[f]).NotHooked();

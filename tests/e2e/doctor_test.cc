@@ -130,6 +130,10 @@ TEST_P(Doctor, SeesDockersNftablesTables) {
   EXPECT_GE(codes.count("published-ports-open"), 1u) << out;
   EXPECT_EQ(codes.count("docker-user-not-hooked"), 0u) << out;
   EXPECT_NE(out.find("8080/tcp"), std::string::npos) << out;
+  // status reads the same tables: the layout, and the open port
+  auto st = Sw("--output json status");
+  EXPECT_NE(st.out.find("29 nftables"), std::string::npos) << st.out << st.err;
+  EXPECT_NE(st.out.find("published port 8080/tcp"), std::string::npos) << st.out << st.err;
 }
 
 TEST_P(Doctor, FindsOpenPortsUntilApplied) {
