@@ -189,9 +189,20 @@ bool NftCondition::ReadsMark() const {
 }
 
 Tri EvaluateNft(const NftCondition& c, const PacketState& s, const host::HostNetwork& host) {
+  size_t n = c.key.size();
+  if (n == 1 && !c.element && c.has_values && c.values->size() == 1 &&
+      (c.op == NftStatement::kEq || c.op == NftStatement::kAnyBits)) {
+    // the common case, one selector against one value: no key array
+    Read r = ReadSelector(c.key[0], s, host);
+    if (r.state == Read::kBreak) return Tri::kFalse;
+    if (r.state == Read::kUnknown) return Tri::kUnknown;
+    const NftElement& e = (*c.values)[0];
+    if (e.key.size() != 1) return Tri::kFalse;
+    if (c.op == NftStatement::kAnyBits) return FromBool(((r.number & c.key[0].mask) & e.key[0].lo) != 0);
+    return FromBool(PartHolds(e.key[0], c.key[0], r));
+  }
   Read reads[8];
-  size_t n = std::min<size_t>(c.key.size(), 8);
-  if (c.key.size() > 8) return Tri::kUnknown;
+  if (n > 8) return Tri::kUnknown;
   bool unknown = false;
   for (size_t i = 0; i < n; ++i) {
     reads[i] = ReadSelector(c.key[i], s, host);
