@@ -361,6 +361,15 @@ namespace {
 // The NAT hook's priority at SLOT (NF_IP_PRI_NAT_DST / _SRC).
 int NatPriority(int slot) { return slot == 0 || slot == 3 ? -100 : 100; }
 
+// The nft handle (+1) of iptables-nft's table NAME of FAMILY, 0 when unknown.
+uint64_t XtablesHandle(const host::HostNetwork& host, std::string_view name, netfilter::Family family) {
+  if (!host.nftables_known) return 0;
+  auto want = family == netfilter::Family::kIPv4 ? netfilter::NftFamily::kIp : netfilter::NftFamily::kIp6;
+  for (const auto& t : host.nftables.tables)
+    if (t.family == want && t.name == name) return t.handle + 1;
+  return 0;
+}
+
 int NativeHookSlot(std::string_view hook) {
   if (hook == "prerouting") return 0;
   if (hook == "input") return 1;
@@ -427,9 +436,10 @@ TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwor
     std::vector<std::pair<Key, HookEntry>> entries;
     for (size_t ti = 0; ti < tables_.size(); ++ti) {
       const CompiledTable& t = tables_[ti];
-      // iptables tables run before native ones of equal priority (they are
-      // registered first on a host where Docker or a distro made them).
-      uint64_t table_order = t.native ? t.handle + 1 : 0;
+      // Creation order: native tables by handle; iptables tables as the
+      // oldest (legacy ones are registered when their module loads; an
+      // iptables-nft table's handle is in the nft listing when it was read).
+      uint64_t table_order = t.native ? t.handle + 1 : XtablesHandle(host_, t.name, family_);
       for (size_t ci = 0; ci < t.chains.size(); ++ci) {
         const CompiledChain& c = t.chains[ci];
         if (!c.builtin) continue;
@@ -449,8 +459,10 @@ TraceModel::TraceModel(const netfilter::Ruleset& ruleset, const host::HostNetwor
       if (x.priority != y.priority) return x.priority < y.priority;
       if (a.second.nat != b.second.nat) return !a.second.nat;   // see HookEntry
       if (x.sub != y.sub) return x.sub < y.sub;
-      if (x.table_order != y.table_order) return x.table_order < y.table_order;
-      return x.chain_order < y.chain_order;
+      // equal priorities: the kernel inserts a new hook before the ones of
+      // its priority (nf_hook_entries_grow), so the newest runs first
+      if (x.table_order != y.table_order) return x.table_order > y.table_order;
+      return x.chain_order > y.chain_order;
     });
     for (auto& [k, e] : entries) schedule_[slot].push_back(e);
   }
@@ -853,6 +865,22 @@ bool Tracer::ApplyNat(const Action& a, PacketState& s, bool pre, std::string& no
       what = "MASQUERADE";
       const host::Route* route = host_.Lookup(p.dst);
       auto src = host_.SourceFor(p.out, p.dst, route && route->device == p.out ? route : nullptr);
+      if (p.out == "lo" && p.family == Family::kIPv4) {
+        // The kernel picks a universe-scope address (inet_select_addr): lo
+        // has none, so the first device's in order that has one.
+        src.reset();
+        for (const auto& i : host_.interfaces) {
+          for (const auto& ia : i.addresses)
+            if (ia.address.family == Family::kIPv4 && !IsLoopback(ia.address)) {
+              src = ia.address;
+              break;
+            }
+          if (src) break;
+        }
+      } else if (p.out == "lo" && host_.IsLocal(p.dst)) {
+        // IPv6 source selection toward a local address prefers that address
+        src = p.dst;
+      }
       if (!src) {
         note = fmt::format("MASQUERADE: {} has no address, the kernel drops the packet", p.out);
         return false;
