@@ -9,8 +9,8 @@
 #      ruleset` itself vs swarmwall reading it live (libnftables list + parse
 #      + model) and from the saved JSON (parse + model);
 #  (b) trace throughput (packets/s) on that ruleset;
-#  (c) exposure of that host, and of a Docker 29 nftables-mode host
-#      (tests/nftables/docker29-portmap.json).
+#  (c) exposure of that host, and of a real Docker 29.7.2 nftables-mode
+#      Swarm worker (tests/fixtures/docker-29.7-nftables/w1).
 # Prints a markdown block. Usage (root):
 #   bench/nft_bench.sh BUILD_DIR      (BUILD_DIR holds src/analyze/nft_perftest)
 set -euo pipefail
@@ -85,7 +85,8 @@ cat > "$work/route.json" <<'J'
  {"dst":"172.17.0.0/16","dev":"docker0"},{"dst":"192.0.2.0/24","dev":"bridge1"}]
 J
 exp_big=$("$perf" exposure "$work/big.json" "$work/addr.json" "$work/route.json")
-exp_docker=$("$perf" exposure "$repo/tests/nftables/docker29-portmap.json" "$work/addr.json" "$work/route.json")
+fx="$repo/tests/fixtures/docker-29.7-nftables"
+exp_docker=$("$perf" exposure "$fx/w1.nft.json" "$fx/w1.ip-addr.json" "$fx/w1.ip-route.json")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo "| What (nftables ruleset of $count rules; swarmwall models $rules) | Time | Ratio |"
@@ -95,6 +96,6 @@ echo "| swarmwall live: libnftables list + parse + model | ${live_ms} ms | $(rat
 echo "| swarmwall from the saved JSON: parse + model | ${read_ms} ms | $(ratio "$read_ms" "$list_ms")x |"
 echo "| trace fast path on it | $(echo "$trace" | awk '{printf "%d", $2}') packets/s | |"
 echo "| exposure of that host (4 interfaces) | $(echo "$exp_big" | awk '{print $2}') ms | |"
-echo "| exposure of a Docker 29 nftables-mode host (docker29-portmap) | $(echo "$exp_docker" | awk '{print $2}') ms | |"
+echo "| exposure of a real Docker 29.7.2 nftables-mode Swarm worker (tests/fixtures/docker-29.7-nftables/w1) | $(echo "$exp_docker" | awk '{print $2}') ms | |"
 echo
 echo "(medians of $runs runs; \`bench/nft_bench.sh $1\`)"

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/docker_params.h"
+#include "lab/exposure_json.h"
 #include "lab/lab.h"
 #include "lab/seed004.h"
 
@@ -41,19 +42,6 @@ struct Cluster {
   std::unique_ptr<Seed004> lab;
   std::string error;
 };
-
-// "22, 80, 8000-8002" -> the ports.
-std::set<int> ExpandPorts(const std::string& text) {
-  std::set<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    int lo = std::atoi(item.c_str()), hi = lo;
-    if (auto dash = item.find('-'); dash != std::string::npos) hi = std::atoi(item.c_str() + dash + 1);
-    for (int p = lo; p > 0 && p <= hi; ++p) out.insert(p);
-  }
-  return out;
-}
 
 class ExposureLabTest : public ::testing::TestWithParam<DockerVersion> {
  protected:
@@ -145,7 +133,7 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
         if (sources.find(o->addr + "/32") == std::string::npos) continue;
         std::string to = row["to"];
         if (to.find(n.public_addr + "/32") == std::string::npos) continue;   // to the scanned address
-        for (int p : ExpandPorts(row["ports"])) reached.insert(p);
+        for (int p : lab::ExpandPorts(row["ports"])) reached.insert(p);
       }
       Ports expected;
       for (int p : exposed)
@@ -156,17 +144,7 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
       ASSERT_TRUE(ex.exit_code == 0 || ex.exit_code == 2) << ex.out << ex.err;
       nlohmann::json e;
       ASSERT_NO_THROW(e = nlohmann::json::parse(ex.out)) << ex.out;
-      std::set<int> by_exposure;
-      for (const auto& fam : e["families"])
-        for (const auto& i : fam["interfaces"])
-          for (const auto& entry : i["over"]) {
-            if (entry["protocol_name"] != "tcp") continue;
-            bool to_public = false;
-            for (const auto& a : entry["target"]["addresses"]) to_public |= a == n.public_addr + "/32";
-            if (!to_public) continue;
-            for (const auto& p : entry["ports"])
-              for (int x : ExpandPorts(p.get<std::string>())) by_exposure.insert(x);
-          }
+      std::set<int> by_exposure = lab::ExposedTcpPorts(e, n.public_addr);
       Ports expected_by_exposure;
       for (int p : exposed)
         if (by_exposure.count(p)) expected_by_exposure.push_back(p);

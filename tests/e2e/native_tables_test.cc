@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab/docker_params.h"
+#include "lab/exposure_json.h"
 #include "lab/lab.h"
 #include "lab/seed004.h"
 
@@ -37,18 +38,6 @@ using lab::DockerVersion;
 using lab::Outsider;
 using lab::Seed004;
 using Ports = std::vector<int>;
-
-std::set<int> ExpandPorts(const std::string& text) {
-  std::set<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    int lo = std::atoi(item.c_str()), hi = lo;
-    if (auto dash = item.find('-'); dash != std::string::npos) hi = std::atoi(item.c_str() + dash + 1);
-    for (int p = std::max(lo, 1); p <= hi; ++p) out.insert(p);   // "0-79": ports 1 to 79
-  }
-  return out;
-}
 
 struct Cluster {
   std::unique_ptr<Seed004> lab;
@@ -88,19 +77,8 @@ class NativeTablesLab : public ::testing::TestWithParam<DockerVersion> {
                             {"--output", "json", "exposure", "--live", "--in", "eth0", "--from", from + "/32"});
     EXPECT_TRUE(ex.exit_code == 0 || ex.exit_code == 2) << ex.out << ex.err;
     nlohmann::json e = nlohmann::json::parse(ex.out, nullptr, false);
-    std::set<int> out;
-    if (e.is_discarded()) return out;
-    for (const auto& fam : e["families"])
-      for (const auto& i : fam["interfaces"])
-        for (const auto& entry : i["over"]) {
-          if (entry["protocol_name"] != "tcp") continue;
-          bool to_public = false;
-          for (const auto& a : entry["target"]["addresses"]) to_public |= a == n.public_addr + "/32";
-          if (!to_public) continue;
-          for (const auto& p : entry["ports"])
-            for (int x : ExpandPorts(p.get<std::string>())) out.insert(x);
-        }
-    return out;
+    if (e.is_discarded()) return {};
+    return lab::ExposedTcpPorts(e, n.public_addr);
   }
 
   Ports Expected(ClusterNode& n, const std::set<int>& reached) {
