@@ -451,7 +451,15 @@ struct Reader {
           if (s.verdict_map) el.verdict = VerdictOf(item[1]);
         }
         auto key = Key(domains, *k);
-        if (!key) Fail(fmt::format("set {}: element {} is not a value of its type", s.name, Compact(*k)));
+        if (!key) {
+          // not a value we can read (a name, a form we do not know): the set's
+          // lookups become undecidable rather than the whole ruleset unread
+          warnings.push_back({file, 0, 0, fmt::format("set {}: element {} is not a value the analyzer reads: "
+                                                      "its lookups are undecidable", s.name, Compact(*k))});
+          s.elements.clear();
+          s.key_types.clear();
+          break;
+        }
         el.key = std::move(*key);
         s.elements.push_back(std::move(el));
       }

@@ -131,5 +131,18 @@ TEST(NftJson, UnknownThingsStayUndecidable) {
   EXPECT_EQ(r.ruleset->tables[0].chains[0].policy, NftVerdict::kDrop);
 }
 
+TEST(NftJson, ASetElementWeCannotReadMakesItsLookupsUndecidable) {
+  auto r = ParseNftJson(R"({"nftables": [{"table": {"family": "inet", "name": "t", "handle": 1}},
+    {"set": {"family": "inet", "name": "svc", "table": "t", "type": "inet_service", "handle": 2, "elem": ["ssh", 80]}},
+    {"chain": {"family": "inet", "table": "t", "name": "c", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
+    {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 3,
+      "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": "@svc"}}, {"drop": null}]}}]})",
+                        "s.json");
+  ASSERT_TRUE(r.ruleset) << r.error->ToString();
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].message.find("set svc"), std::string::npos);
+  EXPECT_EQ(r.ruleset->tables[0].chains[0].rules[0].statements[0].kind, NftStatement::kUnknown);
+}
+
 }  // namespace
 }  // namespace swarmwall::netfilter
