@@ -484,6 +484,27 @@ containers:
   EXPECT_EQ(ports[2].iface, "ens11") << "an interface the policy does not govern";
 }
 
+// The seed-004 cluster e2e found it: a port reached on the policy's cluster
+// interface (the trusted network) is not open "to the world".
+TEST(Doctor, PortsOnTheClusterInterfaceAreNoFinding) {
+  auto loaded = policy::LoadPolicyText(R"(version: 1
+interfaces: { public: [eth0], cluster: [ens11] }
+nodes:
+  - { name: n1, role: manager, address: 10.0.0.1 }
+containers:
+  default: drop
+)",
+                                       "p.yaml", ".");
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].ToString());
+  auto stranger = *netfilter::IpAddress::Parse("192.0.2.77");
+  std::vector<OpenPublishedPort> ports = {
+      {Family::kIPv4, "8081/tcp", "172.17.0.5:80", "ens11", true, stranger, 6, 8081, 8081},
+      {Family::kIPv4, "8081/tcp", "172.17.0.5:80", "eth0", true, stranger, 6, 8081, 8081}};
+  DropIntendedPorts(ports, *loaded.policy, *loaded.policy->FindNode("n1"));
+  ASSERT_EQ(ports.size(), 1u);
+  EXPECT_EQ(ports[0].iface, "eth0");
+}
+
 TEST(Doctor, FilterFactsFromSave) {
   const char* save = R"(*nat
 :PREROUTING ACCEPT [0:0]

@@ -3,6 +3,8 @@
 // container counts, in iptables or (through the host facts) nftables.
 #include "analyze/doctor/doctor.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "analyze/audit/audit.h"
@@ -75,7 +77,10 @@ std::vector<OpenPublishedPort> WorldPublishedPorts(const netfilter::Ruleset& rs,
 
 void DropIntendedPorts(std::vector<OpenPublishedPort>& ports, const policy::Policy& policy, const policy::Node& node) {
   PolicyIntent intent(policy, node);
+  const auto& cluster = policy.InterfacesOf(node).cluster;
   std::erase_if(ports, [&](const OpenPublishedPort& p) {
+    // the policy's cluster interfaces are the trusted network, not "the world"
+    if (std::find(cluster.begin(), cluster.end(), p.iface) != cluster.end()) return true;
     for (uint32_t port = p.port_lo; port <= p.port_hi; ++port) {
       Intent in = intent.Container(p.source, p.iface, p.protocol, static_cast<uint16_t>(port));
       if (!in.governed || !in.accept) return false;
