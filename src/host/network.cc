@@ -141,6 +141,16 @@ const Route* HostNetwork::Lookup(const IpAddress& a) const {
 std::optional<IpAddress> HostNetwork::SourceFor(std::string_view device, const IpAddress& toward,
                                                 const Route* route) const {
   if (route && route->prefsrc && route->prefsrc->family == toward.family) return route->prefsrc;
+  if (device == "lo") {
+    if (toward.family == Family::kIPv6) {
+      if (IsLocal(toward)) return toward;
+    } else {
+      for (const auto& i : interfaces)
+        for (const auto& ia : i.addresses)
+          if (ia.address.family == Family::kIPv4 && ia.address.bytes[0] != 127) return ia.address;
+      return std::nullopt;
+    }
+  }
   const Interface* i = FindInterface(device);
   if (!i) return std::nullopt;
   for (const auto& ia : i->addresses)

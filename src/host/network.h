@@ -80,7 +80,10 @@ struct HostNetwork {
   const Route* Lookup(const netfilter::IpAddress& a) const;
   // The address a packet leaving through DEVICE gets from MASQUERADE/REDIRECT:
   // ROUTE's prefsrc, else DEVICE's first address of A's family in A's subnet,
-  // else its first address of that family.
+  // else its first address of that family. Out of lo (a packet the host sent
+  // itself): for IPv4 the first non-loopback address of any device in order
+  // (the kernel wants a universe-scope one, which lo lacks), for IPv6 A itself
+  // when it is local (source selection prefers the same address).
   std::optional<netfilter::IpAddress> SourceFor(std::string_view device,
                                                 const netfilter::IpAddress& toward,
                                                 const Route* route) const;

@@ -865,22 +865,6 @@ bool Tracer::ApplyNat(const Action& a, PacketState& s, bool pre, std::string& no
       what = "MASQUERADE";
       const host::Route* route = host_.Lookup(p.dst);
       auto src = host_.SourceFor(p.out, p.dst, route && route->device == p.out ? route : nullptr);
-      if (p.out == "lo" && p.family == Family::kIPv4) {
-        // The kernel picks a universe-scope address (inet_select_addr): lo
-        // has none, so the first device's in order that has one.
-        src.reset();
-        for (const auto& i : host_.interfaces) {
-          for (const auto& ia : i.addresses)
-            if (ia.address.family == Family::kIPv4 && !IsLoopback(ia.address)) {
-              src = ia.address;
-              break;
-            }
-          if (src) break;
-        }
-      } else if (p.out == "lo" && host_.IsLocal(p.dst)) {
-        // IPv6 source selection toward a local address prefers that address
-        src = p.dst;
-      }
       if (!src) {
         note = fmt::format("MASQUERADE: {} has no address, the kernel drops the packet", p.out);
         return false;
