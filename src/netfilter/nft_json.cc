@@ -162,8 +162,7 @@ NftSelector Selector(const Json& j) {
   }
   if (name == "meta" && body.is_object()) {
     std::string key = body.value("key", "");
-    s.text = key == "iifname" || key == "oifname" || key == "mark" || key == "iif" || key == "oif"
-                 ? "meta " + key : "meta " + key;
+    s.text = "meta " + key;
     if (key == "iifname" || key == "iif") s.kind = NftSelector::kIifname;
     else if (key == "oifname" || key == "oif") s.kind = NftSelector::kOifname;
     else if (key == "l4proto") s.kind = NftSelector::kL4proto;

@@ -261,17 +261,6 @@ Tri EvaluateNft(const NftCondition& c, const PacketState& s, const host::HostNet
   }
 }
 
-namespace {
-
-Dim CurrentDst(const FlowState& st) { return st.dnat ? kDims : kDimDst; }
-Dim CurrentDport(const FlowState& st) { return st.to_port_set ? kDims : kDimDport; }
-
-void ProtocolCuts(Cuts& out) {
-  for (uint16_t p : {1, 6, 17, 33, 58, 132, 136}) out.Range(kDimProto, p, p);
-}
-
-}  // namespace
-
 void NftCuts(const NftCondition& c, const FlowState& st, Family family, Cuts& out) {
   // The dimension each selector reads (kDims: constant over a flow).
   auto dim_of = [&](const NftSelector& k) -> Dim {

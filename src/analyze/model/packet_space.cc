@@ -19,14 +19,14 @@ constexpr U128 kPortMax = 65535;
 // and tcp-flag matches.
 constexpr uint16_t kSpecialProtocols[] = {1, 6, 17, 33, 58, 132, 136};
 
+}  // namespace
+
 void ProtocolCuts(Cuts& out) {
   for (uint16_t p : kSpecialProtocols) out.Range(kDimProto, p, p);
 }
 
 Dim CurrentDst(const FlowState& st) { return st.dnat ? kDims : kDimDst; }
 Dim CurrentDport(const FlowState& st) { return st.to_port_set ? kDims : kDimDport; }
-
-}  // namespace
 
 void Cuts::Range(Dim d, U128 lo, U128 hi) {
   if (d >= kDims) return;   // a constant dimension

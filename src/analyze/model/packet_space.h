@@ -73,6 +73,14 @@ struct Cuts {
   void Finish();                          // sorts, removes duplicates
 };
 
+// Cuts at the protocols whose port, ICMP and TCP-flag answers may differ
+// from their neighbours'.
+void ProtocolCuts(Cuts& out);
+// The dimension holding the packet's current destination (port): the
+// arrived one, or kDims (a constant) once a DNAT set it for the flow.
+Dim CurrentDst(const FlowState& st);
+Dim CurrentDport(const FlowState& st);
+
 class SpaceContext {
  public:
   SpaceContext(const host::HostNetwork& host, netfilter::Family family);

@@ -195,7 +195,7 @@ class RuleCompiler {
     } else {
       c.values = &s.values;
     }
-    c.text = element ? s.text : s.text;
+    c.text = s.text;
     if (element) {
       std::vector<std::string> parts;
       for (size_t i = 0; i < element->key.size(); ++i) {
