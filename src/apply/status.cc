@@ -25,10 +25,12 @@ std::vector<analyze::Finding> DockerFirewallFindings(const std::string texts[2],
                                                      bool& nftables_mode) {
   analyze::DoctorFacts facts;
   analyze::GatherDockerFacts(facts);
-  facts.nft_tables = host::ListNftTables();
   facts.swarmwall_applied = record.has_value();
   for (int f = 0; f < 2; ++f)
     if (rules[f]) (f == 0 ? facts.v4 : facts.v6) = analyze::FilterFactsFromSave(texts[f], rules[f]->family);
+  // the tables from the ruleset already read (no second listing)
+  facts.nft_tables = have_net && net.nftables_known ? std::optional(host::NftTableNames(net.nftables))
+                                                    : host::ListNftTables();
   if (have_net) {
     facts.world_published.emplace();
     for (int f = 0; f < 2; ++f) {

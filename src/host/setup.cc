@@ -14,7 +14,9 @@
 
 #include "base/input_file.h"
 #include "base/process.h"
+#include "host/nftables.h"
 #include "netfilter/address.h"
+#include "netfilter/nft_json.h"
 
 namespace swarmwall::host {
 namespace {
@@ -84,22 +86,20 @@ std::vector<std::string> NftIncludes(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> ParseNftTables(const std::string& text) {
+std::vector<std::string> NftTableNames(const netfilter::NftRuleset& ruleset) {
   std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ls(line);
-    std::string word, family, name;
-    if (ls >> word >> family >> name && word == "table") out.push_back(family + " " + name);
-  }
+  for (const auto& t : ruleset.tables)
+    out.push_back(std::string(netfilter::NftFamilyName(t.family)) + " " + t.name);
   return out;
 }
 
 std::optional<std::vector<std::string>> ListNftTables() {
-  if (!ProgramExists("nft")) return std::nullopt;
-  auto r = RunProcess({"nft", "list", "tables"}, {.timeout = std::chrono::seconds(10)});
-  if (!r.ok()) return std::nullopt;
-  return ParseNftTables(r.out);
+  std::string error;
+  auto json = ListNftRulesetJson(error);
+  if (!json) return std::nullopt;
+  auto r = netfilter::ParseNftJson(*json, "nft list ruleset");
+  if (!r.ruleset) return std::nullopt;
+  return NftTableNames(*r.ruleset);
 }
 
 bool ListeningSocket::loopback() const {

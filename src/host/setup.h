@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "netfilter/nft_ruleset.h"
+
 namespace swarmwall::host {
 
 struct ListeningSocket {
@@ -34,9 +36,10 @@ struct ConfigFile {
 // relative one against /etc, nft's default include path; globs kept).
 std::vector<std::string> NftIncludes(const std::string& text);
 
-// `nft list tables` output -> "ip docker-bridges", "inet firewalld", ...
-std::vector<std::string> ParseNftTables(const std::string& text);
-// The running host's (nullopt when nft is missing or fails).
+// The tables of an nftables ruleset: "ip docker-bridges", "inet firewalld", ...
+std::vector<std::string> NftTableNames(const netfilter::NftRuleset& ruleset);
+// The running host's, read through libnftables like every other nftables
+// read (nullopt when it cannot be listed or does not validate).
 std::optional<std::vector<std::string>> ListNftTables();
 
 struct HostSetup {

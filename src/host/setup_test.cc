@@ -2,6 +2,8 @@
 // UDP sockets on the ports asked for, addresses in the kernel's word order.
 #include "host/setup.h"
 
+#include "netfilter/nft_json.h"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -46,7 +48,11 @@ TEST(HostSetup, NftIncludesAndTables) {
   ASSERT_EQ(inc.size(), 2u);
   EXPECT_EQ(inc[0], "/etc/nftables.d/*.nft");
   EXPECT_EQ(inc[1], "/etc/local.nft");
-  auto t = ParseNftTables("table ip docker-bridges\ntable ip6 docker-bridges\ntable inet firewalld\n");
+  auto nft = netfilter::ParseNftJson(R"({"nftables": [{"table": {"family": "ip", "name": "docker-bridges", "handle": 1}},
+    {"table": {"family": "ip6", "name": "docker-bridges", "handle": 2}},
+    {"table": {"family": "inet", "name": "firewalld", "handle": 3}}]})");
+  ASSERT_TRUE(nft.ruleset);
+  auto t = NftTableNames(*nft.ruleset);
   ASSERT_EQ(t.size(), 3u);
   EXPECT_EQ(t[0], "ip docker-bridges");
   EXPECT_EQ(t[2], "inet firewalld");
