@@ -16,6 +16,7 @@
 #include "agent/metrics_server.h"
 #include "agent/policy_read.h"
 #include "base/json_text.h"
+#include "host/process_identity.h"
 
 namespace swarmwall::agent {
 namespace {
@@ -244,6 +245,12 @@ TEST(AgentState, AReusedPidIsNotTheAgent) {
   AgentState s;
   SetProcessIdentity(s);  // the agent was this process...
   s.pid = child;          // ...and its pid is the sleep's now
+  // The agent started before the sleep took its pid. This process and the
+  // sleep often start within one clock tick (start times count ticks), so
+  // the recorded start is the sleep's minus one, never this process's.
+  long long sleep_ticks = host::ProcessStartTicks(child);
+  ASSERT_GT(sleep_ticks, 0);
+  s.start_ticks = sleep_ticks - 1;
   s.running = true;
   s.started = TimestampNow();
   s.updated = s.started;
