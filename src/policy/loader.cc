@@ -14,6 +14,7 @@
 #include "policy/internal.h"
 #include "policy/policy.h"
 #include "policy/services.h"
+#include "policy/backend_setting.h"
 #include "policy/yaml_tree.h"
 
 namespace swarmwall::policy {
@@ -702,9 +703,7 @@ void Loader::ReadNodes(const Field& f, Policy& p) {
 std::optional<Backend> Loader::ReadBackend(const Field& f) {
   auto text = Scalar(f, "backend");
   if (!text) return std::nullopt;
-  if (*text == "auto") return Backend::kAuto;
-  if (*text == "iptables") return Backend::kIptables;
-  if (*text == "nftables") return Backend::kNftables;
+  if (auto b = ParseBackendName(*text)) return b;
   Error(f.at, fmt::format("unknown backend '{}' (auto, iptables or nftables){}", *text, DidYouMean(*text, kBackends)));
   return std::nullopt;
 }
