@@ -11,6 +11,7 @@
 #include "backend/hand_render.h"
 #include "host/local_addresses.h"
 #include "backend/iptables_render.h"
+#include "backend/nftables/nft_text.h"
 #include "backend/output_file.h"
 #include "backend/persistent_render.h"
 #include "backend/render_text.h"
@@ -22,9 +23,11 @@
 namespace swarmwall::cli {
 namespace {
 
-// The files a backend produces for one node.
-backend::FileSet RenderNode(const std::string& backend_name, const policy::Policy& p,
-                            const policy::Node& node, const compile::DesiredState& state) {
+// The files a backend produces for one node; nullopt and ERROR when the
+// state cannot be written for it.
+std::optional<backend::FileSet> RenderNode(const std::string& backend_name, const policy::Policy& p,
+                                           const policy::Node& node, const compile::DesiredState& state,
+                                           std::string& error) {
   backend::FileSet files;
   if (backend_name == "iptables") {
     files[node.name + ".ipset"] = backend::RenderIpsetRestore(state.ipv4) +
@@ -36,6 +39,10 @@ backend::FileSet RenderNode(const std::string& backend_name, const policy::Polic
     for (auto& [name, text] : backend::RenderPersistent(state)) files[node.name + "/" + name] = text;
   } else if (backend_name == "firewalld") {
     files[node.name + ".firewalld.sh"] = backend::RenderFirewalld(p, node, state);
+  } else if (backend_name == "nftables") {
+    auto text = backend::nft::NftText(state, error);
+    if (!text) return std::nullopt;
+    files[node.name + ".nft"] = *text;
   }
   return files;
 }
@@ -57,9 +64,10 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--all-nodes", args->all,
                 "Every node of the policy (assumes Docker hosts with DOCKER-USER for both families)");
   cmd->add_option("--backend", args->backend,
-                  "iptables (default), persistent (netfilter-persistent / iptables-services files) "
-                  "or firewalld (firewall-offline-cmd / firewall-cmd --permanent script)")
-      ->check(CLI::IsMember({"iptables", "persistent", "firewalld"}));
+                  "iptables (default), persistent (netfilter-persistent / iptables-services files), "
+                  "firewalld (firewall-offline-cmd / firewall-cmd --permanent script) or nftables "
+                  "(an `nft -f` script replacing swarmwall's own tables)")
+      ->check(CLI::IsMember({"iptables", "persistent", "firewalld", "nftables"}));
   cmd->add_option("--out-dir", args->out_dir, "Write one file per output instead of printing");
   cmd->callback([args, &global] {
     auto loaded = policy::LoadPolicyFile(args->policy);
@@ -106,8 +114,14 @@ void RegisterRender(CLI::App& app, GlobalOptions& global) {
     nlohmann::json json;
     for (const auto* node : nodes) {
       auto state = compile::Compile(p, *node, facts, &cache);
-      auto files = RenderNode(args->backend, p, *node, state);
-      for (const auto& [name, text] : files) {
+      std::string render_error;
+      auto files = RenderNode(args->backend, p, *node, state, render_error);
+      if (!files) {
+        std::cerr << "swarmwall render: node " << node->name << ": " << render_error << "\n";
+        global.exit_code = kError;
+        return;
+      }
+      for (const auto& [name, text] : *files) {
         if (!args->out_dir.empty()) {
           if (std::string error = backend::WriteOutputFile(args->out_dir, name, text); !error.empty()) {
             std::cerr << "swarmwall render: " << error << "\n";
