@@ -1,6 +1,7 @@
 #include "backend/nftables/nftables_firewall.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -287,7 +288,14 @@ WriteResult NftablesFirewall::Write(const FirewallView& view, const compile::Des
   nft::NftCache cache(cache_path_);
   auto before = host::NftGeneration();
   std::string error;
-  bool ok = host::RunNftJson(JsonText(nft::Batch(commands)), error);
+  // Tests: a transaction the kernel refuses at its end (as a failing
+  // commit would), for both attempts.
+  const char* broken = getenv("SWARMWALL_TEST_BREAK_NFT");
+  auto run = [&](std::vector<nlohmann::json> batch, std::string& why) {
+    if (broken && *broken == '1') batch.push_back(nft::DeleteChainCommand(Family::kIPv4, "SWARMWALL-NO-SUCH-CHAIN"));
+    return host::RunNftJson(JsonText(nft::Batch(std::move(batch))), why);
+  };
+  bool ok = run(commands, error);
   size_t sent = commands.size();
   bool replaced = !ok;
   if (!ok) {
@@ -297,7 +305,7 @@ WriteResult NftablesFirewall::Write(const FirewallView& view, const compile::Des
     std::vector<nlohmann::json> replace;
     for (Family f : kFamilies) nft::AppendReplace(want[f == Family::kIPv4 ? 0 : 1], f, replace);
     std::string second;
-    ok = host::RunNftJson(JsonText(nft::Batch(replace)), second);
+    ok = run(replace, second);
     if (!ok) {
       cache.Forget();
       result.error = fmt::format("nftables transaction refused, nothing was changed: {}", second.empty() ? error : second);
