@@ -1,5 +1,6 @@
 #include "apply/backend_choice.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -130,7 +131,13 @@ DockerFirewallFacts ReadDockerFirewallFacts(const std::string& state_dir, const 
   f.api_reachable = answer->api_reachable;
   f.api_driver = answer->api_driver;
   f.nft_tables = answer->nft_tables;
-  f.daemon_json = DaemonJsonBackend(daemon_json);
+  std::string config = daemon_json;
+  if (config.empty()) {
+    const char* env = getenv("SWARMWALL_DAEMON_JSON");
+    config = env && *env ? env : "/etc/docker/daemon.json";
+  }
+  f.daemon_json = DaemonJsonBackend(config);
+  f.daemon_json_path = config;
   if (!state_dir.empty())
     if (auto record = StateStore(state_dir).Load())
       f.applied = record->variant == "nftables" ? "nftables" : "iptables";
@@ -144,7 +151,7 @@ std::optional<DockerMode> DockerModeOf(const DockerFirewallFacts& f) {
   if (f.nft_tables) return DockerMode{true, "Docker's nftables tables (docker-bridges) are in the kernel"};
   if (!f.daemon_json.empty())
     return DockerMode{f.daemon_json.starts_with("nftables"),
-                      fmt::format("/etc/docker/daemon.json says firewall-backend {}", f.daemon_json)};
+                      fmt::format("{} says firewall-backend {}", f.daemon_json_path, f.daemon_json)};
   return std::nullopt;
 }
 

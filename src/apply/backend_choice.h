@@ -25,13 +25,14 @@ struct DockerFirewallFacts {
   std::string api_driver;           // /info FirewallBackend.Driver ("nftables", "iptables+firewalld")
   bool nft_tables = false;          // Docker's nftables tables are in the kernel
   std::string daemon_json;          // daemon.json's "firewall-backend" ("" when not set)
+  std::string daemon_json_path = "/etc/docker/daemon.json";
   std::string applied;              // the backend of the last apply here ("" none)
 };
 
 // Reads them (Engine API at DOCKER_HOST, libnftables, DAEMON_JSON,
 // STATE_DIR's record).
-DockerFirewallFacts ReadDockerFirewallFacts(const std::string& state_dir,
-                                            const std::string& daemon_json = "/etc/docker/daemon.json");
+// DAEMON_JSON empty: $SWARMWALL_DAEMON_JSON, else /etc/docker/daemon.json.
+DockerFirewallFacts ReadDockerFirewallFacts(const std::string& state_dir, const std::string& daemon_json = "");
 
 // Whether Docker runs its nftables backend, and how that is known; nullopt
 // when nothing tells.

@@ -613,7 +613,16 @@ TEST_P(Boot, ClosedPortsAreNeverReachable) {
   WriteFile(dir + "/policy.yaml", kPolicy);
   // What deploy/README.md tells to install: the node named, since at
   // network-pre.target no address exists to detect it by.
-  WriteFile(dir + "/default-swarmwall", "SWARMWALL_OPTS=--node boot-node\n");
+  // Docker 29 in nftables mode: its daemon.json says so before dockerd
+  // starts, which is how `backend: auto` knows at network-pre.target
+  // (SWARMWALL_DAEMON_JSON stands for /etc/docker/daemon.json here).
+  const bool nft = GetParam() == DockerVersion::k29_7_nft;
+  std::string defaults = "SWARMWALL_OPTS=--node boot-node\n";
+  if (nft) {
+    WriteFile(dir + "/docker-daemon.json", "{\"firewall-backend\": \"nftables\"}\n");
+    defaults += "SWARMWALL_DAEMON_JSON=" + dir + "/docker-daemon.json\n";
+  }
+  WriteFile(dir + "/default-swarmwall", defaults);
   auto load = [&](const std::string& file) {
     std::string text = ReadFile(file);
     for (const auto& [from, to] : paths) {
@@ -704,9 +713,16 @@ TEST_P(Boot, ClosedPortsAreNeverReachable) {
   for (const auto& t : allowed)
     EXPECT_TRUE(prober.WaitOpen(t, "", 15s)) << t << ": the allowed port never answered\n" << prober.Report();
   std::this_thread::sleep_for(3s);
-  auto rules = node.Sh("iptables -S INPUT | sed -n 2p; iptables -S DOCKER-USER | sed -n 2p; iptables -S FORWARD");
-  EXPECT_NE(rules.out.find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << rules.out;
-  EXPECT_NE(rules.out.find("-A DOCKER-USER -j SWARMWALL-USER"), std::string::npos) << rules.out;
+  if (nft) {
+    auto rules = node.Sh("nft list chain ip swarmwall input; nft list chain ip swarmwall forward; iptables-save");
+    EXPECT_NE(rules.out.find("jump SWARMWALL-INPUT"), std::string::npos) << rules.out;
+    EXPECT_NE(rules.out.find("jump SWARMWALL-USER"), std::string::npos) << rules.out;
+    EXPECT_EQ(rules.out.find("-j SWARMWALL"), std::string::npos) << "iptables rules beside nftables:\n" << rules.out;
+  } else {
+    auto rules = node.Sh("iptables -S INPUT | sed -n 2p; iptables -S DOCKER-USER | sed -n 2p; iptables -S FORWARD");
+    EXPECT_NE(rules.out.find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << rules.out;
+    EXPECT_NE(rules.out.find("-A DOCKER-USER -j SWARMWALL-USER"), std::string::npos) << rules.out;
+  }
 
   // systemctl restart docker.
   {

@@ -222,11 +222,13 @@ TEST_P(Faults, KillNineLeavesTheOldOrTheNewOwnedState) {
 }
 
 // The published ports of the running containers, as Docker's DNAT rules.
-std::multiset<std::string> DnatPorts(lab::Host& host) {
+// Docker's DNAT ports: in iptables' DOCKER chain, or (Docker 29 in
+// nftables mode) in its table ip docker-bridges.
+std::multiset<std::string> DnatPorts(lab::Host& host, bool nft) {
   std::multiset<std::string> ports;
-  auto r = host.Exec({"iptables-save", "-t", "nat"});
+  auto r = nft ? host.Exec({"nft", "list", "table", "ip", "docker-bridges"}) : host.Exec({"iptables-save", "-t", "nat"});
   std::istringstream in(r.out);
-  std::regex dnat("^-A DOCKER .*--dport (\\d+) .*-j DNAT");
+  std::regex dnat(nft ? "tcp dport (\\d+) .*dnat to" : "^-A DOCKER .*--dport (\\d+) .*-j DNAT");
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
     if (std::regex_search(line, m, dnat)) ports.insert(m[1]);
@@ -287,7 +289,7 @@ TEST_P(Faults, AppliesRacingDockerLoseNoRule) {
   // Docker: one DNAT per published port of the running containers...
   std::multiset<std::string> want = {"8080"};
   for (int i = 1; i < 50; i += 2) want.insert(std::to_string(10000 + i));
-  EXPECT_EQ(DnatPorts(*N().host), want);
+  EXPECT_EQ(DnatPorts(*N().host, GetParam() == lab::DockerVersion::k29_7_nft), want);
   // ... and each of them reachable from the office, never from a stranger.
   for (int i = 1; i < 50; i += 2) {
     int port = 10000 + i;

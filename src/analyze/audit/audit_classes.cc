@@ -104,6 +104,37 @@ void ClassBuilder::AddHost(const host::HostNetwork& host) {
       AddRange(a.address, a.address);
       AddCidr(Cidr::Prefix(a.address, a.prefix_length));
     }
+  if (host.nftables_known) AddNft(host.nftables);
+}
+
+void ClassBuilder::AddNft(const netfilter::NftRuleset& nft) {
+  using netfilter::NftSelector;
+  auto add = [&](const NftSelector& sel, const netfilter::NftPart& part) {
+    switch (sel.kind) {
+      case NftSelector::kSport: case NftSelector::kDport:
+      case NftSelector::kCtProtoSrc: case NftSelector::kCtProtoDst:
+        if (part.lo <= 65535) AddPorts(static_cast<uint16_t>(part.lo), static_cast<uint16_t>(std::min<uint64_t>(part.hi, 65535)));
+        break;
+      case NftSelector::kIpSaddr: case NftSelector::kIpDaddr: case NftSelector::kIp6Saddr:
+      case NftSelector::kIp6Daddr: case NftSelector::kCtSaddr: case NftSelector::kCtDaddr:
+        if (part.addr_lo.family == family_ && part.addr_hi.family == family_) AddRange(part.addr_lo, part.addr_hi);
+        break;
+      default:
+        break;
+    }
+  };
+  auto add_elements = [&](const std::vector<NftSelector>& key, const std::vector<netfilter::NftElement>& elements) {
+    for (const auto& e : elements)
+      for (size_t i = 0; i < key.size() && i < e.key.size(); ++i) add(key[i], e.key[i]);
+  };
+  for (const auto& t : nft.tables)
+    for (const auto& c : t.chains)
+      for (const auto& r : c.rules)
+        for (const auto& st : r.statements) {
+          if (st.kind != netfilter::NftStatement::kMatch && st.kind != netfilter::NftStatement::kVmap) continue;
+          add_elements(st.key, st.values);
+          if (st.set >= 0 && static_cast<size_t>(st.set) < t.sets.size()) add_elements(st.key, t.sets[st.set].elements);
+        }
 }
 
 namespace {

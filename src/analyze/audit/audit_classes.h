@@ -38,7 +38,10 @@ class ClassBuilder {
   void AddPorts(uint16_t lo, uint16_t hi);
   // Every address, port and set entry RS and HOST's ipsets name.
   void AddRuleset(const netfilter::Ruleset& rs);
+  // HOST's ipsets and addresses, and everything its native nftables
+  // tables name (ports, addresses, set elements).
   void AddHost(const host::HostNetwork& host);
+  void AddNft(const netfilter::NftRuleset& nft);
   // Address classes, without the unusable ones (0/8, 127/8, multicast and
   // above, fe80::/10 and ff00::/8 for IPv6, ::/8 and HOST's own addresses).
   std::vector<AddressClass> Addresses(const host::HostNetwork* host) const;

@@ -12,6 +12,7 @@
 #include "analyze/audit/scan_comparison.h"
 #include "analyze/audit/policy_proof.h"
 #include "analyze/test_host.h"
+#include "netfilter/nft_json.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::analyze {
@@ -410,6 +411,30 @@ TEST(AuditClasses, ClassesSplitAtEveryNamedRangeAndPort) {
   auto stranger = PickStranger(Family::kIPv4, &rs, nullptr, {});
   ASSERT_TRUE(stranger);
   EXPECT_FALSE(netfilter::Cidr::Parse("192.0.2.0/24")->Contains(*stranger));
+}
+
+// A port or address only a native nftables table names (the nftables
+// backend's own rules, Docker 29's) splits the classes too: without it an
+// `accept` of 9100 inside a class of dropped ports went unseen.
+TEST(AuditClasses, NativeTablesSplitClasses) {
+  auto parsed = netfilter::ParseNftJson(R"({"nftables": [
+    {"table": {"family": "ip", "name": "swarmwall", "handle": 1}},
+    {"set": {"family": "ip", "name": "s", "table": "swarmwall", "type": "ipv4_addr", "handle": 2,
+             "flags": ["interval"], "elem": [{"prefix": {"addr": "198.51.100.0", "len": 24}}]}},
+    {"chain": {"family": "ip", "table": "swarmwall", "name": "SWARMWALL-INPUT", "handle": 3}},
+    {"rule": {"family": "ip", "table": "swarmwall", "chain": "SWARMWALL-INPUT", "handle": 4, "expr": [
+      {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 9100}},
+      {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@s"}},
+      {"accept": null}]}}]})");
+  ASSERT_TRUE(parsed.ruleset) << (parsed.error ? parsed.error->ToString() : "");
+  ClassBuilder b(Family::kIPv4);
+  b.AddNft(*parsed.ruleset);
+  std::vector<std::string> ports;
+  for (const auto& p : b.Ports()) ports.push_back(p.Text());
+  EXPECT_EQ(ports, (std::vector<std::string>{"1-9099", "9100", "9101-65535"}));
+  bool found = false;
+  for (const auto& c : b.Addresses(nullptr)) found |= c.Text() == "198.51.100.0/24";
+  EXPECT_TRUE(found);
 }
 
 // --------------------------------------------------------- policy proof

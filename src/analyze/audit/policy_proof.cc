@@ -203,7 +203,10 @@ void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const
   for (const auto& c : intent.Cidrs(fam)) b.AddCidr(c);
   for (auto [lo, hi] : intent.Ports()) b.AddPorts(lo, hi);
   netfilter::Ruleset empty;
-  auto docker = fam == Family::kIPv4 ? ExplainDocker(rs) : ExplainDocker(empty, &rs);
+  // Published ports: Docker's iptables rules, or (Docker 29 in nftables
+  // mode) its native tables.
+  const netfilter::NftRuleset* nft = host.nftables_known ? &host.nftables : nullptr;
+  auto docker = fam == Family::kIPv4 ? ExplainDocker(rs, nullptr, nft) : ExplainDocker(empty, &rs, nft);
   auto published = Published(docker, fam);
   for (auto [proto, port] : published) b.AddPorts(port, port);
   auto sources = b.Addresses(&host);
