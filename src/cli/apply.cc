@@ -63,8 +63,10 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     auto out = apply::Apply(*rq, *firewall);
     // A host that switched backends: the other one's rules go once the new
     // ones are in (both filter for that moment, never neither).
-    if (out.ok && !rq->dry_run)
-      apply::RetireOtherFirewall(global.state_dir, choice.kind, NoteToStderr, out.result.steps);
+    std::vector<std::string> retired;
+    if (out.ok && !rq->dry_run && !apply::RetireOtherFirewall(global.state_dir, choice.kind, NoteToStderr, retired))
+      global.exit_code = kError;
+    out.result.steps.insert(out.result.steps.end(), retired.begin(), retired.end());
     if (out.confirmed_pending)
       std::cerr << "swarmwall apply: this apply confirms the earlier apply that was waiting for `swarmwall confirm`\n";
     if (!out.ok) {
@@ -82,6 +84,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     std::cout << fmt::format("node {} ({}; {}): {}\n", out.node, FirewallLabel(out.variant), choice.reason,
                              out.result.changed ? "applied" : "already up to date, nothing written");
     PrintDiffs(out.result.diffs);
+    for (const auto& line : retired) std::cout << line << "\n";
     if (out.drain)
       std::cout << fmt::format("node {} drained, applied, checked, back to {}\n", out.drain->hostname,
                                out.drain->availability);

@@ -323,6 +323,51 @@ TEST_P(Apply, ConfirmOrTheTimerPutsThePreviousStateBack) {
   Sw("remove");
 }
 
+// The backend: iptables is refused where Docker runs nftables (its
+// DOCKER-USER would filter nothing), with nothing changed; where Docker
+// runs iptables, a switch to nftables and back leaves exactly one firewall
+// of swarmwall's, the other's rules taken away after the new ones are in.
+TEST_P(Apply, BackendChoiceRefusesIptablesOnNftablesDockerAndSwitches) {
+  Sw("remove");
+  std::string policy = N().dir + "/policy.yaml";
+  std::string docker = Foreign();
+  if (Nft()) {
+    auto refused = Sw("apply " + policy + " --backend iptables");
+    EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("would filter nothing here"), std::string::npos) << refused.err;
+    EXPECT_EQ(Owned(), "");
+    EXPECT_EQ(Foreign(), docker);
+    std::ofstream(N().dir + "/iptables.yaml") << "backend: iptables\n" << kPolicy;
+    auto by_policy = Sw("apply " + N().dir + "/iptables.yaml");
+    EXPECT_EQ(by_policy.exit_code, 1) << by_policy.out << by_policy.err;
+    EXPECT_NE(by_policy.err.find("the policy's backend: iptables"), std::string::npos) << by_policy.err;
+    EXPECT_EQ(Owned(), "");
+    return;
+  }
+  if (GetParam() != DockerVersion::k29_7) GTEST_SKIP() << "the switch runs on 29.7 (iptables mode)";
+  ASSERT_EQ(Sw("apply " + policy).exit_code, 0);
+  std::string iptables_owned = Owned();
+  auto to_nft = Sw("apply " + policy + " --backend nftables");
+  ASSERT_EQ(to_nft.exit_code, 0) << to_nft.out << to_nft.err;
+  EXPECT_NE(to_nft.out.find("iptables rules of an earlier apply taken away"), std::string::npos) << to_nft.out;
+  std::string owned = Owned();
+  EXPECT_NE(owned.find("table ip swarmwall"), std::string::npos) << owned;
+  EXPECT_EQ(owned.find("-A "), std::string::npos) << "iptables rules left:\n" << owned;
+  EXPECT_EQ(Foreign(), docker);
+  auto status = Sw("status");
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("backend: nftables"), std::string::npos) << status.out;
+  // The stranger (admin, not in the office set) reaches neither ssh nor the container.
+  N().host->Listen(22);
+  EXPECT_FALSE(N().admin->CanConnect("203.0.113.21", 22, std::chrono::milliseconds(300)));
+  EXPECT_FALSE(N().admin->CanConnect("203.0.113.21", 8080, std::chrono::milliseconds(300)));
+  auto back = Sw("apply " + policy + " --backend iptables");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  EXPECT_EQ(Owned(), iptables_owned);
+  Sw("remove");
+  EXPECT_EQ(Owned(), "");
+}
+
 TEST_P(Apply, LockoutGuardKeepsTheSshClientIn) {
   Sw("remove");
   N().host->Listen(22);
