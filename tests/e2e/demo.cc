@@ -146,6 +146,54 @@ bool DriftRepair(Seed004& lab, ClusterNode& node, const std::string& swarmwall) 
   return back && status.exit_code == 0;
 }
 
+// The same cluster on Docker 29.7.2 in its nftables mode: no DOCKER-USER,
+// so the same `swarmwall apply` (backend: auto) writes swarmwall's own
+// nftables tables instead; the stranger's scans before and after, and
+// status naming the backend.
+bool NftablesDemo(const std::string& swarmwall, const std::string& policy) {
+  const DockerVersion v = DockerVersion::k29_7_nft;
+  Step("The same cluster on Docker 29.7.2 in nftables mode (--firewall-backend nftables)");
+  if (!swarmwall::lab::DockerAvailable(v)) {
+    Say("skipped: " + swarmwall::lab::DockerUnavailableReason(v));
+    return true;
+  }
+  swarmwall::lab::Seed004Options o;
+  o.version = v;
+  o.tag = "demon";
+  o.policy = policy;
+  o.progress = [](const std::string& s) { Say(s); };
+  Seed004 lab(o);
+  Say("Docker keeps its rules in its own nftables tables (ip docker-bridges); there is no DOCKER-USER.");
+  auto before = Scan(lab, {&lab.stranger()});
+  Say("before, from the stranger:");
+  for (auto& n : lab.nodes()) Say(fmt::format("  {:<10} open: {}", n.name, List(before["stranger"][n.name])));
+  bool ok = true;
+  for (auto& n : lab.nodes()) {
+    ProcessResult apply = lab.Swarmwall(n, swarmwall, {"apply", lab.policy(), "--node", n.name});
+    ShowSummary(apply);
+    ok = ok && apply.exit_code == 0;
+  }
+  auto after = Scan(lab, {&lab.stranger(), &lab.office()});
+  for (Outsider* out : {&lab.stranger(), &lab.office()}) {
+    Say(fmt::format("after, from the {} ({}):", out->name, out->addr));
+    for (auto& n : lab.nodes())
+      Say(fmt::format("  {:<10} open: {:<12} closed now: {}", n.name, List(after[out->name][n.name]),
+                      List(Minus(before["stranger"][n.name], after[out->name][n.name]))));
+  }
+  std::string report;
+  bool healthy = lab.SwarmHealthy(&report);
+  Say(healthy ? "Swarm healthy: all nodes Ready, the overlay works" : "Swarm NOT healthy: " + report);
+  ClusterNode& m = lab.manager();
+  Step("swarmwall status on manager-1 (nftables mode), and swarmwall's own table");
+  ProcessResult status = lab.Swarmwall(m, swarmwall, {"status"});
+  Show(status);
+  Show(m.host->Exec({"nft", "list", "chain", "ip", "swarmwall", "SWARMWALL-USER"}), 20);
+  Step("Removing the nftables-mode lab");
+  lab.Down();
+  Say("done");
+  return ok && healthy && status.exit_code == 0;
+}
+
 int Demo(const std::string& swarmwall, const std::string& policy) {
   const DockerVersion v = DockerVersion::k20_10;
   if (!swarmwall::lab::DockerAvailable(v)) {
@@ -227,7 +275,8 @@ int Demo(const std::string& swarmwall, const std::string& policy) {
   Step("Removing the lab (daemons, containers, namespaces, mounts)");
   lab.Down();
   Say("done");
-  return healthy && status.exit_code == 0 && repaired ? 0 : 1;
+  bool nft = NftablesDemo(swarmwall, policy);
+  return healthy && status.exit_code == 0 && repaired && nft ? 0 : 1;
 }
 
 }  // namespace
@@ -256,12 +305,15 @@ void RemoveLabOnSignal() {
     std::cerr << "\ndemo: interrupted, removing the lab\n";
     // Twice: first to stop whatever the demo waits for (it then unwinds and
     // its own clean-up runs); again once that is over, alone.
-    const std::string prefix = fmt::format("swldemo{}", getpid());
+    // Both labs: the 20.10 one ("demo") and the nftables-mode one ("demon").
+    const std::string prefixes[] = {fmt::format("swldemo{}", getpid()), fmt::format("swldemon{}", getpid())};
     for (int pass = 0; pass < 2; ++pass) {
-      try {
-        swarmwall::lab::Lab::CleanupPrefix(prefix);
-      } catch (const std::exception& e) {
-        std::cerr << "demo: " << e.what() << "\n";
+      for (const auto& prefix : prefixes) {
+        try {
+          swarmwall::lab::Lab::CleanupPrefix(prefix);
+        } catch (const std::exception& e) {
+          std::cerr << "demo: " << e.what() << "\n";
+        }
       }
       for (int i = 0; i < 300 && !unwound; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -616,6 +616,32 @@ TEST(AuditPolicy, ADecidedDifferenceDiffersWhateverIsUnseen) {
   EXPECT_TRUE(Says(*p.proof, "not seen: nftables tables not read")) << ProofText(*p.proof);
 }
 
+// A port the policy allows that another owner's rule drops (a distro's
+// catch-all REJECT, firewalld's zone, a drop in another nftables table):
+// swarmwall's rules cannot override it, and the proof says what to do.
+TEST(AuditPolicy, AllowedButDroppedByAnotherOwnerSaysTheFix) {
+  PolicyDifference d;
+  d.kind = "host";
+  d.ports = "22";
+  d.proto = "tcp";
+  d.policy_accepts = true;
+  d.ruleset_accepts = false;
+  d.example.decided_by = "filter INPUT rule 3";
+  EXPECT_NE(OtherOwnerFix(d).find("filter INPUT rule 3 drops it, a rule swarmwall does not own"), std::string::npos)
+      << OtherOwnerFix(d);
+  EXPECT_NE(OtherOwnerFix(d).find("allow 22/tcp there too"), std::string::npos) << OtherOwnerFix(d);
+  d.example.decided_by = "ip swarmwall SWARMWALL-INPUT rule 12";
+  EXPECT_EQ(OtherOwnerFix(d), "") << "swarmwall's own drop: the policy's, not another owner's";
+  d.example.decided_by = "filter SWARMWALL-INPUT rule 12";
+  EXPECT_EQ(OtherOwnerFix(d), "");
+  d.example.decided_by = "inet firewalld filter_INPUT rule 9";
+  d.undecided = true;
+  EXPECT_EQ(OtherOwnerFix(d), "") << "undecided: no claim";
+  d.undecided = false;
+  d.policy_accepts = false;
+  EXPECT_EQ(OtherOwnerFix(d), "") << "the policy drops it too";
+}
+
 TEST(AuditPolicy, PublishedPortLeftOpenIsADifferenceWithAPacket) {
   Proof p(N1Rules(false));
   ASSERT_EQ(p.proof->differences.size(), 1u) << ProofText(*p.proof);

@@ -451,9 +451,24 @@ nlohmann::json ProofJson(const PolicyProof& p) {
                         {"example", ExampleJson(d.example)},
                         {"rules", nlohmann::json::array()}};
     for (const auto& r : d.rules) x["rules"].push_back(RuleRefJson(r));
+    if (std::string fix = OtherOwnerFix(d); !fix.empty()) x["fix"] = fix;
     j["differences"].push_back(x);
   }
   return j;
+}
+
+// A difference the policy allows but another owner's rule drops: swarmwall
+// cannot fix it from its own rules (with nftables, an accept in
+// swarmwall's table never overrides a drop in another table). The fix, in
+// words; "" for any other difference.
+std::string OtherOwnerFix(const PolicyDifference& d) {
+  if (!d.policy_accepts || d.ruleset_accepts || d.undecided) return "";
+  const std::string& by = d.example.decided_by;
+  if (by.empty() || by.find("swarmwall") != std::string::npos || by.find("SWARMWALL") != std::string::npos)
+    return "";
+  return fmt::format("the policy allows it but {} drops it, a rule swarmwall does not own: an accept in "
+                     "swarmwall's rules cannot override it; allow {}/{} there too, or remove that rule",
+                     by, d.ports, d.proto);
 }
 
 std::string ProofText(const PolicyProof& p) {
@@ -476,6 +491,7 @@ std::string ProofText(const PolicyProof& p) {
                        d.undecided ? "undecided" : d.ruleset_accepts ? "accepts" : "drops");
     out += fmt::format("    example: {}\n", d.example.Text());
     for (const auto& r : d.rules) out += fmt::format("    decided by {}: {}\n", r.Where(), r.text);
+    if (std::string fix = OtherOwnerFix(d); !fix.empty()) out += "    fix: " + fix + "\n";
   }
   for (const auto& b : p.blind_spots) out += "  not seen: " + b + "\n";
   for (const auto& u : p.undecidable) out += "  undecidable: " + u + "\n";

@@ -97,6 +97,9 @@ PolicyProof ProvePolicy(const policy::Policy& policy, const policy::Node& node, 
 // from anywhere, the Swarm ports from a `swarm.from: any`) become info.
 void DowngradeIntended(const PolicyProof& proof, std::vector<AuditFinding>& findings);
 
+// For a difference the policy allows but a rule of another owner (not
+// swarmwall's chains or tables) drops: what to do about it ("" otherwise).
+std::string OtherOwnerFix(const PolicyDifference& d);
 nlohmann::json ProofJson(const PolicyProof& proof);
 std::string ProofText(const PolicyProof& proof);
 
