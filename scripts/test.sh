@@ -6,17 +6,50 @@
 #   runs every suite on every version; the adversarial suite),
 #   the same unit tests under ASan+UBSan, and short libFuzzer runs of the
 #   parser, the policy loader and every file swarmwall reads back.
-# Usage: scripts/test.sh [--unit]   (--unit: only the fast unit tests)
+# The ASan+UBSan and libFuzzer builds run in the background, at the lowest
+# priority, while the lab suites wait on dockerd; their tests run after.
+# Usage: scripts/test.sh [--unit] [--ci]
+#   --unit: only the fast unit tests
+#   --ci:   the release build without debug info (-O2, no -g: a quarter less
+#           compile time and far smaller links), for a clean clone nobody
+#           runs a debugger in (.ci/run); the sanitizer and fuzz builds keep -g
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 unit_only=0
-[ "${1:-}" = "--unit" ] && unit_only=1
+ci=0
+for arg in "$@"; do
+  case $arg in
+    --unit) unit_only=1 ;;
+    --ci) ci=1 ;;
+    *) echo "usage: scripts/test.sh [--unit] [--ci]" >&2; exit 2 ;;
+  esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: run as root (the lab creates network namespaces and runs dockerd)" >&2
   exit 1
 fi
+# Each phase's wall time, printed as it ends and summed up at the end, so
+# that a CI log says where the time went.
+phases=()
+phase_name=""
+phase_t0=0
+phase() {   # phase NAME [MORE]: ends the running phase (if any), starts NAME
+  phase_end
+  phase_name=$1
+  phase_t0=$SECONDS
+  echo "== $1${2:+ ($2)}"
+}
+phase_end() {
+  [ -n "$phase_name" ] || return 0
+  local s=$((SECONDS - phase_t0))
+  echo "== $phase_name: $s s"
+  phases+=("$(printf '%6d s  %s' "$s" "$phase_name")")
+  phase_name=""
+}
+
+phase "setup"
 scripts/setup.sh || exit 1
 
 jobs=$(nproc)
@@ -53,30 +86,81 @@ build() {   # build DIR [cmake args...] [-- targets...]
   ninja -C "$dir" -j "$jobs" "${targets[@]}" || { failed=1; return 1; }
 }
 
-echo "== release build"
-release_targets=()   # everything; with --unit only what the unit tests run
-[ $unit_only -eq 1 ] && release_targets=(-- unit_tests)
-if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${release_targets[@]}"; then
-  echo "== unit tests"
-  run_ctest build -L unit -j "$jobs"
-  if [ $unit_only -eq 0 ]; then
-    matrix="CI matrix (SWARMWALL_LAB_FULL_MATRIX=1: every suite on every Docker version)"
-    [ "${SWARMWALL_LAB_FULL_MATRIX:-}" = 1 ] && matrix="full matrix"
-    echo "== lab and end-to-end tests (real netfilter, real dockerd; $matrix)"
-    run_ctest build -L 'lab|e2e'
-  fi
-fi
-
 # The names of the tests labelled unit that ctest finds in BUILD.
 unit_test_names() {
   (cd "$1" && ctest -N -L unit) | sed -nE 's/^ *Test +#[0-9]+: (.*)$/\1/p' | sort
 }
 
-if [ $unit_only -eq 0 ]; then
-  # Only what the unit tests run (cmake/unit_tests.cmake): not the lab,
-  # end-to-end and adversarial suites, which run in the release build.
+fuzz_targets=(parser_fuzz policy_fuzz state_fuzz address_cache_fuzz agent_state_fuzz host_facts_fuzz nft_json_fuzz)
+
+# The ASan+UBSan build (only what the unit tests run, cmake/unit_tests.cmake:
+# not the lab, end-to-end and adversarial suites, which run in the release
+# build) and the libFuzzer build, one after the other, at the lowest CPU and
+# I/O priority: they run while the lab suites wait on dockerd. Each build's
+# exit code and seconds go to DIR/asan.* and DIR/fuzz.*.
+side_builds() {
+  local dir=$1 t0=$SECONDS rc
+  renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+  ionice -c 3 -p "$BASHPID" >/dev/null 2>&1 || true
   echo "== ASan+UBSan build (unit tests)"
-  if build build-asan -DCMAKE_BUILD_TYPE=Debug -DSWARMWALL_SANITIZE=ON -- unit_tests; then
+  # gtest_discover_tests lists each executable's tests when it is linked,
+  # with a 5 s timeout: an ASan executable at nice 19 beside a busy lab suite
+  # can take longer and fail the build. PRE_TEST lists them when ctest runs.
+  build build-asan -DCMAKE_BUILD_TYPE=Debug -DSWARMWALL_SANITIZE=ON \
+    -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST -- unit_tests
+  rc=$?
+  echo "$rc" > "$dir/asan.rc"
+  echo $((SECONDS - t0)) > "$dir/asan.secs"
+  t0=$SECONDS
+  echo "== fuzz build (clang, libFuzzer)"
+  build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARMWALL_FUZZ=ON \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -- "${fuzz_targets[@]}"
+  rc=$?
+  echo "$rc" > "$dir/fuzz.rc"
+  echo $((SECONDS - t0)) > "$dir/fuzz.secs"
+}
+
+phase "release build"
+release_ok=0
+# CMake's RelWithDebInfo flags, or the same without -g (--ci); said each
+# time, so that a build dir configured by the other mode is set back.
+release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG")
+[ $ci -eq 1 ] && release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG")
+release_targets=()   # everything; with --unit only what the unit tests run
+[ $unit_only -eq 1 ] && release_targets=(-- unit_tests)
+if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${release_flags[@]}" "${release_targets[@]}"; then
+  release_ok=1
+  phase "unit tests"
+  run_ctest build -L unit -j "$jobs"
+fi
+
+if [ $unit_only -eq 0 ]; then
+  phase_end
+  side=$(mktemp -d)
+  echo "== ASan+UBSan and fuzz builds: in the background at nice 19 (their output follows the lab suites)"
+  side_builds "$side" > "$side/log" 2>&1 &
+  side_pid=$!
+  if [ $release_ok -eq 1 ]; then
+    matrix="CI matrix (SWARMWALL_LAB_FULL_MATRIX=1: every suite on every Docker version)"
+    [ "${SWARMWALL_LAB_FULL_MATRIX:-}" = 1 ] && matrix="full matrix"
+    phase "lab and end-to-end tests" "real netfilter, real dockerd; $matrix"
+    run_ctest build -L 'lab|e2e'
+  fi
+  phase "waiting for the ASan+UBSan and fuzz builds"
+  wait "$side_pid"
+  phase_end
+  echo "== the ASan+UBSan and fuzz builds' output:"
+  cat "$side/log"
+  asan_rc=$(cat "$side/asan.rc" 2>/dev/null || echo 1)
+  fuzz_rc=$(cat "$side/fuzz.rc" 2>/dev/null || echo 1)
+  for b in asan fuzz; do
+    secs=$(cat "$side/$b.secs" 2>/dev/null || echo "?")
+    rc=$(cat "$side/$b.rc" 2>/dev/null || echo 1)
+    phases+=("$(printf '%6s s  %s' "$secs" "($b build, in the background$([ "$rc" -eq 0 ] || echo ": FAILED"))")")
+  done
+  rm -rf "$side"
+
+  if [ "$asan_rc" -eq 0 ]; then
     # A gtest executable that was not built has no tests to find, not a
     # failing one: the same unit tests as the release build's, or an error.
     if [ -d build ] && ! diff <(unit_test_names build) <(unit_test_names build-asan) >/dev/null; then
@@ -84,16 +168,25 @@ if [ $unit_only -eq 0 ]; then
       diff <(unit_test_names build) <(unit_test_names build-asan) | grep '^<' >&2
       failed=1
     fi
+    phase "ASan+UBSan unit tests"
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       run_ctest build-asan -L unit -j "$jobs"
+  else
+    failed=1
   fi
-  echo "== fuzzing (libFuzzer, short runs)"
-  if build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARMWALL_FUZZ=ON \
-      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -- parser_fuzz policy_fuzz state_fuzz address_cache_fuzz agent_state_fuzz host_facts_fuzz nft_json_fuzz; then
-    run_ctest build-fuzz -L fuzz
+  if [ "$fuzz_rc" -eq 0 ]; then
+    # Each run is one process on one core: two at a time on two cores.
+    phase "fuzzing" "libFuzzer, short runs, $jobs at a time"
+    run_ctest build-fuzz -L fuzz -j "$jobs"
+  else
+    failed=1
   fi
 fi
+phase_end
 
 echo
+echo "time by phase:"
+printf '%s\n' "${phases[@]}"
+printf '%6d s  %s\n' "$SECONDS" "total"
 echo "all suites: ${total_passed} passed, ${total_failed} failed"
 exit $failed
