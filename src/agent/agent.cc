@@ -359,7 +359,8 @@ int Agent::Loop() {
   }
   // Watchers.
   std::optional<host::NftMonitor> nft;
-  if (state_.variant == "nft") {
+  // nf_tables events: iptables-nft's tables and the nftables backend's own.
+  if (state_.variant == "nft" || state_.variant == "nftables") {
     std::string error;
     nft = host::NftMonitor::Open(error);
     if (!nft) log_.Write("warning", "no-nft-events", {{"error", error}, {"fallback", "periodic checks"}});

@@ -24,18 +24,13 @@ namespace {
 
 using backend::FirewallKind;
 
-// Docker's nftables tables ("ip docker-bridges", "ip6 docker-bridges").
+// Docker's nftables tables ("ip docker-bridges", "ip6 docker-bridges"),
+// asked over netlink (libnftables would load every set element first).
 bool DockerNftTables() {
-  std::string error;
-  auto json = host::ListNftJson("list tables", error);
-  if (!json) return false;
-  auto doc = nlohmann::json::parse(*json, nullptr, false);
-  if (!doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array()) return false;
-  for (const auto& item : doc["nftables"]) {
-    if (!item.is_object() || !item.contains("table")) continue;
-    const auto& t = item["table"];
-    if (t.is_object() && t.value("name", "") == "docker-bridges") return true;
-  }
+  auto names = host::NftTableNamesByNetlink();
+  if (!names) return false;
+  for (const auto& n : *names)
+    if (n == "docker-bridges") return true;
   return false;
 }
 
@@ -193,9 +188,15 @@ BackendChoice ChooseBackend(policy::Backend wanted, const std::string& wanted_by
 
 namespace {
 
+// Docker's mode is asked only when the choice depends on it: auto, and
+// iptables (refused where Docker runs nftables); nftables needs nothing.
+DockerFirewallFacts FactsFor(policy::Backend wanted, const std::string& state_dir) {
+  return wanted == policy::Backend::kNftables ? DockerFirewallFacts{} : ReadDockerFirewallFacts(state_dir);
+}
+
 BackendChoice FromFlag(std::string_view flag, const std::string& state_dir) {
   auto wanted = policy::ParseBackendName(flag).value_or(policy::Backend::kAuto);
-  return ChooseBackend(wanted, "--backend", ReadDockerFirewallFacts(state_dir));
+  return ChooseBackend(wanted, "--backend", FactsFor(wanted, state_dir));
 }
 
 }  // namespace
@@ -208,7 +209,7 @@ BackendChoice ChooseHostBackend(std::string_view flag, const std::string& policy
   if (node.empty() && settings.NodesDiffer()) local = host::LocalAddresses();
   policy::Backend wanted = settings.For(node, local);
   std::string by = wanted == settings.policy ? "the policy's backend:" : "the node's backend:";
-  return ChooseBackend(wanted, by, ReadDockerFirewallFacts(state_dir));
+  return ChooseBackend(wanted, by, FactsFor(wanted, state_dir));
 }
 
 BackendChoice ChooseHostBackend(std::string_view flag, const policy::Policy& policy, const std::string& node,
@@ -224,7 +225,7 @@ BackendChoice ChooseHostBackend(std::string_view flag, const policy::Policy& pol
   }
   policy::Backend wanted = n ? policy.BackendOf(*n) : policy.backend;
   std::string by = n && n->backend ? "node " + n->name + "'s backend:" : "the policy's backend:";
-  return ChooseBackend(wanted, by, ReadDockerFirewallFacts(state_dir));
+  return ChooseBackend(wanted, by, FactsFor(wanted, state_dir));
 }
 
 }  // namespace swarmwall::apply

@@ -5,6 +5,7 @@
 #include "analyze/exposure/exposure.h"
 #include "analyze/trace/trace.h"
 #include "host/network.h"
+#include "netfilter/nft_json.h"
 #include "netfilter/parser.h"
 
 namespace swarmwall::apply {
@@ -45,11 +46,27 @@ std::optional<std::vector<analyze::ExposureDelta>> ExposureChange(const backend:
         for (const auto& e : *s.entries) set.entries.push_back({.net = e});
       after.ipsets[s.name] = std::move(set);
     }
+  // The firewall's own native tables (the nftables backend) as DESIRED
+  // makes them, in place of the live ones.
+  bool native = false;
+  if (std::string tables = firewall.NativeTablesAfter(desired); !tables.empty()) {
+    auto parsed = netfilter::ParseNftJson(tables, "swarmwall's tables after the commit");
+    if (!parsed.ruleset) {
+      error = "swarmwall's nftables tables after the commit: " + (parsed.error ? parsed.error->ToString() : "?");
+      return std::nullopt;
+    }
+    auto& t = after.nftables.tables;
+    std::erase_if(t, [](const netfilter::NftTable& x) {
+      return x.name == "swarmwall" && (x.family == netfilter::NftFamily::kIp || x.family == netfilter::NftFamily::kIp6);
+    });
+    for (auto& x : parsed.ruleset->tables) t.push_back(std::move(x));
+    native = true;
+  }
   std::vector<analyze::FamilyExposure> before_x, after_x;
   for (auto family : {Family::kIPv4, Family::kIPv6}) {
     std::string saved;
     if (!firewall.SaveRuleset(view, family, saved, error)) return std::nullopt;
-    if (saved.empty()) continue;
+    if (saved.empty() && !native) continue;
     auto old_rules = Parse(saved, family, error);
     auto new_rules = old_rules ? Parse(firewall.RulesetAfter(saved, desired, family), family, error) : std::nullopt;
     if (!old_rules || !new_rules) return std::nullopt;

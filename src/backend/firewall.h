@@ -131,6 +131,10 @@ class Firewall {
   // there, false with ERROR when it cannot be read.
   virtual bool SaveRuleset(const FirewallView& view, netfilter::Family family, std::string& text,
                            std::string& error) const = 0;
+  // The native nftables tables this firewall owns as DESIRED would make
+  // them, in libnftables' listing JSON ({"nftables": [...]}), to put in
+  // place of the live ones (plan --exposure); "" when it owns none.
+  virtual std::string NativeTablesAfter(const compile::DesiredState&) const { return ""; }
   // SAVED (SaveRuleset's) as it would be after DESIRED is written: the
   // owned chains, hooks and declarations replaced (plan --exposure).
   virtual std::string RulesetAfter(std::string_view saved, const compile::DesiredState& desired,

@@ -61,6 +61,66 @@ std::optional<uint32_t> NftGeneration() {
   return result;
 }
 
+std::optional<std::vector<std::string>> NftTableNamesByNetlink() {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd < 0) return std::nullopt;
+  struct {
+    nlmsghdr nh;
+    nfgenmsg nfg;
+  } req{};
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.nh.nlmsg_seq = 1;
+  req.nfg.nfgen_family = AF_UNSPEC;
+  req.nfg.version = NFNETLINK_V0;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  std::optional<std::vector<std::string>> result;
+  if (sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) !=
+      static_cast<ssize_t>(sizeof req)) {
+    close(fd);
+    return result;
+  }
+  std::vector<std::string> names;
+  bool done = false, failed = false;
+  alignas(nlmsghdr) char buf[32768];
+  while (!done && !failed) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      failed = true;
+      break;
+    }
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
+      if (nh->nlmsg_type == NLMSG_DONE) {
+        done = true;
+        break;
+      }
+      if (nh->nlmsg_type == NLMSG_ERROR) {
+        failed = true;
+        break;
+      }
+      if ((nh->nlmsg_type & 0xff) != NFT_MSG_NEWTABLE) continue;
+      auto* attr = reinterpret_cast<nlattr*>(static_cast<char*>(NLMSG_DATA(nh)) + NLMSG_ALIGN(sizeof(nfgenmsg)));
+      int left = static_cast<int>(nh->nlmsg_len) - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(nfgenmsg)));
+      while (left >= static_cast<int>(sizeof(nlattr)) && attr->nla_len >= sizeof(nlattr) && attr->nla_len <= left) {
+        if ((attr->nla_type & NLA_TYPE_MASK) == NFTA_TABLE_NAME && attr->nla_len > NLA_HDRLEN) {
+          const char* text = reinterpret_cast<const char*>(attr) + NLA_HDRLEN;
+          size_t size = attr->nla_len - NLA_HDRLEN;
+          names.emplace_back(text, strnlen(text, size));   // never past the attribute
+          break;
+        }
+        int step = NLA_ALIGN(attr->nla_len);
+        left -= step;
+        attr = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(attr) + step);
+      }
+    }
+  }
+  close(fd);
+  if (done) result = std::move(names);
+  return result;
+}
+
 std::string NetnsIdentity() {
   std::string boot = BootId();
   struct stat st{};

@@ -8,11 +8,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace swarmwall::host {
 
 // nullopt when nf_tables cannot be asked (no kernel support, no permission).
 std::optional<uint32_t> NftGeneration();
+
+// The names of the nf_tables tables of this namespace (every family), by
+// one netlink dump of tables alone: libnftables 1.0.6 loads every set's
+// elements before any command, `list tables` included (seconds beside a
+// 100,000-element set). nullopt when nf_tables cannot be asked.
+std::optional<std::vector<std::string>> NftTableNamesByNetlink();
 
 // Where this process is: the boot (boot_id) and the network namespace
 // (its inode), so that a generation recorded elsewhere is never compared.

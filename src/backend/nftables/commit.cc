@@ -54,6 +54,13 @@ void AppendElementChanges(Family family, const std::string& set, const std::vect
   std::vector<AddressInterval> del, add;
   std::set_difference(from.begin(), from.end(), to.begin(), to.end(), std::back_inserter(del), Before);
   std::set_difference(to.begin(), to.end(), from.begin(), from.end(), std::back_inserter(add), Before);
+  // The kernel deletes interval elements one by one slowly (4,000 of 8,600
+  // took 47 s; a flush and refill 0.3 s): many go, the set is refilled.
+  if (del.size() > kMaxElementDeletes) {
+    commands.push_back(FlushSetCommand(family, set));
+    if (!to.empty()) commands.push_back(AddElementsCommand(family, set, to));
+    return;
+  }
   if (!del.empty()) commands.push_back(DeleteElementsCommand(family, set, del));
   if (!add.empty()) commands.push_back(AddElementsCommand(family, set, add));
 }

@@ -26,7 +26,9 @@ void AppendCommit(const std::optional<OwnedTable>& from, const std::optional<Own
                   netfilter::Family family, std::vector<nlohmann::json>& commands);
 void AppendReplace(const std::optional<OwnedTable>& to, netfilter::Family family, std::vector<nlohmann::json>& commands);
 
-// Element changes of one set, in place.
+// Element changes of one set, in place; more than kMaxElementDeletes
+// elements to delete: the (existing) set flushed and refilled instead.
+inline constexpr size_t kMaxElementDeletes = 256;
 void AppendElementChanges(netfilter::Family family, const std::string& set,
                           const std::vector<netfilter::AddressInterval>& from,
                           const std::vector<netfilter::AddressInterval>& to, std::vector<nlohmann::json>& commands);

@@ -16,6 +16,7 @@
 #include "base/json_text.h"
 #include "host/nft_generation.h"
 #include "host/nftables.h"
+#include "host/xtables.h"
 
 namespace swarmwall::backend {
 namespace {
@@ -483,11 +484,26 @@ bool NftablesFirewall::WriteSetEntries(const std::vector<SetEntryChange>& change
   return host::RunNftJson(JsonText(nft::Batch(commands)), error);
 }
 
-bool NftablesFirewall::SaveRuleset(const FirewallView&, Family, std::string& text, std::string&) const {
-  // The analyzer reads the native tables itself (host::LoadLiveHostNetwork);
-  // there is no iptables text of ours.
-  text.clear();
+bool NftablesFirewall::SaveRuleset(const FirewallView&, Family family, std::string& text, std::string& error) const {
+  // The host's iptables tables (others' rules; none of ours): the analyzer
+  // reads the native tables, ours included, itself (host::LoadLiveHostNetwork).
+  auto variant = host::DetectVariant();
+  auto saved = host::SaveLive(variant.chosen, family);
+  if (!saved.ok) {
+    error = saved.error;
+    return false;
+  }
+  text = saved.text;
   return true;
+}
+
+std::string NftablesFirewall::NativeTablesAfter(const compile::DesiredState& desired) const {
+  nlohmann::json items = nlohmann::json::array();
+  for (Family f : kFamilies) {
+    std::string error;
+    if (auto table = DesiredTable(desired, f, error)) nft::AppendListing(*table, items);
+  }
+  return JsonText(nlohmann::json{{"nftables", items}});
 }
 
 std::string NftablesFirewall::RulesetAfter(std::string_view saved, const compile::DesiredState&, Family) const {

@@ -56,6 +56,7 @@ class NftablesFirewall : public Firewall {
                    std::string& error) const override;
   std::string RulesetAfter(std::string_view saved, const compile::DesiredState& desired,
                            netfilter::Family family) const override;
+  std::string NativeTablesAfter(const compile::DesiredState& desired) const override;
 
   static const NftablesDetail& Detail(const FirewallView& view);
   // A view of V4 and V6 (tests).
