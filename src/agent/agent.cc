@@ -68,7 +68,7 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 class Agent {
  public:
   Agent(const AgentOptions& o, std::ostream& out)
-      : o_(o), log_(out, o.json_log), keeper_(o.state_dir, o.node) {}
+      : o_(o), log_(out, o.json_log), keeper_(o.state_dir, o.node, o.backend) {}
   int Run();
 
  private:

@@ -30,6 +30,7 @@ struct AgentOptions {
   // and how often the list is read again besides the node events.
   std::string manager;
   std::chrono::milliseconds relist{5000};
+  std::string backend;              // --backend ("" : the policy's, else auto)
 };
 
 // Runs until SIGTERM or SIGINT. 0 after a clean stop; 1 when the first

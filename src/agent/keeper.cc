@@ -1,6 +1,7 @@
 #include "agent/keeper.h"
 
 #include "apply/apply_policy.h"
+#include "apply/backend_choice.h"
 
 namespace swarmwall::agent {
 namespace {
@@ -38,14 +39,26 @@ KeepResult Keeper::Ensure(const policy::Policy& policy, bool guard, bool record_
   auto rq = Request(dir_, node_, policy);
   rq.lockout_guard = guard;
   rq.record_same = record_same;
-  auto firewall = apply::OpenFirewall(dir_);
+  auto choice = apply::ChooseHostBackend(backend_, policy, node_, dir_);
+  if (!choice.ok()) {
+    KeepResult r;
+    r.error = choice.error;
+    return r;
+  }
+  auto firewall = apply::OpenFirewall(dir_, choice.kind);
   return From(apply::Apply(rq, *firewall));
 }
 
 KeepResult Keeper::UpdateSets(const policy::Policy& policy) {
   auto rq = Request(dir_, node_, policy);
   rq.lockout_guard = false;
-  auto firewall = apply::OpenFirewall(dir_);
+  auto choice = apply::ChooseHostBackend(backend_, policy, node_, dir_);
+  if (!choice.ok()) {
+    KeepResult r;
+    r.error = choice.error;
+    return r;
+  }
+  auto firewall = apply::OpenFirewall(dir_, choice.kind);
   std::string how;
   std::vector<std::string> entries;
   auto out = apply::ApplySetEntries(rq, *firewall, how, entries);

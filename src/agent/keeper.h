@@ -29,7 +29,9 @@ struct KeepResult {
 
 class Keeper {
  public:
-  Keeper(std::string state_dir, std::string node) : dir_(std::move(state_dir)), node_(std::move(node)) {}
+  // BACKEND: --backend ("" : the policy's, else auto).
+  Keeper(std::string state_dir, std::string node, std::string backend = "")
+      : dir_(std::move(state_dir)), node_(std::move(node)), backend_(std::move(backend)) {}
 
   // Brings the kernel to POLICY. GUARD: refuse (not ok) when the change would
   // lock out a current SSH client (as apply without --force). RECORD_SAME:
@@ -41,7 +43,7 @@ class Keeper {
   KeepResult UpdateSets(const policy::Policy& policy);
 
  private:
-  std::string dir_, node_;
+  std::string dir_, node_, backend_;
 };
 
 }  // namespace swarmwall::agent

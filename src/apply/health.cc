@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "apply/backend_choice.h"
 #include "apply/workflow_steps.h"
 #include "backend/firewall.h"
 
@@ -10,7 +11,14 @@ namespace swarmwall::apply {
 FirewallHealth CheckFirewall(const policy::Policy& policy, const std::string& node,
                              const std::string& state_dir) {
   FirewallHealth h;
-  auto firewall = backend::HostFirewall(state_dir);
+  // The firewall the policy chooses for this node (iptables refused where
+  // Docker runs nftables: then that is the health problem).
+  auto choice = ChooseHostBackend("", policy, node, state_dir);
+  if (!choice.ok()) {
+    h.reason = choice.error;
+    return h;
+  }
+  auto firewall = OpenFirewall(state_dir, choice.kind);
   std::string error;
   auto p = PrepareUnlocked(*firewall, policy, node, error);
   if (!p) {

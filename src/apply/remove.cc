@@ -28,6 +28,23 @@ RemoveOutcome Remove(const std::string& state_dir, backend::Firewall& firewall, 
   return out;
 }
 
+RemoveOutcome RemoveEverywhere(const std::string& state_dir, const Notes& note) {
+  RemoveOutcome all;
+  all.ok = true;
+  // The one the last apply used first: its record goes with it.
+  backend::FirewallKind first = AppliedFirewallKind(state_dir);
+  backend::FirewallKind second = first == backend::FirewallKind::kNftables ? backend::FirewallKind::kIptables
+                                                                          : backend::FirewallKind::kNftables;
+  for (backend::FirewallKind kind : {first, second}) {
+    auto firewall = OpenFirewall(state_dir, kind);
+    auto out = Remove(state_dir, *firewall, note);
+    all.ok = all.ok && out.ok;
+    all.changed = all.changed || out.changed;
+    all.confirmed_pending = all.confirmed_pending || out.confirmed_pending;
+  }
+  return all;
+}
+
 bool Confirm(const std::string& state_dir, backend::Firewall& firewall, const Notes& note) {
   auto session = OpenSession(firewall, state_dir, "confirm", std::chrono::seconds(120), note);
   if (!session) return false;

@@ -19,6 +19,11 @@ struct RemoveOutcome {
 // Every rule, chain, hook and set swarmwall owns away, and nothing else.
 RemoveOutcome Remove(const std::string& state_dir, backend::Firewall& firewall, const Notes& note);
 
+// The same through both firewalls (iptables and nftables): whatever of
+// swarmwall's either holds. OK when both succeeded; CHANGED when either
+// removed something.
+RemoveOutcome RemoveEverywhere(const std::string& state_dir, const Notes& note);
+
 // `swarmwall confirm`: keeps what the last apply --confirm did. False (and
 // noted) when none waits.
 bool Confirm(const std::string& state_dir, backend::Firewall& firewall, const Notes& note);

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "apply/backend_choice.h"
 #include "apply/compile_inputs.h"
 #include "apply/swarm_members.h"
 #include "base/utc_time.h"
@@ -12,8 +13,18 @@
 
 namespace swarmwall::apply {
 
+std::unique_ptr<backend::Firewall> OpenFirewall(const std::string& state_dir, backend::FirewallKind kind) {
+  return backend::HostFirewall(state_dir, kind);
+}
+
+backend::FirewallKind AppliedFirewallKind(const std::string& state_dir) {
+  if (auto record = StateStore(state_dir).Load(); record && !record->variant.empty())
+    return record->variant == "nftables" ? backend::FirewallKind::kNftables : backend::FirewallKind::kIptables;
+  return ChooseBackend(policy::Backend::kAuto, "", ReadDockerFirewallFacts(state_dir)).kind;
+}
+
 std::unique_ptr<backend::Firewall> OpenFirewall(const std::string& state_dir) {
-  return backend::HostFirewall(state_dir);
+  return OpenFirewall(state_dir, AppliedFirewallKind(state_dir));
 }
 
 std::optional<policy::Policy> LoadPolicy(const std::string& file, const std::string& state_dir,
@@ -60,7 +71,7 @@ std::optional<Prepared> Compiled(const backend::Firewall& firewall, const policy
     return std::nullopt;
   }
   Prepared p;
-  p.desired = compile::Compile(policy, *choice.node, facts);
+  p.desired = firewall.Canonical(compile::Compile(policy, *choice.node, facts));
   p.view = std::move(view);
   p.facts = std::move(facts);
   return p;

@@ -24,8 +24,12 @@ namespace swarmwall::apply {
 // stderr with the command's name; the agent: its log). Never null.
 using Notes = std::function<void(const std::string&)>;
 
-// This host's firewall (backend::HostFirewall), for callers above apply.
+// This host's firewall of KIND (backend::HostFirewall), for callers above
+// apply; without KIND, the one the last apply here used (STATE_DIR's
+// record), else auto's choice (backend_choice.h).
+std::unique_ptr<backend::Firewall> OpenFirewall(const std::string& state_dir, backend::FirewallKind kind);
 std::unique_ptr<backend::Firewall> OpenFirewall(const std::string& state_dir);
+backend::FirewallKind AppliedFirewallKind(const std::string& state_dir);
 
 // The policy file, with parsed address files kept in
 // STATE_DIR/address-cache between runs, and with the Swarm's nodes when it

@@ -1,10 +1,16 @@
 #include "backend/firewall.h"
 
 #include "backend/iptables/iptables_firewall.h"
+#include "backend/nftables/nftables_firewall.h"
 
 namespace swarmwall::backend {
 
-std::unique_ptr<Firewall> HostFirewall(const std::string& state_dir) {
+std::string_view FirewallKindName(FirewallKind kind) {
+  return kind == FirewallKind::kNftables ? "nftables" : "iptables";
+}
+
+std::unique_ptr<Firewall> HostFirewall(const std::string& state_dir, FirewallKind kind) {
+  if (kind == FirewallKind::kNftables) return std::make_unique<NftablesFirewall>(state_dir);
   return std::make_unique<IptablesFirewall>(state_dir);
 }
 

@@ -84,6 +84,9 @@ class Firewall {
   // returns what puts them into a view read WITH_SETS false.
   virtual std::function<void(FirewallView&)> ReadSets() = 0;
 
+  // DESIRED as Owned reads it back once written (the nftables firewall
+  // merges set entries into intervals), so that digests of the two agree.
+  virtual compile::DesiredState Canonical(compile::DesiredState desired) const { return desired; }
   // What it owns in VIEW, in the shape the compiler produces.
   virtual compile::DesiredState Owned(const FirewallView& view) const = 0;
   // The node facts the compiler needs from the ruleset (where to hook,
@@ -134,9 +137,16 @@ class Firewall {
                                    netfilter::Family family) const = 0;
 };
 
-// The firewall of this host: iptables+ipset today; STATE_DIR holds its
-// caches (empty: none, nothing written).
-std::unique_ptr<Firewall> HostFirewall(const std::string& state_dir);
+// The implementations: iptables+ipset (hooked into DOCKER-USER / FORWARD
+// and INPUT) and native nftables (tables `ip swarmwall` / `ip6 swarmwall`
+// with base chains of their own, before Docker's and iptables-nft's).
+enum class FirewallKind { kIptables, kNftables };
+std::string_view FirewallKindName(FirewallKind kind);   // "iptables", "nftables"
+
+// The firewall of KIND on this host; STATE_DIR holds its caches (empty:
+// none, nothing written).
+std::unique_ptr<Firewall> HostFirewall(const std::string& state_dir,
+                                       FirewallKind kind = FirewallKind::kIptables);
 
 // "+10.10.10.3/32 -10.10.10.9/32" per set, for logs.
 std::vector<std::string> DescribeSetEntryChanges(const std::vector<SetEntryChange>& changes);

@@ -10,7 +10,7 @@ namespace swarmwall::cli {
 
 void RegisterAgent(CLI::App& app, GlobalOptions& global) {
   struct Args {
-    std::string policy, node, metrics, log_format = "text", manager;
+    std::string policy, node, metrics, log_format = "text", manager, backend;
     bool force = false;
     int interval_ms = 2000, relist_ms = 5000;
   };
@@ -34,6 +34,7 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--relist-ms", args->relist_ms,
                   "nodes: auto: read the Swarm's node list again this often besides node events, default 5000")
       ->check(CLI::Range(200, 3600000));
+  AddBackendOption(cmd, args->backend);
   cmd->callback([args, &global] {
     agent::AgentOptions o;
     o.policy_file = args->policy;
@@ -44,6 +45,7 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global) {
     o.force = args->force;
     o.interval = std::chrono::milliseconds(args->interval_ms);
     o.manager = args->manager;
+    o.backend = args->backend;
     o.relist = std::chrono::milliseconds(args->relist_ms);
     global.exit_code = agent::RunAgent(o, std::cerr) == 0 ? kOk : kError;
   });

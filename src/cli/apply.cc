@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "apply/apply_policy.h"
+#include "apply/backend_choice.h"
+#include "apply/switch_backend.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 
@@ -15,6 +17,7 @@ namespace {
 
 nlohmann::json ApplyJson(const apply::ApplyOutcome& out) {
   nlohmann::json j = {{"node", out.node}, {"changed", out.result.changed}, {"variant", out.variant},
+                      {"backend", out.variant == "nftables" ? "nftables" : "iptables"},
                       {"steps", out.result.steps}, {"diff", DiffsJson(out.result.diffs)}};
   if (out.drain) j["drain"] = {{"node_id", out.drain->node_id}, {"availability", out.drain->availability}};
   return j;
@@ -25,6 +28,7 @@ nlohmann::json ApplyJson(const apply::ApplyOutcome& out) {
 void RegisterApply(CLI::App& app, GlobalOptions& global) {
   auto rq = std::make_shared<apply::ApplyRequest>();
   auto drain_timeout = std::make_shared<int>(120);
+  auto backend_flag = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("apply", "Make this host's firewall what the policy says, in one transaction");
   cmd->add_option("policy", rq->policy_file, "The cluster policy (YAML)")->required();
   cmd->add_option("--node", rq->node, "The node (default: the one with an address on this host)");
@@ -40,7 +44,8 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
                   "DOCKER_HOST of a Swarm manager, for --drain and `nodes: auto` (default: the local daemon, DOCKER_HOST)");
   cmd->add_option("--drain-timeout", *drain_timeout, "Seconds to wait for the node's tasks to leave (default 120)")
       ->check(CLI::Range(1, 86400));
-  cmd->callback([rq, drain_timeout, &global] {
+  AddBackendOption(cmd, *backend_flag);
+  cmd->callback([rq, drain_timeout, backend_flag, &global] {
     rq->state_dir = global.state_dir;
     rq->drain_timeout = std::chrono::seconds(*drain_timeout);
     rq->note = NoteToStderr;
@@ -48,8 +53,18 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     rq->fast_noop = !(fast && std::string(fast) == "0");
     std::error_code ec;
     rq->self_binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    auto firewall = apply::OpenFirewall(global.state_dir);
+    auto choice = apply::ChooseHostBackend(*backend_flag, rq->policy_file, rq->node, global.state_dir);
+    if (!choice.ok()) {
+      std::cerr << "swarmwall apply: " << choice.error << "\n";
+      global.exit_code = kError;
+      return;
+    }
+    auto firewall = apply::OpenFirewall(global.state_dir, choice.kind);
     auto out = apply::Apply(*rq, *firewall);
+    // A host that switched backends: the other one's rules go once the new
+    // ones are in (both filter for that moment, never neither).
+    if (out.ok && !rq->dry_run)
+      apply::RetireOtherFirewall(global.state_dir, choice.kind, NoteToStderr, out.result.steps);
     if (out.confirmed_pending)
       std::cerr << "swarmwall apply: this apply confirms the earlier apply that was waiting for `swarmwall confirm`\n";
     if (!out.ok) {
@@ -64,7 +79,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
       std::cout << JsonText(ApplyJson(out), 2) << "\n";
       return;
     }
-    std::cout << fmt::format("node {} ({} iptables, {}): {}\n", out.node, out.variant, out.variant_reason,
+    std::cout << fmt::format("node {} ({}; {}): {}\n", out.node, FirewallLabel(out.variant), choice.reason,
                              out.result.changed ? "applied" : "already up to date, nothing written");
     PrintDiffs(out.result.diffs);
     if (out.drain)

@@ -71,6 +71,7 @@ json PolicyJson(const policy::Policy& p) {
   j["version"] = p.version;
   j["ipv6"] = p.ipv6;
   j["log_drops"] = p.log_drops;
+  j["backend"] = policy::BackendName(p.backend);
   j["interfaces"] = {{"public", Strings(p.interfaces.public_)},
                      {"cluster", Strings(p.interfaces.cluster)}};
   json sets = json::array();
@@ -94,6 +95,7 @@ json PolicyJson(const policy::Policy& p) {
                {"labels", Strings(n.labels)}};
     const auto& ifs = p.InterfacesOf(n);
     jn["interfaces"] = {{"public", Strings(ifs.public_)}, {"cluster", Strings(ifs.cluster)}};
+    jn["backend"] = policy::BackendName(p.BackendOf(n));
     if (p.swarm.enabled) jn["swarm_ports"] = policy::SwarmTraffic(p.swarm, n.role).ToString();
     nodes.push_back(jn);
   }

@@ -15,6 +15,17 @@ bool ReadInput(const std::string& file, std::string& text, size_t limit) {
 
 void NoteToStderr(const std::string& line) { std::cerr << line << "\n"; }
 
+std::string FirewallLabel(const std::string& variant) {
+  return variant == "nftables" ? "nftables" : variant + " iptables";
+}
+
+void AddBackendOption(CLI::App* cmd, std::string& backend) {
+  cmd->add_option("--backend", backend,
+                  "Which firewall holds the rules: auto (nftables where Docker runs its nftables backend, "
+                  "else iptables), iptables or nftables (default: the policy's backend:, else auto)")
+      ->check(CLI::IsMember({"auto", "iptables", "nftables"}));
+}
+
 void PrintDiffs(const std::vector<backend::FamilyDiff>& diffs) {
   for (const auto& d : diffs) {
     if (d.empty()) continue;

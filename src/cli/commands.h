@@ -45,6 +45,13 @@ void RegisterAudit(CLI::App& app, GlobalOptions& global);
 void RegisterVerify(CLI::App& app, GlobalOptions& global);
 void RegisterHealth(CLI::App& app, GlobalOptions& global);
 
+// How a view's variant reads to people: "nftables" (native), "nft iptables", "legacy iptables".
+std::string FirewallLabel(const std::string& variant);
+
+// --backend auto|iptables|nftables on CMD, into BACKEND ("" when not given:
+// the policy's `backend:`, else auto).
+void AddBackendOption(CLI::App* cmd, std::string& backend);
+
 // Where a workflow's notes go: stderr, one line each (apply::Notes).
 void NoteToStderr(const std::string& line);
 

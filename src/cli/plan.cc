@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "apply/backend_choice.h"
 #include "apply/plan.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
@@ -16,10 +17,18 @@ void RegisterPlan(CLI::App& app, GlobalOptions& global) {
   plan->add_option("--node", rq->node, "The node (default: the one with an address on this host)");
   plan->add_flag("--exposure", rq->exposure,
                  "Also show how the exposure would change: ports and sources that open or close");
-  plan->callback([rq, &global] {
+  auto backend_flag = std::make_shared<std::string>();
+  AddBackendOption(plan, *backend_flag);
+  plan->callback([rq, backend_flag, &global] {
     rq->state_dir = global.state_dir;
     rq->note = NoteToStderr;
-    auto firewall = apply::OpenFirewall(global.state_dir);
+    auto choice = apply::ChooseHostBackend(*backend_flag, rq->policy_file, rq->node, global.state_dir);
+    if (!choice.ok()) {
+      std::cerr << "swarmwall plan: " << choice.error << "\n";
+      global.exit_code = kError;
+      return;
+    }
+    auto firewall = apply::OpenFirewall(global.state_dir, choice.kind);
     auto out = apply::Plan(*rq, *firewall);
     if (!out.ok) {
       global.exit_code = kError;
@@ -27,11 +36,12 @@ void RegisterPlan(CLI::App& app, GlobalOptions& global) {
     }
     if (global.json()) {
       nlohmann::json j{{"node", out.node}, {"variant", out.variant},
+                       {"backend", backend::FirewallKindName(choice.kind)}, {"backend_reason", choice.reason},
                        {"pending", out.pending}, {"diff", DiffsJson(out.diffs)}};
       if (out.exposure) j["exposure"] = analyze::ExposureDeltaJson(*out.exposure);
       std::cout << JsonText(j, 2) << "\n";
     } else {
-      std::cout << fmt::format("node {} ({} iptables): {}\n", out.node, out.variant,
+      std::cout << fmt::format("node {} ({}; {}): {}\n", out.node, FirewallLabel(out.variant), choice.reason,
                                out.pending ? "changes pending" : "nothing to change");
       PrintDiffs(out.diffs);
       if (out.exposure) {

@@ -10,8 +10,8 @@ namespace swarmwall::cli {
 void RegisterRemove(CLI::App& app, GlobalOptions& global) {
   auto* remove = app.add_subcommand("remove", "Remove every rule, chain and set swarmwall owns, and nothing else");
   remove->callback([&global] {
-    auto firewall = apply::OpenFirewall(global.state_dir);
-    auto out = apply::Remove(global.state_dir, *firewall, NoteToStderr);
+    // Both firewalls: whatever swarmwall holds in either goes.
+    auto out = apply::RemoveEverywhere(global.state_dir, NoteToStderr);
     if (!out.ok) {
       global.exit_code = kError;
       return;

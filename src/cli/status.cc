@@ -25,7 +25,8 @@ void RegisterStatus(CLI::App& app, GlobalOptions& global) {
     const auto& v4 = s.families.size() > 0 ? s.families[0] : none;
     const auto& v6 = s.families.size() > 1 ? s.families[1] : none;
     if (global.json()) {
-      nlohmann::json j = {{"variant", s.variant}, {"variant_reason", s.variant_reason},
+      nlohmann::json j = {{"backend", s.variant == "nftables" ? "nftables" : "iptables"},
+                          {"variant", s.variant}, {"variant_reason", s.variant_reason},
                           {"kernel_digest", s.kernel_digest}, {"findings", s.findings},
                           {"owned_chains_v4", v4.owned_chains},
                           {"owned_chains_v6", v6.owned_chains},
@@ -41,7 +42,10 @@ void RegisterStatus(CLI::App& app, GlobalOptions& global) {
       if (auto agent = agent::AgentStatusJson(global.state_dir); !agent.is_null()) j["agent"] = agent;
       std::cout << JsonText(j, 2) << "\n";
     } else {
-      std::cout << fmt::format("iptables variant: {} ({})\n", s.variant, s.variant_reason);
+      if (s.variant == "nftables")
+        std::cout << fmt::format("backend: nftables ({})\n", s.variant_reason);
+      else
+        std::cout << fmt::format("backend: iptables, variant {} ({})\n", s.variant, s.variant_reason);
       std::cout << fmt::format("Docker: {} ({})\n",
                                s.docker.version.empty() ? "not reachable" : s.docker.version, s.docker.host);
       std::cout << fmt::format("Docker chain layout: {}{}\n", s.docker.layout, s.docker.swarm ? " (Swarm node)" : "");
@@ -54,7 +58,9 @@ void RegisterStatus(CLI::App& app, GlobalOptions& global) {
       std::cout << "agent: " << (agent.empty() ? "never ran with " + global.state_dir : agent) << "\n";
       for (const auto* f : {&v4, &v6}) {
         std::cout << (f == &v4 ? "IPv4" : "IPv6") << ": " << f->owned_chains << " owned chain(s), "
-                  << f->owned_sets << " owned set(s), " << f->foreign_rules << " rule(s) of other owners in filter\n";
+                  << f->owned_sets << " owned set(s)";
+        if (s.variant != "nftables") std::cout << ", " << f->foreign_rules << " rule(s) of other owners in filter";
+        std::cout << "\n";
         for (const auto& h : f->hooks) std::cout << "  hook " << h << "\n";
       }
       if (s.findings.empty()) std::cout << "no findings\n";

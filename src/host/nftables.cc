@@ -66,6 +66,43 @@ std::optional<std::string> ListNftRulesetJson(std::string& error) {
   return List(ctx.get(), error);
 }
 
+std::optional<std::string> ListNftJson(const std::string& command, std::string& error, bool* absent) {
+  if (absent) *absent = false;
+  Ctx ctx = NewContext();
+  if (!ctx) {
+    error = "libnftables: no context";
+    return std::nullopt;
+  }
+  if (nft_run_cmd_from_buffer(ctx.get(), command.c_str()) != 0) {
+    error = Trimmed(nft_ctx_get_error_buffer(ctx.get()));
+    if (error.find("No such file or directory") != std::string::npos && absent) {
+      *absent = true;
+      error.clear();
+      return std::nullopt;
+    }
+    if (error.empty()) error = "nft " + command + " failed";
+    return std::nullopt;
+  }
+  std::string out = nft_ctx_get_output_buffer(ctx.get());
+  if (out.empty()) out = "{\"nftables\": []}";
+  return out;
+}
+
+bool RunNftJson(const std::string& commands, std::string& error) {
+  Ctx ctx = NewContext();
+  if (!ctx) {
+    error = "libnftables: no context";
+    return false;
+  }
+  // With JSON output on, libnftables reads its input as JSON.
+  if (nft_run_cmd_from_buffer(ctx.get(), commands.c_str()) != 0) {
+    error = Trimmed(nft_ctx_get_error_buffer(ctx.get()));
+    if (error.empty()) error = "libnftables refused the transaction";
+    return false;
+  }
+  return true;
+}
+
 std::optional<std::string> NftTextToJson(const std::string& path, std::string& error) {
   int out[2];
   if (pipe(out) != 0) {

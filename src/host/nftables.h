@@ -15,6 +15,18 @@ namespace swarmwall::host {
 // nf_tables cannot be listed (no permission, no kernel support).
 std::optional<std::string> ListNftRulesetJson(std::string& error);
 
+// `nft -j COMMAND` ("list table ip swarmwall") of this namespace. nullopt
+// with ERROR on failure; nullopt with ERROR empty and *ABSENT set when what
+// it names does not exist (libnftables' "No such file or directory").
+std::optional<std::string> ListNftJson(const std::string& command, std::string& error,
+                                       bool* absent = nullptr);
+
+// Runs COMMANDS, libnftables JSON ({"nftables": [{"add": ...}, ...]}), as
+// ONE transaction of this namespace: the kernel commits all of it or
+// nothing (a batch that fails anywhere, or whose sender dies before its
+// end, is aborted whole). False with libnftables' error otherwise.
+bool RunNftJson(const std::string& commands, std::string& error);
+
 // The JSON of PATH's ruleset as libnftables loads it into a new, empty
 // network namespace (needs CAP_SYS_ADMIN for the namespace). nullopt and
 // ERROR (libnftables' "PATH:LINE:COL-COL: Error: ..." lines) when it does

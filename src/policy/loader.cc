@@ -14,6 +14,7 @@
 #include "policy/internal.h"
 #include "policy/policy.h"
 #include "policy/services.h"
+#include "policy/backend_setting.h"
 #include "policy/yaml_tree.h"
 
 namespace swarmwall::policy {
@@ -28,12 +29,12 @@ struct TooLarge {};
 using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kTopKeys[] = {"version",   "comment",    "interfaces", "ipv6",
-                                         "log_drops", "sets",       "nodes",      "host",
-                                         "swarm",     "containers", "egress"};
+                                         "log_drops", "backend",    "sets",       "nodes",
+                                         "host",      "swarm",      "containers", "egress"};
 constexpr std::string_view kInterfaceKeys[] = {"public", "cluster"};
 constexpr std::string_view kSetKeys[] = {"entries", "file", "comment"};
-constexpr std::string_view kNodeKeys[] = {"name",   "role",       "address",
-                                          "labels", "interfaces", "comment"};
+constexpr std::string_view kNodeKeys[] = {"name",   "role",       "address", "labels",
+                                          "interfaces", "backend", "comment"};
 constexpr std::string_view kHostKeys[] = {"allow", "deny", "icmp", "cluster"};
 constexpr std::string_view kIcmpKeys[] = {"echo", "echo_limit"};
 constexpr std::string_view kSwarmKeys[] = {"from", "docker_machine", "encrypted_overlay"};
@@ -42,6 +43,7 @@ constexpr std::string_view kInboundRuleKeys[] = {"service", "ports", "proto",
                                                  "from",    "on",    "comment"};
 constexpr std::string_view kEgressRuleKeys[] = {"service", "ports", "proto", "to", "on", "comment"};
 constexpr std::string_view kRoles[] = {"manager", "worker"};
+constexpr std::string_view kBackends[] = {"auto", "iptables", "nftables"};
 constexpr std::string_view kActions[] = {"accept", "drop"};
 constexpr std::string_view kClusterModes[] = {"accept", "swarm-only"};
 
@@ -227,6 +229,7 @@ class Loader {
   void ParseSetFile(const std::string& full, std::string_view text, AddressSet& set);
   void ReadNodes(const Field& f, Policy& policy);
   void ReadNode(const YamlNode& n, const SourceLocation& at, Policy& policy);
+  std::optional<Backend> ReadBackend(const Field& f);
   void ReadHost(const Field& f, Policy& policy);
   void ReadSwarm(const Field& f, Policy& policy);
   void ReadFilter(const Field& f, Section section, Action& default_action,
@@ -441,6 +444,8 @@ bool Loader::Load(std::string_view yaml, Policy& p) {
     if (auto b = Bool(*f)) p.ipv6 = *b;
   if (const Field* f = top.Get("log_drops"))
     if (auto b = Bool(*f)) p.log_drops = *b;
+  if (const Field* f = top.Get("backend"))
+    if (auto b = ReadBackend(*f)) p.backend = *b;
   if (const Field* f = top.Get("interfaces"))
     ReadInterfaces(*f, p.interfaces, interfaces_at_, true);
   else
@@ -695,6 +700,14 @@ void Loader::ReadNodes(const Field& f, Policy& p) {
   }
 }
 
+std::optional<Backend> Loader::ReadBackend(const Field& f) {
+  auto text = Scalar(f, "backend");
+  if (!text) return std::nullopt;
+  if (auto b = ParseBackendName(*text)) return b;
+  Error(f.at, fmt::format("unknown backend '{}' (auto, iptables or nftables){}", *text, DidYouMean(*text, kBackends)));
+  return std::nullopt;
+}
+
 void Loader::ReadNode(const YamlNode& n, const SourceLocation& at, Policy& p) {
   Map m;
   ReadMap(n, at, "a node", kNodeKeys, m);
@@ -764,6 +777,7 @@ void Loader::ReadNode(const YamlNode& n, const SourceLocation& at, Policy& p) {
     node.interfaces.emplace();
     ReadInterfaces(*ifs, *node.interfaces, node_interfaces_at_.back().emplace(), false);
   }
+  if (const Field* b = m.Get("backend")) node.backend = ReadBackend(*b);
   if (const Field* c = m.Get("comment"))
     if (auto text = Comment(*c)) node.comment = *text;
   p.nodes.push_back(std::move(node));

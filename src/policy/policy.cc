@@ -32,6 +32,15 @@ std::string_view ProtocolName(Protocol protocol) {
 
 std::string_view RoleName(Role role) { return role == Role::kManager ? "manager" : "worker"; }
 
+std::string_view BackendName(Backend b) {
+  switch (b) {
+    case Backend::kAuto: return "auto";
+    case Backend::kIptables: return "iptables";
+    case Backend::kNftables: return "nftables";
+  }
+  return "auto";
+}
+
 std::string_view SectionName(Section section) {
   switch (section) {
     case Section::kHost:

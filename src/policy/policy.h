@@ -83,6 +83,12 @@ struct Traffic {
 enum class Role : uint8_t { kManager, kWorker };
 std::string_view RoleName(Role role);  // "manager", "worker"
 
+// `backend:` (the policy's, a node may override it): which firewall holds
+// the rules. kAuto: nftables where Docker runs its nftables backend,
+// iptables otherwise (apply/backend_choice.h decides on the host).
+enum class Backend { kAuto, kIptables, kNftables };
+std::string_view BackendName(Backend b);   // "auto", "iptables", "nftables"
+
 // Interface names as iptables takes them (a trailing '+' is a wildcard).
 struct Interfaces {
   std::vector<std::string> public_;  // `public`: untrusted, filtering applies here
@@ -99,6 +105,7 @@ struct Node {
   std::vector<std::string> labels;            // sorted, unique
   std::optional<Interfaces> interfaces;       // this node's own; keys it does not give are
                                               // filled from Policy::interfaces
+  std::optional<Backend> backend;             // this node's own `backend:`
   std::string comment;
   SourceLocation where;  // the node's name
   bool operator==(const Node&) const = default;
@@ -261,11 +268,13 @@ struct EgressPolicy {
 
 // ----------------------------------------------------------------- policy
 
+
 struct Policy {
   int version = 1;
   std::string file;        // as named in messages
   bool ipv6 = true;        // false: no IPv6 rules at all (IPv6 entries ignored)
   bool log_drops = false;  // log (rate-limited) what the default drops
+  Backend backend = Backend::kAuto;
   Interfaces interfaces;
   std::vector<AddressSet> sets;  // `nodes` first, then in the order written
   std::vector<Node> nodes;       // in the order written
@@ -280,6 +289,8 @@ struct Policy {
   const Node* FindNode(std::string_view name) const;
   // The node's own interfaces, else the policy's.
   const Interfaces& InterfacesOf(const Node& node) const;
+  // The node's own backend, else the policy's.
+  Backend BackendOf(const Node& node) const { return node.backend.value_or(backend); }
   const std::vector<Rule>& Rules(Section section) const;
   // The rules of SECTION that apply to NODE, in evaluation order.
   std::vector<const Rule*> RulesFor(Section section, const Node& node) const;

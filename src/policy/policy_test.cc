@@ -1146,5 +1146,20 @@ TEST(PolicyServices, TableIsValidSortedAndDocumented) {
   EXPECT_FALSE(ServiceTraffic("nope"));
 }
 
+// `backend:` of the policy and of a node (which wins for its node); an
+// unknown one is an error at its place.
+TEST(PolicyLoad, Backend) {
+  auto r = Load("version: 1\ninterfaces: { public: eth0 }\nbackend: nftables\nnodes:\n"
+                "  - { name: a, role: worker, address: 10.0.0.1, backend: iptables }\n"
+                "  - { name: b, role: worker, address: 10.0.0.2 }\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.policy->backend, Backend::kNftables);
+  EXPECT_EQ(r.policy->BackendOf(r.policy->nodes[0]), Backend::kIptables);
+  EXPECT_EQ(r.policy->BackendOf(r.policy->nodes[1]), Backend::kNftables);
+  EXPECT_EQ(Load(kHead).policy->backend, Backend::kAuto);
+  auto bad = Load(kHead + "backend: nftable\n");
+  EXPECT_ERROR(bad, "p.yaml:8:10: unknown backend 'nftable' (auto, iptables or nftables); did you mean 'nftables'?");
+}
+
 }  // namespace
 }  // namespace swarmwall::policy

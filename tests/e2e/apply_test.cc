@@ -1,5 +1,6 @@
-// swarmwall plan / apply / status / remove on a real dockerd node (20.10
-// and 28.5): changes are made in one transaction, re-applying writes
+// swarmwall plan / apply / status / remove on a real dockerd node (20.10,
+// 28.5, 29.7 with iptables and, through the nftables backend that `auto`
+// picks there, 29.7 in nftables mode): changes are made in one transaction, re-applying writes
 // nothing, drift is found and repaired, Docker's own rules are identical
 // before and after (counters aside), remove restores the earlier state, and
 // a failing tool leaves the previous owned state exactly.
@@ -78,6 +79,13 @@ class Apply : public ::testing::TestWithParam<DockerVersion> {
 
   std::string Owned() { return lab::OwnedRules(*N().host); }
 
+  // Docker 29 in nftables mode: `auto` applies through the nftables backend.
+  bool Nft() const { return GetParam() == DockerVersion::k29_7_nft; }
+  // How an owned rule matching the original destination port PORT reads.
+  std::string OrigPort(const std::string& port) const {
+    return (Nft() ? "ct original proto-dst " : "--ctorigdstport ") + port;
+  }
+
   void SetUp() override {
     std::string why;
     if (!lab::LabSupported(&why)) GTEST_SKIP() << why;
@@ -91,17 +99,28 @@ TEST_P(Apply, FullCycle) {
   std::string docker_before = Foreign();
   auto plan = Sw("plan " + N().dir + "/policy.yaml");
   EXPECT_EQ(plan.exit_code, 2) << plan.out << plan.err;
-  EXPECT_NE(plan.out.find("+ hook -I INPUT 1 -j SWARMWALL-INPUT"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find(Nft() ? "+ table ip swarmwall (missing)" : "+ hook -I INPUT 1 -j SWARMWALL-INPUT"),
+            std::string::npos) << plan.out;
 
   auto applied = Sw("apply " + N().dir + "/policy.yaml");
   ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
   EXPECT_NE(applied.out.find("applied"), std::string::npos) << applied.out;
   EXPECT_EQ(Foreign(), docker_before) << "apply changed rules it does not own";
   std::string owned = Owned();
-  EXPECT_NE(owned.find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << owned;
-  EXPECT_NE(owned.find("-A DOCKER-USER -j SWARMWALL-USER"), std::string::npos) << owned;
-  auto first = N().host->Sh("iptables -S INPUT | sed -n 2p");
-  EXPECT_EQ(first.out, "-A INPUT -j SWARMWALL-INPUT\n");
+  if (Nft()) {
+    // Base chains of its own before Docker's (priority 0), nothing in
+    // iptables, no DOCKER-USER made.
+    EXPECT_NE(owned.find("type filter hook input priority filter - 10; policy accept;\n\t\tjump SWARMWALL-INPUT"),
+              std::string::npos) << owned;
+    EXPECT_NE(owned.find("type filter hook forward priority filter - 10; policy accept;\n\t\tjump SWARMWALL-USER"),
+              std::string::npos) << owned;
+    EXPECT_EQ(N().host->Sh("iptables-save | grep -c SWARMWALL || true").out, "0\n");
+  } else {
+    EXPECT_NE(owned.find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << owned;
+    EXPECT_NE(owned.find("-A DOCKER-USER -j SWARMWALL-USER"), std::string::npos) << owned;
+    auto first = N().host->Sh("iptables -S INPUT | sed -n 2p");
+    EXPECT_EQ(first.out, "-A INPUT -j SWARMWALL-INPUT\n");
+  }
 
   // Idempotent: nothing to plan, nothing written.
   EXPECT_EQ(Sw("plan " + N().dir + "/policy.yaml").exit_code, 0);
@@ -114,11 +133,16 @@ TEST_P(Apply, FullCycle) {
   EXPECT_NE(status.out.find("no findings"), std::string::npos) << status.out;
 
   // Drift: someone flushes our chain and adds a second jump.
-  N().host->Sh("iptables -F SWARMWALL-INPUT; iptables -A INPUT -j SWARMWALL-INPUT");
+  if (Nft())
+    N().host->Sh("nft flush chain ip swarmwall SWARMWALL-INPUT; nft add rule ip swarmwall input jump SWARMWALL-INPUT");
+  else
+    N().host->Sh("iptables -F SWARMWALL-INPUT; iptables -A INPUT -j SWARMWALL-INPUT");
   auto drift = Sw("status");
   EXPECT_EQ(drift.exit_code, 2) << drift.out;
   EXPECT_NE(drift.out.find("drift"), std::string::npos) << drift.out;
-  EXPECT_NE(drift.out.find("2 of them"), std::string::npos) << drift.out;
+  if (!Nft()) {
+    EXPECT_NE(drift.out.find("2 of them"), std::string::npos) << drift.out;
+  }
   ASSERT_EQ(Sw("apply " + N().dir + "/policy.yaml").exit_code, 0);
   EXPECT_EQ(Owned(), owned) << "repaired to exactly the applied state";
   EXPECT_EQ(Sw("status").exit_code, 0);
@@ -138,13 +162,15 @@ TEST_P(Apply, StatusShowsDockerVersionAndLayout) {
   ASSERT_FALSE(version.empty());
   std::string layout = GetParam() == DockerVersion::k20_10  ? "20.10-27"
                        : GetParam() == DockerVersion::k28_5 ? "28.1-28.5"
+                       : Nft()                              ? "29 nftables (ip/ip6 docker-bridges)"
                                                             : "29";
   auto text = Sw("status", docker_host);
   EXPECT_EQ(text.exit_code, 0) << text.out << text.err;
   EXPECT_NE(text.out.find("Docker: " + version + " (unix://" + N().docker->Socket() + ")"),
             std::string::npos) << text.out;
   EXPECT_NE(text.out.find("Docker chain layout: " + layout), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("iptables variant: nft"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(Nft() ? "backend: nftables" : "backend: iptables, variant nft"), std::string::npos)
+      << text.out;
   auto json = Sw("--output json status", docker_host);
   EXPECT_EQ(json.exit_code, 0) << json.out << json.err;
   EXPECT_NE(json.out.find("\"version\": \"" + version + "\""), std::string::npos) << json.out;
@@ -175,12 +201,13 @@ TEST_P(Apply, TheKernelCacheNeverChangesAnAnswer) {
   auto noop = Sw("apply " + policy);
   EXPECT_NE(noop.out.find("nothing written"), std::string::npos) << noop.out;
   same("after a no-op apply");
-  N().host->Sh("iptables -A SWARMWALL-INPUT -j ACCEPT");
+  N().host->Sh(Nft() ? "nft add rule ip swarmwall SWARMWALL-INPUT accept" : "iptables -A SWARMWALL-INPUT -j ACCEPT");
   same("after a rule added to an owned chain");
   auto plan = Sw("plan " + policy);
   EXPECT_EQ(plan.exit_code, 2) << plan.out;
   ASSERT_EQ(Sw("apply " + policy).exit_code, 0);
-  N().host->Sh("ipset add swarmwall-office-v4 192.0.2.99");
+  N().host->Sh(Nft() ? "nft add element ip swarmwall swarmwall-office-v4 '{ 192.0.2.99 }'"
+                     : "ipset add swarmwall-office-v4 192.0.2.99");
   same("after a set member added");
   EXPECT_EQ(Sw("plan " + policy).exit_code, 2);
   ASSERT_EQ(Sw("apply " + policy).exit_code, 0);
@@ -218,6 +245,18 @@ TEST_P(Apply, AFailingToolLeavesThePreviousState) {
   std::string changed = std::regex_replace(std::string(kPolicy), std::regex("8080"), "9090");
   changed = std::regex_replace(changed, std::regex("198.51.100.0/24"), "198.51.100.0/25");
   std::ofstream(N().dir + "/changed.yaml") << changed;
+  if (Nft()) {
+    // One transaction for both families: the kernel refuses it whole.
+    auto broken = Sw("apply " + N().dir + "/changed.yaml", "SWARMWALL_TEST_BREAK_NFT=1");
+    EXPECT_EQ(broken.exit_code, 1) << broken.out << broken.err;
+    EXPECT_NE(broken.err.find("nothing was changed"), std::string::npos) << broken.err;
+    EXPECT_EQ(Owned(), owned);
+    EXPECT_EQ(Foreign(), docker);
+    ASSERT_EQ(Sw("apply " + N().dir + "/changed.yaml").exit_code, 0);
+    EXPECT_NE(Owned().find("ct original proto-dst 9090"), std::string::npos) << Owned();
+    Sw("remove");
+    return;
+  }
   auto broken = Sw("apply " + N().dir + "/changed.yaml", "SWARMWALL_TEST_BREAK_RESTORE=ipv6");
   EXPECT_EQ(broken.exit_code, 1);
   EXPECT_NE(broken.err.find("previous owned state restored"), std::string::npos) << broken.err;
@@ -232,7 +271,7 @@ TEST_P(Apply, AFailingToolLeavesThePreviousState) {
   EXPECT_NE(set_fail.err.find("ipset restore failed"), std::string::npos) << set_fail.err;
   EXPECT_EQ(Owned(), before);
   ASSERT_EQ(Sw("apply " + N().dir + "/changed.yaml").exit_code, 0);
-  EXPECT_NE(Owned().find("--ctorigdstport 9090"), std::string::npos);
+  EXPECT_NE(Owned().find(OrigPort("9090")), std::string::npos);
   Sw("remove");
 }
 
@@ -262,7 +301,7 @@ TEST_P(Apply, ConfirmOrTheTimerPutsThePreviousStateBack) {
   auto r = Sw("apply " + port("9090") + " --confirm 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("swarmwall confirm"), std::string::npos) << r.out;
-  EXPECT_NE(Owned().find("--ctorigdstport 9090"), std::string::npos);
+  EXPECT_NE(Owned().find(OrigPort("9090")), std::string::npos);
   std::this_thread::sleep_for(std::chrono::seconds(4));
   EXPECT_EQ(Owned(), a) << N().host->Sh("cat " + N().dir + "/state/rollback-timer.log").out;
   // Confirmed: kept.
@@ -271,14 +310,14 @@ TEST_P(Apply, ConfirmOrTheTimerPutsThePreviousStateBack) {
   std::string b = Owned();
   std::this_thread::sleep_for(std::chrono::seconds(4));
   EXPECT_EQ(Owned(), b);
-  EXPECT_NE(b.find("--ctorigdstport 9090"), std::string::npos);
+  EXPECT_NE(b.find(OrigPort("9090")), std::string::npos);
   EXPECT_EQ(Sw("confirm").exit_code, 1) << "nothing left to confirm";
   // The apply process killed right after its commit: the timer, armed
   // before anything was written, still puts B back.
   N().host->Sh("(SWARMWALL_TEST_HANG_AFTER_COMMIT=30 SWARMWALL_STATE_DIR=" + N().dir + "/state " +
                SWARMWALL_BINARY + " apply " + port("7070") + " --confirm 3 >/dev/null 2>&1 &); sleep 1.5; "
                "pkill -9 -f 'apply " + N().dir + "/port7070.yaml'");
-  EXPECT_NE(Owned().find("--ctorigdstport 7070"), std::string::npos) << "committed before the kill";
+  EXPECT_NE(Owned().find(OrigPort("7070")), std::string::npos) << "committed before the kill";
   std::this_thread::sleep_for(std::chrono::seconds(4));
   EXPECT_EQ(Owned(), b) << N().host->Sh("cat " + N().dir + "/state/rollback-timer.log").out;
   Sw("remove");

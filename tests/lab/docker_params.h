@@ -29,10 +29,10 @@ inline const auto kBothDockers = ::testing::Values(DockerVersion::k20_10, Docker
 // talks to the Engine API), or applies swarmwall's rules.
 enum class Suite { kAnalyzes, kApplies };
 
-// Whether swarmwall can apply its rules on V. The iptables backend hooks
-// DOCKER-USER, which Docker 29 in nftables mode does not have; issue 15's
-// nftables backend makes this true for every version.
-inline bool BackendWorksOn(DockerVersion v) { return v != DockerVersion::k29_7_nft; }
+// Whether swarmwall can apply its rules on V: on every version (the
+// iptables backend where Docker uses iptables, the nftables backend on
+// Docker 29 in nftables mode, chosen by `backend: auto`).
+inline bool BackendWorksOn(DockerVersion) { return true; }
 
 // SWARMWALL_LAB_FULL_MATRIX=1: every suite on every version.
 inline bool FullMatrix() {

@@ -14,6 +14,35 @@ std::string ZeroCounters(const std::string& line) {
   return std::regex_replace(line, counters, "[0:0]");
 }
 
+// nftables tables of HOST as "FAMILY NAME", in listing order.
+std::vector<std::string> NftTables(Host& host) {
+  std::vector<std::string> out;
+  std::istringstream in(host.Exec({"nft", "list", "tables"}).out);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string table, family, name;
+    if (words >> table >> family >> name && table == "table") out.push_back(family + " " + name);
+  }
+  return out;
+}
+
+// The tables iptables-nft makes (read through iptables-save above).
+bool XtablesTable(const std::string& table) {
+  auto name = table.substr(table.find(' ') + 1);
+  return name == "filter" || name == "nat" || name == "mangle" || name == "raw" || name == "security";
+}
+
+bool OwnedTable(const std::string& table) { return table == "ip swarmwall" || table == "ip6 swarmwall"; }
+
+// `nft list table` of TABLE with counters and handles zeroed out.
+std::string ListTable(Host& host, const std::string& table) {
+  static const std::regex counters("counter packets \\d+ bytes \\d+");
+  std::istringstream words(table);
+  std::string family, name;
+  words >> family >> name;
+  return std::regex_replace(host.Exec({"nft", "list", "table", family, name}).out, counters, "counter");
+}
+
 }  // namespace
 
 std::string ForeignRules(Host& host) {
@@ -36,6 +65,9 @@ std::string ForeignRules(Host& host) {
       if (line == "COMMIT" && meaningful) out += table;
     }
   }
+  // Native nftables tables (Docker 29's docker-bridges, firewalld's, ...).
+  for (const auto& t : NftTables(host))
+    if (!XtablesTable(t) && !OwnedTable(t)) out += ListTable(host, t);
   return out;
 }
 
@@ -52,6 +84,9 @@ std::string OwnedRules(Host& host) {
   for (std::string line; std::getline(in, line);) sets.push_back(std::regex_replace(line, volatile_fields, ""));
   std::sort(sets.begin(), sets.end());
   for (const auto& s : sets) out += s + "\n";
+  // The nftables backend's tables.
+  for (const auto& t : NftTables(host))
+    if (OwnedTable(t)) out += ListTable(host, t);
   return out;
 }
 
