@@ -48,6 +48,18 @@ Domain DomainOfLeft(const Json& left) {
   return Domain::kUnknown;
 }
 
+std::string Str(const Json* j) { return j && j->is_string() ? j->get<std::string>() : std::string(); }
+
+// The protocol number a payload protocol implies (0: none).
+uint64_t ProtocolNumber(const std::string& payload_protocol) {
+  if (payload_protocol == "tcp") return 6;
+  if (payload_protocol == "udp") return 17;
+  if (payload_protocol == "sctp") return 132;
+  if (payload_protocol == "icmp") return 1;
+  if (payload_protocol == "icmpv6") return 58;
+  return 0;
+}
+
 Json NormalAddress(const Json& right, Family family) {
   int bits = family == Family::kIPv4 ? 32 : 128;
   if (right.is_string()) {
@@ -219,6 +231,22 @@ Json NormalizedExpr(const Json& expr) {
     const Json* match = Field(stmt, "match");
     if (match && stmt.size() == 1) out.push_back(Json{{"match", NormalMatch(*match)}});
     else out.push_back(stmt);
+  }
+  // `meta l4proto tcp` right before `tcp dport ...` is the dependency nft
+  // adds itself and lists only when it wants to (1.0.6 hides it).
+  for (size_t i = 0; i + 1 < out.size();) {
+    const Json* m = Field(out[i], "match");
+    const Json* left = m ? Field(*m, "left") : nullptr;
+    const Json* next = Field(out[i + 1], "match");
+    const Json* next_left = next ? Field(*next, "left") : nullptr;
+    const Json* payload = next_left ? Field(*next_left, "payload") : nullptr;
+    uint64_t proto = 0;
+    if (left && payload && DomainOfLeft(*left) == Domain::kProto && IsString(Field(*m, "op"), "==") &&
+        UnsignedOf(Field(*m, "right"), proto) && ProtocolNumber(Str(Field(*payload, "protocol"))) == proto) {
+      out.erase(out.begin() + static_cast<long>(i));
+      continue;
+    }
+    ++i;
   }
   return out;
 }

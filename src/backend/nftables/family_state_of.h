@@ -6,7 +6,9 @@
 // keeps less than iptables (docs/nftables.md): DOCKER-USER hooks come back
 // as FORWARD ones (one per target), set entries as the same addresses in
 // the fewest CIDRs, comments as NftComment keeps them, and a multiport
-// match of one port as -m tcp/udp --dport. A rule it cannot translate back
+// match of one port as -m tcp/udp --dport, and a set's policy name as its
+// name without prefix and family suffix (not the policy's when SetName
+// shortened a long one with a digest). A rule it cannot translate back
 // (a hand edit) becomes a spec no compiled rule equals:
 // "# unknown nftables rule: JSON".
 #pragma once

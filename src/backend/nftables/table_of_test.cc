@@ -102,6 +102,28 @@ TEST(TableOf, Statements) {
             R"([{"match":{"left":{"payload":{"field":"dport","protocol":"tcp"}},"op":"==","right":80}},{"accept":null}])");
 }
 
+// What other nft versions and hosts may list reads as what TableOf makes.
+TEST(NormalizedExpr, OtherSpellingsOfTheSameRule) {
+  auto normal = [](const char* text) { return JsonText(NormalizedExpr(Json::parse(text))); };
+  EXPECT_EQ(normal(R"([{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"tcp"}},
+                       {"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":{"set":[22]}}},
+                       {"accept":null}])"),
+            Translate("-p tcp -m tcp --dport 22 -j ACCEPT"));
+  EXPECT_EQ(normal(R"([{"match":{"op":"==","left":{"payload":{"protocol":"icmpv6","field":"type"}},"right":"nd-neighbor-solicit"}},
+                       {"accept":null}])"),
+            Translate("-p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT", Family::kIPv6));
+  EXPECT_EQ(normal(R"([{"match":{"op":"==","left":{"payload":{"protocol":"ip6","field":"saddr"}},"right":{"prefix":{"addr":"2001:0db8:0:0::1","len":128}}}},
+                       {"drop":null}])"),
+            Translate("-s 2001:db8::1/128 -j DROP", Family::kIPv6));
+  EXPECT_EQ(normal(R"([{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["related","established"]}},{"accept":null}])"),
+            Translate("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"));
+  EXPECT_EQ(normal(R"([{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["invalid"]}},{"drop":null}])"),
+            Translate("-m conntrack --ctstate INVALID -j DROP"));
+  // The dependency stays where nothing implies it.
+  EXPECT_EQ(normal(R"([{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"esp"}},{"accept":null}])"),
+            Translate("-p esp -j ACCEPT"));
+}
+
 TEST(TableOf, SpecsOutsideTheVocabularyAreErrorsNamingTheRule) {
   for (const char* spec : {"-m mark --mark 0x1 -j ACCEPT", "! -s 192.0.2.0/24 -j ACCEPT", "-j REJECT",
                            "-m conntrack --ctstate ESTABLISHED,DNAT -j ACCEPT", "-g SWARMWALL-EGRESS",
