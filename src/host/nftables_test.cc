@@ -2,9 +2,12 @@
 // throwaway network namespace and listed back (root only: the namespace),
 // and its errors with libnftables' FILE:LINE:COL. The host's own ruleset is
 // never touched.
+#include "host/nft_generation.h"
 #include "host/nftables.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -57,4 +60,33 @@ TEST(NftText, ErrorsKeepFileLineAndColumn) {
 }
 
 }  // namespace
+// One transaction through RunNftJson, and the table names over netlink
+// (what backend choice asks instead of libnftables), in a namespace of the
+// test's own: a child process unshares it and reports by exit code.
+TEST(NftTransaction, RunsAndTablesAreNamedOverNetlink) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for the network namespace";
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNET) != 0) _exit(10);
+    auto before = NftTableNamesByNetlink();
+    if (!before || !before->empty()) _exit(11);
+    std::string error;
+    const char* ok = R"({"nftables": [{"add": {"table": {"family": "ip", "name": "docker-bridges"}}},
+                                      {"add": {"table": {"family": "ip6", "name": "swarmwall"}}}]})";
+    if (!RunNftJson(ok, error)) _exit(12);
+    // A batch failing at its end changes nothing.
+    const char* bad = R"({"nftables": [{"add": {"table": {"family": "ip", "name": "half"}}},
+                                       {"delete": {"chain": {"family": "ip", "table": "half", "name": "none"}}}]})";
+    if (RunNftJson(bad, error) || error.empty()) _exit(13);
+    auto after = NftTableNamesByNetlink();
+    if (!after || *after != std::vector<std::string>{"docker-bridges", "swarmwall"}) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 unshare, 11 names before, 12 transaction, 13 bad batch, 14 names after";
+}
+
 }  // namespace swarmwall::host
