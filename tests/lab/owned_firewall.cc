@@ -56,8 +56,7 @@ std::string FlushSet(DockerVersion v, const std::string& set) {
 std::string SaveWithoutSwarmwall(DockerVersion v, const std::string& file) {
   if (!NftablesBackend(v)) return "iptables-save -t filter | grep -v SWARMWALL > " + file;
   return "{ echo 'flush ruleset'; nft list ruleset | " + std::string(kSkipTables) + "; } > " + file +
-         " && iptables-save | grep -v SWARMWALL > " + file + ".v4 && ip6tables-save | grep -v SWARMWALL > " +
-         file + ".v6";
+         " && iptables-save > " + file + ".v4 && ip6tables-save > " + file + ".v6";
 }
 
 std::string RestoreSaved(DockerVersion v, const std::string& file) {
