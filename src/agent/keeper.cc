@@ -65,7 +65,8 @@ KeepResult Keeper::UpdateSets(const policy::Policy& policy) {
   KeepResult r = From(out);
   if (how == "entries") {
     r.found = entries;
-    r.how = "ipset";
+    // Entries written in place: ipset's, or the nftables table's set elements.
+    r.how = choice.kind == backend::FirewallKind::kNftables ? "nft-set" : "ipset";
   } else {
     r.how = how;
   }

@@ -23,7 +23,7 @@ struct KeepResult {
   std::vector<std::string> notes;   // recovery of an interrupted commit
   std::string error;
   double commit_seconds = 0;
-  std::string how;                  // UpdateSets: "ipset" (entries in place) or "rules" (a
+  std::string how;                  // UpdateSets: "ipset" / "nft-set" (entries in place) or "rules" (a
                                     // whole transaction), "" when nothing was written
 };
 

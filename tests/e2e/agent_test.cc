@@ -1,7 +1,9 @@
-// swarmwall agent on a real dockerd node (20.10 and 28.5): started in the
+// swarmwall agent on a real dockerd node (iptables, or its nftables backend
+// on Docker 29 in nftables mode, lab/owned_firewall.h): started in the
 // node's namespace, it repairs an owned chain flushed, the INPUT jump
-// deleted, the filter table restored from a file saved without swarmwall's
-// rules (what iptables.service does), and whatever a dockerd restart
+// deleted, the filter table (ruleset) restored from a file saved without
+// swarmwall's rules (what iptables.service / nftables.service do), swarmwall's
+// nftables tables deleted, and whatever a dockerd restart
 // disturbs; a bad policy edit is refused with FILE:LINE:COL and the rules
 // stay; SIGHUP applies a changed policy; the metrics endpoint answers;
 // SIGTERM stops it and keeps the rules. The time from each change to its
@@ -26,6 +28,7 @@
 #include "lab/agent_log.h"
 #include "lab/docker_params.h"
 #include "lab/lab.h"
+#include "lab/owned_firewall.h"
 #include "lab/rules_view.h"
 
 namespace swarmwall {
@@ -194,7 +197,7 @@ TEST_P(Agent, FirstApply) {
   auto records = Records(Log(N()));
   ASSERT_FALSE(records.empty());
   EXPECT_EQ(records.front().value("event", ""), "applied") << records.front().dump();
-  EXPECT_NE(Owned().find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << Owned();
+  EXPECT_TRUE(lab::InputJumpFirst(*N().host, GetParam())) << Owned();
   auto state = nlohmann::json::parse(ReadAll(N().dir + "/state/agent.json"), nullptr, false);
   ASSERT_TRUE(state.is_object());
   EXPECT_EQ(state.value("pid", 0), N().agent);
@@ -203,34 +206,46 @@ TEST_P(Agent, FirstApply) {
 }
 
 TEST_P(Agent, RepairsFlushedChain) {
-  ChangeAndWait("iptables -F SWARMWALL-INPUT", "iptables -F SWARMWALL-INPUT", Owned());
+  auto flush = lab::FlushInputChain(GetParam());
+  ChangeAndWait(flush, flush, Owned());
 }
 
 TEST_P(Agent, RepairsDeletedJump) {
-  ChangeAndWait("iptables -D INPUT -j SWARMWALL-INPUT", "iptables -D INPUT -j SWARMWALL-INPUT", Owned());
+  auto del = lab::DeleteInputJump(GetParam());
+  ChangeAndWait("the jump to SWARMWALL-INPUT deleted", del, Owned());
 }
 
 TEST_P(Agent, RepairsJumpNoLongerFirst) {
-  auto state = [&] { return Owned() + N().host->Sh("iptables -S INPUT | sed -n 2p").out; };
+  auto state = [&] { return Owned() + (lab::InputJumpFirst(*N().host, GetParam()) ? "jump first" : "not first"); };
   std::string want = state();
-  ASSERT_NE(want.find("\n-A INPUT -j SWARMWALL-INPUT\n"), std::string::npos) << want;
-  ChangeAndWait("iptables -I INPUT 1 (jump no longer first)", "iptables -I INPUT 1 -s 192.0.2.1 -j ACCEPT",
-                want, state);
-  EXPECT_EQ(N().host->Sh("iptables -S INPUT | sed -n 2p").out, "-A INPUT -j SWARMWALL-INPUT\n");
-  N().host->Sh("iptables -D INPUT -s 192.0.2.1 -j ACCEPT");
+  ASSERT_TRUE(want.ends_with("jump first")) << want;
+  ChangeAndWait("a rule put before the jump (jump no longer first)", lab::InsertBeforeJump(GetParam()), want, state);
+  EXPECT_TRUE(lab::InputJumpFirst(*N().host, GetParam())) << Owned();
+  N().host->Sh(lab::RemoveInserted(GetParam()));
 }
 
 TEST_P(Agent, RepairsFlushAndRestore) {
-  // What iptables.service does at boot or restart: the filter table
-  // restored from a file saved before swarmwall (Docker's chains kept).
+  // What iptables.service (nftables.service) does at boot or restart: the
+  // filter table (the ruleset) restored from a file saved before swarmwall
+  // (Docker's chains and tables kept).
   std::string want = Owned();
-  N().host->Sh("iptables-save -t filter | grep -v SWARMWALL > " + N().dir + "/saved.rules");
-  ChangeAndWait("iptables-restore of a file without swarmwall",
-                "iptables-restore < " + N().dir + "/saved.rules", want);
+  std::string file = N().dir + "/saved.rules";
+  auto saved = N().host->Sh(lab::SaveWithoutSwarmwall(GetParam(), file));
+  ASSERT_TRUE(saved.ok()) << saved.err;
+  ChangeAndWait("a restore of rules saved without swarmwall", lab::RestoreSaved(GetParam(), file), want);
 }
 
 TEST_P(Agent, RepairsChangedSet) {
-  ChangeAndWait("ipset flush swarmwall-office-v4", "ipset flush swarmwall-office-v4", Owned());
+  auto flush = lab::FlushSet(GetParam(), "swarmwall-office-v4");
+  ChangeAndWait(flush, flush, Owned());
+}
+
+// The nftables backend's tables deleted whole (nft delete table).
+TEST_P(Agent, RepairsDeletedTable) {
+  if (!lab::NftablesBackend(GetParam())) GTEST_SKIP() << "swarmwall has no table of its own with iptables";
+  std::string want = Owned();
+  ChangeAndWait("nft delete table ip swarmwall", "nft delete table ip swarmwall", want);
+  ChangeAndWait("nft delete table ip6 swarmwall", "nft delete table ip6 swarmwall", want);
 }
 
 TEST_P(Agent, DockerdRestart) {
@@ -312,7 +327,7 @@ TEST_P(Agent, BadPolicyKeepsRules) {
   EXPECT_TRUE(std::regex_search(line, std::regex("policy\\.yaml:4:\\d+: "))) << line << Log(n).substr(mark);
   EXPECT_EQ(Owned(), want);
   // A drift is still repaired by the running policy.
-  ChangeAndWait("iptables -F SWARMWALL-INPUT (policy file invalid)", "iptables -F SWARMWALL-INPUT", want);
+  ChangeAndWait(lab::FlushInputChain(GetParam()) + " (policy file invalid)", lab::FlushInputChain(GetParam()), want);
   std::ofstream(n.dir + "/policy.yaml") << kPolicy;
   std::this_thread::sleep_for(500ms);
 }
@@ -327,7 +342,8 @@ TEST_P(Agent, SighupReloadsChangedPolicy) {
   kill(n.agent, SIGHUP);
   bool applied = false;
   for (int i = 0; i < 100 && !applied; ++i) {
-    applied = Owned().find("--ctorigdstport 9090") != std::string::npos;
+    applied = Owned().find(lab::NftablesBackend(GetParam()) ? "ct original proto-dst 9090" : "--ctorigdstport 9090") !=
+              std::string::npos;
     if (!applied) std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(applied) << Owned() << Log(n).substr(mark);

@@ -36,6 +36,7 @@
 #include "lab/agent_log.h"
 #include "lab/docker_params.h"
 #include "lab/lab.h"
+#include "lab/owned_firewall.h"
 #include "lab/rules_view.h"
 #include "lab/swarm.h"
 
@@ -68,6 +69,7 @@ struct Member {
   lab::DockerNode* docker = nullptr;
   pid_t agent = -1;
   std::string dir;  // state dir and agent log live here
+  DockerVersion version = DockerVersion::k29_7;
 };
 
 struct Cluster {
@@ -91,10 +93,10 @@ void WritePolicy(const std::string& path, const std::string& text) {
 }
 
 bool SetHas(Member& n, const std::string& set, const std::string& addr) {
-  return n.host->Sh(fmt::format("ipset list {} | grep -qx '{}'", set, addr)).ok();
+  return lab::SetHas(*n.host, n.version, set, addr);
 }
 
-bool SetExists(Member& n, const std::string& set) { return n.host->Sh("ipset list -n " + set).ok(); }
+bool SetExists(Member& n, const std::string& set) { return lab::SetExists(*n.host, n.version, set); }
 
 // Polls PRED every 5 ms up to TIMEOUT; the time it took, or nullopt.
 std::optional<double> WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 15s) {
@@ -160,6 +162,7 @@ class Membership : public ::testing::TestWithParam<DockerVersion> {
         c.lab->Connect(*n.host, clu, "ens11", {n.clu + "/24"});
         n.host->Sh("ip link set lo up");
         n.dir = n.host->dir();
+        n.version = v;
       }
       c.stranger = &c.lab->AddHost("stranger");
       c.lab->Connect(*c.stranger, pub, "eth0", {"203.0.113.100/24"});
@@ -200,7 +203,7 @@ class Membership : public ::testing::TestWithParam<DockerVersion> {
           if (SetHas(n, kSet, a)) return false;
         return true;
       });
-      EXPECT_TRUE(ok) << n.name << ": " << n.host->Sh(std::string("ipset list ") + kSet).out << "\nlog:\n" << Log(n);
+      EXPECT_TRUE(ok) << n.name << ": " << lab::ListSet(*n.host, n.version, kSet) << "\nlog:\n" << Log(n);
     }
   }
 
@@ -265,7 +268,7 @@ TEST_P(Membership, B_JoinedNodeEntersEverySetAndReachesTheSwarmPorts) {
           found = fmt::format("how {} since_event_ms {} duration_ms {} trigger {}", r.value("how", ""),
                               r.contains("since_event_ms") ? r["since_event_ms"].dump() : "-",
                               r["duration_ms"].dump(), r.value("trigger", ""));
-          EXPECT_EQ(r.value("how", ""), "ipset") << r.dump();
+          EXPECT_EQ(r.value("how", ""), lab::NftablesBackend(GetParam()) ? "nft-set" : "ipset") << r.dump();
           EXPECT_NE(r["found"].dump().find("+10.10.10.3"), std::string::npos) << r.dump();
         }
       if (found.empty()) std::this_thread::sleep_for(20ms);
@@ -298,11 +301,12 @@ TEST_P(Membership, B_JoinedNodeEntersEverySetAndReachesTheSwarmPorts) {
 }
 
 bool Accepts2377(Member& n) {
-  auto rules = n.host->Sh("iptables -S SWARMWALL-INPUT").out;
+  auto rules = lab::OwnedChain(*n.host, n.version, "SWARMWALL-INPUT");
   std::istringstream in(rules);
   for (std::string line; std::getline(in, line);)
-    if (line.find("2377") != std::string::npos && line.find("match-set swarmwall-nodes-v4") != std::string::npos &&
-        line.find("ACCEPT") != std::string::npos)
+    if (line.find("2377") != std::string::npos &&
+        line.find(lab::SourceSetMatch(n.version, "swarmwall-nodes-v4")) != std::string::npos &&
+        line.find(lab::AcceptVerdict(n.version)) != std::string::npos)
       return true;
   return false;
 }

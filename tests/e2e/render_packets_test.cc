@@ -1,7 +1,8 @@
 // The rendered rules under real packets: a real dockerd node (20.10 and
 // 28.5) with host listeners and published containers, outside hosts on the
 // public switch (a stranger, an office, an admin, a metadata service), the
-// node's rendered ipsets and rules loaded on top of Docker's own. Real
+// node's rendered ipsets and rules loaded on top of Docker's own (on Docker
+// 29 in nftables mode, the rendered nftables tables: render --backend nftables). Real
 // connections must pass exactly where the policy says, and containers must
 // still reach the outside (but not the denied metadata address).
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "lab/docker_params.h"
 #include "lab/lab.h"
+#include "lab/owned_firewall.h"
 
 namespace swarmwall {
 namespace {
@@ -82,16 +84,19 @@ class RenderPackets : public ::testing::TestWithParam<DockerVersion> {
       w.metadata->Listen(9999);
       w.before_9000 = w.stranger->CanConnect("203.0.113.11", 9000);
       // Render and load: ipsets first, then the rules, on top of Docker's,
-      // then the hooks (docs/backends.md).
+      // then the hooks (docs/backends.md); where swarmwall's nftables backend
+      // runs, its tables in one `nft -f`.
       std::string dir = w.lab->RunDir();
       std::ofstream(dir + "/policy.yaml") << kPolicy;
+      const bool nft = lab::NftablesBackend(v);
       // Rendered on the node itself: it reads where Docker lets it hook in.
-      auto r = w.node->Sh(std::string(SWARMWALL_BINARY) + " render " + dir +
-                     "/policy.yaml --node manager-1 --out-dir " + dir + "/out");
+      auto r = w.node->Sh(std::string(SWARMWALL_BINARY) + " render " + dir + "/policy.yaml --node manager-1" +
+                          (nft ? " --backend nftables" : "") + " --out-dir " + dir + "/out");
       if (!r.ok()) throw std::runtime_error("render: " + r.err);
-      auto load = w.node->Sh("ipset restore < " + dir + "/out/manager-1.ipset && iptables-restore --noflush < " +
-                             dir + "/out/manager-1.v4.rules && ip6tables-restore --noflush < " + dir +
-                             "/out/manager-1.v6.rules && sh " + dir + "/out/manager-1.hooks.sh");
+      auto load = w.node->Sh(nft ? "nft -f " + dir + "/out/manager-1.nft"
+                                 : "ipset restore < " + dir + "/out/manager-1.ipset && iptables-restore --noflush < " +
+                                       dir + "/out/manager-1.v4.rules && ip6tables-restore --noflush < " + dir +
+                                       "/out/manager-1.v6.rules && sh " + dir + "/out/manager-1.hooks.sh");
       if (!load.ok()) throw std::runtime_error("load: " + load.err);
     } catch (const std::exception& e) {
       w.error = e.what();
@@ -159,6 +164,15 @@ TEST_P(RenderPackets, ContainersStillReachTheOutsideButNotDeniedAddresses) {
 
 TEST_P(RenderPackets, DockersOwnChainsAreStillThere) {
   WORLD();
+  if (lab::NftablesBackend(GetParam())) {
+    // swarmwall's base chains jump to its chains; Docker's table is untouched.
+    EXPECT_TRUE(lab::InputJumpFirst(*w.node, GetParam()));
+    auto forward = w.node->Exec({"nft", "list", "chain", "ip", "swarmwall", "forward"});
+    EXPECT_NE(forward.out.find("jump SWARMWALL-USER"), std::string::npos) << forward.out << forward.err;
+    auto docker = w.node->Exec({"nft", "list", "table", "ip", "docker-bridges"});
+    EXPECT_NE(docker.out.find("tcp dport 80 "), std::string::npos) << "Docker's per-port accept\n" << docker.out;
+    return;
+  }
   auto saved = w.node->Exec({"iptables-save", "-t", "filter"});
   EXPECT_NE(saved.out.find("-A DOCKER-USER -j SWARMWALL-USER"), std::string::npos) << saved.out;
   EXPECT_NE(saved.out.find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos);

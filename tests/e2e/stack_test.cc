@@ -32,6 +32,7 @@
 
 #include "lab/docker_params.h"
 #include "lab/lab.h"
+#include "lab/owned_firewall.h"
 #include "lab/swarm.h"
 
 namespace swarmwall {
@@ -251,8 +252,7 @@ class Stack : public ::testing::TestWithParam<DockerVersion> {
       EXPECT_EQ(last_.exit_code, 0) << out;
       out = Sw(i, "plan " + policy);
       EXPECT_EQ(last_.exit_code, 0) << out;
-      EXPECT_NE(c_.nodes[i]->host().Sh("iptables -S INPUT").out.find("-A INPUT -j SWARMWALL-INPUT"),
-                std::string::npos);
+      EXPECT_TRUE(lab::InputJumpFirst(c_.nodes[i]->host(), GetParam()));
     }
   }
 

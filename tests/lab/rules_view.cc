@@ -84,9 +84,11 @@ std::string OwnedRules(Host& host) {
   for (std::string line; std::getline(in, line);) sets.push_back(std::regex_replace(line, volatile_fields, ""));
   std::sort(sets.begin(), sets.end());
   for (const auto& s : sets) out += s + "\n";
-  // The nftables backend's tables.
-  for (const auto& t : NftTables(host))
-    if (OwnedTable(t)) out += ListTable(host, t);
+  // The nftables backend's tables, ip before ip6 whatever their handles (a
+  // table deleted and made again lists after the other).
+  auto tables = NftTables(host);
+  for (const char* t : {"ip swarmwall", "ip6 swarmwall"})
+    if (std::find(tables.begin(), tables.end(), t) != tables.end()) out += ListTable(host, t);
   return out;
 }
 
