@@ -47,6 +47,37 @@ bool ListTable(Family family, std::optional<OwnedTable>& table, std::string& err
   return error.empty();
 }
 
+// ADDRESS + 1 / - 1 (callers never step past either end).
+netfilter::IpAddress Step(netfilter::IpAddress a, int by) {
+  int last = a.family == Family::kIPv4 ? 3 : 15;
+  for (int i = last; i >= 0; --i) {
+    uint8_t before = a.bytes[i];
+    a.bytes[i] = static_cast<uint8_t>(before + by);
+    if ((by > 0 && before != 0xff) || (by < 0 && before != 0x00)) break;
+  }
+  return a;
+}
+
+// The addresses of A that are not in B (both sorted and disjoint), merged.
+std::vector<netfilter::AddressInterval> Subtract(const std::vector<netfilter::AddressInterval>& a,
+                                                 const std::vector<netfilter::AddressInterval>& b) {
+  std::vector<netfilter::AddressInterval> out;
+  for (auto piece : a) {
+    bool gone = false;
+    for (const auto& cut : b) {
+      if (cut.last < piece.first || cut.first > piece.last) continue;
+      if (cut.first > piece.first) out.push_back({piece.first, Step(cut.first, -1)});
+      if (cut.last >= piece.last) {
+        gone = true;
+        break;
+      }
+      piece.first = Step(cut.last, +1);
+    }
+    if (!gone) out.push_back(piece);
+  }
+  return netfilter::MergeIntervals(std::move(out));
+}
+
 std::string Describe(const nft::Rule& r) {
   std::string text = JsonText(r.expr);
   if (!r.comment.empty()) text += " comment " + r.comment;
@@ -431,14 +462,10 @@ std::optional<std::vector<SetEntryChange>> NftablesFirewall::SetEntryChanges(con
       // WriteSetEntries, which takes the exact elements from the last read.
       SetEntryChange c;
       c.set = w.name;
-      std::vector<netfilter::Cidr> now;
-      for (const auto& iv : h.elements)
-        for (const auto& cidr : netfilter::CidrsOf(iv)) now.push_back(cidr);
-      std::vector<netfilter::Cidr> wanted = netfilter::CidrsOf(w.elements);
-      std::sort(now.begin(), now.end());
-      std::sort(wanted.begin(), wanted.end());
-      std::set_difference(wanted.begin(), wanted.end(), now.begin(), now.end(), std::back_inserter(c.add));
-      std::set_difference(now.begin(), now.end(), wanted.begin(), wanted.end(), std::back_inserter(c.del));
+      // The addresses that come and go (10.10.10.3 joining 10.10.10.2 is
+      // +10.10.10.3, though the set then holds 10.10.10.2/31).
+      c.add = netfilter::CidrsOf(Subtract(w.elements, h.elements));
+      c.del = netfilter::CidrsOf(Subtract(h.elements, w.elements));
       out.push_back(std::move(c));
     }
   }
@@ -461,19 +488,15 @@ bool NftablesFirewall::WriteSetEntries(const std::vector<SetEntryChange>& change
       if (!t) continue;
       for (const auto& s : t->sets) {
         if (s.name != c.set) continue;
-        std::vector<netfilter::Cidr> entries;
-        for (const auto& iv : s.elements)
-          for (const auto& cidr : netfilter::CidrsOf(iv)) entries.push_back(cidr);
-        std::vector<netfilter::Cidr> next;
-        for (const auto& e : entries)
-          if (std::find(c.del.begin(), c.del.end(), e) == c.del.end()) next.push_back(e);
-        next.insert(next.end(), c.add.begin(), c.add.end());
-        auto merged = netfilter::IntervalsOf(next);
-        if (!merged) {
+        // What the set holds, less the addresses that go, plus those that come.
+        auto gone = netfilter::IntervalsOf(c.del), come = netfilter::IntervalsOf(c.add);
+        if (!gone || !come) {
           error = "set " + s.name + ": an entry is no prefix";
           return false;
         }
-        nft::AppendElementChanges(f, s.name, s.elements, *merged, commands);
+        auto next = Subtract(s.elements, *gone);
+        next.insert(next.end(), come->begin(), come->end());
+        nft::AppendElementChanges(f, s.name, s.elements, netfilter::MergeIntervals(std::move(next)), commands);
       }
     }
   }
