@@ -182,8 +182,14 @@ std::vector<Finding> Diagnose(const DoctorFacts& h) {
   }
 
   // Sockets on Swarm's ports and the Docker API.
+  // swarmwall's nftables backend: its own table's input chain runs before
+  // iptables' INPUT (priority filter - 10) and drops for it.
+  auto nft_owned = [&](const char* table) {
+    return h.nft_tables && std::find(h.nft_tables->begin(), h.nft_tables->end(), table) != h.nft_tables->end();
+  };
   auto closed = [&](const FilterFacts& f) {
-    return f.read && (f.swarmwall_input_first || f.input_drops_public || f.input_policy == "DROP");
+    bool nft = nft_owned(&f == &h.v4 ? "ip swarmwall" : "ip6 swarmwall");
+    return nft || (f.read && (f.swarmwall_input_first || f.input_drops_public || f.input_policy == "DROP"));
   };
   std::set<std::string> seen;
   for (const auto& s : h.sockets) {

@@ -186,6 +186,15 @@ TEST(Doctor, SwarmAndApiPorts) {
   h.v4.input_drops_public = false;
   h.v4.input_policy = "DROP";
   EXPECT_TRUE(Diagnose(h).empty());
+  // swarmwall's nftables backend: its tables' input chains close them too
+  // (the doctor said "exposed" on a Docker 29 nftables node after apply).
+  h.v4.input_policy = "ACCEPT";
+  h.v6.swarmwall_input_first = false;
+  EXPECT_TRUE(Has(h, "swarm-port-exposed"));
+  h.nft_tables = std::vector<std::string>{"ip docker-bridges", "ip swarmwall", "ip6 swarmwall"};
+  EXPECT_FALSE(Has(h, "swarm-port-exposed"));
+  h.nft_tables = std::vector<std::string>{"ip swarmwall"};
+  EXPECT_TRUE(Has(h, "swarm-port-exposed")) << "the :: socket's IPv6 side is open";
 }
 
 TEST(Doctor, DaemonJson) {
