@@ -63,6 +63,15 @@ class NftablesFirewall : public Firewall {
   static FirewallView ViewOf(std::optional<nft::OwnedTable> v4, std::optional<nft::OwnedTable> v6);
 
  private:
+  // DesiredTable of DESIRED, remembered for the last desired state.
+  std::optional<nft::OwnedTable> Desired(const compile::DesiredState& desired, netfilter::Family family,
+                                         std::string& error) const;
+  struct Memo {
+    std::optional<nft::OwnedTable> table;
+    std::string error;
+  };
+  mutable std::string memo_digest_;
+  mutable Memo memo_[2];
   std::string cache_path_;                       // "" : no cache
   std::shared_ptr<const NftablesDetail> last_;   // the last read, for WriteSetEntries
 };
