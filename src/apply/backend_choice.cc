@@ -16,7 +16,6 @@
 #include "docker/daemon_info.h"
 #include "docker/engine.h"
 #include "host/local_addresses.h"
-#include "host/nftables.h"
 #include "policy/backend_setting.h"
 
 namespace swarmwall::apply {

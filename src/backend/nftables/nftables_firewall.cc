@@ -202,10 +202,12 @@ const NftablesDetail& NftablesFirewall::Detail(const FirewallView& view) {
   return d ? *d : empty;
 }
 
-FirewallView NftablesFirewall::ViewOf(std::optional<OwnedTable> v4, std::optional<OwnedTable> v6) {
+FirewallView NftablesFirewall::ViewOf(std::optional<OwnedTable> v4, std::optional<OwnedTable> v6,
+                                      std::optional<uint32_t> generation) {
   auto detail = std::make_shared<NftablesDetail>();
   detail->v4 = std::move(v4);
   detail->v6 = std::move(v6);
+  detail->generation = generation;
   FirewallView view;
   view.firewall = "nftables";
   view.variant = "nftables";
@@ -219,11 +221,9 @@ std::optional<FirewallView> NftablesFirewall::Read(bool allow_cache, bool /*with
   nft::NftCache cache(cache_path_);
   if (allow_cache && generation) {
     if (auto hit = cache.Load(*generation)) {
-      FirewallView view = ViewOf(std::move(hit->v4), std::move(hit->v6));
+      FirewallView view = ViewOf(std::move(hit->v4), std::move(hit->v6), generation);
       view.cached = true;
-      auto d = std::const_pointer_cast<NftablesDetail>(std::static_pointer_cast<const NftablesDetail>(view.detail));
-      d->generation = generation;
-      last_ = d;
+      last_ = std::static_pointer_cast<const NftablesDetail>(view.detail);
       return view;
     }
   }
@@ -232,17 +232,16 @@ std::optional<FirewallView> NftablesFirewall::Read(bool allow_cache, bool /*with
     if (error.empty()) error = "cannot list swarmwall's nftables tables";
     return std::nullopt;
   }
-  FirewallView view = ViewOf(v4, v6);
-  // Cached only when nothing committed while we listed.
+  // Known at a generation, and cached, only when nothing committed while
+  // we listed.
   auto after = host::NftGeneration();
-  auto d = std::const_pointer_cast<NftablesDetail>(std::static_pointer_cast<const NftablesDetail>(view.detail));
-  if (generation && after && *generation == *after) {
-    d->generation = generation;
+  bool still = generation && after && *generation == *after;
+  if (still)
     cache.Save(*generation, v4, v6);
-  } else {
+  else
     cache.Forget();
-  }
-  last_ = d;
+  FirewallView view = ViewOf(std::move(v4), std::move(v6), still ? generation : std::nullopt);
+  last_ = std::static_pointer_cast<const NftablesDetail>(view.detail);
   return view;
 }
 

@@ -60,7 +60,8 @@ class NftablesFirewall : public Firewall {
 
   static const NftablesDetail& Detail(const FirewallView& view);
   // A view of V4 and V6 (tests).
-  static FirewallView ViewOf(std::optional<nft::OwnedTable> v4, std::optional<nft::OwnedTable> v6);
+  static FirewallView ViewOf(std::optional<nft::OwnedTable> v4, std::optional<nft::OwnedTable> v6,
+                             std::optional<uint32_t> generation = std::nullopt);
 
  private:
   // DesiredTable of DESIRED, remembered for the last desired state.
