@@ -65,7 +65,7 @@ class NftablesFirewall : public Firewall {
 
  private:
   // DesiredTable of DESIRED, remembered for the last desired state.
-  std::optional<nft::OwnedTable> Desired(const compile::DesiredState& desired, netfilter::Family family,
+  const std::optional<nft::OwnedTable>& Desired(const compile::DesiredState& desired, netfilter::Family family,
                                          std::string& error) const;
   struct Memo {
     std::optional<nft::OwnedTable> table;
