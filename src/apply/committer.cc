@@ -25,9 +25,11 @@ json ToJson(const backend::WriteResult& r) {
                      {"changed_sets", d.changed_sets},
                      {"stale_sets", d.stale_sets},
                      {"lines", d.lines}});
-  return {{"ok", r.ok},           {"changed", r.changed},         {"error", r.error},
-          {"steps", r.steps},     {"kernel_commits", r.kernel_commits}, {"rollback_failed", r.rollback_failed},
-          {"diffs", diffs}};
+  json j = {{"ok", r.ok},           {"changed", r.changed},         {"error", r.error},
+            {"steps", r.steps},     {"kernel_commits", r.kernel_commits}, {"rollback_failed", r.rollback_failed},
+            {"diffs", diffs}};
+  if (r.generation_after) j["generation_after"] = *r.generation_after;
+  return j;
 }
 
 backend::WriteResult FromJson(const json& j) {
@@ -38,6 +40,8 @@ backend::WriteResult FromJson(const json& j) {
   r.steps = j.value("steps", std::vector<std::string>{});
   r.kernel_commits = j.value("kernel_commits", 0);
   r.rollback_failed = j.value("rollback_failed", false);
+  if (auto g = j.find("generation_after"); g != j.end() && g->is_number_unsigned() && *g <= UINT32_MAX)
+    r.generation_after = g->get<uint32_t>();
   for (const auto& d : j.value("diffs", json::array())) {
     backend::FamilyDiff f;
     f.family = d.value("family", 4) == 4 ? netfilter::Family::kIPv4 : netfilter::Family::kIPv6;

@@ -11,6 +11,7 @@ bool RetireOtherFirewall(const std::string& state_dir, backend::FirewallKind kin
   backend::FirewallKind other =
       kind == backend::FirewallKind::kNftables ? backend::FirewallKind::kIptables : backend::FirewallKind::kNftables;
   auto firewall = OpenFirewall(state_dir, other);
+  if (!firewall->MayHoldOwned()) return true;
   std::string error;
   // Without the lock first: nearly always there is nothing to do.
   auto peek = firewall->Read(true, true, error);

@@ -13,6 +13,7 @@
 // Write again to finish or undo it).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,6 +41,9 @@ struct FirewallView {
   std::string variant;          // "nft" / "legacy" (iptables), what the tools drive
   std::string variant_reason;   // why that variant
   bool cached = false;          // the rules part came from a cache
+  // The kernel's nf_tables generation the rules were read at, where the
+  // firewall knows it (nothing committed while it read them).
+  std::optional<uint32_t> generation;
   std::shared_ptr<KernelDetail> detail;
 };
 
@@ -52,6 +56,10 @@ struct WriteResult {
   std::vector<FamilyDiff> diffs;
   int kernel_commits = 0;               // kernel transactions that succeeded
   bool rollback_failed = false;         // the owned state may be a mix
+  // The nf_tables generation right after this commit, where nobody else
+  // committed between the read and it (the kernel then holds exactly what
+  // was written).
+  std::optional<uint32_t> generation_after;
 };
 
 // For status: what the firewall holds per family, and what is wrong with
@@ -135,6 +143,19 @@ class Firewall {
   // them, in libnftables' listing JSON ({"nftables": [...]}), to put in
   // place of the live ones (plan --exposure); "" when it owns none.
   virtual std::string NativeTablesAfter(const compile::DesiredState&) const { return ""; }
+  // DIGEST (the workflow's fingerprint of the owned rules) vouched for at
+  // the kernel's GENERATION, after a commit or a read that showed it;
+  // VouchedDigest hands it back for as long as the kernel is still at that
+  // generation: an unchanged host known without reading its rules (~2 MB of
+  // cache for a 100,000-entry set). Firewalls without a generation keep none.
+  virtual void Vouch(uint32_t /*generation*/, const std::string& /*digest*/) const {}
+  virtual std::optional<std::string> VouchedDigest() const { return std::nullopt; }
+  // False when this firewall surely holds nothing of swarmwall's here,
+  // found cheaply (netlink dumps of names, no listing, no tool's variant
+  // detection): the other backend is then not read after each apply.
+  virtual bool MayHoldOwned() const { return true; }
+  // A view of no rules, naming the firewall (for a vouched host's facts).
+  virtual FirewallView BareView() const { return {}; }
   // SAVED (SaveRuleset's) as it would be after DESIRED is written: the
   // owned chains, hooks and declarations replaced (plan --exposure).
   virtual std::string RulesetAfter(std::string_view saved, const compile::DesiredState& desired,

@@ -61,7 +61,11 @@ std::optional<uint32_t> NftGeneration() {
   return result;
 }
 
-std::optional<std::vector<std::string>> NftTableNamesByNetlink() {
+namespace {
+
+// The NAME_ATTR of every object one NLM_F_DUMP of GET lists (NEW each),
+// prefixed with its TABLE_ATTR and a space when that is not 0.
+std::optional<std::vector<std::string>> DumpNames(int get, int reply, int name_attr, int table_attr = 0) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
   if (fd < 0) return std::nullopt;
   struct {
@@ -69,7 +73,7 @@ std::optional<std::vector<std::string>> NftTableNamesByNetlink() {
     nfgenmsg nfg;
   } req{};
   req.nh.nlmsg_len = sizeof req;
-  req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+  req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | get;
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   req.nh.nlmsg_seq = 1;
   req.nfg.nfgen_family = AF_UNSPEC;
@@ -100,25 +104,37 @@ std::optional<std::vector<std::string>> NftTableNamesByNetlink() {
         failed = true;
         break;
       }
-      if ((nh->nlmsg_type & 0xff) != NFT_MSG_NEWTABLE) continue;
+      if ((nh->nlmsg_type & 0xff) != reply) continue;
       auto* attr = reinterpret_cast<nlattr*>(static_cast<char*>(NLMSG_DATA(nh)) + NLMSG_ALIGN(sizeof(nfgenmsg)));
       int left = static_cast<int>(nh->nlmsg_len) - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(nfgenmsg)));
+      std::string name, table;
       while (left >= static_cast<int>(sizeof(nlattr)) && attr->nla_len >= sizeof(nlattr) && attr->nla_len <= left) {
-        if ((attr->nla_type & NLA_TYPE_MASK) == NFTA_TABLE_NAME && attr->nla_len > NLA_HDRLEN) {
+        int type = attr->nla_type & NLA_TYPE_MASK;
+        if ((type == name_attr || (table_attr && type == table_attr)) && attr->nla_len > NLA_HDRLEN) {
           const char* text = reinterpret_cast<const char*>(attr) + NLA_HDRLEN;
           size_t size = attr->nla_len - NLA_HDRLEN;
-          names.emplace_back(text, strnlen(text, size));   // never past the attribute
-          break;
+          (type == name_attr ? name : table).assign(text, strnlen(text, size));   // never past the attribute
         }
         int step = NLA_ALIGN(attr->nla_len);
         left -= step;
         attr = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(attr) + step);
       }
+      if (!name.empty()) names.push_back(table_attr ? table + " " + name : name);
     }
   }
   close(fd);
   if (done) result = std::move(names);
   return result;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> NftTableNamesByNetlink() {
+  return DumpNames(NFT_MSG_GETTABLE, NFT_MSG_NEWTABLE, NFTA_TABLE_NAME);
+}
+
+std::optional<std::vector<std::string>> NftChainNamesByNetlink() {
+  return DumpNames(NFT_MSG_GETCHAIN, NFT_MSG_NEWCHAIN, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE);
 }
 
 std::string NetnsIdentity() {

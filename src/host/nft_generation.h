@@ -20,6 +20,8 @@ std::optional<uint32_t> NftGeneration();
 // elements before any command, `list tables` included (seconds beside a
 // 100,000-element set). nullopt when nf_tables cannot be asked.
 std::optional<std::vector<std::string>> NftTableNamesByNetlink();
+// Every chain of every table as "TABLE CHAIN", the same way (no rules).
+std::optional<std::vector<std::string>> NftChainNamesByNetlink();
 
 // Where this process is: the boot (boot_id) and the network namespace
 // (its inode), so that a generation recorded elsewhere is never compared.

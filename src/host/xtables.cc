@@ -24,6 +24,19 @@ bool LegacyFilterExists() {
   return false;
 }
 
+}  // namespace
+
+bool LegacyTablesLoaded() {
+  for (const char* path : {"/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"}) {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) return true;
+  }
+  return false;
+}
+
+namespace {
+
 // Docker's chains (or a DOCKER-USER made for it) in the variant's IPv4
 // filter table. nft: `iptables-nft -S CHAIN` reads one chain, a few ms
 // however many rules the table holds, where a save reads them all.

@@ -23,6 +23,9 @@ struct VariantReport {
   std::string reason;            // one sentence for people
 };
 
+// Whether any legacy (x_tables) IPv4 or IPv6 table is loaded.
+bool LegacyTablesLoaded();
+
 // Looks at both variants' filter tables for Docker's chains.
 VariantReport DetectVariant();
 

@@ -16,6 +16,7 @@
 #include "base/process.h"
 #include "base/timings.h"
 #include "host/nft_generation.h"
+#include "host/xtables.h"
 
 namespace swarmwall::backend {
 namespace {
@@ -259,6 +260,24 @@ std::vector<std::string> DriftKindsOf(const std::vector<FamilyDiff>& diffs, cons
   for (const char* k : kOrder)
     if (std::find(found.begin(), found.end(), k) != found.end()) ordered.push_back(k);
   return ordered;
+}
+
+bool IptablesFirewall::MayHoldOwned() const {
+  // Legacy tables are only read by their tools: they may hold anything.
+  if (host::LegacyTablesLoaded()) return true;
+  auto chains = host::NftChainNamesByNetlink();
+  if (!chains) return true;
+  // In iptables-nft's tables (not the nftables backend's own table).
+  for (const char* table : {"filter", "nat", "mangle", "raw", "security"}) {
+    std::string prefix = fmt::format("{} {}", table, compile::kChainPrefix);
+    for (const auto& c : *chains)
+      if (c.starts_with(prefix)) return true;
+  }
+  // Owned ipsets left without rules are still ours to take away.
+  if (!ProgramExists("ipset")) return false;
+  auto names = RunProcess({"ipset", "list", "-n"}, {.timeout = std::chrono::seconds(20)});
+  if (!names.ok()) return true;
+  return names.out.find(compile::kSetPrefix) != std::string::npos;
 }
 
 }  // namespace swarmwall::backend

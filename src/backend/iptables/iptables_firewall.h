@@ -38,6 +38,7 @@ class IptablesFirewall : public Firewall {
                     std::vector<FamilyDiff> diffs, bool remove) override;
   void CleanLeftovers(const FirewallView& view) override;
   void ForgetCache() override { cache_.Forget(); }
+  bool MayHoldOwned() const override;
   bool ChangesInputPath(const compile::DesiredState& desired, const FirewallView& view,
                         const std::vector<FamilyDiff>& diffs) const override;
   std::vector<std::string> DriftKinds(const std::vector<FamilyDiff>& diffs,

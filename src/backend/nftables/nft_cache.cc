@@ -68,6 +68,46 @@ void NftCache::Forget() const {
   std::filesystem::remove(path_, ec);
 }
 
+std::string NftCache::VouchPath() const {
+  std::string p = path_;
+  if (p.ends_with(".json")) p.resize(p.size() - 5);
+  return p + "-vouched.json";
+}
+
+void NftCache::Vouch(uint32_t generation, const std::string& digest) const {
+  if (path_.empty() || !Allowed()) return;
+  json j = {{"generation", generation}, {"identity", host::NetnsIdentity()}, {"digest", digest}};
+  std::string error;
+  // No fsync, as the cache: a crash or reboot makes it void anyway.
+  if (!WriteFileAtomically(VouchPath(), JsonText(j), error, false)) {
+    std::error_code ec;
+    std::filesystem::remove(VouchPath(), ec);
+  }
+}
+
+std::optional<std::string> NftCache::Vouched(uint32_t generation) const {
+  if (path_.empty() || !Allowed()) return std::nullopt;
+  auto read = ReadStateFile(VouchPath(), 4096);
+  if (!read.present) return std::nullopt;
+  auto reject = [&](const std::string& why) -> std::optional<std::string> {
+    std::cerr << "swarmwall: " << SetAside(VouchPath(), why) << "\n";
+    return std::nullopt;
+  };
+  if (!read.json) return reject(read.problem);
+  try {
+    const json& j = *read.json;
+    std::string digest = StringField(j, "digest");
+    if (digest.empty() || digest.size() > 128 ||
+        digest.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return reject("digest: not a digest");
+    if (OptStringField(j, "identity") != host::NetnsIdentity() || OptIntField(j, "generation", -1) != generation)
+      return std::nullopt;
+    return digest;
+  } catch (const StateFormatError& e) {
+    return reject(e.what());
+  }
+}
+
 void NftCache::Save(uint32_t generation, const std::optional<OwnedTable>& v4,
                     const std::optional<OwnedTable>& v6) const {
   if (path_.empty()) return;

@@ -34,8 +34,14 @@ class NftCache {
   std::optional<Entry> Load(uint32_t generation) const;
   void Save(uint32_t generation, const std::optional<OwnedTable>& v4, const std::optional<OwnedTable>& v6) const;
   void Forget() const;
+  // A digest vouched for at GENERATION (Firewall::Vouch), kept beside the
+  // cache in a file of its own (a few bytes: read without the tables), and
+  // handed back only at that generation, boot and network namespace.
+  void Vouch(uint32_t generation, const std::string& digest) const;
+  std::optional<std::string> Vouched(uint32_t generation) const;
 
  private:
+  std::string VouchPath() const;
   std::string path_;
 };
 

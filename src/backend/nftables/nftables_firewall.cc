@@ -220,6 +220,7 @@ FirewallView NftablesFirewall::ViewOf(std::optional<OwnedTable> v4, std::optiona
   detail->v6 = std::move(v6);
   detail->generation = generation;
   FirewallView view;
+  view.generation = generation;
   view.firewall = "nftables";
   view.variant = "nftables";
   view.variant_reason = "native nftables tables ip/ip6 swarmwall";
@@ -384,16 +385,35 @@ WriteResult NftablesFirewall::Write(const FirewallView& view, const compile::Des
   result.steps.push_back(fmt::format("nft: 1 transaction of {} commands", sent));
   // The cache moves on to what we wrote when nobody else committed between.
   auto after = host::NftGeneration();
-  if (!replaced && before && after && d.generation && *d.generation == *before && *after == *before + 1)
+  if (!replaced && before && after && d.generation && *d.generation == *before && *after == *before + 1) {
     cache.Save(*after, *want[0], *want[1]);
-  else
+    result.generation_after = *after;
+  } else {
     cache.Forget();
+  }
   last_.reset();
   TimingMark("nft-cache");
   return result;
 }
 
 void NftablesFirewall::ForgetCache() { nft::NftCache(cache_path_).Forget(); }
+
+void NftablesFirewall::Vouch(uint32_t generation, const std::string& digest) const {
+  nft::NftCache(cache_path_).Vouch(generation, digest);
+}
+
+std::optional<std::string> NftablesFirewall::VouchedDigest() const {
+  auto generation = host::NftGeneration();
+  if (!generation) return std::nullopt;
+  return nft::NftCache(cache_path_).Vouched(*generation);
+}
+
+bool NftablesFirewall::MayHoldOwned() const {
+  auto tables = host::NftTableNamesByNetlink();
+  return !tables || std::find(tables->begin(), tables->end(), nft::kTableName) != tables->end();
+}
+
+FirewallView NftablesFirewall::BareView() const { return ViewOf(std::nullopt, std::nullopt); }
 
 bool NftablesFirewall::ChangesInputPath(const compile::DesiredState& desired, const FirewallView& view,
                                         const std::vector<FamilyDiff>& diffs) const {

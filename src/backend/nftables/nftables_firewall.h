@@ -57,6 +57,10 @@ class NftablesFirewall : public Firewall {
   std::string RulesetAfter(std::string_view saved, const compile::DesiredState& desired,
                            netfilter::Family family) const override;
   std::string NativeTablesAfter(const compile::DesiredState& desired) const override;
+  void Vouch(uint32_t generation, const std::string& digest) const override;
+  std::optional<std::string> VouchedDigest() const override;
+  FirewallView BareView() const override;
+  bool MayHoldOwned() const override;
 
   static const NftablesDetail& Detail(const FirewallView& view);
   // A view of V4 and V6 (tests).
