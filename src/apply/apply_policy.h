@@ -16,6 +16,7 @@
 
 #include "apply/drain.h"
 #include "apply/lockout.h"
+#include "apply/other_owner_drops.h"
 #include "apply/workflow_steps.h"
 #include "backend/firewall.h"
 #include "policy/policy.h"
@@ -42,6 +43,10 @@ struct ApplyRequest {
   bool record_same = true;           // record the policy even when nothing was written
   std::chrono::milliseconds lock_wait{std::chrono::seconds(120)};
   bool detached_commit = true;       // false: commit in this process (unit tests)
+  // After a commit that changed something: the ports the policy allows that
+  // another owner's rule still drops (other_owner_drops.h), found on a
+  // thread while the committer commits. The CLI's apply; not the agent.
+  bool check_other_owners = false;
   Notes note = [](const std::string&) {};
   // Who is connected over SSH now (the lockout guard's question);
   // FindSshClients unless a test says otherwise.
@@ -62,6 +67,7 @@ struct ApplyOutcome {
   bool confirmed_pending = false;    // this apply confirmed an earlier --confirm
   double commit_seconds = 0;
   std::vector<std::string> recovered;   // an interrupted commit finished or undone first
+  std::optional<std::vector<OtherOwnerDrop>> other_owner_drops;   // check_other_owners
 };
 
 ApplyOutcome Apply(const ApplyRequest& request, backend::Firewall& firewall);

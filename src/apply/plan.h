@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analyze/exposure/exposure_change.h"
+#include "apply/other_owner_drops.h"
 #include "apply/workflow_steps.h"
 #include "backend/firewall.h"
 
@@ -25,6 +26,9 @@ struct PlanOutcome {
   bool pending = false;
   std::vector<FamilyDiff> diffs;
   std::optional<std::vector<analyze::ExposureDelta>> exposure;
+  // Ports the policy allows that another owner's rule would still drop
+  // after the commit; nullopt: they could not be found (why in a note).
+  std::optional<std::vector<OtherOwnerDrop>> other_owner_drops;
 };
 
 PlanOutcome Plan(const PlanRequest& request, backend::Firewall& firewall);

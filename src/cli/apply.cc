@@ -20,6 +20,7 @@ nlohmann::json ApplyJson(const apply::ApplyOutcome& out) {
                       {"backend", out.variant == "nftables" ? "nftables" : "iptables"},
                       {"steps", out.result.steps}, {"diff", DiffsJson(out.result.diffs)}};
   if (out.drain) j["drain"] = {{"node_id", out.drain->node_id}, {"availability", out.drain->availability}};
+  if (out.other_owner_drops) j["dropped_by_other_owners"] = OtherOwnerDropsJson(*out.other_owner_drops);
   return j;
 }
 
@@ -45,7 +46,11 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--drain-timeout", *drain_timeout, "Seconds to wait for the node's tasks to leave (default 120)")
       ->check(CLI::Range(1, 86400));
   AddBackendOption(cmd, *backend_flag);
-  cmd->callback([rq, drain_timeout, backend_flag, &global] {
+  auto skip_check = std::make_shared<bool>(false);
+  cmd->add_flag("--no-other-owners-check", *skip_check,
+                "After a commit, do not look for ports the policy allows that another owner's rule drops");
+  cmd->callback([rq, drain_timeout, backend_flag, skip_check, &global] {
+    rq->check_other_owners = !*skip_check;
     rq->state_dir = global.state_dir;
     rq->drain_timeout = std::chrono::seconds(*drain_timeout);
     rq->note = NoteToStderr;
@@ -84,6 +89,7 @@ void RegisterApply(CLI::App& app, GlobalOptions& global) {
     std::cout << fmt::format("node {} ({}; {}): {}\n", out.node, FirewallLabel(out.variant), choice.reason,
                              out.result.changed ? "applied" : "already up to date, nothing written");
     PrintDiffs(out.result.diffs);
+    if (out.other_owner_drops) PrintOtherOwnerDrops(std::cout, *out.other_owner_drops);
     for (const auto& line : retired) std::cout << line << "\n";
     if (out.drain)
       std::cout << fmt::format("node {} drained, applied, checked, back to {}\n", out.drain->hostname,

@@ -99,4 +99,16 @@ std::optional<LiveRulesets> ReadLiveRulesets(bool want_v4, bool want_v6) {
   return live;
 }
 
+void PrintOtherOwnerDrops(std::ostream& out, const std::vector<apply::OtherOwnerDrop>& drops) {
+  if (drops.empty()) return;
+  out << "allowed by the policy but dropped by another owner's rule (swarmwall's rules cannot open these):\n";
+  for (const auto& d : drops) out << "  " << d.what << "\n    fix: " << d.fix << "\n";
+}
+
+nlohmann::json OtherOwnerDropsJson(const std::vector<apply::OtherOwnerDrop>& drops) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& d : drops) list.push_back({{"what", d.what}, {"fix", d.fix}});
+  return list;
+}
+
 }  // namespace swarmwall::cli

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apply/other_owner_drops.h"
 #include "backend/family_diff.h"
 #include "host/xtables.h"
 #include "netfilter/parser.h"
@@ -58,6 +59,10 @@ void NoteToStderr(const std::string& line);
 // The apply workflows' diffs, as plan and apply print them.
 void PrintDiffs(const std::vector<backend::FamilyDiff>& diffs);
 nlohmann::json DiffsJson(const std::vector<backend::FamilyDiff>& diffs);
+// Ports the policy allows that another owner's rule drops (plan, apply,
+// doctor): a paragraph each, or nothing when there are none.
+void PrintOtherOwnerDrops(std::ostream& out, const std::vector<apply::OtherOwnerDrop>& drops);
+nlohmann::json OtherOwnerDropsJson(const std::vector<apply::OtherOwnerDrop>& drops);
 
 // Reads FILE ("-" = stdin) into TEXT, a regular file of at most LIMIT
 // bytes (base/input_file.h); false with a message on stderr.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/doctor/doctor.h"
+#include "apply/other_owner_drops.h"
 #include "apply/state_store.h"
 #include "apply/status.h"
 #include "base/json_text.h"
@@ -33,6 +34,15 @@ void RegisterDoctor(CLI::App& app, GlobalOptions& global) {
     // What the applied policy opens to everyone is no finding.
     if (record && facts.world_published) apply::DropAppliedIntent(*record, *facts.world_published);
     auto findings = analyze::Diagnose(facts);
+    // Ports the applied policy allows that another owner's rule drops.
+    if (record) {
+      std::string error;
+      if (auto drops = apply::OtherOwnerDropsApplied(global.state_dir, error))
+        for (const auto& d : *drops)
+          findings.push_back({analyze::Severity::kWarning, "allowed-but-dropped-by-other-owner", d.what, d.fix});
+      else
+        std::cerr << "swarmwall doctor: ports another owner drops not checked: " << error << "\n";
+    }
     bool problems = false;
     for (const auto& f : findings) problems |= f.severity != analyze::Severity::kInfo;
     if (global.json()) {

@@ -39,6 +39,7 @@ void RegisterPlan(CLI::App& app, GlobalOptions& global) {
                        {"backend", backend::FirewallKindName(choice.kind)}, {"backend_reason", choice.reason},
                        {"pending", out.pending}, {"diff", DiffsJson(out.diffs)}};
       if (out.exposure) j["exposure"] = analyze::ExposureDeltaJson(*out.exposure);
+      if (out.other_owner_drops) j["dropped_by_other_owners"] = OtherOwnerDropsJson(*out.other_owner_drops);
       std::cout << JsonText(j, 2) << "\n";
     } else {
       std::cout << fmt::format("node {} ({}; {}): {}\n", out.node, FirewallLabel(out.variant), choice.reason,
@@ -50,8 +51,11 @@ void RegisterPlan(CLI::App& app, GlobalOptions& global) {
                                     : "exposure (+ opens, - closes; new connections):\n");
         for (const auto& l : lines) std::cout << "  " << l << "\n";
       }
+      if (out.other_owner_drops) PrintOtherOwnerDrops(std::cout, *out.other_owner_drops);
     }
-    global.exit_code = out.pending ? kPending : kOk;
+    // Such a port is a finding: the policy is not what the host will do.
+    bool findings = out.other_owner_drops && !out.other_owner_drops->empty();
+    global.exit_code = out.pending || findings ? kPending : kOk;
   });
 }
 

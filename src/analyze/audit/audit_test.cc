@@ -616,6 +616,32 @@ TEST(AuditPolicy, ADecidedDifferenceDiffersWhateverIsUnseen) {
   EXPECT_TRUE(Says(*p.proof, "not seen: nftables tables not read")) << ProofText(*p.proof);
 }
 
+// CheckAllows: one packet per allow, the cheap check plan and apply run.
+// The same ruleset with a REJECT of another owner before SSH's accept: the
+// policy's SSH allow is dropped there, and nothing else is reported.
+TEST(AuditPolicy, CheckAllowsFindsTheAllowAnotherRuleDrops) {
+  Proof clean(N1Rules());
+  AuditInput in;
+  in.v4 = &clean.rs;
+  in.host = &clean.host;
+  const policy::Node& n1 = *clean.policy.FindNode("n1");
+  for (const auto& d : CheckAllows(clean.policy, n1, in))
+    ADD_FAILURE() << d.kind << " " << d.ports << "/" << d.proto << " from " << d.sources << " in " << d.iface << ": "
+                  << d.example.fate << " by " << d.example.decided_by;
+  std::string rules = N1Rules();
+  rules.replace(rules.find("-A INPUT -i lo -j ACCEPT\n"), 0, "-A INPUT -p tcp -m tcp --dport 22 -j REJECT\n");
+  Proof dropped(rules);
+  in.v4 = &dropped.rs;
+  in.host = &dropped.host;
+  auto found = CheckAllows(dropped.policy, *dropped.policy.FindNode("n1"), in);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, "host");
+  EXPECT_EQ(found[0].ports, "22");
+  EXPECT_EQ(found[0].proto, "tcp");
+  EXPECT_EQ(found[0].example.decided_by, "filter INPUT rule 1");
+  EXPECT_NE(OtherOwnerFix(found[0]).find("allow 22/tcp there too"), std::string::npos) << OtherOwnerFix(found[0]);
+}
+
 // A port the policy allows that another owner's rule drops (a distro's
 // catch-all REJECT, firewalld's zone, a drop in another nftables table):
 // swarmwall's rules cannot override it, and the proof says what to do.

@@ -578,8 +578,14 @@ std::string NftablesFirewall::NativeTablesAfter(const compile::DesiredState& des
   nlohmann::json items = nlohmann::json::array();
   for (Family f : kFamilies) {
     std::string error;
-    if (auto table = Desired(desired, f, error)) nft::AppendListing(*table, items);
+    if (const auto& table = Desired(desired, f, error)) nft::AppendListing(*table, items);
   }
+  // A listing as the kernel makes it: every table, chain, set and rule with
+  // a handle (the analyzer's reader requires them; plan --exposure failed
+  // on "handle must be a number" without).
+  uint64_t handle = 0;
+  for (auto& item : items)
+    for (auto& [kind, object] : item.items()) object["handle"] = ++handle;
   return JsonText(nlohmann::json{{"nftables", items}});
 }
 

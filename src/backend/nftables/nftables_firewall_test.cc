@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "backend/nftables/table_of.h"
+#include "netfilter/nft_json.h"
 
 namespace swarmwall::backend {
 namespace {
@@ -59,6 +60,19 @@ TEST(NftablesFirewall, SetEntryChangesAreTheAddressesThatComeAndGo) {
   auto other = WithNodes({"10.10.10.1"});
   other.ipv4.chains[0].rules[0] = "-p tcp -m tcp --dport 7946 -m set --match-set swarmwall-nodes-v4 src -j ACCEPT";
   EXPECT_FALSE(fw.SetEntryChanges(other, view));
+}
+
+// plan --exposure and the check for other owners' drops read the tables
+// after the commit with the analyzer's reader, which wants the handles a
+// kernel listing has: without them every plan on the nftables backend
+// failed ("handle" must be a number).
+TEST(NftablesFirewall, TablesAfterReadAsAListing) {
+  NftablesFirewall fw("");
+  std::string tables = fw.NativeTablesAfter(WithNodes({"10.10.10.1"}));
+  auto parsed = netfilter::ParseNftJson(tables, "after");
+  ASSERT_TRUE(parsed.ruleset) << (parsed.error ? parsed.error->ToString() : "?");
+  ASSERT_EQ(parsed.ruleset->tables.size(), 1u);
+  EXPECT_EQ(parsed.ruleset->tables[0].name, "swarmwall");
 }
 
 }  // namespace
