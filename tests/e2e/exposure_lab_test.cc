@@ -190,6 +190,40 @@ TEST_P(ExposureLabTest, AnalyzerNmapPolicyAndVerifyAgree) {
     EXPECT_EQ(repaired.exit_code, 0) << repaired.out << repaired.err;
     EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
     EXPECT_NE(bad.out.find("host 9100/tcp from"), std::string::npos) << bad.out;
+    // Issue 15 item 2: a port the policy allows (ssh from admins) that
+    // another owner drops (a distro's REJECT in iptables' INPUT): swarmwall's
+    // accept cannot override it, and plan, apply and doctor say so, with
+    // the fix.
+    std::vector<std::string> reject = {"-i", "eth0", "-p", "tcp", "--dport", "22", "-j", "REJECT"};
+    auto with = [&](const char* op, std::vector<std::string> rule) {
+      rule.insert(rule.begin(), {ipt, op, "INPUT"});
+      return rule;
+    };
+    ASSERT_TRUE(w.host->Exec(with("-I", reject)).ok());
+    auto plan = lab.Swarmwall(w, SWARMWALL_BINARY, {"plan", lab.policy(), "--node", w.name});
+    auto doctor = lab.Swarmwall(w, SWARMWALL_BINARY, {"doctor"});
+    // An apply that changes something (a chain flushed by hand) reports them too.
+    ASSERT_TRUE(w.host->Exec({"nft", "flush", "chain", "ip", "swarmwall", "SWARMWALL-INPUT"}).ok());
+    auto applied = lab.Swarmwall(w, SWARMWALL_BINARY, {"--output", "json", "apply", lab.policy(), "--node", w.name});
+    w.host->Exec(with("-D", reject));
+    auto plan_after = lab.Swarmwall(w, SWARMWALL_BINARY, {"plan", lab.policy(), "--node", w.name});
+    EXPECT_EQ(plan.exit_code, 2) << plan.out << plan.err;
+    EXPECT_NE(plan.out.find("dropped by another owner's rule"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("host 22/tcp from"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("filter INPUT rule 1 drops it"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("allow 22/tcp there too"), std::string::npos) << plan.out;
+    EXPECT_EQ(doctor.exit_code, 2) << doctor.out << doctor.err;
+    EXPECT_NE(doctor.out.find("allowed-but-dropped-by-other-owner"), std::string::npos) << doctor.out;
+    EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+    auto aj = nlohmann::json::parse(applied.out, nullptr, false);
+    ASSERT_TRUE(aj.is_object()) << applied.out;
+    ASSERT_TRUE(aj.contains("dropped_by_other_owners")) << applied.out;
+    ASSERT_EQ(aj["dropped_by_other_owners"].size(), 1u) << applied.out;
+    EXPECT_NE(aj["dropped_by_other_owners"][0]["what"].get<std::string>().find("host 22/tcp"), std::string::npos)
+        << applied.out;
+    // The other owner's rule gone: nothing to report, nothing pending.
+    EXPECT_EQ(plan_after.exit_code, 0) << plan_after.out << plan_after.err;
+    EXPECT_EQ(plan_after.out.find("dropped by another owner"), std::string::npos) << plan_after.out;
     return;
   }
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
