@@ -11,8 +11,9 @@
 # Usage: scripts/test.sh [--unit] [--ci]
 #   --unit: only the fast unit tests
 #   --ci:   the release build without debug info (-O2, no -g: a quarter less
-#           compile time and far smaller links), for a clean clone nobody
-#           runs a debugger in (.ci/run); the sanitizer and fuzz builds keep -g
+#           compile time and far smaller links) and without the benchmarks,
+#           for a clean clone nobody runs a debugger in (.ci/run); the
+#           sanitizer and fuzz builds keep -g
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -124,8 +125,9 @@ phase "release build"
 release_ok=0
 # CMake's RelWithDebInfo flags, or the same without -g (--ci); said each
 # time, so that a build dir configured by the other mode is set back.
-release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG")
-[ $ci -eq 1 ] && release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG")
+# --ci also leaves out the benchmarks (no test runs them).
+release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG" -DSWARMWALL_BENCH=ON)
+[ $ci -eq 1 ] && release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG" -DSWARMWALL_BENCH=OFF)
 release_targets=()   # everything; with --unit only what the unit tests run
 [ $unit_only -eq 1 ] && release_targets=(-- unit_tests)
 if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${release_flags[@]}" "${release_targets[@]}"; then
