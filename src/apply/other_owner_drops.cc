@@ -58,7 +58,15 @@ std::optional<std::vector<OtherOwnerDrop>> OtherOwnerDropsApplied(const std::str
     return std::nullopt;
   }
   auto firewall = OpenFirewall(state_dir, AppliedFirewallKind(state_dir));
-  auto view = firewall->Read(true, true, error);
+  // Under the host lock: the read of the host's ipsets would otherwise hold
+  // busy a set an agent's commit swaps.
+  auto session = OpenSession(*firewall, state_dir, "doctor", std::chrono::seconds(30),
+                             [&](const std::string& line) { error = line; });
+  if (!session) {
+    if (error.empty()) error = "cannot take the host lock";
+    return std::nullopt;
+  }
+  auto view = session->Read(error);
   if (!view) return std::nullopt;
   compile::DesiredState in_place = firewall->Owned(*view);
   in_place.node = record->node;

@@ -154,6 +154,10 @@ class Firewall {
   // found cheaply (netlink dumps of names, no listing, no tool's variant
   // detection): the other backend is then not read after each apply.
   virtual bool MayHoldOwned() const { return true; }
+  // Its commits swap and destroy ipsets, which any concurrent reader of the
+  // host's sets (`ipset save`) holds busy: "Device or resource busy" fails
+  // the commit. Such reads then wait for the commit.
+  virtual bool CommitsIpsets() const { return false; }
   // A view of no rules, naming the firewall (for a vouched host's facts).
   virtual FirewallView BareView() const { return {}; }
   // SAVED (SaveRuleset's) as it would be after DESIRED is written: the

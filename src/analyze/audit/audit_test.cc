@@ -660,6 +660,8 @@ TEST(AuditPolicy, AllowedButDroppedByAnotherOwnerSaysTheFix) {
   EXPECT_EQ(OtherOwnerFix(d), "") << "swarmwall's own drop: the policy's, not another owner's";
   d.example.decided_by = "filter SWARMWALL-INPUT rule 12";
   EXPECT_EQ(OtherOwnerFix(d), "");
+  d.example.decided_by = "routing: no route";
+  EXPECT_EQ(OtherOwnerFix(d), "") << "routing is no owner's rule";
   d.example.decided_by = "inet firewalld filter_INPUT rule 9";
   d.undecided = true;
   EXPECT_EQ(OtherOwnerFix(d), "") << "undecided: no claim";

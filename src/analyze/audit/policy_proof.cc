@@ -467,6 +467,9 @@ std::vector<PolicyDifference> CheckAllows(const policy::Policy& policy, const po
             any |= ok(o.fate);
           }
           if (first || all != any || r.truncated) continue;   // delivered, or undecided
+          // Only a rule or a chain's policy: not the routing of this host's
+          // facts (no route back to the probe's source, a martian).
+          if (r.outcome.fate != Fate::kDrop && r.outcome.fate != Fate::kReject) continue;
           PolicyDifference d;
           d.kind = probe.container ? "container" : "host";
           d.iface = iface;
@@ -573,7 +576,8 @@ nlohmann::json ProofJson(const PolicyProof& p) {
 std::string OtherOwnerFix(const PolicyDifference& d) {
   if (!d.policy_accepts || d.ruleset_accepts || d.undecided) return "";
   const std::string& by = d.example.decided_by;
-  if (by.empty() || by.find("swarmwall") != std::string::npos || by.find("SWARMWALL") != std::string::npos)
+  if (by.empty() || by.starts_with("routing") || by.find("swarmwall") != std::string::npos ||
+      by.find("SWARMWALL") != std::string::npos)
     return "";
   return fmt::format("the policy allows it but {} drops it, a rule swarmwall does not own: an accept in "
                      "swarmwall's rules cannot override it; allow {}/{} there too, or remove that rule",

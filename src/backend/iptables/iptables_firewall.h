@@ -39,6 +39,7 @@ class IptablesFirewall : public Firewall {
   void CleanLeftovers(const FirewallView& view) override;
   void ForgetCache() override { cache_.Forget(); }
   bool MayHoldOwned() const override;
+  bool CommitsIpsets() const override { return true; }
   bool ChangesInputPath(const compile::DesiredState& desired, const FirewallView& view,
                         const std::vector<FamilyDiff>& diffs) const override;
   std::vector<std::string> DriftKinds(const std::vector<FamilyDiff>& diffs,
