@@ -728,6 +728,12 @@ void Host::Listen(int port, const std::string& bind) {
       IsV6(bind) ? fmt::format("TCP6-LISTEN:{},bind=[{}],reuseaddr,fork", port, bind)
                  : fmt::format("TCP4-LISTEN:{},bind={},reuseaddr,fork", port, bind);
   const std::string log = fmt::format("{}/listen-{}.log", dir_, port);
+  if (listeners_.count({port, bind})) {
+    ProcessOptions o;
+    o.timeout = 5s;
+    ProcessResult r = Exec({"ss", "-Hltn", fmt::format("sport = :{}", port)}, o);
+    if (r.ok() && !Trim(r.out).empty()) return;
+  }
   pid_t pid = lab_->Spawn({"nsenter", NetnsArg(netns_), "socat", listen, "EXEC:/bin/cat"}, log);
   const std::string filter = fmt::format("sport = :{}", port);
   auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -737,7 +743,10 @@ void Host::Listen(int port, const std::string& bind) {
     o.timeout = 5s;
     ProcessResult r = Exec({"ss", "-Hltn", filter}, o);
     // Listening, and by our socat (not one that failed on a port in use).
-    if (r.ok() && !Trim(r.out).empty() && waitpid(pid, nullptr, WNOHANG) == 0) return;
+    if (r.ok() && !Trim(r.out).empty() && waitpid(pid, nullptr, WNOHANG) == 0) {
+      listeners_.insert({port, bind});
+      return;
+    }
     std::this_thread::sleep_for(50ms);
   }
   throw std::runtime_error(fmt::format("lab: listener on {}:{} in {} did not start: {}", bind,

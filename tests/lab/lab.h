@@ -17,7 +17,9 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/process.h"
@@ -101,7 +103,9 @@ class Host {
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(1500));
   // Starts a TCP listener (socat, accepts any number of connections) on
   // BIND:PORT in the background and waits until it listens. Killed by the
-  // Lab at clean-up. BIND "::" listens on IPv6 and IPv4.
+  // Lab at clean-up. BIND "::" listens on IPv6 and IPv4. A listener this
+  // host already has on BIND:PORT (an earlier test's, the lab's nodes live
+  // through a suite) is kept.
   void Listen(int port, const std::string& bind = "0.0.0.0");
   // The host's own folder under the lab's run dir (logs of its listeners).
   const std::string& dir() const { return dir_; }
@@ -131,6 +135,7 @@ class Host {
       : lab_(lab), name_(std::move(name)), netns_(std::move(netns)), dir_(std::move(dir)) {}
   Lab* lab_;
   std::string name_, netns_, dir_;
+  std::set<std::pair<int, std::string>> listeners_;   // (port, bind) started by Listen
 };
 
 class DockerNode {
