@@ -72,8 +72,9 @@ package_of_lib() {
 }
 
 seeds="libc6 dash iptables ipset iproute2 netbase"
-# libcurl is loaded at run time (src/docker/libcurl.h), not NEEDED.
-for lib in $(needed "$binary") libcurl.so.4; do
+# libcurl and libnftables are loaded at run time (src/docker/libcurl.h,
+# src/host/nftables.cc), not NEEDED.
+for lib in $(needed "$binary") libcurl.so.4 libnftables.so.1; do
   p=$(package_of_lib "$lib") || { say "no package holds $lib (needed by $binary)"; exit 1; }
   seeds="$seeds $p"
 done

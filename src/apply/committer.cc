@@ -11,6 +11,7 @@
 
 #include "base/json_text.h"
 #include "base/process.h"
+#include "host/nftables.h"
 
 namespace swarmwall::apply {
 namespace {
@@ -68,6 +69,9 @@ void WriteAll(int fd, const std::string& text) {
 
 backend::WriteResult RunDetached(const std::function<backend::WriteResult()>& work,
                               const std::string& log) {
+  // The committer may write through libnftables: loaded here, so that the
+  // child never loads it while another thread of this process might.
+  host::LoadNftables();
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return work();
   pid_t pid = fork();

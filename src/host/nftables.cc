@@ -1,5 +1,6 @@
 #include "host/nftables.h"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -12,17 +13,75 @@
 namespace swarmwall::host {
 namespace {
 
+// libnftables, loaded when a command first needs it: linked in, it and the
+// five libraries it pulls cost every swarmwall process ~5 ms before main
+// (the no-op apply, status, check, ... never call it).
+struct Library {
+  decltype(&nft_ctx_new) ctx_new = nullptr;
+  decltype(&nft_ctx_free) ctx_free = nullptr;
+  decltype(&nft_ctx_output_set_flags) output_set_flags = nullptr;
+  decltype(&nft_ctx_buffer_output) buffer_output = nullptr;
+  decltype(&nft_ctx_buffer_error) buffer_error = nullptr;
+  decltype(&nft_ctx_get_output_buffer) get_output_buffer = nullptr;
+  decltype(&nft_ctx_get_error_buffer) get_error_buffer = nullptr;
+  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer = nullptr;
+  decltype(&nft_run_cmd_from_filename) run_cmd_from_filename = nullptr;
+  std::string error;   // why it could not be loaded
+};
+
+template <typename F>
+bool Symbol(void* handle, const char* name, F& into) {
+  into = reinterpret_cast<F>(dlsym(handle, name));
+  return into != nullptr;
+}
+
+const Library& Lib() {
+  static const Library lib = [] {
+    Library l;
+    void* h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* why = dlerror();
+      l.error = std::string("libnftables.so.1 cannot be loaded (Debian: apt-get install libnftables1): ") +
+                (why ? why : "?");
+      return l;
+    }
+    bool ok = Symbol(h, "nft_ctx_new", l.ctx_new) && Symbol(h, "nft_ctx_free", l.ctx_free) &&
+              Symbol(h, "nft_ctx_output_set_flags", l.output_set_flags) &&
+              Symbol(h, "nft_ctx_buffer_output", l.buffer_output) &&
+              Symbol(h, "nft_ctx_buffer_error", l.buffer_error) &&
+              Symbol(h, "nft_ctx_get_output_buffer", l.get_output_buffer) &&
+              Symbol(h, "nft_ctx_get_error_buffer", l.get_error_buffer) &&
+              Symbol(h, "nft_run_cmd_from_buffer", l.run_cmd_from_buffer) &&
+              Symbol(h, "nft_run_cmd_from_filename", l.run_cmd_from_filename);
+    if (!ok) {
+      l = Library{};
+      l.error = "libnftables.so.1 lacks a function swarmwall uses";
+    }
+    return l;
+  }();
+  return lib;
+}
+
 struct CtxDeleter {
-  void operator()(nft_ctx* c) const { nft_ctx_free(c); }
+  void operator()(nft_ctx* c) const { Lib().ctx_free(c); }
 };
 using Ctx = std::unique_ptr<nft_ctx, CtxDeleter>;
 
-Ctx NewContext() {
-  Ctx ctx(nft_ctx_new(NFT_CTX_DEFAULT));
-  if (!ctx) return ctx;
-  nft_ctx_output_set_flags(ctx.get(), NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-  nft_ctx_buffer_output(ctx.get());
-  nft_ctx_buffer_error(ctx.get());
+// A context with JSON output into buffers; null (and ERROR) without the library.
+Ctx NewContext(std::string& error) {
+  const Library& lib = Lib();
+  if (!lib.ctx_new) {
+    error = lib.error;
+    return nullptr;
+  }
+  Ctx ctx(lib.ctx_new(NFT_CTX_DEFAULT));
+  if (!ctx) {
+    error = "libnftables: no context";
+    return ctx;
+  }
+  lib.output_set_flags(ctx.get(), NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  lib.buffer_output(ctx.get());
+  lib.buffer_error(ctx.get());
   return ctx;
 }
 
@@ -34,12 +93,12 @@ std::string Trimmed(const char* s) {
 
 // `list ruleset` in CTX (already in the right namespace).
 std::optional<std::string> List(nft_ctx* ctx, std::string& error) {
-  if (nft_run_cmd_from_buffer(ctx, "list ruleset") != 0) {
-    error = Trimmed(nft_ctx_get_error_buffer(ctx));
+  if (Lib().run_cmd_from_buffer(ctx, "list ruleset") != 0) {
+    error = Trimmed(Lib().get_error_buffer(ctx));
     if (error.empty()) error = "nft list ruleset failed";
     return std::nullopt;
   }
-  std::string out = nft_ctx_get_output_buffer(ctx);
+  std::string out = Lib().get_output_buffer(ctx);
   if (out.empty()) out = "{\"nftables\": []}";
   return out;
 }
@@ -57,24 +116,20 @@ bool WriteAll(int fd, const std::string& s) {
 
 }  // namespace
 
+bool LoadNftables() { return Lib().ctx_new != nullptr; }
+
 std::optional<std::string> ListNftRulesetJson(std::string& error) {
-  Ctx ctx = NewContext();
-  if (!ctx) {
-    error = "libnftables: no context";
-    return std::nullopt;
-  }
+  Ctx ctx = NewContext(error);
+  if (!ctx) return std::nullopt;
   return List(ctx.get(), error);
 }
 
 std::optional<std::string> ListNftJson(const std::string& command, std::string& error, bool* absent) {
   if (absent) *absent = false;
-  Ctx ctx = NewContext();
-  if (!ctx) {
-    error = "libnftables: no context";
-    return std::nullopt;
-  }
-  if (nft_run_cmd_from_buffer(ctx.get(), command.c_str()) != 0) {
-    error = Trimmed(nft_ctx_get_error_buffer(ctx.get()));
+  Ctx ctx = NewContext(error);
+  if (!ctx) return std::nullopt;
+  if (Lib().run_cmd_from_buffer(ctx.get(), command.c_str()) != 0) {
+    error = Trimmed(Lib().get_error_buffer(ctx.get()));
     if (error.find("No such file or directory") != std::string::npos && absent) {
       *absent = true;
       error.clear();
@@ -83,20 +138,17 @@ std::optional<std::string> ListNftJson(const std::string& command, std::string& 
     if (error.empty()) error = "nft " + command + " failed";
     return std::nullopt;
   }
-  std::string out = nft_ctx_get_output_buffer(ctx.get());
+  std::string out = Lib().get_output_buffer(ctx.get());
   if (out.empty()) out = "{\"nftables\": []}";
   return out;
 }
 
 bool RunNftJson(const std::string& commands, std::string& error) {
-  Ctx ctx = NewContext();
-  if (!ctx) {
-    error = "libnftables: no context";
-    return false;
-  }
+  Ctx ctx = NewContext(error);
+  if (!ctx) return false;
   // With JSON output on, libnftables reads its input as JSON.
-  if (nft_run_cmd_from_buffer(ctx.get(), commands.c_str()) != 0) {
-    error = Trimmed(nft_ctx_get_error_buffer(ctx.get()));
+  if (Lib().run_cmd_from_buffer(ctx.get(), commands.c_str()) != 0) {
+    error = Trimmed(Lib().get_error_buffer(ctx.get()));
     if (error.empty()) error = "libnftables refused the transaction";
     return false;
   }
@@ -104,6 +156,12 @@ bool RunNftJson(const std::string& commands, std::string& error) {
 }
 
 std::optional<std::string> NftTextToJson(const std::string& path, std::string& error) {
+  // Loaded here, before the fork: never dlopen in a child of a process
+  // that may have threads.
+  if (!Lib().ctx_new) {
+    error = Lib().error;
+    return std::nullopt;
+  }
   int out[2];
   if (pipe(out) != 0) {
     error = std::string("pipe: ") + std::strerror(errno);
@@ -120,12 +178,13 @@ std::optional<std::string> NftTextToJson(const std::string& path, std::string& e
     // The child: a namespace of its own, load, list, report; "E" or "J" first.
     close(out[0]);
     std::string result;
+    std::string why;
     if (unshare(CLONE_NEWNET) != 0) {
       result = std::string("Ea network namespace to load it in: ") + std::strerror(errno);
-    } else if (Ctx ctx = NewContext(); !ctx) {
-      result = "Elibnftables: no context";
-    } else if (nft_run_cmd_from_filename(ctx.get(), path.c_str()) != 0) {
-      result = "E" + Trimmed(nft_ctx_get_error_buffer(ctx.get()));
+    } else if (Ctx ctx = NewContext(why); !ctx) {
+      result = "E" + why;
+    } else if (Lib().run_cmd_from_filename(ctx.get(), path.c_str()) != 0) {
+      result = "E" + Trimmed(Lib().get_error_buffer(ctx.get()));
     } else {
       std::string e;
       auto json = List(ctx.get(), e);

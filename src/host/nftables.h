@@ -11,6 +11,11 @@
 
 namespace swarmwall::host {
 
+// libnftables is loaded when first used. This loads it now: before a fork
+// whose child may use it (a dlopen in the child of a process with threads
+// can hang on a lock another thread held). False when it cannot be loaded.
+bool LoadNftables();
+
 // `nft -j list ruleset` of this namespace; nullopt (and ERROR) when
 // nf_tables cannot be listed (no permission, no kernel support).
 std::optional<std::string> ListNftRulesetJson(std::string& error);
