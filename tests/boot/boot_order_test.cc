@@ -741,6 +741,45 @@ TEST_P(Boot, ClosedPortsAreNeverReachable) {
           << t << ": the allowed container did not come back after the restart\n" << prober.Report();
     std::this_thread::sleep_for(3s);
 
+    // Issue 15: switching the backend under the prober. Where Docker runs
+    // iptables both backends filter: to nftables and back, each one
+    // transaction per side (the new one's first, then the other's rules
+    // taken away), never a moment with a closed port open. Where Docker runs
+    // nftables the iptables backend is refused, nothing changed.
+    auto switch_to = [&](const std::string& backend) {
+      return node.Exec({SWARMWALL_BINARY, "apply", dir + "/policy.yaml", "--node", "boot-node", "--backend", backend},
+                       {.timeout = 60s, .extra_env = env_of(unit)});
+    };
+    if (!nft) {
+      prober.SetPhase("switch: to nftables");
+      auto to_nft = switch_to("nftables");
+      ASSERT_TRUE(to_nft.ok()) << to_nft.out << to_nft.err;
+      std::cout << fmt::format("[{:5.1f}s] switched to nftables: {}", secs(), to_nft.out);
+      prober.SetPhase("switch: nftables running");
+      for (const auto& t : allowed)
+        EXPECT_TRUE(prober.WaitOpen(t, "switch: nftables running", 10s))
+            << t << ": the allowed port did not answer on the nftables backend\n" << prober.Report();
+      auto both = node.Sh("nft list table ip swarmwall >/dev/null && echo nft-table; iptables-save | grep -c SWARMWALL");
+      EXPECT_NE(both.out.find("nft-table"), std::string::npos) << both.out << both.err;
+      EXPECT_NE(both.out.find("\n0"), std::string::npos) << "iptables rules left beside the nftables table:\n" << both.out;
+      prober.SetPhase("switch: back to iptables");
+      auto to_ipt = switch_to("iptables");
+      ASSERT_TRUE(to_ipt.ok()) << to_ipt.out << to_ipt.err;
+      std::cout << fmt::format("[{:5.1f}s] switched back to iptables: {}", secs(), to_ipt.out);
+      prober.SetPhase("switch: iptables running");
+      for (const auto& t : allowed)
+        EXPECT_TRUE(prober.WaitOpen(t, "switch: iptables running", 10s))
+            << t << ": the allowed port did not answer after switching back\n" << prober.Report();
+      auto gone = node.Sh("nft list table ip swarmwall 2>&1; iptables -S INPUT | sed -n 2p");
+      EXPECT_NE(gone.out.find("No such file or directory"), std::string::npos) << gone.out;
+      EXPECT_NE(gone.out.find("-A INPUT -j SWARMWALL-INPUT"), std::string::npos) << gone.out;
+    } else {
+      prober.SetPhase("switch: iptables refused");
+      auto refused = switch_to("iptables");
+      EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+      std::this_thread::sleep_for(1s);
+    }
+
     // Control: without swarmwall's rules the closed container answers,
     // so "never reachable" above was the firewall's doing.
     prober.SetPhase("control: swarmwall remove");
@@ -758,7 +797,9 @@ TEST_P(Boot, ClosedPortsAreNeverReachable) {
   ASSERT_EQ(prober.error(), "");
   for (const std::string phase : {"start", "swarmwall.service", "network up", "dockerd", "containers",
                                   "ExecStartPost", "running", "restart: dockerd stopping and starting",
-                                  "restart: ExecStartPost", "restart: running"}) {
+                                  "restart: ExecStartPost", "restart: running", "switch: to nftables",
+                                  "switch: nftables running", "switch: back to iptables", "switch: iptables running",
+                                  "switch: iptables refused"}) {
     for (const auto& t : {v4(kClosedPort), v6(kClosedPort)})
       EXPECT_EQ(prober.Open(t, phase), 0) << "closed container port " << t << " open during " << phase << "\n" << report;
     for (const auto& t : {v4(kHostPort), v6(kHostPort)})
