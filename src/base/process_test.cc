@@ -45,3 +45,26 @@ TEST(RunProcess, ExtraEnvironment) {
 
 }  // namespace
 }  // namespace swarmwall
+
+#include "base/shared_library.h"
+
+namespace swarmwall {
+namespace {
+
+TEST(SharedLibrary, SaysWhatToInstallAndWhatIsMissing) {
+  SharedLibrary none("libswarmwall-no-such.so.9", "no-such-package");
+  EXPECT_FALSE(none.ok());
+  EXPECT_NE(none.error().find("install the no-such-package package"), std::string::npos) << none.error();
+  int (*f)(int) = nullptr;
+  EXPECT_FALSE(none.Get(f, "abs"));
+  SharedLibrary libc("libc.so.6", "libc6");
+  ASSERT_TRUE(libc.ok()) << libc.error();
+  ASSERT_TRUE(libc.Get(f, "abs"));
+  EXPECT_EQ(f(-3), 3);
+  void (*g)() = nullptr;
+  EXPECT_FALSE(libc.Get(g, "swarmwall_no_such_function"));
+  EXPECT_NE(libc.error().find("lacks swarmwall_no_such_function"), std::string::npos) << libc.error();
+}
+
+}  // namespace
+}  // namespace swarmwall

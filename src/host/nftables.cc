@@ -1,6 +1,5 @@
 #include "host/nftables.h"
 
-#include <dlfcn.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -9,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+
+#include "base/shared_library.h"
 
 namespace swarmwall::host {
 namespace {
@@ -29,33 +30,20 @@ struct Library {
   std::string error;   // why it could not be loaded
 };
 
-template <typename F>
-bool Symbol(void* handle, const char* name, F& into) {
-  into = reinterpret_cast<F>(dlsym(handle, name));
-  return into != nullptr;
-}
-
 const Library& Lib() {
   static const Library lib = [] {
     Library l;
-    void* h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-      const char* why = dlerror();
-      l.error = std::string("libnftables.so.1 cannot be loaded (Debian: apt-get install libnftables1): ") +
-                (why ? why : "?");
-      return l;
-    }
-    bool ok = Symbol(h, "nft_ctx_new", l.ctx_new) && Symbol(h, "nft_ctx_free", l.ctx_free) &&
-              Symbol(h, "nft_ctx_output_set_flags", l.output_set_flags) &&
-              Symbol(h, "nft_ctx_buffer_output", l.buffer_output) &&
-              Symbol(h, "nft_ctx_buffer_error", l.buffer_error) &&
-              Symbol(h, "nft_ctx_get_output_buffer", l.get_output_buffer) &&
-              Symbol(h, "nft_ctx_get_error_buffer", l.get_error_buffer) &&
-              Symbol(h, "nft_run_cmd_from_buffer", l.run_cmd_from_buffer) &&
-              Symbol(h, "nft_run_cmd_from_filename", l.run_cmd_from_filename);
+    static SharedLibrary so("libnftables.so.1", "libnftables1");
+    bool ok = so.Get(l.ctx_new, "nft_ctx_new") && so.Get(l.ctx_free, "nft_ctx_free") &&
+              so.Get(l.output_set_flags, "nft_ctx_output_set_flags") &&
+              so.Get(l.buffer_output, "nft_ctx_buffer_output") && so.Get(l.buffer_error, "nft_ctx_buffer_error") &&
+              so.Get(l.get_output_buffer, "nft_ctx_get_output_buffer") &&
+              so.Get(l.get_error_buffer, "nft_ctx_get_error_buffer") &&
+              so.Get(l.run_cmd_from_buffer, "nft_run_cmd_from_buffer") &&
+              so.Get(l.run_cmd_from_filename, "nft_run_cmd_from_filename");
     if (!ok) {
       l = Library{};
-      l.error = "libnftables.so.1 lacks a function swarmwall uses";
+      l.error = so.error();
     }
     return l;
   }();
