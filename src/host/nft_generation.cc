@@ -14,24 +14,40 @@
 
 namespace swarmwall::host {
 
-std::optional<uint32_t> NftGeneration() {
+namespace {
+
+// A netlink socket to nf_tables that has sent one GET of TYPE (FLAGS
+// besides NLM_F_REQUEST) for every family; -1 when that failed.
+int AskNfTables(int type, int flags) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0) return -1;
   struct {
     nlmsghdr nh;
     nfgenmsg nfg;
   } req{};
   req.nh.nlmsg_len = sizeof req;
-  req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
-  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.nh.nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | type);
+  req.nh.nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
   req.nh.nlmsg_seq = 1;
   req.nfg.nfgen_family = AF_UNSPEC;
   req.nfg.version = NFNETLINK_V0;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  std::optional<uint32_t> result;
-  if (sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) ==
+  if (sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) !=
       static_cast<ssize_t>(sizeof req)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::optional<uint32_t> NftGeneration() {
+  int fd = AskNfTables(NFT_MSG_GETGEN, 0);
+  if (fd < 0) return std::nullopt;
+  std::optional<uint32_t> result;
+  {
     alignas(nlmsghdr) char buf[4096];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); n > 0 && NLMSG_OK(nh, n);
@@ -66,26 +82,9 @@ namespace {
 // The NAME_ATTR of every object one NLM_F_DUMP of GET lists (NEW each),
 // prefixed with its TABLE_ATTR and a space when that is not 0.
 std::optional<std::vector<std::string>> DumpNames(int get, int reply, int name_attr, int table_attr = 0) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  int fd = AskNfTables(get, NLM_F_DUMP);
   if (fd < 0) return std::nullopt;
-  struct {
-    nlmsghdr nh;
-    nfgenmsg nfg;
-  } req{};
-  req.nh.nlmsg_len = sizeof req;
-  req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | get;
-  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.nh.nlmsg_seq = 1;
-  req.nfg.nfgen_family = AF_UNSPEC;
-  req.nfg.version = NFNETLINK_V0;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
   std::optional<std::vector<std::string>> result;
-  if (sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) !=
-      static_cast<ssize_t>(sizeof req)) {
-    close(fd);
-    return result;
-  }
   std::vector<std::string> names;
   bool done = false, failed = false;
   alignas(nlmsghdr) char buf[32768];
