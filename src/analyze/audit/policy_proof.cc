@@ -199,6 +199,22 @@ std::optional<RuleRef> DeciderRef(const netfilter::Ruleset& rs, const std::strin
   return MakeRuleRef(rs, file, table, chain, n);
 }
 
+// D's example packet: the trace R of SRC -> DST:PORT arriving in IFACE (D's
+// protocol), its fate, and the rule of RS that decided it.
+void SetExample(PolicyDifference& d, Family fam, const IpAddress& src, const IpAddress& dst, uint16_t port,
+                const std::string& iface, const TraceResult& r, const netfilter::Ruleset& rs,
+                const std::string& file) {
+  d.example.family = fam;
+  d.example.src = src.ToString();
+  d.example.dst = dst.ToString();
+  d.example.proto = d.proto;
+  d.example.dport = port;
+  d.example.in = iface;
+  d.example.fate = VerdictText(r) + ": " + DescribeOutcome(r.outcome);
+  d.example.decided_by = DecidedBy(r);
+  if (auto ref = DeciderRef(rs, file, d.example.decided_by)) d.rules.push_back(*ref);
+}
+
 void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const std::string& file,
                  const host::HostNetwork& host, const std::vector<std::string>& ifaces, PolicyProof& proof) {
   Family fam = rs.family;
@@ -287,15 +303,7 @@ void ProveFamily(const PolicyIntent& intent, const netfilter::Ruleset& rs, const
           d.ruleset_accepts = first;
           d.undecided = undecided;
           d.policy_why = want.why;
-          d.example.family = fam;
-          d.example.src = src.representative.ToString();
-          d.example.dst = dst.ToString();
-          d.example.proto = d.proto;
-          d.example.dport = port;
-          d.example.in = iface;
-          d.example.fate = VerdictText(r) + ": " + DescribeOutcome(r.outcome);
-          d.example.decided_by = DecidedBy(r);
-          if (auto ref = DeciderRef(rs, file, d.example.decided_by)) d.rules.push_back(*ref);
+          SetExample(d, fam, src.representative, dst, port, iface, r, rs, file);
           open = std::move(d);
         }
         flush();
@@ -478,15 +486,7 @@ std::vector<PolicyDifference> CheckAllows(const policy::Policy& policy, const po
           d.ports = std::to_string(*port);
           d.policy_accepts = true;
           d.policy_why = want.why;
-          d.example.family = fam;
-          d.example.src = src->ToString();
-          d.example.dst = dsts[0].ToString();
-          d.example.proto = d.proto;
-          d.example.dport = *port;
-          d.example.in = iface;
-          d.example.fate = VerdictText(r) + ": " + DescribeOutcome(r.outcome);
-          d.example.decided_by = DecidedBy(r);
-          if (auto ref = DeciderRef(*rs, v4 ? input.file4 : input.file6, d.example.decided_by)) d.rules.push_back(*ref);
+          SetExample(d, fam, *src, dsts[0], *port, iface, r, *rs, v4 ? input.file4 : input.file6);
           out.push_back(std::move(d));
         }
       }
