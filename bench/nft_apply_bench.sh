@@ -83,6 +83,21 @@ for f in p p2 p11; do sed 's/office.txt/small.txt/' "$work/$f.yaml" >"$work/t${f
 "$bin" check "$work/p.yaml" >/dev/null
 
 nft_apply() { "$bin" apply "$1" --node n1 --backend nftables "${@:2}"; }
+# timed_applies VAR A B EXPECT [ARGS...]: runs*2 applies of $work/A.yaml and
+# $work/B.yaml in turn (with ARGS), each one's wall time appended to the
+# array VAR; each must print EXPECT ("" = anything).
+timed_applies() {
+  local -n into=$1
+  local a=$2 b=$3 expect=$4 i p out t0 t1
+  shift 4
+  for ((i = 0; i < runs * 2; i++)); do
+    p=$([[ $((i % 2)) == 0 ]] && echo "$a" || echo "$b")
+    t0=$(now_us); out=$(nft_apply "$work/$p.yaml" "$@"); t1=$(now_us)
+    [[ -z "$expect" || "$out" == *"$expect"* ]] ||
+      { echo "nft_apply_bench: $p.yaml did not say \"$expect\": $out" >&2; exit 1; }
+    into+=($((t1 - t0)))
+  done
+}
 ipt_apply() { "$bin" apply "$1" --node n1 --backend iptables; }
 # Our tables as the kernel lists them, without handles (for "identical").
 ours() { { nft list table ip swarmwall; nft list table ip6 swarmwall; } 2>/dev/null | md5sum; }
@@ -140,11 +155,7 @@ nft -f "$work/foreign.nft"
 foreign=$(nft list table inet foreign | grep -c 'accept$' || true)
 nft_apply "$work/p.yaml" >/dev/null   # the state and the cache brought up to date
 noop_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  t0=$(now_us); out=$(nft_apply "$work/p.yaml"); t1=$(now_us)
-  [[ "$out" == *"nothing written"* ]] || { echo "nft_apply_bench: the no-op apply wrote: $out" >&2; exit 1; }
-  noop_times+=($((t1 - t0)))
-done
+timed_applies noop_times p p "nothing written"
 # The same, 20 in a row under bash's `time`: the process alone, without the
 # two `date` processes around each run above (~10 ms of their own).
 loop_avg_us() {   # loop_avg_us N CMD...: the mean wall time of CMD over N runs
@@ -175,23 +186,14 @@ nft_list_json_us=$((t1 - t0))
 
 # (c) one changed port, back and forth.
 change_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  p=$([[ $((i % 2)) == 0 ]] && echo p2 || echo p)
-  t0=$(now_us); out=$(nft_apply "$work/$p.yaml"); t1=$(now_us)
-  [[ "$out" == *"applied"* ]] || { echo "nft_apply_bench: the changed port was not applied: $out" >&2; exit 1; }
-  change_times+=($((t1 - t0)))
-done
+timed_applies change_times p2 p "applied"
 SWARMWALL_TIMINGS=1 nft_apply "$work/p2.yaml" >/dev/null 2>"$work/timings-c.txt"
 nft_apply "$work/p.yaml" >/dev/null
 # The same without the check for ports other owners drop (it lists the
 # host's whole nftables ruleset beside the commit: libnftables 1.0.6 loads
 # the 100,000 elements for that too).
 nocheck_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  p=$([[ $((i % 2)) == 0 ]] && echo p2 || echo p)
-  t0=$(now_us); nft_apply "$work/$p.yaml" --no-other-owners-check >/dev/null; t1=$(now_us)
-  nocheck_times+=($((t1 - t0)))
-done
+timed_applies nocheck_times p2 p "applied" --no-other-owners-check
 # The floor: one bare `nft -f` flushing and refilling the chain that changes.
 user_chain=$(nft list table ip swarmwall | awk '/^\tchain /{ c = $2 } /ct original proto-dst 20999/{ print c; exit }')
 { echo "flush chain ip swarmwall $user_chain"; echo "table ip swarmwall {"; echo "chain $user_chain {"
@@ -210,12 +212,7 @@ nft_apply "$work/p.yaml" >/dev/null   # the floor wrote; bring the cache up to d
 # (d) one node more, then one less, in the `nodes` set.
 nodes_set=swarmwall-nodes-v4   # addresses 10 apart: one node is one interval
 member_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  p=$([[ $((i % 2)) == 0 ]] && echo p11 || echo p)
-  t0=$(now_us); out=$(nft_apply "$work/$p.yaml"); t1=$(now_us)
-  [[ "$out" == *"applied"* ]] || { echo "nft_apply_bench: the node change was not applied: $out" >&2; exit 1; }
-  member_times+=($((t1 - t0)))
-done
+timed_applies member_times p11 p "applied"
 SWARMWALL_TIMINGS=1 nft_apply "$work/p11.yaml" >"$work/member-out.txt" 2>"$work/timings-d.txt"
 in_set=$(nft list set ip swarmwall "$nodes_set" | grep -c '192.0.2.110' || true)
 nft_apply "$work/p.yaml" >/dev/null
@@ -234,30 +231,14 @@ nft_apply "$work/p.yaml" >/dev/null
 "$bin" remove >/dev/null
 nft_apply "$work/t.yaml" >/dev/null
 tnoop_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  t0=$(now_us); out=$(nft_apply "$work/t.yaml"); t1=$(now_us)
-  [[ "$out" == *"nothing written"* ]] || { echo "nft_apply_bench: the no-op apply wrote: $out" >&2; exit 1; }
-  tnoop_times+=($((t1 - t0)))
-done
+timed_applies tnoop_times t t "nothing written"
 tnoop_loop_us=$(loop_avg_us 20 nft_apply "$work/t.yaml")
 tchange_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  p=$([[ $((i % 2)) == 0 ]] && echo t2 || echo t)
-  t0=$(now_us); nft_apply "$work/$p.yaml" >/dev/null; t1=$(now_us)
-  tchange_times+=($((t1 - t0)))
-done
+timed_applies tchange_times t2 t "applied"
 tnocheck_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  p=$([[ $((i % 2)) == 0 ]] && echo t2 || echo t)
-  t0=$(now_us); nft_apply "$work/$p.yaml" --no-other-owners-check >/dev/null; t1=$(now_us)
-  tnocheck_times+=($((t1 - t0)))
-done
+timed_applies tnocheck_times t2 t "applied" --no-other-owners-check
 tmember_times=()
-for ((i = 0; i < runs * 2; i++)); do
-  p=$([[ $((i % 2)) == 0 ]] && echo t11 || echo t)
-  t0=$(now_us); nft_apply "$work/$p.yaml" >/dev/null; t1=$(now_us)
-  tmember_times+=($((t1 - t0)))
-done
+timed_applies tmember_times t11 t "applied"
 t0=$(now_us); "$bin" check "$work/p.yaml" >/dev/null; t1=$(now_us); check_us=$((t1 - t0))
 t0=$(now_us); "$bin" check "$work/t.yaml" >/dev/null; t1=$(now_us); tcheck_us=$((t1 - t0))
 "$bin" remove >/dev/null
