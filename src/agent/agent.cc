@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_state.h"
@@ -84,6 +85,9 @@ class Agent {
   void Reload(const std::string& trigger);
   void SaveState();
   void Schedule(Clock::time_point at, const std::string& why);
+  // The control ports the world reaches, soon (after a write) / now.
+  void ExposureSoon();
+  void Exposure();
 
   AgentOptions o_;
   Log log_;
@@ -101,6 +105,8 @@ class Agent {
   std::string check_why_;
   std::optional<Clock::time_point> reload_at_;
   std::string reload_why_;
+  std::optional<Clock::time_point> exposure_at_;   // the next computation of the control ports
+  std::optional<std::vector<apply::ExposedControlPort>> exposed_;   // as last computed
   int failures_ = 0;
 };
 
@@ -110,7 +116,36 @@ std::optional<policy::Policy> Agent::Load(const std::string& why) {
     metrics_.AddError();
     state_.last_error = read.error;
   }
+  metrics_.SetPolicyValid(read.policy.has_value());
   return std::move(read.policy);
+}
+
+void Agent::ExposureSoon() {
+  if (o_.exposure_interval.count() == 0) return;
+  // A few seconds after the write: Docker may still be adding its rules.
+  auto at = Clock::now() + std::chrono::seconds(2);
+  if (!exposure_at_ || at < *exposure_at_) exposure_at_ = at;
+}
+
+void Agent::Exposure() {
+  std::string error;
+  auto start = Clock::now();
+  auto ports = keeper_.ControlPorts(*policy_, error);
+  if (!ports) {
+    log_.Write("warning", "exposure-failed", {{"error", error}});
+    return;
+  }
+  metrics_.SetControlPorts(*ports);
+  if (exposed_ && *exposed_ == *ports) return;
+  json list = json::array();
+  for (const auto& p : *ports)
+    list.push_back(fmt::format("{} {} {}/{}", p.family, p.interface, p.port, p.protocol));
+  json fields = {{"ports", list}, {"duration_ms", Ms(Clock::now() - start)}};
+  if (ports->empty())
+    log_.Info("control-ports-closed", fields);
+  else
+    log_.Write("warning", "control-ports-exposed", fields);
+  exposed_ = std::move(ports);
 }
 
 bool Agent::ReadMembers(const std::string& why) {
@@ -203,6 +238,7 @@ void Agent::Relist(const std::string& trigger) {
   members_ = read_;
   metrics_.AddMembershipUpdate();
   if (r.changed) metrics_.AddApply(r.commit_seconds);
+  if (r.changed) ExposureSoon();
   std::string error;
   if (!apply::SaveMembers(o_.state_dir, *members_, error))
     log_.Write("warning", "state-not-written", {{"error", error}});
@@ -234,6 +270,7 @@ bool Agent::Apply(const policy::Policy& p, const std::string& trigger, bool firs
   state_.node = r.node;
   state_.variant = r.variant;
   if (r.changed || first) metrics_.AddApply(r.changed ? r.commit_seconds : 0.0);
+  if (r.changed || first) ExposureSoon();
   log_.Info(first ? "applied" : "reloaded",
             {{"trigger", trigger}, {"policy", p.file}, {"node", r.node}, {"variant", r.variant},
              {"changed", r.changed}, {"changes", r.found.size()},
@@ -269,6 +306,7 @@ void Agent::Check(const std::string& trigger) {
   auto now = Clock::now();
   for (const auto& k : r.kinds) metrics_.AddRepair(k);
   metrics_.AddApply(r.commit_seconds);
+  ExposureSoon();
   state_.last_repair = TimestampNow();
   state_.last_repair_kinds = r.kinds;
   json fields = {{"trigger", trigger}, {"node", r.node}, {"kinds", r.kinds}, {"found", r.found},
@@ -410,6 +448,7 @@ int Agent::Loop() {
     if (check_at_ && *check_at_ < wake) wake = *check_at_;
     if (reload_at_ && *reload_at_ < wake) wake = *reload_at_;
     if (relist_at_ && *relist_at_ < wake) wake = *relist_at_;
+    if (exposure_at_ && *exposure_at_ < wake) wake = *exposure_at_;
     if (base_->auto_nodes && next_relist < wake) wake = next_relist;
     int timeout = wake <= now ? 0 : static_cast<int>(Ms(wake - now)) + 1;
     pollfd fds[5] = {{g_signal_pipe[0], POLLIN, 0}, {inotify, POLLIN, 0},
@@ -509,6 +548,12 @@ int Agent::Loop() {
     if (next_tick <= now) {
       next_tick = now + o_.interval;
       Check("timer");
+      continue;
+    }
+    // Last: a repair or reload due now goes first.
+    if (exposure_at_ && *exposure_at_ <= now) {
+      exposure_at_ = now + o_.exposure_interval;
+      Exposure();
     }
   }
   docker.reset();

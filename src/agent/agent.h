@@ -31,6 +31,9 @@ struct AgentOptions {
   std::string manager;
   std::chrono::milliseconds relist{5000};
   std::string backend;              // --backend ("" : the policy's, else auto)
+  // How often the control ports the world reaches are computed again
+  // (apply/control_ports.h; also soon after every write); 0: never.
+  std::chrono::seconds exposure_interval{60};
 };
 
 // Runs until SIGTERM or SIGINT. 0 after a clean stop; 1 when the first

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -48,6 +50,55 @@ TEST(AgentMetrics, Exposition) {
   EXPECT_NE(text.find("swarmwall_drift_checks_total 1\n"), std::string::npos);
   EXPECT_NE(text.find("swarmwall_up 1\n"), std::string::npos);
   EXPECT_EQ(m.Snapshot().repairs_total(), 3u);
+}
+
+TEST(AgentMetrics, PolicyValidityLastCheckAndControlPorts) {
+  Metrics m;
+  std::string text = RenderPrometheus(m.Snapshot());
+  EXPECT_NE(text.find("swarmwall_policy_valid 1\n"), std::string::npos);
+  // Neither a check nor an exposure computed yet: no sample (not a 0 that
+  // would read as "fine").
+  EXPECT_EQ(text.find("swarmwall_last_check_timestamp_seconds "), std::string::npos);
+  EXPECT_EQ(text.find("swarmwall_control_ports_exposed "), std::string::npos);
+  m.SetPolicyValid(false);
+  m.AddCheck(true);
+  m.SetControlPorts({});
+  text = RenderPrometheus(m.Snapshot());
+  EXPECT_NE(text.find("swarmwall_policy_valid 0\n"), std::string::npos);
+  EXPECT_NE(text.find("swarmwall_last_check_timestamp_seconds 1"), std::string::npos);
+  EXPECT_NE(text.find("swarmwall_control_ports_exposed 0\n"), std::string::npos);
+  m.SetControlPorts({{"IPv4", "eth0", "tcp", 2377}, {"IPv6", "we\"ird", "udp", 4789}});
+  text = RenderPrometheus(m.Snapshot());
+  EXPECT_NE(text.find("swarmwall_control_ports_exposed 2\n"), std::string::npos);
+  EXPECT_NE(text.find("swarmwall_control_port_exposed{family=\"IPv4\",interface=\"eth0\",protocol=\"tcp\","
+                      "port=\"2377\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("interface=\"we\\\"ird\""), std::string::npos);
+}
+
+// Every metric the alert rules and the dashboard of deploy/monitoring/ name
+// is one the agent exposes: a renamed metric fails here, not in production.
+TEST(AgentMetrics, MonitoringFilesNameOnlyExposedMetrics) {
+  Metrics m;
+  m.AddRepair("hook-missing");
+  m.AddCheck(true);
+  m.SetSwarmNodes(3);
+  m.SetControlPorts({{"IPv4", "eth0", "tcp", 2377}});
+  std::string exposed = RenderPrometheus(m.Snapshot());
+  std::set<std::string> names;
+  const std::regex metric("swarmwall_[a-z_]+");
+  for (const char* file : {"swarmwall-alerts.yml", "swarmwall-dashboard.json"}) {
+    std::ifstream in(std::string(SWARMWALL_SOURCE_DIR) + "/deploy/monitoring/" + file);
+    ASSERT_TRUE(in) << file;
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string s = text.str();
+    for (std::sregex_iterator it(s.begin(), s.end(), metric), end; it != end; ++it)
+      names.insert(it->str());
+  }
+  EXPECT_GE(names.size(), 8u);
+  for (const auto& name : names)
+    EXPECT_NE(exposed.find("# TYPE " + name + " "), std::string::npos) << name << " is not exposed:\n" << exposed;
 }
 
 TEST(AgentMetrics, Http) {

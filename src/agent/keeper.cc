@@ -73,4 +73,15 @@ KeepResult Keeper::UpdateSets(const policy::Policy& policy) {
   return r;
 }
 
+std::optional<std::vector<apply::ExposedControlPort>> Keeper::ControlPorts(const policy::Policy& policy,
+                                                                           std::string& error) {
+  auto choice = apply::ChooseHostBackend(backend_, policy, node_, dir_);
+  if (!choice.ok()) {
+    error = choice.error;
+    return std::nullopt;
+  }
+  auto firewall = apply::OpenFirewall(dir_, choice.kind);
+  return apply::ExposedControlPorts(*firewall, error);
+}
+
 }  // namespace swarmwall::agent

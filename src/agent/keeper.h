@@ -6,9 +6,11 @@
 // what the agent's log and metrics need of the outcome.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "apply/control_ports.h"
 #include "policy/policy.h"
 
 namespace swarmwall::agent {
@@ -41,6 +43,12 @@ class Keeper {
   // The same for a change of the Swarm's membership: set entries in place
   // when nothing else differs (apply::ApplySetEntries).
   KeepResult UpdateSets(const policy::Policy& policy);
+
+  // The Swarm and Docker API ports the world reaches here, through the
+  // backend POLICY picks (reads only). nullopt with ERROR when the host
+  // cannot be read.
+  std::optional<std::vector<apply::ExposedControlPort>> ControlPorts(const policy::Policy& policy,
+                                                                     std::string& error);
 
  private:
   std::string dir_, node_, backend_;

@@ -12,7 +12,7 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global) {
   struct Args {
     std::string policy, node, metrics, log_format = "text", manager, backend;
     bool force = false;
-    int interval_ms = 2000, relist_ms = 5000;
+    int interval_ms = 2000, relist_ms = 5000, exposure_s = 60;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -34,6 +34,10 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--relist-ms", args->relist_ms,
                   "nodes: auto: read the Swarm's node list again this often besides node events, default 5000")
       ->check(CLI::Range(200, 3600000));
+  cmd->add_option("--exposure-interval", args->exposure_s,
+                  "Seconds between checks of which Swarm and Docker API ports the world reaches here (metric "
+                  "swarmwall_control_ports_exposed; also after every write), default 60, 0: never")
+      ->check(CLI::Range(0, 86400));
   AddBackendOption(cmd, args->backend);
   cmd->callback([args, &global] {
     agent::AgentOptions o;
@@ -47,6 +51,7 @@ void RegisterAgent(CLI::App& app, GlobalOptions& global) {
     o.manager = args->manager;
     o.backend = args->backend;
     o.relist = std::chrono::milliseconds(args->relist_ms);
+    o.exposure_interval = std::chrono::seconds(args->exposure_s);
     global.exit_code = agent::RunAgent(o, std::cerr) == 0 ? kOk : kError;
   });
 }
