@@ -18,6 +18,8 @@ PACKAGES=(
   # docs and checks
   graphviz systemd firewalld time
   python3-jsonschema python3-yaml
+  # promtool, for the alert rules of deploy/monitoring/ (the server is not used)
+  prometheus
 )
 
 missing=()
@@ -33,6 +35,11 @@ fi
 
 # Debian's docker.io package may try to start a system dockerd; the lab runs
 # its own daemons per namespace and must not share the host's.
+# The prometheus package starts a server where systemd runs: only its
+# promtool is wanted.
+if [ -d /run/systemd/system ] && systemctl is-enabled prometheus >/dev/null 2>&1; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
 # Docker 28.5 (Debian unstable) for the lab, unpacked into a cache, never installed.
 "$(dirname "$0")/../tests/lab/fetch-docker-unstable.sh"
 echo "setup: ok"

@@ -6,7 +6,10 @@
 // nftables tables deleted, and whatever a dockerd restart
 // disturbs; a bad policy edit is refused with FILE:LINE:COL and the rules
 // stay; SIGHUP applies a changed policy; the metrics endpoint answers;
-// SIGTERM stops it and keeps the rules. The time from each change to its
+// SIGTERM stops it and keeps the rules. The alert rules of deploy/monitoring/
+// fire (promtool test rules) on series scraped from this agent's /metrics
+// while its policy is invalid and while it opens Swarm's ports to the world.
+// The time from each change to its
 // repair is printed (from the agent's log and by polling the kernel); it is
 // never a pass/fail criterion.
 #include <fcntl.h>
@@ -24,6 +27,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include "lab/agent_log.h"
 #include "lab/docker_params.h"
@@ -367,6 +371,165 @@ TEST_P(Agent, MetricsAnswer) {
     EXPECT_NE(r.out.find(m), std::string::npos) << m << "\n" << r.out;
   auto h = N().host->Sh("curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:9469/healthz");
   EXPECT_EQ(h.out, "200");
+}
+
+// The exposition text as series -> value, each with the labels Prometheus
+// adds when it scrapes (job, instance).
+std::map<std::string, std::string> Samples(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.rfind(' ');
+    std::string series = line.substr(0, space), value = line.substr(space + 1);
+    const std::string added = "job=\"swarmwall\",instance=\"node-a\"";
+    if (series.back() == '}')
+      series = series.substr(0, series.size() - 1) + "," + added + "}";
+    else
+      series += "{" + added + "}";
+    out[series] = value;
+  }
+  return out;
+}
+
+// The labels of SERIES ("name{a=\"b\",...}") without the name.
+std::map<std::string, std::string> LabelsOf(const std::string& series) {
+  std::map<std::string, std::string> out;
+  std::regex pair("(\\w+)=\"([^\"]*)\"");
+  for (std::sregex_iterator it(series.begin(), series.end(), pair), end; it != end; ++it) out[(*it)[1]] = (*it)[2];
+  return out;
+}
+
+// The annotations of ALERT in the rules file, rendered for LABELS.
+nlohmann::json Annotations(const YAML::Node& rules, const std::string& alert,
+                           const std::map<std::string, std::string>& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& group : rules["groups"])
+    for (const auto& rule : group["rules"]) {
+      if (!rule["alert"] || rule["alert"].as<std::string>() != alert) continue;
+      for (const auto& a : rule["annotations"]) {
+        std::string text = a.second.as<std::string>();
+        for (const auto& [k, v] : labels) {
+          std::string field = "{{ $labels." + k + " }}";
+          for (size_t at; (at = text.find(field)) != std::string::npos;) text.replace(at, field.size(), v);
+        }
+        out[a.first.as<std::string>()] = text;
+      }
+    }
+  return out;
+}
+
+// deploy/monitoring/swarmwall-alerts.yml against series scraped from this
+// agent: healthy, with its policy file invalid, with Swarm's ports opened to
+// the world by the policy (the agent's exposure check, apply/control_ports.h),
+// healthy again. promtool replays them a minute apart, five minutes each,
+// then two phases no agent can be made to show on purpose here: the last
+// scrape with swarmwall_in_sync 0 (a repair that keeps failing) and no scrape
+// at all (up 0: the agent down). Each alert fires in its phase and in no
+// other.
+TEST_P(Agent, AlertRulesFireOnRealMetrics) {
+  if (system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "no promtool (scripts/setup.sh installs it)";
+  Node& n = N();
+  auto scrape = [&] { return N().host->Sh("curl -s --max-time 5 http://127.0.0.1:9469/metrics").out; };
+  // Polls until the exposition matches WANT (a regex), for up to 20 s.
+  auto wait_for = [&](const std::string& want, const std::string& what) {
+    std::string text;
+    std::regex re(want);
+    for (int i = 0; i < 400; ++i) {
+      text = scrape();
+      if (std::regex_search(text, re)) return text;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << what << ": /metrics never matched " << want << "\n" << text << Log(n);
+    return text;
+  };
+  auto write_policy = [&](const std::string& text) {
+    std::ofstream(n.dir + "/policy.new") << text;
+    std::rename((n.dir + "/policy.new").c_str(), (n.dir + "/policy.yaml").c_str());
+  };
+  std::string healthy = wait_for("swarmwall_control_ports_exposed 0\n", "healthy, exposure computed");
+  write_policy("version: 1\ninterfaces: { public: [eth0] }\nsets:\n  office: [198.51.100.0/33]\n");
+  std::string invalid = wait_for("swarmwall_policy_valid 0\n", "invalid policy");
+  write_policy(kPolicy);
+  wait_for("swarmwall_policy_valid 1\n", "valid again");
+  write_policy(std::regex_replace(kPolicy, std::regex("swarm: \\{ from: nodes \\}"), "swarm: { from: any }"));
+  std::string exposed = wait_for("swarmwall_control_ports_exposed [1-9]", "Swarm's ports open to the world");
+  write_policy(kPolicy);
+  std::string again = wait_for("swarmwall_control_ports_exposed 0\n", "closed again");
+  ASSERT_FALSE(HasFailure());
+
+  // The promtool test (JSON is YAML): 25 minutes, a sample a minute.
+  std::vector<std::map<std::string, std::string>> phases = {Samples(healthy), Samples(invalid), Samples(exposed),
+                                                            Samples(again), {}};
+  for (auto& [series, value] : phases[3])
+    if (series.starts_with("swarmwall_in_sync{")) value = "0";
+  std::set<std::string> all;
+  for (const auto& p : phases)
+    for (const auto& [series, value] : p) all.insert(series);
+  nlohmann::json input = nlohmann::json::array();
+  for (const auto& series : all) {
+    std::string values;
+    for (size_t minute = 0; minute < 25; ++minute) {
+      const auto& p = phases[minute / 5];
+      auto it = p.find(series);
+      // Gone series are marked stale, as Prometheus does when a target
+      // stops answering (else the last value stands for 5 minutes).
+      std::string v = it == p.end() ? "stale" : it->second;
+      // A timestamp as of its own minute (promtool's clock starts at 0).
+      if (it != p.end() && series.starts_with("swarmwall_last_check_timestamp_seconds{"))
+        v = std::to_string(minute * 60);
+      values += (values.empty() ? "" : " ") + v;
+    }
+    input.push_back({{"series", series}, {"values", values}});
+  }
+  input.push_back({{"series", "up{job=\"swarmwall\",instance=\"node-a\"}"},
+                   {"values", "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 0 0 0 0 0"}});
+  const std::string rules_file = std::string(SWARMWALL_SOURCE_DIR) + "/deploy/monitoring/swarmwall-alerts.yml";
+  YAML::Node rules = YAML::LoadFile(rules_file);
+  const std::map<std::string, std::string> node = {{"job", "swarmwall"}, {"instance", "node-a"}};
+  auto with = [](std::map<std::string, std::string> labels, const std::string& severity) {
+    labels["severity"] = severity;
+    return labels;
+  };
+  auto expect = [&](const std::string& alert, const std::vector<std::map<std::string, std::string>>& firing) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& labels : firing)
+      list.push_back({{"exp_labels", labels}, {"exp_annotations", Annotations(rules, alert, labels)}});
+    return list;
+  };
+  std::vector<std::map<std::string, std::string>> ports;
+  for (const auto& [series, value] : phases[2])
+    if (series.starts_with("swarmwall_control_port_exposed{") && value == "1") ports.push_back(with(LabelsOf(series), "critical"));
+  ASSERT_FALSE(ports.empty());
+  bool swarm_port = false;
+  for (const auto& p : ports) swarm_port = swarm_port || p.at("port") == "2377";
+  EXPECT_TRUE(swarm_port) << exposed;
+  const std::vector<std::string> alerts = {"SwarmwallAgentDown", "SwarmwallDriftNotRepaired", "SwarmwallChecksStalled",
+                                           "SwarmwallPolicyInvalid", "SwarmwallControlPortExposed",
+                                           "SwarmwallRepairsRecurring"};
+  // minute -> the alert firing then (every other alert: none).
+  const std::vector<std::pair<int, std::string>> checks = {
+      {4, ""}, {8, "SwarmwallPolicyInvalid"}, {13, "SwarmwallControlPortExposed"},
+      {18, "SwarmwallDriftNotRepaired"}, {23, "SwarmwallAgentDown"}};
+  nlohmann::json tests_of_alerts = nlohmann::json::array();
+  for (const auto& [minute, firing] : checks)
+    for (const auto& alert : alerts) {
+      std::vector<std::map<std::string, std::string>> want;
+      if (alert == firing && alert == "SwarmwallControlPortExposed") want = ports;
+      else if (alert == firing) want = {with(node, alert == "SwarmwallPolicyInvalid" ? "warning" : "critical")};
+      tests_of_alerts.push_back({{"eval_time", std::to_string(minute) + "m"}, {"alertname", alert},
+                                 {"exp_alerts", expect(alert, want)}});
+    }
+  nlohmann::json test = {{"rule_files", {rules_file}},
+                         {"evaluation_interval", "1m"},
+                         {"tests", {{{"interval", "1m"}, {"input_series", input}, {"alert_rule_test", tests_of_alerts}}}}};
+  const std::string test_file = n.dir + "/alerts-test.yml";
+  std::ofstream(test_file) << test.dump(2);
+  auto r = n.host->Exec({"promtool", "test", "rules", test_file});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\n(the test file: " << test_file << ")";
+  std::cout << "[agent " << lab::DockerVersionName(GetParam()) << "] promtool test rules over " << all.size()
+            << " series scraped from the agent: exit " << r.exit_code << "; control ports the world reached with "
+            << "`swarm: { from: any }`: " << ports.size() << "\n";
 }
 
 // swarmwall status tells about the running agent (text and JSON).
