@@ -20,6 +20,8 @@ PACKAGES=(
   python3-jsonschema python3-yaml
   # promtool, for the alert rules of deploy/monitoring/ (the server is not used)
   prometheus
+  # the Debian package: its lintian check, and its test in a throwaway root
+  lintian debootstrap man-db
 )
 
 missing=()

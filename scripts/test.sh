@@ -4,6 +4,8 @@
 #   network namespaces, real dockerd 20.10, 28.5 and 29.7.2 in both firewall
 #   modes, README.md says which suite runs on which; SWARMWALL_LAB_FULL_MATRIX=1
 #   runs every suite on every version; the adversarial suite),
+#   the Debian package (built from the release build, lintian, installed
+#   and purged in a throwaway Debian 12 root),
 #   the same unit tests under ASan+UBSan, and short libFuzzer runs of the
 #   parser, the policy loader and every file swarmwall reads back.
 # The ASan+UBSan and libFuzzer builds run in the background, at the lowest
@@ -142,11 +144,21 @@ if [ $unit_only -eq 0 ]; then
   echo "== ASan+UBSan and fuzz builds: in the background at nice 19 (their output follows the lab suites)"
   side_builds "$side" > "$side/log" 2>&1 &
   side_pid=$!
+  # The Debian package test's throwaway root: debootstrap, mostly waiting
+  # on the mirror, made while the lab suites run (cached after the first).
+  (nice -n 19 tests/package/make_root.sh >/dev/null 2>"$side/root.log"; echo $? >"$side/root.rc") &
+  root_pid=$!
   if [ $release_ok -eq 1 ]; then
     matrix="CI matrix (SWARMWALL_LAB_FULL_MATRIX=1: every suite on every Docker version)"
     [ "${SWARMWALL_LAB_FULL_MATRIX:-}" = 1 ] && matrix="full matrix"
     phase "lab and end-to-end tests" "real netfilter, real dockerd; $matrix"
     run_ctest build -L 'lab|e2e'
+  fi
+  wait "$root_pid"
+  if [ $release_ok -eq 1 ]; then
+    phase "Debian package" "scripts/package.sh, lintian, installed and purged in a throwaway root"
+    [ "$(cat "$side/root.rc")" = 0 ] || { cat "$side/root.log"; failed=1; }
+    run_ctest build -L package
   fi
   phase "waiting for the ASan+UBSan and fuzz builds"
   wait "$side_pid"

@@ -1,7 +1,11 @@
 #!/bin/sh
 # Builds the swarmwall container image without a registry (issue 6).
 #
-#   deploy/image/build.sh [--binary PATH] [--out DIR] [--tag IMAGE] [--load]
+#   deploy/image/build.sh [--deb PATH | --binary PATH] [--out DIR] [--tag IMAGE] [--load]
+#
+# --deb: from the Debian package (scripts/package.sh): its /usr/sbin/swarmwall,
+# and the packages its Depends field names among the image's packages
+# (README's operator path); --binary: a build's binary (the tests' default).
 #
 # 1. A root file system from Debian 12 packages: iptables (nft and legacy),
 #    ipset, iproute2, dash, libc and every library the swarmwall binary and
@@ -33,19 +37,33 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 binary=""
+deb=""
 out=""
 tag="swarmwall:latest"
 load=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary=$2; shift 2 ;;
+    --deb) deb=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --tag) tag=$2; shift 2 ;;
     --load) load=1; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+deb_depends=""
+if [ -n "$deb" ]; then
+  [ -z "$binary" ] || { echo "build.sh: --deb or --binary, not both" >&2; exit 2; }
+  [ -f "$deb" ] || { echo "build.sh: no package at $deb" >&2; exit 1; }
+  unpacked=$(mktemp -d)
+  trap 'rm -rf "$unpacked"' EXIT
+  dpkg-deb -x "$deb" "$unpacked"
+  binary="$unpacked/usr/sbin/swarmwall"
+  # "iptables, libnftables1 (>= 1.0.2), ..." -> the names (alternatives: the first).
+  deb_depends=$(dpkg-deb --field "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/ //g')
+  [ -z "$out" ] && out="$repo/dist/deploy-image"
+fi
 [ -n "$binary" ] || binary="$repo/build/swarmwall"
 [ -x "$binary" ] || { echo "build.sh: no swarmwall binary at $binary (--binary PATH)" >&2; exit 1; }
 [ -n "$out" ] || out="$(dirname "$(readlink -f "$binary")")/deploy-image"
@@ -71,7 +89,7 @@ package_of_lib() {
   return 1
 }
 
-seeds="libc6 dash iptables ipset iproute2 netbase"
+seeds="libc6 dash iptables ipset iproute2 netbase $deb_depends"
 # libcurl and libnftables are loaded at run time (src/docker/libcurl.h,
 # src/host/nftables.cc), not NEEDED.
 for lib in $(needed "$binary") libcurl.so.4 libnftables.so.1; do

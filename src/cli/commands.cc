@@ -57,6 +57,7 @@ void RegisterCommands(CLI::App& app, GlobalOptions& global) {
   RegisterApply(app, global);
   RegisterStatus(app, global);
   RegisterRemove(app, global);
+  RegisterReference(app, global);
   // Last: it adds a hidden subcommand, and CLI11 hides what follows it.
   RegisterConfirm(app, global);
 }

@@ -45,6 +45,7 @@ void RegisterExposure(CLI::App& app, GlobalOptions& global);
 void RegisterAudit(CLI::App& app, GlobalOptions& global);
 void RegisterVerify(CLI::App& app, GlobalOptions& global);
 void RegisterHealth(CLI::App& app, GlobalOptions& global);
+void RegisterReference(CLI::App& app, GlobalOptions& global);   // man, completion
 
 // How a view's variant reads to people: "nftables" (native), "nft iptables", "legacy iptables".
 std::string FirewallLabel(const std::string& variant);
