@@ -22,6 +22,9 @@ PACKAGES=(
   prometheus
   # the Debian package: its lintian check, and its test in a throwaway root
   lintian debootstrap man-db
+  # the HTML reports opened in a real browser (tests/browser: playwright-core
+  # from the npm registry drives Debian's Chromium)
+  chromium
 )
 
 missing=()
@@ -37,6 +40,10 @@ fi
 
 # Debian's docker.io package may try to start a system dockerd; the lab runs
 # its own daemons per namespace and must not share the host's.
+# Node.js for tests/browser (a machine may have its own, newer one).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 # The prometheus package starts a server where systemd runs: only its
 # promtool is wanted.
 if [ -d /run/systemd/system ] && systemctl is-enabled prometheus >/dev/null 2>&1; then
