@@ -25,7 +25,7 @@ namespace {
 
 struct ExposureArgs {
   std::string file, file6, addr, route, route6, ipsets, nft, ipassmt;
-  bool live = false, matrix = false, fffuu_lo = false, lenient = false;
+  bool live = false, matrix = false, fffuu_lo = false, lenient = false, cidrs = false;
   std::vector<std::string> in;
   std::string from, proto, dport, sport, chain, html;
 };
@@ -237,11 +237,14 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
     global.exit_code = kOk;
     return;
   }
+  // Source classes named after the host's ipsets of addresses.
+  analyze::SourceNames names;
+  names.AddHostSets(net);
   if (!a.html.empty()) {
     // One page: the matrix, and the chain graph of each family's rules.
     std::vector<analyze::MatrixRow> matrix;
     for (const auto& f : results) {
-      auto rows = analyze::MatrixFromExposure(f);
+      auto rows = analyze::MatrixFromExposure(f, &names);
       matrix.insert(matrix.end(), rows.begin(), rows.end());
     }
     analyze::HtmlReportInput report;
@@ -255,8 +258,8 @@ void RunExposure(const ExposureArgs& a, GlobalOptions& global) {
       return;
     }
   }
-  if (global.json()) std::cout << JsonText(analyze::ExposureJson(results), 2) << "\n";
-  else std::cout << analyze::ExposureText(results);
+  if (global.json()) std::cout << JsonText(analyze::ExposureJson(results, &names), 2) << "\n";
+  else std::cout << analyze::ExposureText(results, &names, a.cidrs);
   bool control = false;
   for (const auto& f : results)
     for (const auto& i : f.interfaces)
@@ -299,6 +302,8 @@ void RegisterExposure(CLI::App& app, GlobalOptions& global) {
                   "FORWARD or INPUT: that filter chain alone, as fffuu analyses it (no NAT, no routing)");
   cmd->add_option("--html", args->html,
                   "Also write a self-contained HTML report (the matrix and the chain graph) to this file");
+  cmd->add_flag("--cidrs", args->cidrs,
+                "Print a named source class's addresses beside its name (\"office = 198.51.100.0/24\"; JSON has both)");
   cmd->add_flag("--matrix", args->matrix,
                 "fffuu's service matrix for --proto and one --dport: address classes and edges");
   cmd->callback([args, &global] { RunExposure(*args, global); });

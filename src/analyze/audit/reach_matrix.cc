@@ -108,7 +108,7 @@ std::vector<MatrixRow> ReachMatrix(const AuditInput& in, bool all_interfaces,
   return rows;
 }
 
-std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& e) {
+std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& e, const SourceNames* names) {
   std::vector<MatrixRow> rows;
   for (const auto& i : e.interfaces)
     for (const auto& en : i.entries) {
@@ -118,6 +118,7 @@ std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& e) {
       std::vector<std::string> s, p;
       for (const auto& c : en.sources) s.push_back(c.ToString());
       row.sources = Join(s);
+      if (names) row.source_name = names->Name(e.family, en.sources);
       for (const auto& sp : en.ports) p.push_back(sp.lo == sp.hi ? std::to_string(sp.lo) : fmt::format("{}-{}", sp.lo, sp.hi));
       row.ports = p.empty() ? "-" : Join(p, 1000);
       row.proto = ProtoName(en.protocol);
@@ -142,6 +143,9 @@ std::vector<MatrixRow> ExposureMatrix(const AuditInput& in, const std::vector<ne
   if (!in.host) return rows;
   auto names = PublicInterfaceNames(in);
   if (names.empty()) return rows;
+  SourceNames source_names;
+  for (auto f : {Family::kIPv4, Family::kIPv6}) source_names.Add("nodes", f, in.trusted);
+  source_names.AddHostSets(*in.host);
   for (const netfilter::Ruleset* rs : {in.v4, in.v6}) {
     if (!rs) continue;
     ExposureOptions o;
@@ -151,7 +155,7 @@ std::vector<MatrixRow> ExposureMatrix(const AuditInput& in, const std::vector<ne
     if (!from.empty() && o.from.empty()) continue;
     TraceModel model(*rs, *in.host);
     auto e = ComputeExposure(model, o);
-    auto r = MatrixFromExposure(e);
+    auto r = MatrixFromExposure(e, &source_names);
     rows.insert(rows.end(), r.begin(), r.end());
   }
   return rows;
@@ -163,6 +167,7 @@ nlohmann::json MatrixJson(const std::vector<MatrixRow>& rows) {
     a.push_back({{"family", r.family == Family::kIPv4 ? "ipv4" : "ipv6"},
                  {"in", r.iface},
                  {"sources", r.sources},
+                 {"source_name", r.source_name},
                  {"proto", r.proto},
                  {"ports", r.ports},
                  {"target", r.target},
@@ -175,7 +180,7 @@ std::string MatrixText(const std::vector<MatrixRow>& rows) {
   std::string out;
   for (const auto& r : rows)
     out += fmt::format("  IPv{} in {} from {} to {}: {}/{} -> {}{}\n", r.family == Family::kIPv4 ? 4 : 6, r.iface,
-                       r.sources, r.to, r.ports, r.proto, r.target, r.reach == "exact" ? "" : " (" + r.reach + ")");
+                       r.source_name.empty() ? r.sources : r.source_name, r.to, r.ports, r.proto, r.target, r.reach == "exact" ? "" : " (" + r.reach + ")");
   return out;
 }
 

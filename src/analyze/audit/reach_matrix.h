@@ -13,6 +13,7 @@
 
 #include "analyze/audit/audit.h"
 #include "analyze/exposure/exposure.h"
+#include "analyze/exposure/source_names.h"
 
 namespace swarmwall::analyze {
 
@@ -20,6 +21,7 @@ struct MatrixRow {
   netfilter::Family family = netfilter::Family::kIPv4;
   std::string iface;
   std::string sources;    // "198.51.100.0/24, 203.0.113.64/28" (or "any")
+  std::string source_name;   // "nodes", "everyone else" (source_names.h); "" none
   std::string proto;
   std::string ports;      // "22, 80, 8000-8100"
   std::string target;     // "host" or "container 172.17.0.3:80"
@@ -34,7 +36,8 @@ struct MatrixRow {
 std::vector<MatrixRow> ReachMatrix(const AuditInput& input, bool all_interfaces = false,
                                    const std::vector<netfilter::IpAddress>& from = {});
 
-std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& exposure);
+// NAMES (may be null): what each class of sources is called.
+std::vector<MatrixRow> MatrixFromExposure(const FamilyExposure& exposure, const SourceNames* names = nullptr);
 
 // The matrix by the symbolic engine (exposure.h, ComputeExposure) for both
 // families of INPUT, on its public interfaces (PublicInterfaceNames), new

@@ -54,7 +54,12 @@ void Matrix(const std::vector<MatrixRow>& rows, std::string& out) {
     out += fmt::format(
         "<tr class=\"{}\"><td>IPv{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td{}>{}</td></tr>\n",
         container ? "container" : "host", r.family == netfilter::Family::kIPv4 ? 4 : 6, HtmlEscape(r.iface),
-        HtmlEscape(r.sources), HtmlEscape(r.to), HtmlEscape(r.proto), HtmlEscape(r.ports), HtmlEscape(r.target),
+        r.source_name.empty()
+            ? HtmlEscape(r.sources)
+            // The name, its CIDRs one click away.
+            : fmt::format("<details><summary>{}</summary>{}</details>", HtmlEscape(r.source_name),
+                          HtmlEscape(r.sources)),
+        HtmlEscape(r.to), HtmlEscape(r.proto), HtmlEscape(r.ports), HtmlEscape(r.target),
         r.reach == "exact" ? "" : " class=\"maybe\"", HtmlEscape(r.reach));
   }
   out += "</table>\n";

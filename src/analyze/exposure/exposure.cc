@@ -28,8 +28,6 @@ const char* ReachName(Reach r) {
   return "?";
 }
 
-namespace {
-
 IntervalSet FromCidrs(const std::vector<Cidr>& cidrs, Family f) {
   std::vector<Interval> parts;
   int bits = f == Family::kIPv4 ? 32 : 128;
@@ -43,6 +41,8 @@ IntervalSet FromCidrs(const std::vector<Cidr>& cidrs, Family f) {
   }
   return IntervalSet::Of(std::move(parts));
 }
+
+namespace {
 
 std::vector<Cidr> ToCidrs(const IntervalSet& s, Family f) {
   std::vector<AddressSpan> spans;

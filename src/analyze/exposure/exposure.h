@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "host/network.h"
+#include "analyze/model/interval_set.h"
 #include "analyze/model/ipassmt.h"
 #include "analyze/trace/trace.h"
 #include "netfilter/address.h"
@@ -164,5 +165,8 @@ bool TouchesWorld(const std::vector<netfilter::Cidr>& sources);
 // Swarm and Docker API ports (2375, 2376, 2377, 7946, 4789) that ENTRY
 // exposes (over-approximation) to the world: the first such port, or 0.
 uint16_t ExposedControlPort(const ExposureEntry& entry);
+
+// The addresses of CIDRS of family F (others skipped) as numbers.
+IntervalSet FromCidrs(const std::vector<netfilter::Cidr>& cidrs, netfilter::Family f);
 
 }  // namespace swarmwall::analyze

@@ -113,7 +113,7 @@ std::string TargetText(const ExposureTarget& t, uint16_t protocol) {
   return "?";
 }
 
-std::string ExposureText(const std::vector<FamilyExposure>& families) {
+std::string ExposureText(const std::vector<FamilyExposure>& families, const SourceNames* names, bool cidrs) {
   std::string out;
   bool any_unknown = false;
   for (const auto& fam : families) {
@@ -137,7 +137,10 @@ std::string ExposureText(const std::vector<FamilyExposure>& families) {
       }
       int n = 0;
       for (const auto& c : classes) {
-        out += fmt::format("  class {}: from {}\n", ++n, CidrsText(c.front()->sources, fam.family));
+        std::string name = names ? names->Name(fam.family, c.front()->sources) : "";
+        std::string from = CidrsText(c.front()->sources, fam.family);
+        if (!name.empty()) from = cidrs ? name + " = " + CidrsText(c.front()->sources, fam.family, 1000) : name;
+        out += fmt::format("  class {}: from {}\n", ++n, from);
         // One line per destination: the protocols and ports that reach it.
         struct Line {
           std::string to, dst;
@@ -235,7 +238,7 @@ nlohmann::json EntryJson(const ExposureEntry& e) {
   return j;
 }
 
-nlohmann::json ExposureJson(const std::vector<FamilyExposure>& families) {
+nlohmann::json ExposureJson(const std::vector<FamilyExposure>& families, const SourceNames* names) {
   nlohmann::json out;
   out["families"] = nlohmann::json::array();
   for (const auto& fam : families) {
@@ -251,6 +254,7 @@ nlohmann::json ExposureJson(const std::vector<FamilyExposure>& families) {
       i["under"] = nlohmann::json::array();   // reached whatever they answer
       for (const auto& e : ie.entries) {
         nlohmann::json j = EntryJson(e);
+        if (names) j["source_name"] = names->Name(fam.family, e.sources);
         if (e.reach != Reach::kOver) i["under"].push_back(j);
         i["over"].push_back(std::move(j));
       }

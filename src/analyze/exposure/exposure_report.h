@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze/exposure/exposure.h"
+#include "analyze/exposure/source_names.h"
 
 namespace swarmwall::analyze {
 
@@ -24,8 +25,12 @@ std::string CidrsText(const std::vector<netfilter::Cidr>& cidrs, netfilter::Fami
 // "host", "172.17.0.2:80 (container)", "forwarded out eth1".
 std::string TargetText(const ExposureTarget& t, uint16_t protocol);
 
-std::string ExposureText(const std::vector<FamilyExposure>& families);
-nlohmann::json ExposureJson(const std::vector<FamilyExposure>& families);
+// NAMES (may be null) names source classes ("nodes", "everyone else"); a
+// named class is printed by its name, and with CIDRS its addresses too
+// (JSON always has both: "sources" and "source_name").
+std::string ExposureText(const std::vector<FamilyExposure>& families, const SourceNames* names = nullptr,
+                         bool cidrs = false);
+nlohmann::json ExposureJson(const std::vector<FamilyExposure>& families, const SourceNames* names = nullptr);
 nlohmann::json EntryJson(const ExposureEntry& e);
 
 std::string ServiceMatrixText(const ServiceMatrix& m);
