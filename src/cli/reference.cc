@@ -144,7 +144,8 @@ void RegisterReference(CLI::App& app, GlobalOptions& global) {
   auto* completion = app.add_subcommand("completion", "Print a shell completion script (bash)");
   auto shell = std::make_shared<std::string>();
   completion->add_option("shell", *shell, "The shell: bash")->required()->check(CLI::IsMember({"bash"}));
-  completion->callback([&app, &global] {
+  // The callback owns the option's string: CLI11 writes into it at parse time.
+  completion->callback([&app, &global, shell] {
     BashCompletion(app, std::cout);
     global.exit_code = kOk;
   });
