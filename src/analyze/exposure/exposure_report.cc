@@ -41,18 +41,6 @@ std::string PortsText(const std::vector<PortSpan>& ports) {
 
 namespace {
 
-IntervalSet ToSet(const std::vector<Cidr>& cidrs, Family f) {
-  std::vector<Interval> parts;
-  int bits = f == Family::kIPv4 ? 32 : 128;
-  for (const auto& c : cidrs) {
-    int len = c.PrefixLength() < 0 ? bits : c.PrefixLength();
-    U128 lo = ToNumber(c.address);
-    U128 host = len == 0 ? MaxOf(f) : (len == bits ? 0 : ((U128{1} << (bits - len)) - 1));
-    parts.push_back({lo & ~host, (lo & ~host) | host});
-  }
-  return IntervalSet::Of(std::move(parts));
-}
-
 std::vector<Cidr> ToCidrList(const IntervalSet& s, Family f) {
   std::vector<AddressSpan> spans;
   for (const auto& i : s.intervals()) spans.push_back({FromNumber(i.lo, f), FromNumber(i.hi, f)});
@@ -82,7 +70,7 @@ const char* ReachMark(Reach r) {
 std::string CidrsText(const std::vector<Cidr>& cidrs, Family family, size_t max_items) {
   if (cidrs.empty()) return "nothing";
   IntervalSet all = IntervalSet::Range(0, MaxOf(family));
-  IntervalSet set = ToSet(cidrs, family);
+  IntervalSet set = FromCidrs(cidrs, family);
   if (set == all) return "anywhere";
   std::vector<Cidr> rest = ToCidrList(all.Subtract(set), family);
   if (rest.size() < cidrs.size() && rest.size() <= max_items)
