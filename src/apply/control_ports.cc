@@ -5,14 +5,13 @@
 #include <tuple>
 
 #include "analyze/audit/audit.h"
+#include "analyze/exposure/exposure_report.h"
 #include "apply/rules_after.h"
 
 namespace swarmwall::apply {
 namespace {
 
 constexpr uint16_t kControlPorts[] = {2375, 2376, 2377, 4789, 7946};
-
-std::string ProtocolName(uint16_t p) { return p == 6 ? "tcp" : p == 17 ? "udp" : std::to_string(p); }
 
 }  // namespace
 
@@ -27,7 +26,7 @@ std::vector<ExposedControlPort> ControlPortsOf(const std::vector<analyze::Family
           for (const auto& span : e.ports)
             if (port >= span.lo && port <= span.hi)
               seen.insert({f.family == netfilter::Family::kIPv4 ? "IPv4" : "IPv6", i.interface,
-                           ProtocolName(e.protocol), port});
+                           analyze::ProtocolText(e.protocol), port});
       }
   std::vector<ExposedControlPort> out;
   for (const auto& [family, iface, protocol, port] : seen) out.push_back({family, iface, protocol, port});
