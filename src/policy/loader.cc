@@ -41,6 +41,9 @@ constexpr std::string_view kSwarmKeys[] = {"from", "docker_machine", "encrypted_
 constexpr std::string_view kFilterKeys[] = {"default", "allow", "deny"};
 constexpr std::string_view kInboundRuleKeys[] = {"service", "ports", "proto",
                                                  "from",    "on",    "comment"};
+constexpr std::string_view kContainerRuleKeys[] = {"service", "swarm_service", "container", "label",
+                                                  "ports",   "proto",         "from",      "on",
+                                                  "comment"};
 constexpr std::string_view kEgressRuleKeys[] = {"service", "ports", "proto", "to", "on", "comment"};
 constexpr std::string_view kRoles[] = {"manager", "worker"};
 constexpr std::string_view kBackends[] = {"auto", "iptables", "nftables"};
@@ -238,6 +241,7 @@ class Loader {
   void ReadRule(const YamlNode& n, const SourceLocation& at, Section section, Action action,
                 int index, std::vector<Rule>& out);
   AddressMatch ReadAddresses(const Field& f);
+  void ReadWorkloads(const Map& m, Rule& r);
   Selector ReadSelector(const Field& f);
   std::optional<Cidr> ParseCidr(const std::string& text, const SourceLocation& at);
   void AddEntry(AddressSet& set, const std::string& text, const SourceLocation& at);
@@ -899,9 +903,10 @@ void Loader::ReadRule(const YamlNode& n, const SourceLocation& at, Section secti
   std::string what = fmt::format("a {} {} rule", SectionName(section),
                                  action == Action::kAccept ? "allow" : "deny");
   Map m;
-  if (!ReadMap(n, at, what,
-               section == Section::kEgress ? Keys(kEgressRuleKeys) : Keys(kInboundRuleKeys), m))
-    return;
+  auto keys = section == Section::kEgress       ? Keys(kEgressRuleKeys)
+              : section == Section::kContainers ? Keys(kContainerRuleKeys)
+                                                : Keys(kInboundRuleKeys);
+  if (!ReadMap(n, at, what, keys, m)) return;
   if (const Field* g = m.Get("comment"))
     if (auto text = Comment(*g)) r.comment = *text;
   if (const Field* g = m.Get("on")) r.on = ReadSelector(*g);
@@ -916,6 +921,11 @@ void Loader::ReadRule(const YamlNode& n, const SourceLocation& at, Section secti
     if (ports || proto)
       Error(service->at, "service cannot be combined with ports or proto; write two rules");
   }
+  ReadWorkloads(m, r);
+  if (!r.workloads.empty() && (ports || proto))
+    Error(r.workloads.front().where,
+          "a rule that names a service, container or label exposes their published ports: it "
+          "cannot be combined with ports or proto; write two rules");
   std::vector<Protocol> protocols;
   if (proto) {
     for (const auto& item : Items(*proto, "proto")) {
@@ -965,6 +975,48 @@ void Loader::ReadRule(const YamlNode& n, const SourceLocation& at, Section secti
   }
   NormalizeTraffic(r.traffic);
   out.push_back(std::move(r));
+}
+
+// Docker's names: a container's ([a-zA-Z0-9][a-zA-Z0-9_.-]*), a service's
+// (letters, digits, '-', '_', '.'); a label's key has no space or '='.
+bool WorkloadName(const std::string& s) {
+  if (s.empty() || s.size() > 255 || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+void Loader::ReadWorkloads(const Map& m, Rule& r) {
+  using Kind = WorkloadRef::Kind;
+  auto read = [&](const char* key, Kind kind) {
+    const Field* g = m.Get(key);
+    if (!g) return;
+    for (const auto& item : Items(*g, key)) {
+      WorkloadRef w;
+      w.kind = kind;
+      w.where = item.at;
+      w.name = item.text;
+      if (kind == Kind::kLabel) {
+        size_t eq = item.text.find('=');
+        w.name = item.text.substr(0, eq);
+        if (eq != std::string::npos) w.value = item.text.substr(eq + 1);
+        if (w.name.empty() || w.name.find_first_of(" \t,") != std::string::npos) {
+          Error(item.at, fmt::format("bad label '{}': write KEY or KEY=VALUE "
+                                     "(label: com.example.expose=public)", item.text));
+          continue;
+        }
+      } else if (!WorkloadName(w.name)) {
+        Error(item.at, fmt::format("bad {} name '{}': letters, digits, '_', '.' and '-', "
+                                   "starting with a letter or a digit", key, item.text));
+        continue;
+      }
+      if (std::find(r.workloads.begin(), r.workloads.end(), w) == r.workloads.end())
+        r.workloads.push_back(std::move(w));
+    }
+  };
+  read("swarm_service", Kind::kService);
+  read("container", Kind::kContainer);
+  read("label", Kind::kLabel);
 }
 
 AddressMatch Loader::ReadAddresses(const Field& f) {

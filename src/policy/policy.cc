@@ -233,15 +233,35 @@ bool Selects(const Selector& selector, const Node& node) {
   return false;
 }
 
+std::string WorkloadRef::ToString() const {
+  switch (kind) {
+    case Kind::kService:
+      return "service " + name;
+    case Kind::kContainer:
+      return "container " + name;
+    case Kind::kLabel:
+      return "label " + name + (value ? "=" + *value : "");
+  }
+  return name;
+}
+
+bool Policy::HasWorkloadRules() const {
+  for (const auto& r : containers.rules)
+    if (!r.workloads.empty()) return true;
+  return false;
+}
+
 std::string Rule::Describe() const {
-  std::string s =
-      fmt::format("{} {} #{} ({}", SectionName(section),
-                  action == Action::kAccept ? "allow" : "deny", index + 1, traffic.ToString());
   auto list = [](const auto& terms) {
     std::string out;
     for (const auto& t : terms) out += (out.empty() ? "" : ",") + t.ToString();
     return out;
   };
+  std::string what = traffic.ToString();
+  if (!workloads.empty())
+    what = list(workloads) + (workloads_resolved ? ": " + what : "");
+  std::string s = fmt::format("{} {} #{} ({}", SectionName(section),
+                              action == Action::kAccept ? "allow" : "deny", index + 1, what);
   if (!from.Any()) s += " from " + list(from.terms);
   if (!to.Any()) s += " to " + list(to.terms);
   if (!on.All()) s += " on " + list(on.terms);

@@ -189,6 +189,22 @@ struct NameRef {
   bool operator==(const NameRef&) const = default;
 };
 
+// What a `containers:` rule exposes when it names it rather than its ports:
+// a Swarm service (`service: web` where `web` is not a named service, or
+// `swarm_service: web`), a container (`container: api`) or a label
+// (`label: com.example.expose=public`, `label: com.example.expose`) of a
+// container or a service. The compiler resolves it into the published
+// ports Docker reports on the node (compile/workloads.h).
+struct WorkloadRef {
+  enum class Kind : uint8_t { kService, kContainer, kLabel };
+  Kind kind = Kind::kService;
+  std::string name;   // kService, kContainer: the name; kLabel: the label's key
+  std::optional<std::string> value;  // kLabel: the value it must have (unset: any)
+  SourceLocation where;
+  std::string ToString() const;  // "service web", "container api", "label k=v"
+  bool operator==(const WorkloadRef&) const = default;
+};
+
 // One entry of a section's `allow:` or `deny:` list.
 struct Rule {
   Section section = Section::kHost;
@@ -199,6 +215,13 @@ struct Rule {
   AddressMatch to;                  // egress: destination; host, containers: always Any()
   Traffic traffic;                  // from ports/proto, or the services resolved
   std::vector<NameRef> services;    // `service:` as written (empty when ports are given)
+  // containers: the services, containers and labels it names. Such a rule
+  // matches nothing until resolved: its `traffic` is then the ports they
+  // publish on the node, and the rule is left out when they publish none.
+  std::vector<WorkloadRef> workloads;
+  bool workloads_resolved = false;
+  // Matches no packet: names workloads not (yet) resolved into ports.
+  bool Unresolved() const { return !workloads.empty() && !workloads_resolved; }
   std::string comment;
   SourceLocation where;          // the rule's mapping
   std::string Describe() const;  // "host allow #2 (22/tcp from admins on manager)"
@@ -292,6 +315,8 @@ struct Policy {
   // The node's own backend, else the policy's.
   Backend BackendOf(const Node& node) const { return node.backend.value_or(backend); }
   const std::vector<Rule>& Rules(Section section) const;
+  // A containers rule names a service, container or label (WorkloadRef).
+  bool HasWorkloadRules() const;
   // The rules of SECTION that apply to NODE, in evaluation order.
   std::vector<const Rule*> RulesFor(Section section, const Node& node) const;
   // The nodes (listed ones) SELECTOR selects, in policy order.

@@ -1161,5 +1161,74 @@ TEST(PolicyLoad, Backend) {
   EXPECT_ERROR(bad, "p.yaml:8:10: unknown backend 'nftable' (auto, iptables or nftables); did you mean 'nftables'?");
 }
 
+// --------------------------------------------------- services, containers, labels
+
+// kHead without its containers section. Lines 1-6.
+std::string HeadWithout() { return kHead.substr(0, kHead.find("containers:")); }
+
+TEST(PolicyWorkloads, ServiceContainerAndLabelAreParsed) {
+  auto r = Load(HeadWithout() + R"(containers:
+  default: drop
+  allow:
+    - { service: web, from: office }
+    - { container: [api, db-1], label: com.example.expose=public }
+    - { swarm_service: http, label: com.example.public }
+    - { service: https }
+)");
+  ASSERT_TRUE(r.ok()) << All(r);
+  const auto& rules = r.policy->containers.rules;
+  ASSERT_EQ(rules.size(), 4u);
+  ASSERT_EQ(rules[0].workloads.size(), 1u);
+  EXPECT_EQ(rules[0].workloads[0].ToString(), "service web");
+  EXPECT_EQ(rules[0].workloads[0].where.ToString(), "p.yaml:10:18");
+  EXPECT_TRUE(rules[0].Unresolved());
+  EXPECT_TRUE(rules[0].services.empty());
+  ASSERT_EQ(rules[1].workloads.size(), 3u);
+  EXPECT_EQ(rules[1].workloads[0].ToString(), "container api");
+  EXPECT_EQ(rules[1].workloads[1].ToString(), "container db-1");
+  EXPECT_EQ(rules[1].workloads[2].name, "com.example.expose");
+  EXPECT_EQ(rules[1].workloads[2].value, std::optional<std::string>("public"));
+  // A Swarm service named like a named service, and a label with any value.
+  EXPECT_EQ(rules[2].workloads[0].ToString(), "service http");
+  EXPECT_EQ(rules[2].workloads[1].ToString(), "label com.example.public");
+  EXPECT_FALSE(rules[2].workloads[1].value.has_value());
+  // A named service stays ports.
+  EXPECT_TRUE(rules[3].workloads.empty());
+  EXPECT_EQ(rules[3].traffic.ToString(), "443/tcp");
+  EXPECT_TRUE(r.policy->HasWorkloadRules());
+  EXPECT_EQ(rules[0].Describe(), "containers allow #1 (service web from office)");
+  // No "allows everything from anywhere": it names what it exposes.
+  for (const auto& w : r.warnings) EXPECT_EQ(w.message.find("everything"), std::string::npos) << w.ToString();
+}
+
+TEST(PolicyWorkloads, Errors) {
+  auto r = Load(HeadWithout() + R"(containers:
+  allow:
+    - { container: api, ports: 80 }
+    - { container: "-bad" }
+    - { label: "=x" }
+    - { service: [http, web] }
+)");
+  EXPECT_ERROR(r, "p.yaml:9:20: a rule that names a service, container or label exposes their published "
+                  "ports: it cannot be combined with ports or proto; write two rules");
+  EXPECT_ERROR(r, "p.yaml:10:20: bad container name '-bad': letters, digits, '_', '.' and '-', starting "
+                  "with a letter or a digit");
+  EXPECT_ERROR(r, "p.yaml:11:16: bad label '=x': write KEY or KEY=VALUE (label: com.example.expose=public)");
+  EXPECT_ERROR(r, "p.yaml:12:19: 'http' is a named service (ports) and the rule also names a Swarm service, "
+                  "container or label; write two rules");
+  // Only containers rules name what they expose.
+  auto host = Load(HeadWithout() + "host: { allow: [{ container: api }] }\n");
+  EXPECT_FALSE(host.ok());
+  auto egress = Load(HeadWithout() + "egress: { allow: [{ service: web }] }\n");
+  EXPECT_ERROR(egress, "p.yaml:7:30: unknown service 'web'");
+}
+
+TEST(PolicyWorkloads, NearANamedServiceWarns) {
+  auto r = Load(HeadWithout() + "containers: { allow: [{ service: htps }] }\n");
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_WARNING(r, "p.yaml:7:34: 'htps' is not a named service: it selects the Swarm service htps; did you "
+                    "mean 'https'?");
+}
+
 }  // namespace
 }  // namespace swarmwall::policy

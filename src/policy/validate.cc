@@ -298,6 +298,31 @@ void Validator::CheckSelector(const Selector& s) {
 }
 
 void Validator::CheckRule(Rule& r, Action default_action, bool section_has_allow) {
+  // In `containers:` a name that is not a named service is a Swarm service
+  // (`service: web`): its published ports, resolved on the node.
+  if (r.section == Section::kContainers && !r.services.empty()) {
+    std::vector<NameRef> named;
+    std::vector<WorkloadRef> swarm;
+    for (const auto& ref : r.services) {
+      if (ServiceTraffic(ref.name)) {
+        named.push_back(ref);
+        continue;
+      }
+      std::vector<std::string_view> known;
+      for (const auto& s : Services()) known.push_back(s.name);
+      if (std::string hint = DidYouMean(ref.name, known); !hint.empty())
+        Warn(ref.where, fmt::format("'{}' is not a named service: it selects the Swarm service {}{}",
+                                    ref.name, ref.name, hint));
+      swarm.push_back({WorkloadRef::Kind::kService, ref.name, std::nullopt, ref.where});
+    }
+    if (!named.empty() && (!swarm.empty() || !r.workloads.empty()))
+      Error(named.front().where,
+            fmt::format("'{}' is a named service (ports) and the rule also names a Swarm service, "
+                        "container or label; write two rules",
+                        named.front().name));
+    r.services = std::move(named);
+    r.workloads.insert(r.workloads.begin(), swarm.begin(), swarm.end());
+  }
   if (!r.services.empty()) {
     Traffic t;
     bool first = true;
@@ -331,7 +356,7 @@ void Validator::CheckRule(Rule& r, Action default_action, bool section_has_allow
          fmt::format("deny rule does nothing: {}.default is drop and there is no allow rule",
                      section));
   if (r.action == Action::kAccept && r.section != Section::kEgress && r.from.Any() &&
-      r.traffic.Any())
+      r.traffic.Any() && r.workloads.empty())
     Warn(r.where,
          fmt::format("rule allows everything from anywhere{}", r.on.All() ? " on every node" : ""));
   if (!p_.ipv6) {
@@ -518,6 +543,8 @@ void Validator::CheckShadowing(const std::vector<Rule>& rules) {
     return lists.Covers(*ce[0], *cl[0]) && lists.Covers(*ce[1], *cl[1]);
   };
   auto covers = [&](size_t e, size_t l) {
+    // Ports known only on the node: neither shadows nor is shadowed here.
+    if (!rules[e].workloads.empty() || !rules[l].workloads.empty()) return false;
     return MayCover(traffic[e], traffic[l]) && rules[e].traffic.Covers(rules[l].traffic) &&
            nodes_cover(e, l) &&
            addresses_cover(rules[e].from, rules[l].from, ex[e].from, ex[l].from) &&
