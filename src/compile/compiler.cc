@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "compile/workloads.h"
 #include "netfilter/codecs.h"
 
 namespace swarmwall::compile {
@@ -308,6 +309,7 @@ class NodeCompiler {
       est.target = "RETURN";
       r.push_back(est.Text());
       for (const Rule* rule : policy_.RulesFor(Section::kContainers, node_)) {
+        if (rule->Unresolved()) continue;  // never "every port"
         auto from = Alternatives(rule->from);
         if (from.empty()) continue;
         Spec s;
@@ -447,6 +449,11 @@ std::string DesiredState::Digest() const {
 DesiredState Compile(const policy::Policy& policy, const policy::Node& node,
                      const NodeFacts& facts, SetCache* cache) {
   SetCache local;
+  // Rules naming services, containers or labels: their ports as published here.
+  if (policy.HasWorkloadRules()) {
+    WorkloadResolution resolved = ResolveWorkloads(policy, facts.published);
+    return NodeCompiler(resolved.policy, node, facts, cache ? *cache : local).Run();
+  }
   return NodeCompiler(policy, node, facts, cache ? *cache : local).Run();
 }
 

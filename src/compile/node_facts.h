@@ -3,6 +3,8 @@
 // where Docker lets swarmwall hook in.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +13,19 @@
 #include "policy/policy.h"
 
 namespace swarmwall::compile {
+
+// A port Docker publishes on this node, and what publishes it: a
+// container's (`docker run -p`, a Swarm task's `mode=host` port) or a Swarm
+// service's routing-mesh port (`mode=ingress`, published on every node).
+struct PublishedPort {
+  std::string protocol;   // "tcp", "udp", "sctp"
+  uint16_t port = 0;      // the published (host) port
+  std::string container;  // the container's name ("" for an ingress port)
+  std::string service;    // the Swarm service it belongs to ("" for none)
+  // The container's labels, and its service's where known (on managers).
+  std::map<std::string, std::string> labels;
+  bool operator==(const PublishedPort&) const = default;
+};
 
 struct NodeFacts {
   std::vector<netfilter::IpAddress> local_addresses;   // of every interface
@@ -30,6 +45,10 @@ struct NodeFacts {
   bool docker_running = false;
   // Interfaces of Docker's bridges; egress rules apply to what leaves them.
   std::vector<std::string> docker_bridges = {"docker0", "docker_gwbridge", "br-+"};
+  // What Docker publishes here, read only for a policy whose containers
+  // rules name services, containers or labels (empty: nothing, or Docker
+  // could not be asked; those rules then match nothing).
+  std::vector<PublishedPort> published;
 };
 
 struct NodeChoice {

@@ -121,7 +121,7 @@ Intent PolicyIntent::Container(const IpAddress& src, std::string_view iface, uin
   if (src.family == Family::kIPv6 && !policy_.ipv6) return in;
   in.governed = true;
   for (const auto* r : policy_.RulesFor(policy::Section::kContainers, node_))
-    if (From(r->from, src) && TrafficMatches(r->traffic, protocol, port)) {
+    if (!r->Unresolved() && From(r->from, src) && TrafficMatches(r->traffic, protocol, port)) {
       in.accept = r->action == policy::Action::kAccept;
       in.why = r->Describe();
       return in;
@@ -442,7 +442,7 @@ std::vector<PolicyDifference> CheckAllows(const policy::Policy& policy, const po
       probes.push_back({false, &policy.swarm.from, &swarm});
     }
     for (const auto* r : policy.RulesFor(policy::Section::kContainers, node))
-      if (r->action == policy::Action::kAccept) probes.push_back({true, &r->from, &r->traffic});
+      if (r->action == policy::Action::kAccept && !r->Unresolved()) probes.push_back({true, &r->from, &r->traffic});
     for (const auto& iface : ifaces) {
       auto dsts = TargetAddresses(*input.host, iface, fam);
       if (dsts.empty()) continue;

@@ -1,0 +1,43 @@
+// Resolves the services, containers and labels a policy's containers rules
+// name (policy::WorkloadRef) into the ports Docker publishes on the node:
+// the same original-destination port rules as `ports:`, never container
+// addresses, so a container recreated with another address changes nothing
+// and one recreated with another port mapping changes only the ports.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compile/node_facts.h"
+#include "policy/policy.h"
+
+namespace swarmwall::compile {
+
+// What one name of a rule resolved to on the node.
+struct SelectorMatch {
+  std::string rule;                 // "containers allow #1"
+  std::string selector;             // "service web", "label com.example.expose=public"
+  policy::SourceLocation where;     // the name in the policy
+  policy::Traffic traffic;          // its ports; empty: it resolved to nothing
+  std::vector<std::string> owners;  // the containers / services behind them, sorted
+  bool operator==(const SelectorMatch&) const = default;
+};
+
+struct WorkloadResolution {
+  // POLICY with each rule that names workloads resolved (traffic: the union
+  // of its names' ports) or left out (they publish nothing here).
+  policy::Policy policy;
+  std::vector<SelectorMatch> matches;  // in rule order, then as written
+};
+
+// Which of PUBLISHED REF names.
+bool Selects(const policy::WorkloadRef& ref, const PublishedPort& published);
+
+WorkloadResolution ResolveWorkloads(const policy::Policy& policy,
+                                    const std::vector<PublishedPort>& published);
+
+// A warning for each name that resolved to nothing ("FILE:L:C: warning:
+// containers allow #1: service web publishes no port on this node ...").
+std::vector<policy::Diagnostic> UnresolvedWarnings(const std::vector<SelectorMatch>& matches);
+
+}  // namespace swarmwall::compile
