@@ -121,6 +121,9 @@ TEST(AgentDockerEvents, Parse) {
   EXPECT_FALSE(ParseDockerEvent(R"({"Type":"container","Action":"exec_start"})"));
   EXPECT_FALSE(ParseDockerEvent(R"({"Type":"image","Action":"pull"})"));
   EXPECT_TRUE(ParseDockerEvent(R"({"Type":"node","Action":"update","Actor":{"ID":"n1"}})"));
+  // Containers rules may name a service or a container: their changes count.
+  EXPECT_TRUE(ParseDockerEvent(R"({"Type":"service","Action":"update","Actor":{"ID":"s1"}})"));
+  EXPECT_TRUE(ParseDockerEvent(R"({"Type":"container","Action":"rename","Actor":{"ID":"c1"}})"));
   EXPECT_FALSE(ParseDockerEvent("not json"));
   // Fields of another type: no event, no exception (it used to throw in the
   // events thread, which ends the agent).

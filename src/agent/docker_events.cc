@@ -61,12 +61,16 @@ std::optional<DockerEvent> ParseDockerEvent(const std::string& line) {
   // Actions that can change what the firewall must hold or what Docker's
   // chains contain.
   if (e.kind == "container") {
-    if (e.action != "start" && e.action != "die" && e.action != "stop" && e.action != "restart")
+    // rename: a containers rule may name it.
+    if (e.action != "start" && e.action != "die" && e.action != "stop" && e.action != "restart" &&
+        e.action != "rename")
       return std::nullopt;
   } else if (e.kind == "network") {
     if (e.action != "create" && e.action != "destroy" && e.action != "connect" &&
         e.action != "disconnect")
       return std::nullopt;
+  } else if (e.kind == "service") {
+    // A manager's: published ports and labels of services (create, update, remove).
   } else if (e.kind == "node") {
     // Swarm membership: create, update (role, availability, addresses), remove.
   } else if (e.kind == "daemon") {

@@ -187,7 +187,7 @@ ApplyOutcome Apply(const ApplyRequest& rq, backend::Firewall& fw) {
   std::shared_future<std::optional<std::string>> inputs;
   if (view) {
     facts = FactsFor(fw, *view);
-    if (!a.dry_run && !policy.auto_nodes)
+    if (!a.dry_run && !policy.auto_nodes && !policy.HasWorkloadRules())
       inputs = std::async(std::launch::async, InputsFingerprint, PolicyFiles(policy), a.node, *facts).share();
   }
   // --drain: everything it needs is read before anything changes.

@@ -34,6 +34,7 @@ PlanOutcome Plan(const PlanRequest& rq, backend::Firewall& firewall) {
   out.node = p->desired.node;
   out.variant = p->view.variant;
   out.diffs = firewall.Compare(p->desired, p->view);
+  out.selectors = p->selectors;
   out.pending = !Empty(out.diffs);
   {
     std::string error;

@@ -29,6 +29,9 @@ struct PlanOutcome {
   // Ports the policy allows that another owner's rule would still drop
   // after the commit; nullopt: they could not be found (why in a note).
   std::optional<std::vector<OtherOwnerDrop>> other_owner_drops;
+  // What each service, container and label the containers rules name
+  // resolved to on this node (empty when they name none).
+  std::vector<compile::SelectorMatch> selectors;
 };
 
 PlanOutcome Plan(const PlanRequest& request, backend::Firewall& firewall);

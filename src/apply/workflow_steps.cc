@@ -9,6 +9,8 @@
 #include "apply/swarm_members.h"
 #include "base/utc_time.h"
 #include "compile/compiler.h"
+#include "docker/engine.h"
+#include "docker/published_ports.h"
 #include "host/local_addresses.h"
 
 namespace swarmwall::apply {
@@ -52,6 +54,17 @@ std::optional<HostSession> OpenSession(backend::Firewall& firewall, const std::s
   return session;
 }
 
+LocalSelectors ResolveSelectorsHere(const policy::Policy& policy) {
+  LocalSelectors out;
+  auto ports = docker::ReadPublishedPorts(docker::Engine(), out.docker_error);
+  if (ports)
+    for (auto& d : *ports)
+      out.published.push_back({d.protocol, d.port, d.container, d.service, std::move(d.labels)});
+  out.matches = compile::ResolveWorkloads(policy, out.published).matches;
+  if (ports) out.warnings = compile::UnresolvedWarnings(out.matches);
+  return out;
+}
+
 compile::NodeFacts FactsFor(const backend::Firewall& firewall, const FirewallView& view) {
   compile::NodeFacts facts;
   facts.local_addresses = host::LocalAddresses();
@@ -60,6 +73,18 @@ compile::NodeFacts FactsFor(const backend::Firewall& firewall, const FirewallVie
 }
 
 namespace {
+
+// The ports Docker publishes here, for rules that name services, containers
+// or labels; unreachable, those rules match nothing (a warning says so).
+void ReadPublished(const policy::Policy& policy, compile::NodeFacts& facts, Prepared& p) {
+  LocalSelectors here = ResolveSelectorsHere(policy);
+  facts.published = std::move(here.published);
+  p.selectors = std::move(here.matches);
+  if (!here.docker_error.empty())
+    p.warnings.push_back("warning: cannot read what Docker publishes (" + here.docker_error +
+                         "): the containers rules that name a service, container or label match nothing");
+  for (const auto& w : here.warnings) p.warnings.push_back(w.ToString());
+}
 
 std::optional<Prepared> Compiled(const backend::Firewall& firewall, const policy::Policy& policy,
                                  const std::string& node_name, FirewallView view,
@@ -71,6 +96,7 @@ std::optional<Prepared> Compiled(const backend::Firewall& firewall, const policy
     return std::nullopt;
   }
   Prepared p;
+  if (policy.HasWorkloadRules()) ReadPublished(policy, facts, p);
   p.desired = firewall.Canonical(compile::Compile(policy, *choice.node, facts));
   p.view = std::move(view);
   p.facts = std::move(facts);
@@ -90,6 +116,8 @@ std::optional<Prepared> Prepare(const HostSession& session, const policy::Policy
   }
   auto p = Compiled(session.firewall(), policy, node_name, std::move(*view), std::move(known_facts), error);
   if (!p) note("swarmwall: " + error);
+  if (p)
+    for (const auto& w : p->warnings) note("swarmwall: " + w);
   return p;
 }
 
@@ -106,7 +134,9 @@ std::optional<Prepared> PrepareUnlocked(backend::Firewall& firewall, const polic
 AppliedRecord MakeRecord(const Prepared& p, const policy::Policy& policy, const std::string& node_arg,
                          std::shared_future<std::optional<std::string>> inputs) {
   AppliedRecord record{p.desired.node, policy.file, NormalizedDigest(p.desired), p.view.variant, UtcNow()};
-  if (!policy.auto_nodes) {
+  // Inputs that are files only: published ports are Docker's, read afresh
+  // at each apply (rules naming services, containers or labels).
+  if (!policy.auto_nodes && !policy.HasWorkloadRules()) {
     record.files = PolicyFiles(policy);
     auto fingerprint = inputs.valid() ? inputs.get() : InputsFingerprint(record.files, node_arg, p.facts);
     record.inputs = fingerprint.value_or("");

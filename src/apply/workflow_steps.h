@@ -16,6 +16,7 @@
 #include "backend/firewall.h"
 #include "compile/desired_state.h"
 #include "compile/node_facts.h"
+#include "compile/workloads.h"
 #include "policy/policy.h"
 
 namespace swarmwall::apply {
@@ -53,7 +54,21 @@ struct Prepared {
   FirewallView view;
   compile::DesiredState desired;
   compile::NodeFacts facts;
+  // What the containers rules' services, containers and labels resolved to
+  // here, and warnings (a name that publishes nothing, Docker not reached).
+  std::vector<compile::SelectorMatch> selectors;
+  std::vector<std::string> warnings;
 };
+
+// What the containers rules' services, containers and labels resolve to
+// on this host (Docker asked at DOCKER_HOST), for policies that name them.
+struct LocalSelectors {
+  std::vector<compile::PublishedPort> published;
+  std::vector<compile::SelectorMatch> matches;
+  std::vector<policy::Diagnostic> warnings;  // names that publish nothing here
+  std::string docker_error;                  // "" when Docker answered
+};
+LocalSelectors ResolveSelectorsHere(const policy::Policy& policy);
 
 // Reads through SESSION (unless VIEW was read already) and compiles POLICY
 // for NODE_NAME (empty: the node with an address here). KNOWN_FACTS: those

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "apply/workflow_steps.h"
 #include "base/json_text.h"
 #include "cli/commands.h"
 #include "policy/policy.h"
@@ -51,6 +52,11 @@ json RuleJson(const policy::Policy& p, const policy::Rule& r) {
   j["at"] = Location(r.where);
   j["traffic"] = TrafficJson(r.traffic);
   j["text"] = r.traffic.ToString();
+  if (!r.workloads.empty()) {  // their published ports, resolved on each node
+    j["traffic"] = "published";
+    j["text"] = r.Describe();
+    j["names"] = TermsJson(r.workloads, "none");
+  }
   if (!r.services.empty()) {
     json s = json::array();
     for (const auto& ref : r.services) s.push_back(ref.name);
@@ -147,6 +153,12 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global) {
     } else {
       result = policy::LoadPolicyFile(args->file);
     }
+    // Services, containers and labels: resolved where Docker answers.
+    std::optional<apply::LocalSelectors> selectors;
+    if (result.policy && result.policy->HasWorkloadRules()) {
+      selectors = apply::ResolveSelectorsHere(*result.policy);
+      for (auto& w : selectors->warnings) result.warnings.push_back(std::move(w));
+    }
     bool failed = !result.ok() || (args->strict && !result.warnings.empty());
     std::string name = args->file == "-" ? "<stdin>" : args->file;
     if (global.json()) {
@@ -159,6 +171,10 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global) {
       j["errors"] = errors;
       j["warnings"] = warnings;
       if (result.policy) j["policy"] = PolicyJson(*result.policy);
+      if (selectors) {
+        j["selectors"] = SelectorsJson(selectors->matches);
+        if (!selectors->docker_error.empty()) j["selectors_not_resolved"] = selectors->docker_error;
+      }
       std::cout << JsonText(j, 2) << "\n";
     } else {
       // Errors and warnings together, in file order.
@@ -171,6 +187,11 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global) {
         return a->where < b->where;
       });
       for (const auto* d : all) std::cerr << d->ToString() << "\n";
+      if (selectors && !selectors->docker_error.empty())
+        std::cerr << name << ": services, containers and labels not resolved here (" << selectors->docker_error
+                  << "); plan and apply resolve them on each node\n";
+      else if (selectors)
+        PrintSelectors(std::cout, selectors->matches);
       auto plural = [](size_t n, const char* word) {
         return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
       };

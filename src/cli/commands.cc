@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "base/input_file.h"
 
 namespace swarmwall::cli {
@@ -109,6 +111,29 @@ void PrintOtherOwnerDrops(std::ostream& out, const std::vector<apply::OtherOwner
 nlohmann::json OtherOwnerDropsJson(const std::vector<apply::OtherOwnerDrop>& drops) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& d : drops) list.push_back({{"what", d.what}, {"fix", d.fix}});
+  return list;
+}
+
+void PrintSelectors(std::ostream& out, const std::vector<compile::SelectorMatch>& selectors) {
+  if (selectors.empty()) return;
+  out << "selectors (published on this node):\n";
+  for (const auto& m : selectors) {
+    std::string owners;
+    for (const auto& o : m.owners) owners += (owners.empty() ? "" : ", ") + o;
+    out << fmt::format("  {} {}: {}\n", m.rule, m.selector,
+                       m.traffic.Any() ? std::string("nothing published here (matches nothing)")
+                                       : m.traffic.ToString() + " (" + owners + ")");
+  }
+}
+
+nlohmann::json SelectorsJson(const std::vector<compile::SelectorMatch>& selectors) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& m : selectors)
+    list.push_back({{"rule", m.rule},
+                    {"selector", m.selector},
+                    {"where", m.where.ToString()},
+                    {"ports", m.traffic.Any() ? std::string() : m.traffic.ToString()},  // "" nothing
+                    {"owners", m.owners}});
   return list;
 }
 

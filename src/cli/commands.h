@@ -13,6 +13,7 @@
 
 #include "apply/other_owner_drops.h"
 #include "backend/family_diff.h"
+#include "compile/workloads.h"
 #include "host/xtables.h"
 #include "netfilter/parser.h"
 
@@ -64,6 +65,11 @@ nlohmann::json DiffsJson(const std::vector<backend::FamilyDiff>& diffs);
 // doctor): a paragraph each, or nothing when there are none.
 void PrintOtherOwnerDrops(std::ostream& out, const std::vector<apply::OtherOwnerDrop>& drops);
 nlohmann::json OtherOwnerDropsJson(const std::vector<apply::OtherOwnerDrop>& drops);
+
+// What each service, container and label of the containers rules resolved
+// to on this node (plan): a line each, or nothing when the policy names none.
+void PrintSelectors(std::ostream& out, const std::vector<compile::SelectorMatch>& selectors);
+nlohmann::json SelectorsJson(const std::vector<compile::SelectorMatch>& selectors);
 
 // Reads FILE ("-" = stdin) into TEXT, a regular file of at most LIMIT
 // bytes (base/input_file.h); false with a message on stderr.

@@ -40,10 +40,12 @@ void RegisterPlan(CLI::App& app, GlobalOptions& global) {
                        {"pending", out.pending}, {"diff", DiffsJson(out.diffs)}};
       if (out.exposure) j["exposure"] = analyze::ExposureDeltaJson(*out.exposure);
       if (out.other_owner_drops) j["dropped_by_other_owners"] = OtherOwnerDropsJson(*out.other_owner_drops);
+      if (!out.selectors.empty()) j["selectors"] = SelectorsJson(out.selectors);
       std::cout << JsonText(j, 2) << "\n";
     } else {
       std::cout << fmt::format("node {} ({}; {}): {}\n", out.node, FirewallLabel(out.variant), choice.reason,
                                out.pending ? "changes pending" : "nothing to change");
+      PrintSelectors(std::cout, out.selectors);
       PrintDiffs(out.diffs);
       if (out.exposure) {
         auto lines = analyze::ExposureDeltaLines(*out.exposure);
