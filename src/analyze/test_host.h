@@ -30,6 +30,35 @@ inline std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// Rules of one of moby's generated docs in ../shared/fixtures/moby-iptablesdoc
+// (TABLE's "iptables commands" block), as iptables-restore text.
+inline std::string MobyRules(const std::string& doc, const std::string& table) {
+  std::string text = ReadFile(Shared() + "/fixtures/moby-iptablesdoc/" + doc);
+  std::istringstream in(text);
+  std::string line, out = "*" + table + "\n";
+  int block = 0;
+  bool in_block = false;
+  int want = table == "filter" ? 0 : table == "nat" ? 1 : 2;
+  while (std::getline(in, line)) {
+    if (line.find("<summary>iptables commands</summary>") != std::string::npos) {
+      in_block = true;
+      continue;
+    }
+    if (line.find("</details>") != std::string::npos) {
+      if (in_block) ++block;
+      in_block = false;
+      continue;
+    }
+    if (!in_block || block != want) continue;
+    size_t start = line.find_first_not_of(' ');
+    if (start == std::string::npos || line[start] != '-') continue;
+    std::string rule = line.substr(start);
+    if (rule.rfind("-P ", 0) == 0) continue;
+    out += rule + "\n";
+  }
+  return out + "COMMIT\n";
+}
+
 template <typename Self>
 struct HostBase {
   netfilter::Ruleset ruleset;

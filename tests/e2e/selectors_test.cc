@@ -109,7 +109,10 @@ class Selectors : public ::testing::TestWithParam<DockerVersion> {
       Run(*n.docker, "api", {"-p", "8081:80"});
       Run(*n.docker, "front", {"--label", "com.example.expose=public", "-p", "8083:80"});
       Run(*n.docker, "other", {"--label", "com.example.expose=private", "-p", "8084:80"});
-      lab::CreateService(*n.docker, "web", {"--publish", "mode=host,published=8082,target=80"}, kImage,
+      lab::CreateService(*n.docker, "web", {"--publish", "mode=host,published=8082,target=80",
+                          // busybox httpd as PID 1 ignores SIGTERM: an update
+                          // would wait the default 10 s for each task.
+                          "--stop-grace-period", "1s"}, kImage,
                          {"httpd", "-f", "-p", "80", "-h", "/bin"});
       if (!lab::WaitRunningTasks(*n.docker, "web", 1, 60s))
         throw std::runtime_error("service web has no running task in 60 s");
