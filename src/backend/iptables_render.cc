@@ -128,10 +128,11 @@ std::string RenderRestore(const compile::FamilyState& fs, const KernelState& now
   }
   // Jumps from foreign chains to owned chains that are not wanted hooks
   // (a hook that moved, or one to a stale chain, which must go before -X).
-  for (const auto& [key, count] : now.jumps) {
+  for (const auto& jump : now.jumps) {
+    const auto& [key, count] = jump;  // a lambda cannot capture a binding before clang 16
     if (IsOwnedChain(key.first) || !IsOwnedChain(key.second)) continue;
     bool wanted = std::any_of(fs.hooks.begin(), fs.hooks.end(), [&](const compile::Hook& h) {
-      return h.chain == key.first && h.target == key.second;
+      return h.chain == jump.first.first && h.target == jump.first.second;
     });
     if (!wanted)
       for (int i = 0; i < count; ++i) out += fmt::format("-D {} -j {}\n", key.first, key.second);

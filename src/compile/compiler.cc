@@ -259,8 +259,11 @@ class NodeCompiler {
     std::string limit;
     if (icmp.echo_limit) {
       static const char* kUnits[] = {"sec", "min", "hour", "day"};
-      limit = fmt::format(" -m limit --limit {}/{}", icmp.echo_limit->count,
-                          kUnits[static_cast<int>(icmp.echo_limit->unit)]);
+      // As iptables-save prints it back (60/min is "1/sec"): else every
+      // read of the kernel would look like drift.
+      limit = " -m limit --limit " +
+              netfilter::CanonicalLimitRate(fmt::format("{}/{}", icmp.echo_limit->count,
+                                                        kUnits[static_cast<int>(icmp.echo_limit->unit)]));
     }
     if (v4()) {
       for (int type : {3, 11})

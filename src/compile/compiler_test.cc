@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "netfilter/parser.h"
 #include "netfilter/printer.h"
 
@@ -255,6 +257,26 @@ TEST(Compiler, IdentifiesTheNodeByItsAddress) {
   EXPECT_NE(IdentifyNode(p, facts, std::nullopt).error.find("several"), std::string::npos);
   EXPECT_NE(IdentifyNode(p, NodeFacts{}, std::nullopt).error.find("--node"), std::string::npos);
   EXPECT_NE(IdentifyNode(p, facts, "nope").error.find("not in"), std::string::npos);
+}
+
+// The echo limit as iptables-save prints it back: iptables keeps only the
+// period, so 60/minute reads back as 1/sec. Written as 60/min, every read of
+// the kernel looked like drift (a found-by-a-random-policy bug: plan exit 2
+// forever, the agent repairing at each check).
+TEST(Compiler, EchoLimitIsWhatIptablesSavePrints) {
+  for (auto [limit, want] : {std::pair{"60/minute", "1/sec"}, {"7/minute", "7/min"}, {"3600/hour", "1/sec"},
+                             {"120/minute", "2/sec"}, {"8/second", "8/sec"}, {"48/day", "2/hour"}}) {
+    auto r = policy::LoadPolicyText(fmt::format(R"(version: 1
+interfaces: {{ public: [eth0] }}
+nodes: [{{ name: n1, role: manager, address: 192.0.2.10 }}]
+host: {{ icmp: {{ echo_limit: {} }} }}
+containers: {{ default: drop }}
+)", limit), "p.yaml", ".");
+    ASSERT_TRUE(r.ok()) << limit;
+    auto s = Compile(*r.policy, *r.policy->FindNode("n1"), NodeFacts{});
+    std::string rule = "-p icmp -m icmp --icmp-type 8 -m limit --limit " + std::string(want) + " -j ACCEPT";
+    EXPECT_TRUE(Has(Chain(s.ipv4, "SWARMWALL-INPUT"), rule)) << limit << "\n" << Dump(Chain(s.ipv4, "SWARMWALL-INPUT"));
+  }
 }
 
 }  // namespace

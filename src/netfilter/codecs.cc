@@ -519,6 +519,11 @@ uint64_t UnitFactor(char c) {
 
 }  // namespace
 
+std::string CanonicalLimitRate(std::string_view text) {
+  uint64_t avg;
+  return ParseRate(text, avg) ? RateText(avg) : std::string();
+}
+
 bool ParseNumberPrefix(std::string_view text, uint64_t max, uint64_t& out,
                        size_t& used) {
   // strtoul(text, &end, 0) as xtables_strtoul uses it: 0x hex, a leading 0

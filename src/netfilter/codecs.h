@@ -34,6 +34,11 @@ int CodecArity(Codec codec);
 bool CanonicalizeHashlimit(std::vector<Part>& opts, Family family, Ruleset& ruleset,
                            std::string& error);
 
+// A -m limit rate ("60/minute", "8/sec") as iptables-save prints it back
+// ("1/sec": the kernel keeps only the period, and the largest unit that
+// divides it exactly is printed); "" when iptables would refuse it.
+std::string CanonicalLimitRate(std::string_view text);
+
 // iptables' quoting of free text: bare when made only of safe characters.
 // FORCE quotes even safe text (a token that must not read as an option).
 std::string QuoteText(std::string_view text, bool force = false);

@@ -13,7 +13,8 @@ failed=0
 # reserves terabytes of shadow memory at start and cannot run under it (the
 # time bound still holds there; the release build checks the memory).
 vlimit=1048576
-if ldd "$bin" 2>/dev/null | grep -q libasan; then vlimit=unlimited; fi
+# ASan reserves terabytes of shadow: gcc links libasan, clang links it in.
+if ldd "$bin" 2>/dev/null | grep -q libasan || grep -q __asan_init "$bin"; then vlimit=unlimited; fi
 # expect WANT_EXIT WANT_TEXT -- COMMAND...: runs it with 1 GiB of address
 # space and 60 s at most; the exit code and a part of stdout+stderr must match.
 expect() {

@@ -105,7 +105,8 @@ std::vector<ExposureDelta> CompareExposure(const std::vector<FamilyExposure>& be
   // One delta per group and source set: ports with the same opened (or
   // closed) sources are told together.
   std::vector<ExposureDelta> out;
-  for (const auto& [k, g] : groups) {
+  for (const auto& group : groups) {
+    const auto& g = group.second;  // a lambda below captures it (clang 14: no bindings)
     std::vector<uint32_t> cuts{0, 65536};
     bool portless = false;
     for (const auto* rows : {&g.before, &g.after})
