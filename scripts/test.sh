@@ -109,7 +109,11 @@ side_builds() {
   # gtest_discover_tests lists each executable's tests when it is linked,
   # with a 5 s timeout: an ASan executable at nice 19 beside a busy lab suite
   # can take longer and fail the build. PRE_TEST lists them when ctest runs.
-  build build-asan -DCMAKE_BUILD_TYPE=Debug -DSWARMWALL_SANITIZE=ON \
+  # clang: it compiles this code ~40% faster than GCC 12 at -O0 with the
+  # sanitizers (check.cc 15.5 s vs 26 s, apply_policy_test.cc 7.8 vs 12.3 s),
+  # and this build is the longest job of CI. The release build stays GCC, so
+  # both compilers build the whole tree with warnings as errors.
+  build build-asan -DCMAKE_BUILD_TYPE=Debug -DSWARMWALL_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST -- unit_tests
   rc=$?
   echo "$rc" > "$dir/asan.rc"
