@@ -140,6 +140,19 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${release_flags[@]}" "${releas
   release_ok=1
   phase "unit tests"
   run_ctest build -L unit -j "$jobs"
+  # The Debian package of this build (~10 s): the stack suite builds its
+  # image from it (SWARMWALL_DEB), as README's operator path does. A copy:
+  # the package test makes dist/ again beside the lab.
+  if [ $unit_only -eq 0 ]; then
+    phase "Debian package"
+    if scripts/package.sh build && mkdir -p build/package &&
+       cp dist/swarmwall_*_amd64.deb build/package/swarmwall.deb; then
+      export SWARMWALL_DEB="$root/build/package/swarmwall.deb"
+    else
+      echo "test.sh: scripts/package.sh failed" >&2
+      failed=1
+    fi
+  fi
 fi
 
 if [ $unit_only -eq 0 ]; then

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -107,9 +108,15 @@ const ImageFiles& Image() {
     auto start = Clock::now();
     ProcessOptions o;
     o.timeout = 600s;
-    auto r = RunProcess({std::string(SWARMWALL_SOURCE_DIR) + "/deploy/image/build.sh", "--binary",
-                         SWARMWALL_BINARY, "--out", f.out},
+    // From the Debian package where test.sh made one (SWARMWALL_DEB), as
+    // README's operator path does; else from the build's binary.
+    const char* deb = std::getenv("SWARMWALL_DEB");
+    bool from_deb = deb && *deb;
+    auto r = RunProcess({std::string(SWARMWALL_SOURCE_DIR) + "/deploy/image/build.sh",
+                         from_deb ? "--deb" : "--binary", from_deb ? deb : SWARMWALL_BINARY, "--out", f.out},
                         o);
+    std::cout << "[stack] the image from " << (from_deb ? std::string("the package ") + deb : "the build's binary (set SWARMWALL_DEB to build it from the package)")
+              << "\n";
     if (!r.ok()) {
       f.error = "deploy/image/build.sh failed: " + r.err + r.out;
       return f;
