@@ -128,6 +128,12 @@ void RunAudit(const AuditArgs& a, GlobalOptions& global) {
     if (input.public_interfaces.empty()) input.public_interfaces = pol->InterfacesOf(*node).public_;
     for (const auto& n : pol->nodes)
       for (const auto& addr : n.addresses) input.trusted.push_back(netfilter::Cidr::Prefix(addr, addr.Bits()));
+    for (const auto& set : pol->sets) {
+      if (set.name == "nodes") continue;  // named already, from `trusted`
+      std::vector<netfilter::Cidr> cidrs = set.ipv4;
+      cidrs.insert(cidrs.end(), set.ipv6.begin(), set.ipv6.end());
+      input.named_sets.emplace_back(set.name, std::move(cidrs));
+    }
   }
   auto findings = analyze::Audit(input);
   // A family whose chains loop got its chain-loop finding and nothing more:

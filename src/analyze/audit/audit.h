@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/network.h"
@@ -67,6 +68,10 @@ struct AuditInput {
   // Addresses that are the cluster's own nodes (from a policy): never taken
   // as the stranger.
   std::vector<netfilter::Cidr> trusted;
+  // The policy's own sets by name (from a policy, both families): the
+  // exposure matrix names a class of sources that equals one ("office"),
+  // whether or not the host holds a copy of it.
+  std::vector<std::pair<std::string, std::vector<netfilter::Cidr>>> named_sets;
   // What the caller could not see or model ("nftables tables not read",
   // "table netdev X: not modelled"): the policy proof names each and never
   // claims the ruleset implements the policy while any is left.

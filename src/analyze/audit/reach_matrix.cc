@@ -145,6 +145,13 @@ std::vector<MatrixRow> ExposureMatrix(const AuditInput& in, const std::vector<ne
   if (names.empty()) return rows;
   SourceNames source_names;
   for (auto f : {Family::kIPv4, Family::kIPv6}) source_names.Add("nodes", f, in.trusted);
+  for (const auto& [name, cidrs] : in.named_sets)
+    for (auto f : {Family::kIPv4, Family::kIPv6}) {
+      std::vector<netfilter::Cidr> of;
+      for (const auto& c : cidrs)
+        if (c.family() == f) of.push_back(c);
+      source_names.Add(name, f, of);
+    }
   source_names.AddHostSets(*in.host);
   for (const netfilter::Ruleset* rs : {in.v4, in.v6}) {
     if (!rs) continue;

@@ -22,7 +22,11 @@ class SourceNames {
   // A named set of FAMILY (empty CIDRS: ignored). The first name added for
   // a set of addresses wins.
   void Add(const std::string& name, netfilter::Family family, const std::vector<netfilter::Cidr>& cidrs);
-  // HOST's ipsets of addresses alone (hash:ip, hash:net; no nomatch entry).
+  // HOST's ipsets of addresses alone (hash:ip, hash:net; no nomatch entry),
+  // then the named sets of addresses of its nftables tables (the nftables
+  // backend's copies of the policy's sets, an administrator's own): NAME,
+  // or TABLE/NAME for a set of a table not swarmwall's. swarmwall's own sets
+  // go by the policy's name ("office" for swarmwall-office-v4).
   void AddHostSets(const host::HostNetwork& host);
   // The name of SOURCES, or "" when none fits.
   std::string Name(netfilter::Family family, const std::vector<netfilter::Cidr>& sources) const;
@@ -34,6 +38,7 @@ class SourceNames {
     netfilter::Family family;
     IntervalSet addresses;
   };
+  void AddIntervals(const std::string& name, netfilter::Family family, IntervalSet addresses);
   std::vector<Named> sets_;
 };
 
