@@ -126,7 +126,7 @@ bool DockerEvents::Follow(int stop_fd) {
   }
   // Only events that can matter, filtered by the daemon.
   const std::string filters =
-      R"({"type":["container","network","node","daemon"]})";
+      R"({"type":["container","network","node","daemon","service"]})";
   std::string encoded;
   for (unsigned char c : filters) {
     if (isalnum(c)) encoded += static_cast<char>(c);

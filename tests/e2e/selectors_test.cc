@@ -4,11 +4,12 @@
 // resolved to, `apply` opens exactly their published ports to a stranger
 // (connect() from outside, before and after), and the agent follows a
 // container recreated with another port, a host-mode service updated with
-// another published port and a new container with the label, each through
-// the usual transaction. The time from Docker's event to the commit (the
-// agent's log) and from the change to the rule (polling) is printed; the
-// event-to-commit time must stay under 1 s (the issue's figure: a rule that
-// follows late leaves the port closed, or open, for that long).
+// another published port, a new container with the label and a label added
+// to a service, each through the usual transaction. The time from Docker's
+// event to the commit (the agent's log) and from the change to the rule
+// (polling) is printed; the event-to-commit time must stay under 1 s (the
+// issue's figure: a rule that follows late leaves the port closed, or open,
+// for that long).
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -55,7 +56,7 @@ containers:
 )";
 
 // Every port the tests publish, named or not.
-const std::vector<int> kPorts = {8081, 8082, 8083, 8084, 8091, 8092, 8095};
+const std::vector<int> kPorts = {8081, 8082, 8083, 8084, 8091, 8092, 8095, 8096};
 
 struct Node {
   std::unique_ptr<lab::Lab> lab;
@@ -114,8 +115,13 @@ class Selectors : public ::testing::TestWithParam<DockerVersion> {
                           // would wait the default 10 s for each task.
                           "--stop-grace-period", "1s"}, kImage,
                          {"httpd", "-f", "-p", "80", "-h", "/bin"});
-      if (!lab::WaitRunningTasks(*n.docker, "web", 1, 60s))
-        throw std::runtime_error("service web has no running task in 60 s");
+      // Not named yet: it gets the label later.
+      lab::CreateService(*n.docker, "tagged", {"--publish", "mode=host,published=8096,target=80",
+                                               "--stop-grace-period", "1s"},
+                         kImage, {"httpd", "-f", "-p", "80", "-h", "/bin"});
+      for (const char* service : {"web", "tagged"})
+        if (!lab::WaitRunningTasks(*n.docker, service, 1, 60s))
+          throw std::runtime_error(std::string("service ") + service + " has no running task in 60 s");
       n.dir = n.lab->RunDir();
       std::ofstream(n.dir + "/policy.yaml") << kPolicy;
     } catch (const std::exception& e) {
@@ -190,7 +196,7 @@ class Selectors : public ::testing::TestWithParam<DockerVersion> {
 
 TEST_P(Selectors, A_PlanShowsWhatEachNameResolvedTo) {
   // Docker's own firewall first: every published port reaches the stranger.
-  EXPECT_EQ(Open(), (std::vector<int>{8081, 8082, 8083, 8084})) << V();
+  EXPECT_EQ(Open(), (std::vector<int>{8081, 8082, 8083, 8084, 8096})) << V();
   auto r = Sw("--output json plan " + N().dir + "/policy.yaml");
   ASSERT_EQ(r.exit_code, 2) << r.out << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -245,14 +251,20 @@ TEST_P(Selectors, C_TheAgentFollowsRecreatesUpdatesAndLabels) {
   ChangeAndFollow("a new container with the label, -p 8095:80", [&] {
     Run(d, "front2", {"--label", "com.example.expose=public", "-p", "8095:80"});
   }, 8095, 0);
+  // A service's label (its spec, not its tasks'): a manager's event, read
+  // back from GET /services; the task is not restarted.
+  ChangeAndFollow("service tagged gets the label (service update --label-add)", [&] {
+    auto r = d.Docker({"service", "update", "--detach", "--label-add", "com.example.expose=public", "tagged"});
+    ASSERT_TRUE(r.ok()) << r.err;
+  }, 8096, 0);
   // The task may still be starting its server: wait for it.
   std::vector<int> open;
   for (int i = 0; i < 50; ++i) {
     open = Open();
-    if (open == std::vector<int>{8083, 8091, 8092, 8095}) break;
+    if (open == std::vector<int>{8083, 8091, 8092, 8095, 8096}) break;
     std::this_thread::sleep_for(200ms);
   }
-  EXPECT_EQ(open, (std::vector<int>{8083, 8091, 8092, 8095})) << V() << "\n" << lab::OwnedRules(*n.host);
+  EXPECT_EQ(open, (std::vector<int>{8083, 8091, 8092, 8095, 8096})) << V() << "\n" << lab::OwnedRules(*n.host);
   EXPECT_EQ(Sw("plan " + n.dir + "/policy.yaml").exit_code, 0) << "the agent left changes pending";
 }
 
