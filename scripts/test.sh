@@ -60,9 +60,14 @@ failed=0
 total_passed=0
 total_failed=0
 
-# Adds the counts of ctest's output LOG to the totals; RC: its exit code.
-tally() {
-  local log=$1 rc=$2 line
+# Runs ctest in BUILD with ARGS, adds its counts to the totals.
+run_ctest() {
+  local build=$1; shift
+  local log
+  log=$(mktemp)
+  (cd "$build" && ctest --output-on-failure --no-tests=error "$@") 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
   line=$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1)
   if [ -n "$line" ]; then
     local pct_failed total
@@ -71,17 +76,8 @@ tally() {
     total_failed=$((total_failed + pct_failed))
     total_passed=$((total_passed + total - pct_failed))
   fi
-  [ "$rc" -eq 0 ] || failed=1
-}
-
-# Runs ctest in BUILD with ARGS, adds its counts to the totals.
-run_ctest() {
-  local build=$1; shift
-  local log
-  log=$(mktemp)
-  (cd "$build" && ctest --output-on-failure --no-tests=error "$@") 2>&1 | tee "$log"
-  tally "$log" "${PIPESTATUS[0]}"
   rm -f "$log"
+  [ "$rc" -eq 0 ] || failed=1
 }
 
 build() {   # build DIR [cmake args...] [-- targets...]
@@ -103,11 +99,8 @@ fuzz_targets=(parser_fuzz policy_fuzz state_fuzz address_cache_fuzz agent_state_
 # The ASan+UBSan build (only what the unit tests run, cmake/unit_tests.cmake:
 # not the lab, end-to-end and adversarial suites, which run in the release
 # build) and the libFuzzer build, one after the other, at the lowest CPU and
-# I/O priority: they run while the lab suites wait on dockerd, and so do
-# their tests (the ASan+UBSan unit tests, the short fuzz runs): the lab
-# phase is CI's longest, and they fit beside it. Each build's and each test
-# run's exit code and seconds go to DIR/{asan,fuzz}.* and
-# DIR/{asan,fuzz}-tests.*, ctest's output to DIR/{asan,fuzz}-tests.log.
+# I/O priority: they run while the lab suites wait on dockerd. Each build's
+# exit code and seconds go to DIR/asan.* and DIR/fuzz.*.
 side_builds() {
   local dir=$1 t0=$SECONDS rc
   renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
@@ -125,13 +118,6 @@ side_builds() {
   rc=$?
   echo "$rc" > "$dir/asan.rc"
   echo $((SECONDS - t0)) > "$dir/asan.secs"
-  if [ "$rc" -eq 0 ]; then
-    t0=$SECONDS
-    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      ctest --output-on-failure --no-tests=error -L unit -j "$jobs") >"$dir/asan-tests.log" 2>&1
-    echo $? > "$dir/asan-tests.rc"
-    echo $((SECONDS - t0)) > "$dir/asan-tests.secs"
-  fi
   t0=$SECONDS
   echo "== fuzz build (clang, libFuzzer)"
   build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARMWALL_FUZZ=ON \
@@ -139,13 +125,6 @@ side_builds() {
   rc=$?
   echo "$rc" > "$dir/fuzz.rc"
   echo $((SECONDS - t0)) > "$dir/fuzz.secs"
-  if [ "$rc" -eq 0 ]; then
-    # Each run is one process on one core: two at a time on two cores.
-    t0=$SECONDS
-    (cd build-fuzz && ctest --output-on-failure --no-tests=error -L fuzz -j "$jobs") >"$dir/fuzz-tests.log" 2>&1
-    echo $? > "$dir/fuzz-tests.rc"
-    echo $((SECONDS - t0)) > "$dir/fuzz-tests.secs"
-  fi
 }
 
 phase "release build"
@@ -208,33 +187,41 @@ if [ $unit_only -eq 0 ]; then
       failed=1
     fi
   fi
-  phase "waiting for the ASan+UBSan and fuzz builds and their tests"
+  phase "waiting for the ASan+UBSan and fuzz builds"
   wait "$side_pid"
   phase_end
   echo "== the ASan+UBSan and fuzz builds' output:"
   cat "$side/log"
+  asan_rc=$(cat "$side/asan.rc" 2>/dev/null || echo 1)
+  fuzz_rc=$(cat "$side/fuzz.rc" 2>/dev/null || echo 1)
   for b in asan fuzz; do
+    secs=$(cat "$side/$b.secs" 2>/dev/null || echo "?")
     rc=$(cat "$side/$b.rc" 2>/dev/null || echo 1)
-    [ "$rc" -eq 0 ] || failed=1
-    phases+=("$(printf '%6s s  %s' "$(cat "$side/$b.secs" 2>/dev/null || echo "?")" \
-      "($b build, in the background$([ "$rc" -eq 0 ] || echo ": FAILED"))")")
-    [ "$rc" -eq 0 ] || continue
-    what="ASan+UBSan unit tests"
-    [ $b = fuzz ] && what="fuzzing: libFuzzer, short runs, $jobs at a time"
-    echo "== $what (in the background at nice 19):"
-    cat "$side/$b-tests.log" 2>/dev/null
-    tally "$side/$b-tests.log" "$(cat "$side/$b-tests.rc" 2>/dev/null || echo 1)"
-    phases+=("$(printf '%6s s  %s' "$(cat "$side/$b-tests.secs" 2>/dev/null || echo "?")" "($what, in the background)")")
+    phases+=("$(printf '%6s s  %s' "$secs" "($b build, in the background$([ "$rc" -eq 0 ] || echo ": FAILED"))")")
   done
-  # A gtest executable that was not built has no tests to find, not a
-  # failing one: the same unit tests as the release build's, or an error.
-  if [ "$(cat "$side/asan.rc" 2>/dev/null || echo 1)" -eq 0 ] && [ -d build ] &&
-     ! diff <(unit_test_names build) <(unit_test_names build-asan) >/dev/null; then
-    echo "test.sh: build-asan lacks unit tests of the release build (a target not named with swarmwall_unit_test?):" >&2
-    diff <(unit_test_names build) <(unit_test_names build-asan) | grep '^<' >&2
+  rm -rf "$side"
+
+  if [ "$asan_rc" -eq 0 ]; then
+    # A gtest executable that was not built has no tests to find, not a
+    # failing one: the same unit tests as the release build's, or an error.
+    if [ -d build ] && ! diff <(unit_test_names build) <(unit_test_names build-asan) >/dev/null; then
+      echo "test.sh: build-asan lacks unit tests of the release build (a target not named with swarmwall_unit_test?):" >&2
+      diff <(unit_test_names build) <(unit_test_names build-asan) | grep '^<' >&2
+      failed=1
+    fi
+    phase "ASan+UBSan unit tests"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      run_ctest build-asan -L unit -j "$jobs"
+  else
     failed=1
   fi
-  rm -rf "$side"
+  if [ "$fuzz_rc" -eq 0 ]; then
+    # Each run is one process on one core: two at a time on two cores.
+    phase "fuzzing" "libFuzzer, short runs, $jobs at a time"
+    run_ctest build-fuzz -L fuzz -j "$jobs"
+  else
+    failed=1
+  fi
 fi
 phase_end
 
