@@ -70,8 +70,9 @@ struct AddressAlt {
 
 class NodeCompiler {
  public:
-  NodeCompiler(const policy::Policy& p, const policy::Node& n, const NodeFacts& f, SetCache& c)
-      : policy_(p), node_(n), facts_(f), cache_(c) {}
+  NodeCompiler(const policy::Policy& p, const policy::Node& n, const NodeFacts& f, SetCache& c,
+               const WorkloadResolution& w)
+      : policy_(p), node_(n), facts_(f), cache_(c), workloads_(w) {}
 
   DesiredState Run() {
     DesiredState state;
@@ -312,13 +313,15 @@ class NodeCompiler {
       est.target = "RETURN";
       r.push_back(est.Text());
       for (const Rule* rule : policy_.RulesFor(Section::kContainers, node_)) {
-        if (rule->Unresolved()) continue;  // never "every port"
+        // A rule naming workloads: their ports here; none, never "every port".
+        const Traffic* traffic = rule->Unresolved() ? workloads_.TrafficOf(*rule) : &rule->traffic;
+        if (!traffic || (rule->Unresolved() && traffic->Any())) continue;
         auto from = Alternatives(rule->from);
         if (from.empty()) continue;
         Spec s;
         s.in = p;
         s.target = rule->action == Action::kAccept ? "RETURN" : "DROP";
-        AddRules(r, s, OriginalPorts(rule->traffic), from, true,
+        AddRules(r, s, OriginalPorts(*traffic), from, true,
                  RuleComment(fmt::format("swarmwall: containers {} #{}",
                                          rule->action == Action::kAccept ? "allow" : "deny", rule->index + 1),
                              rule->comment));
@@ -364,6 +367,7 @@ class NodeCompiler {
   const policy::Node& node_;
   const NodeFacts& facts_;
   SetCache& cache_;
+  const WorkloadResolution& workloads_;   // the ports of rules naming workloads
   netfilter::Family family_ = Family::kIPv4;
   bool egress_needed_ = false;
   std::map<std::string, const policy::AddressSet*> used_sets_;
@@ -453,11 +457,9 @@ DesiredState Compile(const policy::Policy& policy, const policy::Node& node,
                      const NodeFacts& facts, SetCache* cache) {
   SetCache local;
   // Rules naming services, containers or labels: their ports as published here.
-  if (policy.HasWorkloadRules()) {
-    WorkloadResolution resolved = ResolveWorkloads(policy, facts.published);
-    return NodeCompiler(resolved.policy, node, facts, cache ? *cache : local).Run();
-  }
-  return NodeCompiler(policy, node, facts, cache ? *cache : local).Run();
+  WorkloadResolution workloads;
+  if (policy.HasWorkloadRules()) workloads = ResolveWorkloads(policy, facts.published);
+  return NodeCompiler(policy, node, facts, cache ? *cache : local, workloads).Run();
 }
 
 }  // namespace swarmwall::compile

@@ -58,17 +58,17 @@ bool Selects(const WorkloadRef& ref, const PublishedPort& published) {
   return false;
 }
 
+const policy::Traffic* WorkloadResolution::TrafficOf(const policy::Rule& rule) const {
+  for (const auto& [r, t] : traffic)
+    if (r == &rule) return &t;
+  return nullptr;
+}
+
 WorkloadResolution ResolveWorkloads(const policy::Policy& policy,
                                     const std::vector<PublishedPort>& published) {
-  WorkloadResolution out{policy, {}};
-  auto& rules = out.policy.containers.rules;
-  std::vector<policy::Rule> kept;
-  kept.reserve(rules.size());
-  for (auto& rule : rules) {
-    if (rule.workloads.empty()) {
-      kept.push_back(std::move(rule));
-      continue;
-    }
+  WorkloadResolution out;
+  for (const auto& rule : policy.containers.rules) {
+    if (rule.workloads.empty()) continue;
     std::map<Protocol, std::set<uint16_t>> all;
     for (const auto& ref : rule.workloads) {
       std::map<Protocol, std::set<uint16_t>> mine;
@@ -83,13 +83,8 @@ WorkloadResolution ResolveWorkloads(const policy::Policy& policy,
       out.matches.push_back({RuleName(rule), ref.ToString(), ref.where, TrafficOf(mine),
                              {owners.begin(), owners.end()}});
     }
-    rule.traffic = TrafficOf(all);
-    rule.workloads_resolved = true;
-    // Nothing published: the rule matches nothing (an empty Traffic would
-    // mean every port).
-    if (!rule.traffic.Any()) kept.push_back(std::move(rule));
+    out.traffic.emplace_back(&rule, TrafficOf(all));
   }
-  rules = std::move(kept);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compile/node_facts.h"
@@ -24,10 +25,13 @@ struct SelectorMatch {
 };
 
 struct WorkloadResolution {
-  // POLICY with each rule that names workloads resolved (traffic: the union
-  // of its names' ports) or left out (they publish nothing here).
-  policy::Policy policy;
   std::vector<SelectorMatch> matches;  // in rule order, then as written
+  // Each containers rule that names workloads, with the union of its
+  // names' ports (empty: they publish nothing here, the rule matches nothing).
+  // No copy of the policy: its sets may hold 100,000 entries.
+  std::vector<std::pair<const policy::Rule*, policy::Traffic>> traffic;
+  // RULE's ports here; nullptr when RULE names no workload.
+  const policy::Traffic* TrafficOf(const policy::Rule& rule) const;
 };
 
 // Which of PUBLISHED REF names.

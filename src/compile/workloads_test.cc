@@ -58,11 +58,13 @@ TEST(Workloads, EachNameResolvesToItsPublishedPorts) {
   EXPECT_EQ(r.matches[3].traffic.ToString(), "9000/tcp");  // the value must match
   EXPECT_EQ(r.matches[4].traffic.ToString(), "9001/tcp");  // any value
   EXPECT_TRUE(r.matches[5].traffic.Any());                 // nothing: no container "gone"
-  // The rule of nothing is left out; the others are ordinary port rules.
-  ASSERT_EQ(r.policy.containers.rules.size(), 5u);
-  for (const auto& rule : r.policy.containers.rules) {
-    EXPECT_FALSE(rule.Unresolved());
-    EXPECT_FALSE(rule.traffic.Any());
+  // Every rule gets its ports; the rule of nothing gets none (it is left
+  // out when compiled), the others are ordinary port sets.
+  ASSERT_EQ(r.traffic.size(), 6u);
+  for (const auto& rule : p.containers.rules) {
+    const policy::Traffic* t = r.TrafficOf(rule);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->Any(), rule.index == 4 && rule.action == policy::Action::kAccept) << rule.Describe();
   }
   auto warnings = UnresolvedWarnings(r.matches);
   ASSERT_EQ(warnings.size(), 1u);

@@ -258,8 +258,7 @@ std::string Rule::Describe() const {
     return out;
   };
   std::string what = traffic.ToString();
-  if (!workloads.empty())
-    what = list(workloads) + (workloads_resolved ? ": " + what : "");
+  if (!workloads.empty()) what = list(workloads);
   std::string s = fmt::format("{} {} #{} ({}", SectionName(section),
                               action == Action::kAccept ? "allow" : "deny", index + 1, what);
   if (!from.Any()) s += " from " + list(from.terms);

@@ -215,13 +215,12 @@ struct Rule {
   AddressMatch to;                  // egress: destination; host, containers: always Any()
   Traffic traffic;                  // from ports/proto, or the services resolved
   std::vector<NameRef> services;    // `service:` as written (empty when ports are given)
-  // containers: the services, containers and labels it names. Such a rule
-  // matches nothing until resolved: its `traffic` is then the ports they
-  // publish on the node, and the rule is left out when they publish none.
+  // containers: the services, containers and labels it names. Its ports
+  // are known only on a node (compile/workloads.h resolves them there);
+  // anything that does not resolve them takes the rule as matching nothing.
   std::vector<WorkloadRef> workloads;
-  bool workloads_resolved = false;
-  // Matches no packet: names workloads not (yet) resolved into ports.
-  bool Unresolved() const { return !workloads.empty() && !workloads_resolved; }
+  // Its ports are the published ports of WORKLOADS, known on a node only.
+  bool Unresolved() const { return !workloads.empty(); }
   std::string comment;
   SourceLocation where;          // the rule's mapping
   std::string Describe() const;  // "host allow #2 (22/tcp from admins on manager)"
