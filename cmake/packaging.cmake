@@ -14,6 +14,11 @@
 #   /usr/share/doc/swarmwall/                        README, docs, examples, copyright, changelog
 include(GNUInstallDirs)
 
+# `install` (and so CPack) builds only what it installs: scripts/package.sh
+# builds those targets first; CI packages the release build while the unit
+# tests' programs are still being built beside the lab (scripts/test.sh).
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
 set(pkg_out ${CMAKE_BINARY_DIR}/packaging)
 file(MAKE_DIRECTORY ${pkg_out})
 

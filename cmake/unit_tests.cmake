@@ -11,4 +11,16 @@ add_custom_target(unit_tests)
 # `ninja unit_tests` and its cases are then missing from `ctest -L unit`.
 function(swarmwall_unit_test target)
   add_dependencies(unit_tests ${target})
+  set_property(DIRECTORY ${CMAKE_SOURCE_DIR} APPEND PROPERTY SWARMWALL_UNIT_TEST_TARGETS ${target})
+endfunction()
+
+# All build-system targets defined in DIR and below.
+function(swarmwall_targets_under dir out)
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(sub IN LISTS subdirs)
+    swarmwall_targets_under(${sub} more)
+    list(APPEND targets ${more})
+  endforeach()
+  set(${out} ${targets} PARENT_SCOPE)
 endfunction()

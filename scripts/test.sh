@@ -8,14 +8,17 @@
 #   and purged in a throwaway Debian 12 root),
 #   the same unit tests under ASan+UBSan, and short libFuzzer runs of the
 #   parser, the policy loader and every file swarmwall reads back.
-# The ASan+UBSan and libFuzzer builds run in the background, at the lowest
-# priority, while the lab suites wait on dockerd; their tests run after.
+# The release build makes what the lab suites run first and starts them;
+# the unit tests' programs, the package test and the ASan+UBSan and
+# libFuzzer builds run in the background, at the lowest priority, while the
+# lab suites wait on dockerd; the unit tests (release, then ASan+UBSan) and
+# the fuzz runs after the lab.
 # Usage: scripts/test.sh [--unit] [--ci]
-#   --unit: only the fast unit tests
+#   --unit: only the fast unit tests (built and run alone)
 #   --ci:   the release build without debug info (-O2, no -g: a quarter less
-#           compile time and far smaller links) and without the benchmarks,
-#           for a clean clone nobody runs a debugger in (.ci/run); the
-#           sanitizer and fuzz builds keep -g
+#           compile time and far smaller links), without the benchmarks and
+#           with the tests' own code at -O0, for a clean clone nobody runs a
+#           debugger in (.ci/run); the sanitizer and fuzz builds keep -g
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -96,15 +99,32 @@ unit_test_names() {
 
 fuzz_targets=(parser_fuzz policy_fuzz state_fuzz address_cache_fuzz agent_state_fuzz host_facts_fuzz nft_json_fuzz)
 
-# The ASan+UBSan build (only what the unit tests run, cmake/unit_tests.cmake:
-# not the lab, end-to-end and adversarial suites, which run in the release
-# build) and the libFuzzer build, one after the other, at the lowest CPU and
-# I/O priority: they run while the lab suites wait on dockerd. Each build's
-# exit code and seconds go to DIR/asan.* and DIR/fuzz.*.
+# Everything CI builds beyond what the lab suites run, one job after the
+# other at the lowest CPU and I/O priority, while the lab suites wait on
+# dockerd: the rest of the release build (the unit tests' programs; they run
+# after the lab), then the Debian package test (ctest label package:
+# scripts/package.sh of the release build, lintian, apt-get install into a
+# debootstrap root, purge; it waits mostly on the mirror and dpkg, so it
+# runs beside the next two), the ASan+UBSan build (only what the unit tests
+# run, cmake/unit_tests.cmake: not the lab, end-to-end and adversarial
+# suites, which run in the release build) and the libFuzzer build. Each
+# job's exit code and seconds go to DIR/NAME.rc and DIR/NAME.secs
+# (release, package, asan, fuzz); the package test's log to DIR/package.log.
 side_builds() {
-  local dir=$1 t0=$SECONDS rc
+  local dir=$1 t0=$SECONDS rc package_pid
   renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
   ionice -c 3 -p "$BASHPID" >/dev/null 2>&1 || true
+  echo "== release build, the rest (the unit tests' programs)"
+  ninja -C build -j "$jobs"
+  rc=$?
+  echo "$rc" > "$dir/release.rc"
+  echo $((SECONDS - t0)) > "$dir/release.secs"
+  if [ "$rc" -eq 0 ]; then
+    (t=$SECONDS; cd build && ctest --output-on-failure -L package >"$dir/package.log" 2>&1
+     echo $? >"$dir/package.rc"; echo $((SECONDS - t)) >"$dir/package.secs") &
+    package_pid=$!
+  fi
+  t0=$SECONDS
   echo "== ASan+UBSan build (unit tests)"
   # gtest_discover_tests lists each executable's tests when it is linked,
   # with a 5 s timeout: an ASan executable at nice 19 beside a busy lab suite
@@ -125,25 +145,31 @@ side_builds() {
   rc=$?
   echo "$rc" > "$dir/fuzz.rc"
   echo $((SECONDS - t0)) > "$dir/fuzz.secs"
+  [ -n "${package_pid:-}" ] && wait "$package_pid"
 }
 
 phase "release build"
 release_ok=0
 # CMake's RelWithDebInfo flags, or the same without -g (--ci); said each
 # time, so that a build dir configured by the other mode is set back.
-# --ci also leaves out the benchmarks (no test runs them).
-release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG" -DSWARMWALL_BENCH=ON)
-[ $ci -eq 1 ] && release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG" -DSWARMWALL_BENCH=OFF)
-release_targets=()   # everything; with --unit only what the unit tests run
+# --ci also leaves out the benchmarks (no test runs them) and compiles the
+# tests' own code at -O0 (cmake/test_code_opt.cmake).
+release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG" -DSWARMWALL_BENCH=ON -DSWARMWALL_TEST_CODE_O0=OFF)
+[ $ci -eq 1 ] && release_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG" -DSWARMWALL_BENCH=OFF
+                                -DSWARMWALL_TEST_CODE_O0=ON)
+# With --unit only what the unit tests run; else first what the lab suites
+# run (cmake/lab_tests.cmake), the rest beside the lab (side_builds).
+release_targets=(-- lab_tests)
 [ $unit_only -eq 1 ] && release_targets=(-- unit_tests)
 if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${release_flags[@]}" "${release_targets[@]}"; then
   release_ok=1
-  phase "unit tests"
-  run_ctest build -L unit -j "$jobs"
-  # The Debian package of this build (~10 s): the stack suite builds its
-  # image from it (SWARMWALL_DEB), as README's operator path does. A copy:
-  # the package test makes dist/ again beside the lab.
-  if [ $unit_only -eq 0 ]; then
+  if [ $unit_only -eq 1 ]; then
+    phase "unit tests"
+    run_ctest build -L unit -j "$jobs"
+  else
+    # The Debian package of this build (~10 s): the stack suite builds its
+    # image from it (SWARMWALL_DEB), as README's operator path does. A copy:
+    # the package test makes dist/ again beside the lab.
     phase "Debian package"
     if scripts/package.sh build && mkdir -p build/package &&
        cp dist/swarmwall_*_amd64.deb build/package/swarmwall.deb; then
@@ -158,49 +184,49 @@ fi
 if [ $unit_only -eq 0 ]; then
   phase_end
   side=$(mktemp -d)
-  echo "== ASan+UBSan and fuzz builds: in the background at nice 19 (their output follows the lab suites)"
-  side_builds "$side" > "$side/log" 2>&1 &
-  side_pid=$!
-  # The Debian package test (ctest label package: scripts/package.sh of the
-  # release build, lintian, apt-get install into a debootstrap root, purge)
-  # waits mostly on the mirror and dpkg: it runs beside the lab suites, at
-  # nice 19, in a ctest of its own (its log in $side/package.log).
-  package_pid=""
   if [ $release_ok -eq 1 ]; then
-    (cd build && nice -n 19 ctest --output-on-failure -L package >"$side/package.log" 2>&1; echo $? >"$side/package.rc") &
-    package_pid=$!
-  fi
-  if [ $release_ok -eq 1 ]; then
+    echo "== the rest of the release build, the package test, the ASan+UBSan and fuzz builds: in the background at nice 19 (their output follows the lab suites)"
+    side_builds "$side" > "$side/log" 2>&1 &
+    side_pid=$!
     matrix="CI matrix (SWARMWALL_LAB_FULL_MATRIX=1: every suite on every Docker version)"
     [ "${SWARMWALL_LAB_FULL_MATRIX:-}" = 1 ] && matrix="full matrix"
     phase "lab and end-to-end tests" "real netfilter, real dockerd; $matrix"
     run_ctest build -L 'lab|e2e'
+  else
+    failed=1
+    side_pid=""
   fi
-  if [ -n "$package_pid" ]; then
-    phase "waiting for the Debian package test"
-    wait "$package_pid"
+  if [ -n "$side_pid" ]; then
+    phase "waiting for the background jobs"
+    wait "$side_pid"
+    phase_end
+    echo "== the background jobs' output:"
+    cat "$side/log"
+  fi
+  for b in release package asan fuzz; do
+    secs=$(cat "$side/$b.secs" 2>/dev/null || echo "?")
+    rc=$(cat "$side/$b.rc" 2>/dev/null || echo 1)
+    [ "$rc" -eq 0 ] || failed=1
+    phases+=("$(printf '%6s s  %s' "$secs" "($b, in the background$([ "$rc" -eq 0 ] || echo ": FAILED"))")")
+  done
+  release_rest_rc=$(cat "$side/release.rc" 2>/dev/null || echo 1)
+  asan_rc=$(cat "$side/asan.rc" 2>/dev/null || echo 1)
+  fuzz_rc=$(cat "$side/fuzz.rc" 2>/dev/null || echo 1)
+  if [ -f "$side/package.log" ]; then
+    echo "== the Debian package test:"
     cat "$side/package.log"
     if [ "$(cat "$side/package.rc" 2>/dev/null)" = 0 ]; then
       total_passed=$((total_passed + 1))
     else
       total_failed=$((total_failed + 1))
-      failed=1
     fi
   fi
-  phase "waiting for the ASan+UBSan and fuzz builds"
-  wait "$side_pid"
-  phase_end
-  echo "== the ASan+UBSan and fuzz builds' output:"
-  cat "$side/log"
-  asan_rc=$(cat "$side/asan.rc" 2>/dev/null || echo 1)
-  fuzz_rc=$(cat "$side/fuzz.rc" 2>/dev/null || echo 1)
-  for b in asan fuzz; do
-    secs=$(cat "$side/$b.secs" 2>/dev/null || echo "?")
-    rc=$(cat "$side/$b.rc" 2>/dev/null || echo 1)
-    phases+=("$(printf '%6s s  %s' "$secs" "($b build, in the background$([ "$rc" -eq 0 ] || echo ": FAILED"))")")
-  done
   rm -rf "$side"
 
+  if [ "$release_rest_rc" -eq 0 ]; then
+    phase "unit tests"
+    run_ctest build -L unit -j "$jobs"
+  fi
   if [ "$asan_rc" -eq 0 ]; then
     # A gtest executable that was not built has no tests to find, not a
     # failing one: the same unit tests as the release build's, or an error.

@@ -1,6 +1,7 @@
 // Issue 16: containers rules that name a Swarm service, a container or a
-// label, on a real dockerd node of every lab version (one node per version,
-// brought up once, a single-node Swarm): `plan` shows what each name
+// label, on a real dockerd node of the newest lab version in both firewall
+// modes (every version with SWARMWALL_LAB_FULL_MATRIX=1; one node per
+// version, brought up once, a single-node Swarm): `plan` shows what each name
 // resolved to, `apply` opens exactly their published ports to a stranger
 // (connect() from outside, before and after), and the agent follows a
 // container recreated with another port, a host-mode service updated with
@@ -268,7 +269,7 @@ TEST_P(Selectors, C_TheAgentFollowsRecreatesUpdatesAndLabels) {
   EXPECT_EQ(Sw("plan " + n.dir + "/policy.yaml").exit_code, 0) << "the agent left changes pending";
 }
 
-INSTANTIATE_TEST_SUITE_P(Docker, Selectors, lab::CoreDockers(lab::Suite::kApplies), lab::DockerParamName);
+INSTANTIATE_TEST_SUITE_P(Docker, Selectors, lab::NewestDockers(lab::Suite::kApplies), lab::DockerParamName);
 
 }  // namespace
 }  // namespace swarmwall
