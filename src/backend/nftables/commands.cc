@@ -72,6 +72,12 @@ Json AddSetCommand(Family family, const Set& set) {
   return Command("add", "set", std::move(body));
 }
 
+Json AddSetWithElementsCommand(Family family, const Set& set) {
+  Json command = AddSetCommand(family, set);
+  if (!set.elements.empty()) command["add"]["set"]["elem"] = Elements(set.elements);
+  return command;
+}
+
 Json FlushSetCommand(Family family, std::string_view set) {
   return Command("flush", "set", Named(family, "name", set));
 }
@@ -98,10 +104,7 @@ std::vector<Json> AddTableCommands(const OwnedTable& table) {
   std::vector<Json> out;
   Family f = table.family;
   out.push_back(AddTableCommand(f));
-  for (const auto& s : table.sets) {
-    out.push_back(AddSetCommand(f, s));
-    if (!s.elements.empty()) out.push_back(AddElementsCommand(f, s.name, s.elements));
-  }
+  for (const auto& s : table.sets) out.push_back(AddSetWithElementsCommand(f, s));
   // Every chain before any rule: a jump needs its target.
   for (const auto& c : table.chains) out.push_back(AddChainCommand(f, c.name));
   for (const auto& b : table.base_chains) out.push_back(AddBaseChainCommand(f, b));

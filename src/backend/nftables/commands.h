@@ -28,6 +28,13 @@ nlohmann::json AddRuleCommand(netfilter::Family family, std::string_view chain, 
 nlohmann::json AddJumpCommand(netfilter::Family family, std::string_view chain, std::string_view target);
 
 nlohmann::json AddSetCommand(netfilter::Family family, const Set& set);   // without its elements
+// A set made with its elements in its own declaration ("elem" of the set,
+// nft's `elements = { ... }`), for a set that does not exist yet: libnftables
+// 1.0.6 loads 100,000 elements declared so in 1.0 s, and the same given as a
+// separate `add element` in 1.7 s (text or JSON alike: `nft -f` of both
+// forms in a namespace); the rendered text, `nft -f`'s yardstick, declares
+// them so too.
+nlohmann::json AddSetWithElementsCommand(netfilter::Family family, const Set& set);
 nlohmann::json FlushSetCommand(netfilter::Family family, std::string_view set);
 nlohmann::json DeleteSetCommand(netfilter::Family family, std::string_view set);   // unreferenced
 // Elements of SET, one per interval (an address, a prefix or a range).
@@ -42,7 +49,7 @@ nlohmann::json AddElementsCommand(netfilter::Family family, std::string_view set
 nlohmann::json DeleteElementsCommand(netfilter::Family family, std::string_view set,
                                      std::span<const netfilter::AddressInterval> elements);
 
-// Everything of TABLE, made from nothing: the table, its sets and their
+// Everything of TABLE, made from nothing: the table, its sets with their
 // elements, its regular chains and base chains, then the rules of each.
 // The table must not exist. To replace one that may exist, in one batch:
 // AddTableCommand, DeleteTableCommand (safe now that there is one), then

@@ -48,6 +48,10 @@ TEST(Commands, Shapes) {
   EXPECT_EQ(JsonText(AddElementsCommand(Family::kIPv4, s.name, elements)),
             R"({"add":{"element":{"elem":[{"prefix":{"addr":"10.0.0.0","len":8}},"192.0.2.7",{"range":["198.51.100.1","198.51.100.9"]}],"family":"ip","name":"swarmwall-office-v4","table":"swarmwall"}}})");
   EXPECT_EQ(JsonText(DeleteElementsCommand(Family::kIPv4, s.name, elements)).substr(0, 22), R"({"delete":{"element":{)");
+  EXPECT_EQ(JsonText(AddSetWithElementsCommand(Family::kIPv4, s)), JsonText(AddSetCommand(Family::kIPv4, s)));
+  s.elements = elements;
+  EXPECT_EQ(JsonText(AddSetWithElementsCommand(Family::kIPv4, s)),
+            R"({"add":{"set":{"elem":[{"prefix":{"addr":"10.0.0.0","len":8}},"192.0.2.7",{"range":["198.51.100.1","198.51.100.9"]}],"family":"ip","flags":["interval"],"name":"swarmwall-office-v4","table":"swarmwall","type":"ipv4_addr"}}})");
 }
 
 TEST(Commands, WholeTableInDependencyOrder) {
@@ -68,11 +72,13 @@ TEST(Commands, WholeTableInDependencyOrder) {
     order.push_back(verb.key() + " " + object.key() + " " +
                     object.value().value("name", object.value().value("chain", std::string())));
   }
+  // The elements in their set's declaration (AddSetWithElementsCommand).
   EXPECT_EQ(order, (std::vector<std::string>{"add table swarmwall", "add set swarmwall-a-v6",
-                                             "add element swarmwall-a-v6", "add set swarmwall-empty-v6",
+                                             "add set swarmwall-empty-v6",
                                              "add chain SWARMWALL-INPUT", "add chain SWARMWALL-EGRESS",
                                              "add chain input", "add rule SWARMWALL-INPUT",
                                              "add rule SWARMWALL-EGRESS", "add rule input"}));
+  EXPECT_EQ(AddTableCommands(t)[1]["add"]["set"]["elem"].size(), 1u);
   auto batch = Batch(AddTableCommands(t));
   EXPECT_EQ(batch["nftables"].size(), order.size());
 }

@@ -105,8 +105,7 @@ void AppendCommit(const std::optional<OwnedTable>& from, const std::optional<Own
       AppendElementChanges(f, s.name, had->elements, s.elements, commands);
       continue;
     }
-    commands.push_back(AddSetCommand(f, s));
-    if (!s.elements.empty()) commands.push_back(AddElementsCommand(f, s.name, s.elements));
+    commands.push_back(AddSetWithElementsCommand(f, s));
   }
   // 3. Chains made and refilled, then the base chains that jump to them.
   for (const auto& c : to->chains)
