@@ -21,6 +21,14 @@ struct RulesAfter {
   std::optional<netfilter::Ruleset> before4, before6, after4, after6;
 };
 
+// Puts swarmwall's part of AFTER (a host's network as read) as DESIRED makes
+// it: NATIVE_TABLES (Firewall::NativeTablesAfter, an nft JSON listing; ""
+// for a backend without native tables) in place of the host's swarmwall
+// tables, and swarmwall's ipsets as DESIRED's sets where the backend keeps
+// them as ipsets (none where they live in the native tables).
+bool PutOwnedInPlace(host::HostNetwork& after, const std::string& native_tables,
+                     const compile::DesiredState& desired, std::string& error);
+
 // Reads the live host through FIREWALL (VIEW is its read) and puts DESIRED
 // in place of swarmwall's part.
 std::optional<RulesAfter> ReadRulesAfter(const backend::Firewall& firewall, const backend::FirewallView& view,
