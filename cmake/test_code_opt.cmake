@@ -8,6 +8,7 @@
 
 function(swarmwall_test_code_at_o0)
   swarmwall_targets_under(${CMAKE_SOURCE_DIR} targets)
+  set(tests_dir ${CMAKE_SOURCE_DIR}/tests)
   foreach(target IN LISTS targets)
     get_target_property(type ${target} TYPE)
     if(NOT type MATCHES "EXECUTABLE|STATIC_LIBRARY|OBJECT_LIBRARY")
@@ -17,7 +18,9 @@ function(swarmwall_test_code_at_o0)
     get_target_property(sources ${target} SOURCES)
     foreach(source IN LISTS sources)
       cmake_path(ABSOLUTE_PATH source BASE_DIRECTORY ${dir} OUTPUT_VARIABLE path)
-      if(path MATCHES "_test\\.cc$" OR path MATCHES "^${CMAKE_SOURCE_DIR}/tests/")
+      # A prefix test, not a regex: the source dir may hold regex characters.
+      cmake_path(IS_PREFIX tests_dir ${path} under_tests)
+      if(path MATCHES "_test\\.cc$" OR under_tests)
         set_property(SOURCE ${path} TARGET_DIRECTORY ${target} APPEND PROPERTY COMPILE_OPTIONS -O0)
       endif()
     endforeach()
